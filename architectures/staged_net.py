@@ -1,0 +1,132 @@
+"""The network shape shared by MobileNetV2, EfficientNet and EfficientNetV2.
+
+stem (3×3 conv, stride 2) → stages of blocks → 1×1 head conv → global pool → dropout → fc.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from .blocks import MOBILE_BLOCKS
+from .init import init_weights
+from .layers import ConvNormAct, strided_size
+from .published import PUBLISHED
+from .registry import register_model
+from .specs import BlockStage, NetOptions
+
+
+@dataclass(frozen=True)
+class NetSpec:
+    """A whole mobile network: stem width, the stage table, and head width."""
+
+    stem_channels: int
+    stages: tuple[BlockStage, ...]
+    head_channels: int
+
+    def __post_init__(self) -> None:
+        channels = self.stem_channels
+        for index, stage in enumerate(self.stages):
+            if stage.in_channels != channels:
+                raise ValueError(
+                    f"stage {index} expects {stage.in_channels} input channels but the previous layer gives {channels}"
+                )
+            channels = stage.out_channels
+
+    @property
+    def total_blocks(self) -> int:
+        """Number of blocks over all stages."""
+        return sum(stage.repeats for stage in self.stages)
+
+
+def register_staged_net(
+    name: str,
+    spec: Callable[..., NetSpec],
+    option_defaults: dict[str, Any],
+    *,
+    family: str,
+    resolution: int,
+    spec_defaults: dict[str, Any] | None = None,
+) -> None:
+    """Register a :class:`StagedConvNet` built from ``spec(**spec_defaults)`` and ``NetOptions``.
+
+    Every ``NetOptions`` field and every ``spec_defaults`` key becomes a ``create_model`` override.
+
+    Args:
+        spec: builds the stage table, from keywords such as ``width_mult``.
+        option_defaults: this model's values for ``NetOptions`` fields that differ from the defaults.
+        spec_defaults: keywords for ``spec`` and their defaults for this model.
+    """
+    spec_keys = dict(spec_defaults or {})
+    option_keys = {**asdict(NetOptions()), **option_defaults}
+
+    def build(**changes: Any) -> StagedConvNet:
+        spec_args = {**spec_keys, **{k: v for k, v in changes.items() if k in spec_keys}}
+        options = {**option_keys, **{k: v for k, v in changes.items() if k not in spec_keys}}
+        return StagedConvNet(spec(**spec_args), NetOptions(**options))
+
+    register_model(
+        name, build, family=family, resolution=resolution, published=PUBLISHED.get(name, ()),
+        overrides={**spec_keys, **option_keys},
+    )
+
+
+class StagedConvNet(nn.Module):
+    """stem → ``stages`` (``stages.i.j`` is block j of stage i) → head → pool → dropout → fc.
+
+    Attributes:
+        spec: the stage table this network was built from.
+        options: the variant switches it was built with.
+    """
+
+    def __init__(self, spec: NetSpec, options: NetOptions) -> None:
+        super().__init__()
+        self.spec = spec
+        self.options = options
+        size = (options.image_size, options.image_size)
+        common = dict(padding=options.padding, bn_eps=options.bn_eps, activation=options.activation)
+        self.stem = ConvNormAct(3, spec.stem_channels, 3, options.stem_stride, input_size=size, **common)
+        size = strided_size(size, options.stem_stride)
+
+        stages: list[nn.Module] = []
+        block_index = 0
+        for stage in spec.stages:
+            blocks: list[nn.Module] = []
+            for repeat in range(stage.repeats):
+                stride = stage.stride if repeat == 0 else 1
+                in_channels = stage.in_channels if repeat == 0 else stage.out_channels
+                blocks.append(
+                    MOBILE_BLOCKS[stage.block](
+                        in_channels,
+                        stage.out_channels,
+                        expand_ratio=stage.expand_ratio,
+                        kernel=stage.kernel,
+                        stride=stride,
+                        se_ratio=stage.se_ratio,
+                        options=options,
+                        input_size=size,
+                        drop_path_rate=options.drop_connect_rate * block_index / spec.total_blocks,
+                    )
+                )
+                size = strided_size(size, stride)
+                block_index += 1
+            stages.append(nn.Sequential(*blocks))
+        self.stages = nn.Sequential(*stages)
+
+        self.head = ConvNormAct(spec.stages[-1].out_channels, spec.head_channels, 1, input_size=size, **common)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.dropout = nn.Dropout(options.dropout)
+        self.fc = nn.Linear(spec.head_channels, options.num_classes)
+        init_weights(self)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Feature map after the head conv, ``(N, head_channels, H/32, W/32)``."""
+        return self.head(self.stages(self.stem(x)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool(self.forward_features(x)).flatten(1)
+        return self.fc(self.dropout(x))

@@ -1,0 +1,1 @@
+"""convcost reports: render analysis records as tables, CSV/JSON, charts and HTML."""
