@@ -76,13 +76,18 @@ class PreActSEBlock(nn.Module):
         return out + shortcut
 
 
-class PoolSqueezeExcite(SqueezeExcite):
-    """SE that squeezes with ``F.avg_pool2d`` over the full map, ReLU inside (CIFAR SENet style)."""
+class PoolSqueezeExcite(nn.Module):
+    """CIFAR SENet gate written functionally: ``x * sigmoid(fc2(relu(fc1(avg_pool2d(x)))))``.
+
+    ``fc1``/``fc2`` are 1×1 convs with bias; pooling and activations are ``F`` calls, not modules.
+    """
 
     def __init__(self, channels: int, squeeze_channels: int) -> None:
-        super().__init__(channels, squeeze_channels, activation="relu")
+        super().__init__()
+        self.fc1 = nn.Conv2d(channels, squeeze_channels, 1)
+        self.fc2 = nn.Conv2d(squeeze_channels, channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         scale = F.avg_pool2d(x, (x.shape[2], x.shape[3]))
-        scale = self.gate(self.fc2(self.act(self.fc1(scale))))
+        scale = torch.sigmoid(self.fc2(F.relu(self.fc1(scale))))
         return x * scale

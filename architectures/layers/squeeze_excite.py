@@ -14,7 +14,7 @@ def se_channels(block_in_channels: int, se_ratio: float) -> int:
 
 
 class SqueezeExcite(nn.Module):
-    """``x * sigmoid(fc2(act(fc1(mean_hw(x)))))``, with ``fc1``/``fc2`` as 1×1 convs with bias.
+    """``x * sigmoid(fc2(act(fc1(pool(x)))))``: global average pool, 1×1 convs with bias (torchvision layout).
 
     Args:
         channels: channels of the tensor being gated (C).
@@ -23,12 +23,12 @@ class SqueezeExcite(nn.Module):
 
     def __init__(self, channels: int, squeeze_channels: int, activation: str = "silu") -> None:
         super().__init__()
+        self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc1 = nn.Conv2d(channels, squeeze_channels, 1)
         self.act = create_activation(activation)
         self.fc2 = nn.Conv2d(squeeze_channels, channels, 1)
         self.gate = nn.Sigmoid()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        scale = x.mean((2, 3), keepdim=True)
-        scale = self.gate(self.fc2(self.act(self.fc1(scale))))
+        scale = self.gate(self.fc2(self.act(self.fc1(self.pool(x)))))
         return x * scale
