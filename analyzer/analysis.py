@@ -1,0 +1,120 @@
+"""The result of :func:`analyzer.analyze`, and queries over it in the spirit of fvcore."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Literal
+
+from .records import Disagreement, EngineTotals, LayerRecord, Shape, Totals
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Metric = Literal["params", "buffers", "macs", "flops", "output_bytes", "saved_bytes"]
+METRICS: tuple[str, ...] = ("params", "buffers", "macs", "flops", "output_bytes", "saved_bytes")
+
+
+def ancestors(name: str) -> list[str]:
+    """``name`` and every module above it, root ``""`` last."""
+    parts = name.split(".") if name else []
+    return [".".join(parts[:i]) for i in range(len(parts), -1, -1)]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Per-layer records and totals of one model on one input.
+
+    Attributes:
+        model: model name (registry name or class name).
+        input_shapes: shapes of the example inputs.
+        dtype: dtype the costs are measured in (bytes depend on it).
+        engine: engine whose counts fill ``layers`` (``all`` fills them from ``dispatch``).
+        layers: one record per module in ``named_modules`` order, root first.
+        totals: whole-model figures.
+        unsupported: operators with no formula → calls (not counted in ``flops``).
+        free_ops: operators that cost nothing by a stated rule → calls.
+        disagreements: conv/linear layers where engines differ (``engine="all"``).
+        engines: totals reached by each engine that ran.
+    """
+
+    model: str
+    input_shapes: tuple[Shape, ...]
+    dtype: str
+    engine: str
+    layers: tuple[LayerRecord, ...]
+    totals: Totals
+    unsupported: dict[str, int]
+    free_ops: dict[str, int]
+    disagreements: tuple[Disagreement, ...] = ()
+    engines: tuple[EngineTotals, ...] = ()
+
+    @cached_property
+    def _by_name(self) -> dict[str, LayerRecord]:
+        return {layer.name: layer for layer in self.layers}
+
+    @cached_property
+    def _inclusive(self) -> dict[str, Counter[str]]:
+        sums: dict[str, Counter[str]] = {layer.name: Counter() for layer in self.layers}
+        for layer in self.layers:
+            own = {metric: getattr(layer, metric) for metric in METRICS}
+            for name in ancestors(layer.name):
+                if name in sums:
+                    sums[name].update(own)
+        return sums
+
+    def layer(self, name: str) -> LayerRecord:
+        """The record of module ``name``.
+
+        Raises:
+            KeyError: no such module (the message lists a few that exist).
+        """
+        try:
+            return self._by_name[name]
+        except KeyError:
+            sample = ", ".join(repr(n) for n in list(self._by_name)[:5])
+            raise KeyError(f"no module named {name!r}; modules include {sample}, ...") from None
+
+    def total(self, module: str = "", metric: Metric = "flops") -> int:
+        """``metric`` of ``module`` and everything inside it (``""`` is the whole model)."""
+        self.layer(module)
+        _check_metric(metric)
+        return self._inclusive[module][metric]
+
+    def by_module(self, metric: Metric = "flops") -> dict[str, int]:
+        """Inclusive ``metric`` per module name."""
+        _check_metric(metric)
+        return {name: sums[metric] for name, sums in self._inclusive.items()}
+
+    def by_operator(self, metric: Literal["flops", "macs"] = "flops") -> dict[str, int]:
+        """Whole-model ``flops`` (or ``macs``) per operator key, largest first."""
+        if metric not in ("flops", "macs"):
+            raise ValueError(f"by_operator metric must be 'flops' or 'macs'; got {metric!r}")
+        totals: Counter[str] = Counter()
+        for layer in self.layers:
+            totals.update(layer.flops_by_op if metric == "flops" else layer.macs_by_op)
+        return {key: value for key, value in totals.most_common() if value}
+
+    def unsupported_ops(self) -> dict[str, int]:
+        """Operators with no formula → calls. Their cost is not in any total."""
+        return dict(self.unsupported)
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """One row per module with every scalar field; conv/linear checks flattened into columns."""
+        import pandas as pd
+
+        rows = []
+        for layer in self.layers:
+            row = {key: value for key, value in asdict(layer).items()
+                   if key not in ("check", "flops_by_op", "macs_by_op")}
+            row["kind"] = layer.kind
+            if layer.check is not None:
+                row.update({f"check_{k}": v for k, v in asdict(layer.check).items() if k != "kind"})
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+
+def _check_metric(metric: str) -> None:
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")

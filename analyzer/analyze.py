@@ -1,0 +1,229 @@
+"""``analyze``: the one entry point that turns a model and an input into an :class:`Analysis`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, get_args
+
+import torch
+from torch import nn
+
+from .analysis import Analysis
+from .crosscheck import cross_check
+from .engines.analytic import analytic_layer_macs, count_analytic
+from .engines.counts import EngineCounts
+from .engines.dispatch import DispatchResult, count_forward
+from .engines.fvcore_engine import count_fvcore
+from .engines.tracker import preserved_training_flags
+from .errors import AnalysisError, InputShapeError
+from .formulas.layers import layer_hyper, layer_params
+from .records import EngineTotals, LayerCheck, LayerRecord, Totals
+
+Engine = Literal["dispatch", "analytic", "fvcore", "all"]
+ENGINES: tuple[str, ...] = get_args(Engine)
+InputSpec = Sequence[int] | torch.Tensor | Sequence[Any] | Mapping[str, Any]
+_EXAMPLE = "(1, 3, 224, 224) for (N, C, H, W)"
+_TOO_SMALL = ("too small", "greater than actual input size", "larger than")
+
+
+def analyze(
+    model: nn.Module,
+    input_shape: InputSpec = (1, 3, 224, 224),
+    *,
+    engine: Engine = "dispatch",
+    dtype: torch.dtype = torch.float32,
+    name: str | None = None,
+) -> Analysis:
+    """Measure every module of ``model`` on one input, in eval mode.
+
+    Args:
+        model: any ``nn.Module``; it is never modified (hooks removed, training flags restored,
+            parameters untouched), even when the analysis fails.
+        input_shape: a shape such as ``(1, 3, 224, 224)``, or example inputs: a tensor, a
+            tuple of positional arguments, or a dict of keyword arguments. Only shapes and
+            dtypes are used.
+        engine: source of the per-layer counts: ``dispatch`` (aten ops on ``meta`` tensors;
+            no real arithmetic or memory), ``analytic`` (conv/linear from hyper-parameters),
+            ``fvcore`` (traced real forward), or ``all`` (dispatch counts, plus a cross-check of
+            every conv/linear layer across the three).
+        dtype: dtype of floating inputs, parameters and activations for the byte counts.
+        name: name to report (default: the model's class name).
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``.
+        InputShapeError: the input shape is empty, malformed, or does not fit the model.
+        AnalysisError: the forward pass failed; the message names the module that was running.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"analyze needs a torch.nn.Module; got {type(model).__name__}")
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
+    inputs = _normalise_inputs(input_shape)
+    _check_first_layer(model, inputs)
+
+    with preserved_training_flags(model):
+        walk = _walk(model, inputs, dtype)
+        engines: dict[str, EngineCounts] = {"dispatch": walk.counts}
+        if engine in ("analytic", "all"):
+            engines["analytic"] = count_analytic(model, walk.counts, walk.tracker.calls)
+        if engine in ("fvcore", "all"):
+            if isinstance(inputs, Mapping):
+                raise InputShapeError("the fvcore engine traces positional inputs only; pass a tuple")
+            engines["fvcore"] = count_fvcore(model, inputs)
+
+    primary = engines["dispatch" if engine == "all" else engine]
+    layers = _records(model, walk, primary)
+    unsupported: dict[str, int] = {}
+    for ops in primary.unsupported.values():
+        for op, calls in ops.items():
+            unsupported[op] = unsupported.get(op, 0) + calls
+    totals = Totals(
+        params=sum(layer.params for layer in layers),
+        buffers=sum(layer.buffers for layer in layers),
+        macs=sum(layer.macs for layer in layers),
+        flops=sum(layer.flops for layer in layers),
+        activation_bytes=sum(layer.output_bytes for layer in layers),
+        training_bytes=sum(layer.saved_bytes for layer in layers),
+        peak_bytes=walk.peak_bytes,
+        peak_module=walk.peak_module,
+    )
+    return Analysis(
+        model=name or type(model).__name__,
+        input_shapes=_shapes(inputs),
+        dtype=str(dtype).removeprefix("torch."),
+        engine=engine,
+        layers=layers,
+        totals=totals,
+        unsupported=unsupported,
+        free_ops=dict(primary.free),
+        disagreements=cross_check(layers, engines) if engine == "all" else (),
+        engines=tuple(_engine_totals(counts) for counts in engines.values()),
+    )
+
+
+def _normalise_inputs(spec: InputSpec) -> tuple[Any, ...] | Mapping[str, Any]:
+    if isinstance(spec, torch.Tensor):
+        return (spec,)
+    if isinstance(spec, Mapping):
+        if not spec:
+            raise InputShapeError(f"input is an empty dict; pass a shape such as {_EXAMPLE} or keyword tensors")
+        return spec
+    if not isinstance(spec, Sequence) or isinstance(spec, str):
+        raise InputShapeError(f"input_shape must be a shape such as {_EXAMPLE}, a tensor, a tuple of tensors "
+                              f"or a dict of keyword tensors; got {type(spec).__name__}")
+    if len(spec) == 0:
+        raise InputShapeError(f"input_shape is empty; expected a shape such as {_EXAMPLE}")
+    if all(isinstance(d, int) and not isinstance(d, bool) for d in spec):
+        if any(d < 1 for d in spec):
+            raise InputShapeError(f"input_shape {tuple(spec)} has a dimension below 1; expected e.g. {_EXAMPLE}")
+        return (torch.empty(tuple(spec), device="meta"),)
+    if any(isinstance(d, (int, float)) for d in spec):
+        raise InputShapeError(f"input_shape must hold positive integers, e.g. {_EXAMPLE}; got {tuple(spec)}")
+    return tuple(spec)
+
+
+def _shapes(inputs: tuple[Any, ...] | Mapping[str, Any]) -> tuple[tuple[int, ...], ...]:
+    values = inputs.values() if isinstance(inputs, Mapping) else inputs
+    return tuple(tuple(v.shape) for v in values if isinstance(v, torch.Tensor))
+
+
+def _first_conv(model: nn.Module) -> tuple[str, nn.Module] | None:
+    for name, module in model.named_modules():
+        if any(True for _ in module.parameters(recurse=False)):
+            return (name, module) if isinstance(module, nn.modules.conv._ConvNd) else None
+    return None
+
+
+def _check_first_layer(model: nn.Module, inputs: tuple[Any, ...] | Mapping[str, Any]) -> None:
+    """Compare a single image-like input with the model's first conv, if it starts with one."""
+    first = _first_conv(model)
+    if first is None or isinstance(inputs, Mapping) or len(inputs) != 1 or not isinstance(inputs[0], torch.Tensor):
+        return
+    name, conv = first
+    shape = tuple(inputs[0].shape)
+    spatial = len(conv.kernel_size)
+    expected = f"(N, {conv.in_channels}, {', '.join('HWD'[i] for i in range(spatial))})"
+    where = f"the first layer '{name}' ({type(conv).__name__})"
+    if len(shape) != spatial + 2:
+        raise InputShapeError(f"input shape {shape} has {len(shape)} dimensions; {where} expects {spatial + 2}: "
+                              f"{expected}")
+    if shape[1] != conv.in_channels:
+        raise InputShapeError(f"input shape {shape} has {shape[1]} channels; {where} expects {conv.in_channels}: "
+                              f"{expected}")
+
+
+def _walk(model: nn.Module, inputs: tuple[Any, ...] | Mapping[str, Any], dtype: torch.dtype) -> DispatchResult:
+    stack: list[str] = []
+    try:
+        return count_forward(model, inputs, dtype, stack_out=stack)
+    except Exception as error:
+        where = stack[-1] if stack else ""
+        module = model.get_submodule(where) if where else model
+        label = f"'{where}' ({type(module).__name__})" if where else f"the root module ({type(module).__name__})"
+        message = f"forward failed in {label} on input {_shapes(inputs)}: {error}"
+        if any(marker in str(error) for marker in _TOO_SMALL):
+            raise InputShapeError(f"input resolution too small for this model: {message}") from error
+        raise AnalysisError(message) from error
+
+
+def _records(model: nn.Module, walk: DispatchResult, counts: EngineCounts) -> tuple[LayerRecord, ...]:
+    records = []
+    seen_params: set[int] = set()
+    for name, module in model.named_modules():
+        own_params = [p for p in module.parameters(recurse=False) if id(p) not in seen_params]
+        seen_params.update(id(p) for p in own_params)
+        calls = walk.tracker.calls.get(name)
+        ops = counts.ops.get(name, {})
+        macs = sum(t.macs for t in ops.values())
+        record = LayerRecord(
+            name=name,
+            depth=name.count(".") + 1 if name else 0,
+            type=type(module).__name__,
+            calls=calls.count if calls else 0,
+            is_leaf=next(module.children(), None) is None,
+            input_shapes=calls.inputs[0] if calls else (),
+            output_shapes=calls.outputs[0] if calls and calls.outputs else (),
+            params=sum(p.numel() for p in own_params if p.requires_grad),
+            buffers=sum(b.numel() for b in module.buffers(recurse=False)),
+            macs=macs,
+            flops=sum(t.flops for t in ops.values()),
+            flops_by_op={key: t.flops for key, t in ops.items() if t.flops},
+            macs_by_op={key: t.macs for key, t in ops.items() if t.macs},
+            output_bytes=walk.allocated_bytes.get(name, 0),
+            saved_bytes=walk.saved_bytes.get(name, 0),
+            check=_layer_check(module, calls, macs),
+        )
+        records.append(record)
+    return tuple(records)
+
+
+def _layer_check(module: nn.Module, calls: Any, measured_macs: int) -> LayerCheck | None:
+    h = layer_hyper(module)
+    if h is None:
+        return None
+    params = layer_params(h)
+    macs, _, source = analytic_layer_macs(h, calls) if calls else (0, 0, "formula")
+    module_params = sum(p.numel() for p in module.parameters(recurse=False) if p.requires_grad)
+    padding = h.padding if isinstance(h.padding, str) else "x".join(map(str, h.padding))
+    return LayerCheck(
+        kind=h.kind, in_channels=h.in_channels, out_channels=h.out_channels, kernel=h.kernel, stride=h.stride,
+        padding=padding, dilation=h.dilation, groups=h.groups, bias=h.bias, analytic_params=params,
+        analytic_macs=macs, measured_macs=measured_macs,
+        agrees=params == module_params and macs == measured_macs, output_size_from=source,
+    )
+
+
+def _engine_totals(counts: EngineCounts) -> EngineTotals:
+    macs = flops = 0
+    unsupported: dict[str, int] = {}
+    for ops in counts.ops.values():
+        for tally in ops.values():
+            macs += tally.macs
+            flops += tally.flops
+    for ops in counts.unsupported.values():
+        for op, calls in ops.items():
+            unsupported[op] = unsupported.get(op, 0) + calls
+    return EngineTotals(counts.engine, macs, flops, unsupported)
+
+
+__all__ = ["ENGINES", "Engine", "InputSpec", "analyze"]

@@ -1,0 +1,42 @@
+"""What an engine returns: per-module operator tallies, unsupported and free operators."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+
+@dataclass
+class OpTally:
+    """Accumulated cost of one operator key inside one module."""
+
+    calls: int = 0
+    macs: int = 0
+    flops: int = 0
+
+    def add(self, calls: int, macs: int, flops: int) -> None:
+        """Accumulate another call (or several)."""
+        self.calls += calls
+        self.macs += macs
+        self.flops += flops
+
+
+@dataclass
+class EngineCounts:
+    """Per-module *own* operator costs from one engine (see ``tracker`` for the attribution rule).
+
+    Attributes:
+        ops: module name → operator key → tally.
+        unsupported: module name → aten operator name → calls with no formula.
+        free: aten operator name → calls that cost nothing by a stated rule.
+    """
+
+    engine: str
+    ops: dict[str, dict[str, OpTally]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(OpTally)))
+    unsupported: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    free: Counter[str] = field(default_factory=Counter)
+
+    def macs(self, module: str, keys: tuple[str, ...] = ("conv", "linear")) -> int:
+        """Own MACs of ``module`` over operator ``keys``."""
+        tallies = self.ops.get(module, {})
+        return sum(tallies[key].macs for key in keys if key in tallies)

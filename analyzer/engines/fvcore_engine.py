@@ -1,0 +1,156 @@
+"""The fvcore engine: ``FlopCountAnalysis`` on a traced forward pass with real tensors.
+
+Conv and matrix-product MACs come from fvcore's own handles (an independent count); every
+operator fvcore leaves out or counts in other units gets a handle from convcost's formula
+table, so the total is complete and in convcost's units. fvcore cannot trace on ``meta``
+(its conv shape check fails), so a ``meta`` model is materialised into an uninitialised
+CPU copy first; the user's model is never modified.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import warnings
+from collections import Counter
+from typing import Any
+
+import torch
+from fvcore.nn import FlopCountAnalysis
+from fvcore.nn import jit_handles as fv
+from torch import nn
+
+from ..formulas.ops import FREE_OPS, OP_FORMULAS, OpCall, OpFormula, TensorArg
+from .counts import EngineCounts
+
+#: Ops counted by fvcore's own handles (which return MACs); convcost adds the bias FLOPs.
+_FVCORE_MACS = {
+    "aten::_convolution": (lambda i, o: fv.conv_flop_jit(i, o)["conv"], 2),
+    "aten::addmm": (fv.addmm_flop_jit, 0),
+    "aten::linear": (fv.linear_flop_jit, 2),
+    "aten::matmul": (fv.matmul_flop_jit, None),
+    "aten::mm": (fv.matmul_flop_jit, None),
+    "aten::bmm": (fv.bmm_flop_jit, None),
+}
+#: Prefix of the fvcore counter keys for operators that cost nothing.
+FREE_PREFIX = "free|"
+SIZE_ARITHMETIC = "traced size arithmetic (0-d tensors)"
+
+
+def _jit_value(value: Any) -> Any:
+    """A traced value as a formula argument: tensors as shapes, lists and traced sizes resolved."""
+    node = value.node()
+    if node.kind() == "aten::size":  # x.shape[d] in Python, traced: read it off x's type
+        source, dim = list(node.inputs())
+        sizes = source.type().sizes()
+        return sizes[dim.toIValue()] if sizes is not None else None
+    if node.kind() in ("aten::Int", "prim::NumToTensor"):
+        return _jit_value(next(iter(node.inputs())))
+    kind = value.type()
+    if isinstance(kind, torch._C.TensorType):
+        sizes = kind.sizes()
+        return TensorArg(tuple(sizes)) if sizes is not None else None
+    if node.kind() == "prim::ListConstruct":
+        return [_jit_value(v) for v in node.inputs()]
+    return value.toIValue()
+
+
+def _jit_call(inputs: list[Any], outputs: list[Any]) -> OpCall:
+    args = tuple(_jit_value(v) for v in inputs)
+    shapes = tuple(v.shape for v in (_jit_value(o) for o in outputs) if isinstance(v, TensorArg))
+    return OpCall(args, shapes)
+
+
+def _is_size_arithmetic(call: OpCall) -> bool:
+    tensors = [a for a in call.args if isinstance(a, TensorArg)]
+    return bool(call.outputs) and all(len(s) == 0 for s in call.outputs) and all(len(t.shape) == 0 for t in tensors)
+
+
+def _formula_handle(name: str, formula: OpFormula):  # noqa: ANN202 - fvcore handle
+    def handle(inputs: list[Any], outputs: list[Any]) -> Counter[str]:
+        call = _jit_call(inputs, outputs)
+        if _is_size_arithmetic(call):
+            return Counter({FREE_PREFIX + SIZE_ARITHMETIC: 1})
+        cost = formula.cost(call)
+        return Counter({f"{formula.key}|calls": 1, f"{formula.key}|macs": cost.macs, f"{formula.key}|flops": cost.flops})
+
+    return handle
+
+
+def _macs_handle(name: str, fvcore_macs: Any, bias_index: int | None):  # noqa: ANN202 - fvcore handle
+    key = OP_FORMULAS[name].key if name in OP_FORMULAS else "linear"
+
+    def handle(inputs: list[Any], outputs: list[Any]) -> Counter[str]:
+        macs = int(fvcore_macs(inputs, outputs))
+        has_bias = bias_index is not None and isinstance(_jit_value(inputs[bias_index]), TensorArg)
+        bias = _jit_call(inputs, outputs).outputs[0] if has_bias else ()
+        bias_flops = int(torch.Size(bias).numel()) if has_bias else 0
+        return Counter({f"{key}|calls": 1, f"{key}|macs": macs, f"{key}|flops": 2 * macs + bias_flops})
+
+    return handle
+
+
+def _free_handle(name: str):  # noqa: ANN202 - fvcore handle
+    return lambda inputs, outputs: Counter({FREE_PREFIX + name: 1})
+
+
+def op_handles() -> dict[str, Any]:
+    """fvcore handles for every operator convcost knows."""
+    handles: dict[str, Any] = {name: _free_handle(name) for name in FREE_OPS}
+    handles.update({name: _formula_handle(name, formula) for name, formula in OP_FORMULAS.items()})
+    handles.update({name: _macs_handle(name, count, bias) for name, (count, bias) in _FVCORE_MACS.items()})
+    return handles
+
+
+def _runnable_copy(model: nn.Module) -> nn.Module:
+    tensors = itertools.chain(model.parameters(), model.buffers())
+    if any(t.is_meta for t in tensors):
+        return copy.deepcopy(model).to_empty(device="cpu")  # uninitialised values: counts depend on shapes only
+    return model
+
+
+def _real_inputs(inputs: Any, model: nn.Module) -> Any:
+    reference = next(itertools.chain(model.parameters(), model.buffers()), None)
+    device = reference.device if reference is not None else torch.device("cpu")
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, torch.Tensor):
+            dtype = reference.dtype if value.is_floating_point() and reference is not None else value.dtype
+            return torch.zeros(value.shape, dtype=dtype, device=device)
+        return value
+
+    return torch.utils._pytree.tree_map(convert, inputs)
+
+
+def count_fvcore(model: nn.Module, inputs: tuple[Any, ...]) -> EngineCounts:
+    """Per-module own costs from fvcore (``model`` must already be in the mode to analyse).
+
+    Args:
+        inputs: positional arguments; only their shapes and dtypes are used.
+    """
+    runnable = _runnable_copy(model)
+    analysis = FlopCountAnalysis(runnable, _real_inputs(inputs, runnable))
+    analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False).tracer_warnings("none")
+    analysis.set_op_handle(**op_handles())
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        inclusive = analysis.by_module_and_operator()
+    counts = EngineCounts("fvcore")
+    children = {name: [f"{name}.{c}" if name else c for c, _ in module.named_children()]
+                for name, module in runnable.named_modules()}
+    for name, counter in inclusive.items():
+        own = Counter(counter)
+        for child in children.get(name, []):
+            own.subtract(inclusive.get(child, Counter()))
+        for label, value in own.items():
+            if not value:
+                continue
+            if label.startswith(FREE_PREFIX):
+                counts.free[label[len(FREE_PREFIX):]] += int(value)
+                continue
+            key, metric = label.split("|")
+            tally = counts.ops[name][key]
+            setattr(tally, metric, getattr(tally, metric) + int(value))
+    for op, calls in analysis.unsupported_ops("").items():
+        counts.unsupported[""][op] += calls
+    return counts

@@ -1,0 +1,131 @@
+"""Plain records an analysis produces: integers, strings and shapes, no tensors.
+
+Conventions (also in the README):
+- ``params``: trainable parameters owned directly by the module; ``buffers``: other
+  tensors it owns (BatchNorm running statistics), as element counts.
+- ``macs``: multiply-accumulates of conv and linear operators (what papers call FLOPs
+  or MAdds). ``flops``: ``2·macs``, plus bias adds, plus every other operator at the
+  per-element cost its formula states (``analyzer.formulas.ops``).
+- Every per-layer count is the module's *own*: operators run by its forward outside any
+  child module, and parameters it owns directly, so rows sum to the totals. Inclusive
+  figures come from :meth:`Analysis.total` and :meth:`Analysis.by_module`.
+- ``output_bytes``: bytes of new tensors the module's own operators allocated (views
+  and in-place results are free). ``saved_bytes``: activation bytes autograd keeps for
+  backward from the module's own operators, each storage once, parameters excluded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class LayerCheck:
+    """A conv or linear layer's hyper-parameters and its analytic cost next to the measured one.
+
+    Attributes:
+        kind: ``standard``, ``depthwise``, ``pointwise``, ``grouped``, ``transposed`` or ``linear``.
+        analytic_params, analytic_macs: from hyper-parameters and input shape only.
+        measured_macs: conv/linear MACs the selected engine attributed to this layer.
+        agrees: analytic params equal the module's and analytic MACs equal the measured ones.
+        output_size_from: ``formula`` or ``measured`` (the layer pads inside its own forward).
+    """
+
+    kind: str
+    in_channels: int
+    out_channels: int
+    kernel: Shape
+    stride: Shape
+    padding: str
+    dilation: Shape
+    groups: int
+    bias: bool
+    analytic_params: int
+    analytic_macs: int
+    measured_macs: int
+    agrees: bool
+    output_size_from: str = "formula"
+
+
+@dataclass(frozen=True)
+class LayerRecord:
+    """One module's costs (see the module docstring for the conventions).
+
+    Attributes:
+        name: dotted module name; ``""`` is the root.
+        depth: nesting depth (root 0).
+        type: class name.
+        calls: times its forward ran.
+        input_shapes, output_shapes: tensor shapes of the first call.
+        flops_by_op, macs_by_op: own FLOPs and MACs by operator key.
+        check: hyper-parameters and analytic check for conv/linear layers.
+    """
+
+    name: str
+    depth: int
+    type: str
+    calls: int
+    is_leaf: bool
+    input_shapes: tuple[Shape, ...]
+    output_shapes: tuple[Shape, ...]
+    params: int
+    buffers: int
+    macs: int
+    flops: int
+    flops_by_op: dict[str, int]
+    macs_by_op: dict[str, int]
+    output_bytes: int
+    saved_bytes: int
+    check: LayerCheck | None = None
+
+    @property
+    def kind(self) -> str:
+        """Conv/linear kind, or ``""`` for other modules."""
+        return self.check.kind if self.check else ""
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """A conv/linear layer where two engines (or an engine and the formula) differ."""
+
+    layer: str
+    quantity: str
+    values: dict[str, int]
+    reason: str
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Whole-model figures.
+
+    Attributes:
+        params, buffers: element counts.
+        macs: conv + linear multiply-accumulates.
+        flops: all-operator FLOPs (excluding unsupported operators).
+        activation_bytes: bytes of every tensor the forward allocated, with no reuse.
+        training_bytes: activation bytes autograd saves for backward (parameters excluded).
+        peak_bytes: peak live activation bytes of an inference forward (input included,
+            parameters and buffers excluded).
+        peak_module: module running when the peak was reached.
+    """
+
+    params: int
+    buffers: int
+    macs: int
+    flops: int
+    activation_bytes: int
+    training_bytes: int
+    peak_bytes: int
+    peak_module: str = ""
+
+
+@dataclass(frozen=True)
+class EngineTotals:
+    """Totals one engine reached, for the cross-check summary."""
+
+    engine: str
+    macs: int
+    flops: int
+    unsupported_ops: dict[str, int] = field(default_factory=dict)
