@@ -23,7 +23,7 @@ Engine = Literal["dispatch", "analytic", "fvcore", "all"]
 ENGINES: tuple[str, ...] = get_args(Engine)
 InputSpec = Sequence[int] | torch.Tensor | Sequence[Any] | Mapping[str, Any]
 _EXAMPLE = "(1, 3, 224, 224) for (N, C, H, W)"
-_TOO_SMALL = ("too small", "greater than actual input size", "larger than")
+_TOO_SMALL = ("too small", "greater than actual input size", "larger than", "negative dimension")
 
 
 def analyze(

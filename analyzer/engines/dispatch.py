@@ -133,7 +133,7 @@ class LiveBytes:
     def __init__(self, excluded: set[int]) -> None:
         self._excluded = excluded
         self._live: dict[int, list[int]] = {}  # storage key → [bytes, live tensors using it]
-        self._refs: set[weakref.ref] = set()
+        self._refs: dict[int, weakref.ref] = {}  # keeps the callbacks alive; keyed by id (refs compare referents)
         self.current = 0
         self.peak = 0
         self.peak_module = ""
@@ -152,11 +152,12 @@ class LiveBytes:
             if self.current > self.peak:
                 self.peak, self.peak_module = self.current, module
         entry[1] += 1
-        self._refs.add(weakref.ref(tensor, lambda ref: self._release(ref, key)))
+        ref = weakref.ref(tensor, lambda dead: self._release(dead, key))
+        self._refs[id(ref)] = ref
         return allocated
 
     def _release(self, ref: weakref.ref, key: int) -> None:
-        self._refs.discard(ref)
+        self._refs.pop(id(ref), None)
         entry = self._live[key]
         entry[1] -= 1
         if entry[1] == 0:

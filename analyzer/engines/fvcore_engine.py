@@ -16,22 +16,32 @@ from collections import Counter
 from typing import Any
 
 import torch
-from fvcore.nn import FlopCountAnalysis
-from fvcore.nn import jit_handles as fv
 from torch import nn
 
 from ..formulas.ops import FREE_OPS, OP_FORMULAS, OpCall, OpFormula, TensorArg
 from .counts import EngineCounts
 
-#: Ops counted by fvcore's own handles (which return MACs); convcost adds the bias FLOPs.
-_FVCORE_MACS = {
-    "aten::_convolution": (lambda i, o: fv.conv_flop_jit(i, o)["conv"], 2),
-    "aten::addmm": (fv.addmm_flop_jit, 0),
-    "aten::linear": (fv.linear_flop_jit, 2),
-    "aten::matmul": (fv.matmul_flop_jit, None),
-    "aten::mm": (fv.matmul_flop_jit, None),
-    "aten::bmm": (fv.bmm_flop_jit, None),
-}
+
+def _import_fvcore() -> Any:
+    # fvcore's import emits torch.jit deprecation warnings; analysis never prints
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import fvcore.nn as fvcore_nn
+        from fvcore.nn import jit_handles
+    return fvcore_nn, jit_handles
+
+
+def _fvcore_macs_handles(fv: Any) -> dict[str, tuple[Any, int | None]]:
+    """Ops counted by fvcore's own handles (which return MACs) → (handle, index of the bias argument)."""
+    return {
+        "aten::_convolution": (lambda i, o: fv.conv_flop_jit(i, o)["conv"], 2),
+        "aten::addmm": (fv.addmm_flop_jit, 0),
+        "aten::linear": (fv.linear_flop_jit, 2),
+        "aten::matmul": (fv.matmul_flop_jit, None),
+        "aten::mm": (fv.matmul_flop_jit, None),
+        "aten::bmm": (fv.bmm_flop_jit, None),
+    }
+
 #: Prefix of the fvcore counter keys for operators that cost nothing.
 FREE_PREFIX = "free|"
 SIZE_ARITHMETIC = "traced size arithmetic (0-d tensors)"
@@ -66,18 +76,19 @@ def _is_size_arithmetic(call: OpCall) -> bool:
     return bool(call.outputs) and all(len(s) == 0 for s in call.outputs) and all(len(t.shape) == 0 for t in tensors)
 
 
-def _formula_handle(name: str, formula: OpFormula):  # noqa: ANN202 - fvcore handle
+def _formula_handle(formula: OpFormula):
     def handle(inputs: list[Any], outputs: list[Any]) -> Counter[str]:
         call = _jit_call(inputs, outputs)
         if _is_size_arithmetic(call):
             return Counter({FREE_PREFIX + SIZE_ARITHMETIC: 1})
         cost = formula.cost(call)
-        return Counter({f"{formula.key}|calls": 1, f"{formula.key}|macs": cost.macs, f"{formula.key}|flops": cost.flops})
+        key = formula.key
+        return Counter({f"{key}|calls": 1, f"{key}|macs": cost.macs, f"{key}|flops": cost.flops})
 
     return handle
 
 
-def _macs_handle(name: str, fvcore_macs: Any, bias_index: int | None):  # noqa: ANN202 - fvcore handle
+def _macs_handle(name: str, fvcore_macs: Any, bias_index: int | None):
     key = OP_FORMULAS[name].key if name in OP_FORMULAS else "linear"
 
     def handle(inputs: list[Any], outputs: list[Any]) -> Counter[str]:
@@ -90,15 +101,16 @@ def _macs_handle(name: str, fvcore_macs: Any, bias_index: int | None):  # noqa: 
     return handle
 
 
-def _free_handle(name: str):  # noqa: ANN202 - fvcore handle
+def _free_handle(name: str):
     return lambda inputs, outputs: Counter({FREE_PREFIX + name: 1})
 
 
-def op_handles() -> dict[str, Any]:
+def op_handles(jit_handles: Any) -> dict[str, Any]:
     """fvcore handles for every operator convcost knows."""
     handles: dict[str, Any] = {name: _free_handle(name) for name in FREE_OPS}
-    handles.update({name: _formula_handle(name, formula) for name, formula in OP_FORMULAS.items()})
-    handles.update({name: _macs_handle(name, count, bias) for name, (count, bias) in _FVCORE_MACS.items()})
+    handles.update({name: _formula_handle(formula) for name, formula in OP_FORMULAS.items()})
+    macs_handles = _fvcore_macs_handles(jit_handles)
+    handles.update({name: _macs_handle(name, count, bias) for name, (count, bias) in macs_handles.items()})
     return handles
 
 
@@ -128,10 +140,11 @@ def count_fvcore(model: nn.Module, inputs: tuple[Any, ...]) -> EngineCounts:
     Args:
         inputs: positional arguments; only their shapes and dtypes are used.
     """
+    fvcore_nn, jit_handles = _import_fvcore()
     runnable = _runnable_copy(model)
-    analysis = FlopCountAnalysis(runnable, _real_inputs(inputs, runnable))
+    analysis = fvcore_nn.FlopCountAnalysis(runnable, _real_inputs(inputs, runnable))
     analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False).tracer_warnings("none")
-    analysis.set_op_handle(**op_handles())
+    analysis.set_op_handle(**op_handles(jit_handles))
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         inclusive = analysis.by_module_and_operator()

@@ -1,0 +1,115 @@
+"""analyze leaves the model as it found it, prints nothing, and explains bad input."""
+
+import pytest
+import torch
+from torch import nn
+
+from analyzer import AnalysisError, InputShapeError, analyze
+from architectures import create_model
+
+
+def snapshot(model: nn.Module) -> list[tuple]:
+    state = [(name, m.training, len(m._forward_hooks), len(m._forward_pre_hooks)) for name, m in model.named_modules()]
+    tensors = [(name, t.data_ptr(), t.device, t.dtype, t.requires_grad, t.clone())
+               for name, t in [*model.named_parameters(), *model.named_buffers()]]
+    return [state, tensors]
+
+
+def assert_unchanged(before: list[tuple], model: nn.Module) -> None:
+    after = snapshot(model)
+    assert before[0] == after[0]
+    for (name, ptr, device, dtype, grad, value), (name2, ptr2, device2, dtype2, grad2, value2) in zip(
+        before[1], after[1], strict=True
+    ):
+        assert (name, ptr, device, dtype, grad) == (name2, ptr2, device2, dtype2, grad2)
+        assert torch.equal(value, value2)
+
+
+def global_hook_count() -> int:
+    from torch.nn.modules import module
+
+    return len(module._global_forward_hooks) + len(module._global_forward_pre_hooks)
+
+
+@pytest.mark.parametrize("engine", ["dispatch", "all"])
+def test_model_is_untouched_and_nothing_printed(engine: str, capsys: pytest.CaptureFixture[str]) -> None:
+    model = create_model("senet18")
+    model.train()
+    model.stages[1].eval()  # mixed flags must come back exactly
+    model.fc.weight.requires_grad_(False)
+    before, hooks = snapshot(model), global_hook_count()
+    analyze(model, (2, 3, 32, 32), engine=engine)
+    assert_unchanged(before, model)
+    assert global_hook_count() == hooks
+    assert capsys.readouterr() == ("", "")
+
+
+def test_model_is_untouched_after_a_failure() -> None:
+    # fails after the whole SENet18 has run: 10 logits into a 3-input linear layer
+    model = nn.Sequential(create_model("senet18"), nn.Linear(3, 3)).train()
+    before, hooks = snapshot(model), global_hook_count()
+    with pytest.raises(AnalysisError, match=r"forward failed in '1' \(Linear\)"):
+        analyze(model, (1, 3, 32, 32))
+    with pytest.raises(AnalysisError, match="the root module"):
+        analyze(model, (torch.zeros(1, 3, 32, 32), torch.zeros(1)))  # one positional argument too many
+    assert_unchanged(before, model)
+    assert global_hook_count() == hooks
+
+
+def test_analysis_never_touches_real_weights() -> None:
+    model = create_model("efficientnet_b0")
+    before = snapshot(model)
+    analysis = analyze(model, (1, 3, 224, 224))
+    assert analysis.totals.params == 5_288_548
+    assert_unchanged(before, model)
+
+
+def test_meta_model_can_be_analysed_by_every_engine() -> None:
+    model = create_model("mobilenet_v2_035", device="meta")
+    analysis = analyze(model, (1, 3, 96, 96), engine="all")
+    assert analysis.disagreements == ()
+    assert all(p.is_meta for p in model.parameters())
+
+
+@pytest.mark.parametrize(
+    ("shape", "message"),
+    [
+        ((1, 4, 224, 224), r"input shape \(1, 4, 224, 224\) has 4 channels; the first layer 'stem.conv' "
+                           r"\(Conv2d\) expects 3: \(N, 3, H, W\)"),
+        ((3, 224, 224), r"has 3 dimensions; the first layer 'stem.conv' \(Conv2d\) expects 4: \(N, 3, H, W\)"),
+        ((), r"input_shape is empty; expected a shape such as \(1, 3, 224, 224\)"),
+        ((1, 3, 0, 224), "has a dimension below 1"),
+        ((1, 3, 22.5, 224), "must hold positive integers"),
+    ],
+)
+def test_bad_input_shapes_say_what_would_fit(shape: tuple, message: str) -> None:
+    with pytest.raises(InputShapeError, match=message):
+        analyze(create_model("efficientnet_b0", device="meta"), shape)
+
+
+def test_non_module_is_rejected() -> None:
+    with pytest.raises(TypeError, match=r"analyze needs a torch\.nn\.Module; got function"):
+        analyze(lambda x: x, (1, 3))  # type: ignore[arg-type]
+
+
+def test_unknown_engine_is_rejected() -> None:
+    with pytest.raises(ValueError, match="engine must be one of dispatch, analytic, fvcore, all"):
+        analyze(nn.ReLU(), (1, 3), engine="thop")  # type: ignore[arg-type]
+
+
+def test_failure_names_the_module_that_was_running() -> None:
+    model = nn.Sequential(nn.Linear(4, 8), nn.Sequential(nn.ReLU(), nn.Linear(5, 2)))
+    with pytest.raises(AnalysisError, match=r"forward failed in '1.1' \(Linear\) on input \(\(2, 4\),\)"):
+        analyze(model, (2, 4))
+
+
+def test_resolution_too_small_is_named() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.MaxPool2d(5))
+    with pytest.raises(InputShapeError, match="input resolution too small for this model"):
+        analyze(model, (1, 3, 5, 5))
+
+
+def test_static_same_padding_at_another_size_fails_clearly() -> None:
+    model = create_model("efficientnet_b0", padding="same_static", device="meta")
+    with pytest.raises(AnalysisError, match="built for 224x224 inputs but got 240x240"):
+        analyze(model, (1, 3, 240, 240))
