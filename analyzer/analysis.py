@@ -107,7 +107,7 @@ class Analysis:
         rows = []
         for layer in self.layers:
             row = {key: value for key, value in asdict(layer).items()
-                   if key not in ("check", "flops_by_op", "macs_by_op")}
+                   if key not in ("check", "ops")}
             row["kind"] = layer.kind
             if layer.check is not None:
                 row.update({f"check_{k}": v for k, v in asdict(layer.check).items() if k != "kind"})

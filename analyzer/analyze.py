@@ -17,7 +17,7 @@ from .engines.fvcore_engine import count_fvcore
 from .engines.tracker import preserved_training_flags
 from .errors import AnalysisError, InputShapeError
 from .formulas.layers import layer_hyper, layer_params
-from .records import EngineTotals, LayerCheck, LayerRecord, Totals
+from .records import EngineTotals, LayerCheck, LayerRecord, OpStats, Totals
 
 Engine = Literal["dispatch", "analytic", "fvcore", "all"]
 ENGINES: tuple[str, ...] = get_args(Engine)
@@ -187,8 +187,7 @@ def _records(model: nn.Module, walk: DispatchResult, counts: EngineCounts) -> tu
             buffers=sum(b.numel() for b in module.buffers(recurse=False)),
             macs=macs,
             flops=sum(t.flops for t in ops.values()),
-            flops_by_op={key: t.flops for key, t in ops.items() if t.flops},
-            macs_by_op={key: t.macs for key, t in ops.items() if t.macs},
+            ops={key: OpStats(t.calls, t.macs, t.flops, t.in_elements, t.out_elements) for key, t in ops.items()},
             output_bytes=walk.allocated_bytes.get(name, 0),
             saved_bytes=walk.saved_bytes.get(name, 0),
             check=_layer_check(module, calls, macs),
@@ -202,7 +201,7 @@ def _layer_check(module: nn.Module, calls: Any, measured_macs: int) -> LayerChec
     if h is None:
         return None
     params = layer_params(h)
-    macs, _, source = analytic_layer_macs(h, calls) if calls else (0, 0, "formula")
+    macs, _, _, source = analytic_layer_macs(h, calls) if calls else (0, 0, 0, "formula")
     module_params = sum(p.numel() for p in module.parameters(recurse=False) if p.requires_grad)
     padding = h.padding if isinstance(h.padding, str) else "x".join(map(str, h.padding))
     return LayerCheck(

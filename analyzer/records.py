@@ -50,6 +50,22 @@ class LayerCheck:
 
 
 @dataclass(frozen=True)
+class OpStats:
+    """One operator key's own cost inside one module.
+
+    Attributes:
+        in_elements, out_elements: elements of the first tensor argument and the first output,
+            summed over calls (other tools state their rules in these).
+    """
+
+    calls: int
+    macs: int
+    flops: int
+    in_elements: int
+    out_elements: int
+
+
+@dataclass(frozen=True)
 class LayerRecord:
     """One module's costs (see the module docstring for the conventions).
 
@@ -59,7 +75,7 @@ class LayerRecord:
         type: class name.
         calls: times its forward ran.
         input_shapes, output_shapes: tensor shapes of the first call.
-        flops_by_op, macs_by_op: own FLOPs and MACs by operator key.
+        ops: own operator costs by operator key (``conv``, ``batch_norm``, ``silu`` …).
         check: hyper-parameters and analytic check for conv/linear layers.
     """
 
@@ -74,11 +90,20 @@ class LayerRecord:
     buffers: int
     macs: int
     flops: int
-    flops_by_op: dict[str, int]
-    macs_by_op: dict[str, int]
+    ops: dict[str, OpStats]
     output_bytes: int
     saved_bytes: int
     check: LayerCheck | None = None
+
+    @property
+    def flops_by_op(self) -> dict[str, int]:
+        """Own FLOPs per operator key (keys with zero FLOPs left out)."""
+        return {key: op.flops for key, op in self.ops.items() if op.flops}
+
+    @property
+    def macs_by_op(self) -> dict[str, int]:
+        """Own MACs per operator key (conv and linear only)."""
+        return {key: op.macs for key, op in self.ops.items() if op.macs}
 
     @property
     def kind(self) -> str:

@@ -20,13 +20,13 @@ from .tracker import ModuleCalls
 MATRIX_KEYS = ("conv", "linear")
 
 
-def analytic_layer_macs(h: LayerHyper, calls: ModuleCalls) -> tuple[int, int, str]:
-    """``(macs, flops, output_size_from)`` summed over every call of the layer.
+def analytic_layer_macs(h: LayerHyper, calls: ModuleCalls) -> tuple[int, int, int, str]:
+    """``(macs, flops, output elements, output_size_from)`` summed over every call of the layer.
 
     The output spatial size comes from the PyTorch shape formula; a conv that pads inside its
     own forward (TF "same") uses the measured output size instead.
     """
-    macs = flops = 0
+    macs = flops = outputs_total = 0
     source = "formula"
     for inputs, outputs in zip(calls.inputs, calls.outputs, strict=True):
         in_shape, out_shape = inputs[0], outputs[0]
@@ -44,7 +44,8 @@ def analytic_layer_macs(h: LayerHyper, calls: ModuleCalls) -> tuple[int, int, st
                         * math.prod(spatial))
         macs += call_macs
         flops += 2 * call_macs + (out_elements if h.bias else 0)
-    return macs, flops, source
+        outputs_total += out_elements
+    return macs, flops, outputs_total, source
 
 
 def count_analytic(model: nn.Module, dispatch: EngineCounts, calls: dict[str, ModuleCalls]) -> EngineCounts:
@@ -55,10 +56,10 @@ def count_analytic(model: nn.Module, dispatch: EngineCounts, calls: dict[str, Mo
         h = layer_hyper(module)
         if h is None or name not in calls:
             continue
-        macs, flops, _ = analytic_layer_macs(h, calls[name])
+        macs, flops, out_elements, _ = analytic_layer_macs(h, calls[name])
+        in_elements = sum(math.prod(inputs[0]) for inputs in calls[name].inputs)
         own = counts.ops[name]
         for key in MATRIX_KEYS:
             own.pop(key, None)
-        tally = own["linear" if h.is_linear else "conv"]
-        tally.add(calls[name].count, macs, flops)
+        own["linear" if h.is_linear else "conv"].add(calls[name].count, macs, flops, in_elements, out_elements)
     return counts

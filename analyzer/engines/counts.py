@@ -8,17 +8,25 @@ from dataclasses import dataclass, field
 
 @dataclass
 class OpTally:
-    """Accumulated cost of one operator key inside one module."""
+    """Accumulated cost of one operator key inside one module.
+
+    ``in_elements`` and ``out_elements`` count the elements of each call's first tensor
+    argument and first output: other tools' counting rules are stated in them.
+    """
 
     calls: int = 0
     macs: int = 0
     flops: int = 0
+    in_elements: int = 0
+    out_elements: int = 0
 
-    def add(self, calls: int, macs: int, flops: int) -> None:
+    def add(self, calls: int, macs: int, flops: int, in_elements: int = 0, out_elements: int = 0) -> None:
         """Accumulate another call (or several)."""
         self.calls += calls
         self.macs += macs
         self.flops += flops
+        self.in_elements += in_elements
+        self.out_elements += out_elements
 
 
 @dataclass

@@ -178,8 +178,9 @@ class _OpCounter(TorchDispatchMode):
         module = self.tracker.current
         formula = OP_FORMULAS.get(name)
         if formula is not None:
-            cost = formula.cost(_op_call(func, args, kwargs, out))
-            self.counts.ops[module][formula.key].add(1, cost.macs, cost.flops)
+            call = _op_call(func, args, kwargs, out)
+            cost = formula.cost(call)
+            self.counts.ops[module][formula.key].add(1, cost.macs, cost.flops, call.in_numel, call.out_numel)
         elif name in FREE_OPS:
             self.counts.free[name] += 1
         else:

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..formulas.ops import FREE_OPS, OP_FORMULAS, OpCall, OpFormula, TensorArg
+from ..formulas.ops import FREE_OPS, OP_FORMULAS, OpCall, OpCost, OpFormula, TensorArg
 from .counts import EngineCounts
 
 
@@ -76,14 +76,17 @@ def _is_size_arithmetic(call: OpCall) -> bool:
     return bool(call.outputs) and all(len(s) == 0 for s in call.outputs) and all(len(t.shape) == 0 for t in tensors)
 
 
+def _tally(key: str, cost: OpCost, call: OpCall) -> Counter[str]:
+    return Counter({f"{key}|calls": 1, f"{key}|macs": cost.macs, f"{key}|flops": cost.flops,
+                    f"{key}|in_elements": call.in_numel, f"{key}|out_elements": call.out_numel})
+
+
 def _formula_handle(formula: OpFormula):
     def handle(inputs: list[Any], outputs: list[Any]) -> Counter[str]:
         call = _jit_call(inputs, outputs)
         if _is_size_arithmetic(call):
             return Counter({FREE_PREFIX + SIZE_ARITHMETIC: 1})
-        cost = formula.cost(call)
-        key = formula.key
-        return Counter({f"{key}|calls": 1, f"{key}|macs": cost.macs, f"{key}|flops": cost.flops})
+        return _tally(formula.key, formula.cost(call), call)
 
     return handle
 
@@ -93,10 +96,9 @@ def _macs_handle(name: str, fvcore_macs: Any, bias_index: int | None):
 
     def handle(inputs: list[Any], outputs: list[Any]) -> Counter[str]:
         macs = int(fvcore_macs(inputs, outputs))
-        has_bias = bias_index is not None and isinstance(_jit_value(inputs[bias_index]), TensorArg)
-        bias = _jit_call(inputs, outputs).outputs[0] if has_bias else ()
-        bias_flops = int(torch.Size(bias).numel()) if has_bias else 0
-        return Counter({f"{key}|calls": 1, f"{key}|macs": macs, f"{key}|flops": 2 * macs + bias_flops})
+        call = _jit_call(inputs, outputs)
+        has_bias = bias_index is not None and isinstance(call.arg(bias_index), TensorArg)
+        return _tally(key, OpCost(macs, 2 * macs + (call.out_numel if has_bias else 0)), call)
 
     return handle
 

@@ -61,6 +61,12 @@ class OpCall:
         """Elements of the first output."""
         return math.prod(self.outputs[0]) if self.outputs else 0
 
+    @property
+    def in_numel(self) -> int:
+        """Elements of the first tensor argument."""
+        first = next((a for a in self.args if isinstance(a, TensorArg)), None)
+        return first.numel if first is not None else 0
+
 
 @dataclass(frozen=True)
 class OpCost:

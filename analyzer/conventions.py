@@ -1,0 +1,222 @@
+"""Other tools' counting rules, recomputed from convcost's own per-operator counts.
+
+Every tool reports a different "FLOPs" for the same network because each counts a
+different set of operators in different units. A convention here is a list of terms,
+one per convcost operator key, each with the tool's rule in words, so a total can be
+recomputed exactly and reconciled op by op with :func:`explain`.
+
+The rules were read off each tool's behaviour at the version named and are checked against
+totals the tools print (``tests/test_conventions.py``): fvcore's and FlopCounterMode's
+totals on every built-in model (both tools run in the tests), and the published thop,
+ptflops and torchinfo totals for torchvision-layout EfficientNet-B0 at 224 px. The thop,
+ptflops and torchinfo rules for operators B0 does not use (ReLU, max/avg pooling,
+functional calls) follow those tools' documented behaviour but are not checked here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+from .analysis import Analysis
+from .records import LayerRecord
+
+Convention = Literal["convcost", "paper", "torchvision", "fvcore", "flopcounter", "thop", "ptflops", "torchinfo"]
+CONVENTIONS: tuple[str, ...] = get_args(Convention)
+
+
+@dataclass(frozen=True)
+class Term:
+    """What a tool counts for one convcost operator key."""
+
+    op: str
+    value: int
+    rule: str
+
+
+@dataclass(frozen=True)
+class ConventionTotal:
+    """A tool's total recomputed from convcost's counts.
+
+    Attributes:
+        tool: convention name; ``source``: the tool and version the rules come from.
+        unit: what the tool calls its total.
+    """
+
+    tool: str
+    source: str
+    unit: str
+    terms: tuple[Term, ...]
+
+    @property
+    def total(self) -> int:
+        """The tool's total."""
+        return sum(term.value for term in self.terms)
+
+
+@dataclass(frozen=True)
+class ReconciliationRow:
+    """One operator key: convcost's FLOPs next to the tool's count and the rule behind it."""
+
+    op: str
+    convcost_flops: int
+    tool_value: int
+    rule: str
+
+    @property
+    def difference(self) -> int:
+        """Tool minus convcost."""
+        return self.tool_value - self.convcost_flops
+
+
+def _ops(analysis: Analysis, key: str, layers: Iterator[LayerRecord] | None = None) -> tuple[int, int, int, int]:
+    """``(macs, flops, in_elements, out_elements)`` of ``key`` summed over ``layers`` (default: all)."""
+    macs = flops = inputs = outputs = 0
+    for layer in layers if layers is not None else analysis.layers:
+        op = layer.ops.get(key)
+        if op is not None:
+            macs, flops = macs + op.macs, flops + op.flops
+            inputs, outputs = inputs + op.in_elements, outputs + op.out_elements
+    return macs, flops, inputs, outputs
+
+
+def _of_type(analysis: Analysis, *fragments: str) -> Iterator[LayerRecord]:
+    return (layer for layer in analysis.layers if any(f in layer.type for f in fragments))
+
+
+def _not_of_type(analysis: Analysis, *fragments: str) -> Iterator[LayerRecord]:
+    return (layer for layer in analysis.layers if not any(f in layer.type for f in fragments))
+
+
+def _bias(analysis: Analysis, key: str) -> int:
+    macs, flops, _, _ = _ops(analysis, key)
+    return flops - 2 * macs
+
+
+def _convcost(analysis: Analysis) -> list[Term]:
+    return [Term(op, flops, "convcost's formula (analyzer.formulas.ops)")
+            for op, flops in analysis.by_operator("flops").items()]
+
+
+def _matrix_macs(analysis: Analysis, rule: str) -> list[Term]:
+    return [Term(key, _ops(analysis, key)[0], rule) for key in ("conv", "linear")]
+
+
+def _paper(analysis: Analysis) -> list[Term]:
+    return _matrix_macs(analysis, "multiply-adds of conv and linear layers (papers' 'FLOPs' / 'MAdds')")
+
+
+def _flopcounter(analysis: Analysis) -> list[Term]:
+    return [Term(key, 2 * _ops(analysis, key)[0], "2 per multiply-add; bias and every other op ignored")
+            for key in ("conv", "linear")]
+
+
+def _fvcore(analysis: Analysis) -> list[Term]:
+    bn_affine = _ops(analysis, "batch_norm", (la for la in _of_type(analysis, "BatchNorm") if la.params))[2]
+    bn_plain = _ops(analysis, "batch_norm")[2] - bn_affine
+    pooled = _ops(analysis, "mean", _of_type(analysis, "AdaptiveAvgPool"))[2]
+    norms = _ops(analysis, "norm")[2]
+    return [
+        *_matrix_macs(analysis, "1 per multiply-add (fvcore counts a MAC as one flop); bias ignored"),
+        Term("batch_norm", 2 * bn_affine + bn_plain, "eval: 2 per input element (1 without affine)"),
+        Term("norm", 5 * norms, "layer/group norm: 5 per input element"),
+        Term("mean", pooled, "aten::adaptive_avg_pool2d: 1 per input element; x.mean() is unsupported (0)"),
+    ]
+
+
+def _thop(analysis: Analysis) -> list[Term]:
+    _, _, pool_in, pool_out = _ops(analysis, "mean", _of_type(analysis, "AdaptiveAvgPool"))
+    avg_out = _ops(analysis, "pool", _of_type(analysis, "AvgPool2d", "AvgPool1d", "AvgPool3d"))[3]
+    return [
+        Term("conv", _ops(analysis, "conv", _of_type(analysis, "Conv"))[0], "nn.ConvNd modules: MACs, no bias"),
+        Term("linear", _ops(analysis, "linear", _of_type(analysis, "Linear"))[0], "nn.Linear modules: MACs"),
+        Term("batch_norm", 4 * _ops(analysis, "batch_norm", _of_type(analysis, "BatchNorm"))[2],
+             "BatchNorm modules: 4 per element"),
+        Term("mean", pool_in + pool_out, "AdaptiveAvgPool modules: (kernel adds + 1 divide) per output element"),
+        Term("pool", 2 * avg_out, "AvgPool modules: 2 per output element; max pool and activations count 0"),
+    ]
+
+
+def _ptflops(analysis: Analysis) -> list[Term]:
+    activation_types = ("ReLU", "ReLU6", "PReLU", "ELU", "LeakyReLU", "SiLU", "Hardswish", "GELU")
+    relu_modules = _ops(analysis, "relu", _of_type(analysis, "ReLU"))[3]
+    relu_functional = _ops(analysis, "relu", _not_of_type(analysis, *activation_types))[3]
+    pool_modules = sum(_ops(analysis, key, _of_type(analysis, "Pool"))[2] for key in ("mean", "pool"))
+    pool_functional = _ops(analysis, "pool", _not_of_type(analysis, "Pool"))[2]
+    bn_affine = _ops(analysis, "batch_norm", (la for la in _of_type(analysis, "BatchNorm") if la.params))[2]
+    bn_plain = _ops(analysis, "batch_norm")[2] - bn_affine
+    return [
+        Term("conv", _ops(analysis, "conv")[0] + _bias(analysis, "conv"), "MACs + 1 per output element with bias"),
+        Term("linear", _ops(analysis, "linear")[0] + _bias(analysis, "linear"),
+             "MACs + 1 per output element with bias"),
+        Term("batch_norm", 2 * bn_affine + bn_plain, "2 per element (1 without affine)"),
+        Term("relu", 2 * relu_modules + relu_functional,
+             "1 per element; an nn.ReLU counts twice (module hook and patched F.relu)"),
+        *(Term(key, _ops(analysis, key, _of_type(analysis, *activation_types))[3],
+               "activation modules: 1 per output element (functional calls and sigmoid are not counted)")
+          for key in ("clamp", "silu", "hardswish", "activation")),
+        Term("mean", 2 * pool_modules + pool_functional,
+             "pools: 1 per input element, twice for pool modules (module hook and patched functional)"),
+    ]
+
+
+def _torchinfo(analysis: Analysis) -> list[Term]:
+    conv = linear = norm = 0
+    for layer in analysis.layers:
+        if not layer.params or not layer.output_shapes:
+            continue
+        out = layer.output_shapes[0]
+        if "Conv" in layer.type:
+            conv += layer.calls * layer.params * out[0] * math.prod(out[2:])
+        elif "Linear" in layer.type:
+            linear += layer.calls * layer.params * out[0]
+        else:
+            norm += layer.calls * layer.params * out[0]
+    return [
+        Term("conv", conv, "every conv parameter (weight and bias) × batch × output spatial size"),
+        Term("linear", linear, "every linear parameter × batch"),
+        Term("batch_norm", norm, "every other layer's parameters × batch (BatchNorm: 2·C)"),
+    ]
+
+
+_RULES: dict[str, tuple[str, str, Callable[[Analysis], list[Term]]]] = {
+    "convcost": ("convcost", "all-op FLOPs", _convcost),
+    "paper": ("EfficientNet/MobileNetV2/SENet papers", "FLOPs (= multiply-adds)", _paper),
+    "torchvision": ("torchvision weights metadata `_ops`", "GMACs, conv + linear", _paper),
+    "fvcore": ("fvcore 0.1.5 FlopCountAnalysis(...).total()", "flops (= MACs)", _fvcore),
+    "flopcounter": ("torch.utils.flop_counter.FlopCounterMode", "FLOPs", _flopcounter),
+    "thop": ("thop 0.1.1 profile()", "MACs", _thop),
+    "ptflops": ("ptflops 0.7.5 get_model_complexity_info, pytorch backend", "MACs", _ptflops),
+    "torchinfo": ("torchinfo 1.8.0 summary()", "Mult-Adds", _torchinfo),
+}
+
+
+def convention_total(analysis: Analysis, tool: str) -> ConventionTotal:
+    """``tool``'s total for the analysed model and input, from convcost's counts.
+
+    Raises:
+        ValueError: unknown convention (the message lists the valid ones).
+    """
+    if tool not in _RULES:
+        raise ValueError(f"convention must be one of {', '.join(CONVENTIONS)}; got {tool!r}")
+    source, unit, rules = _RULES[tool]
+    return ConventionTotal(tool, source, unit, tuple(rules(analysis)))
+
+
+def explain(analysis: Analysis, tool: str) -> tuple[ReconciliationRow, ...]:
+    """Op-by-op reconciliation of convcost's all-op FLOPs with ``tool``'s total."""
+    convention = convention_total(analysis, tool)
+    flops = analysis.by_operator("flops")
+    tool_terms: dict[str, Term] = {}
+    for term in convention.terms:
+        previous = tool_terms.get(term.op)
+        tool_terms[term.op] = term if previous is None else Term(term.op, previous.value + term.value,
+                                                                 f"{previous.rule}; {term.rule}")
+    rows = [
+        ReconciliationRow(op, flops.get(op, 0), tool_terms[op].value if op in tool_terms else 0,
+                          tool_terms[op].rule if op in tool_terms else f"not counted by {tool}")
+        for op in dict.fromkeys([*flops, *tool_terms])
+    ]
+    return tuple(row for row in rows if row.convcost_flops or row.tool_value)
