@@ -29,27 +29,26 @@ def storage_key(tensor: torch.Tensor) -> int:
     return tensor.untyped_storage()._cdata
 
 
-def meta_stand_ins(model: nn.Module, dtype: torch.dtype) -> dict[str, torch.Tensor]:
-    """``meta`` tensors shaped like every parameter and buffer (floating ones in ``dtype``).
+def meta_like(tensor: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """An empty ``meta`` tensor shaped like ``tensor``, in ``dtype`` if ``tensor`` is floating point."""
+    return torch.empty(tensor.shape, dtype=dtype if tensor.is_floating_point() else tensor.dtype, device="meta")
 
-    Parameters keep their ``requires_grad`` so autograd saves what training would save.
+
+def meta_stand_ins(model: nn.Module, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    """``meta`` stand-ins for every parameter and buffer.
+
+    Floating-point parameters keep their ``requires_grad`` so autograd saves what training would.
     """
     stand_ins: dict[str, torch.Tensor] = {}
     for name, tensor in [*model.named_parameters(remove_duplicate=False), *model.named_buffers(remove_duplicate=False)]:
-        stand_in = torch.empty(tensor.shape, dtype=dtype if tensor.is_floating_point() else tensor.dtype, device="meta")
+        stand_in = meta_like(tensor, dtype)
         stand_ins[name] = stand_in.requires_grad_(tensor.requires_grad) if tensor.is_floating_point() else stand_in
     return stand_ins
 
 
 def meta_inputs(inputs: Any, dtype: torch.dtype) -> Any:
-    """Example inputs with every tensor replaced by an empty ``meta`` tensor (floating ones in ``dtype``)."""
-
-    def convert(value: Any) -> Any:
-        if not isinstance(value, torch.Tensor):
-            return value
-        return torch.empty(value.shape, dtype=dtype if value.is_floating_point() else value.dtype, device="meta")
-
-    return tree_map(convert, inputs)
+    """Example inputs with every tensor replaced by its :func:`meta_like` stand-in."""
+    return tree_map(lambda value: meta_like(value, dtype) if isinstance(value, torch.Tensor) else value, inputs)
 
 
 def _tensors(value: Any) -> list[torch.Tensor]:
