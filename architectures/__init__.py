@@ -6,16 +6,29 @@ Add a family as a module that builds from a typed stage table and calls ``regist
 """
 
 from . import efficientnet, efficientnet_v2, mobilenet_v2, resnet  # noqa: F401  (registration)
-from .efficientnet import ALPHA, BETA, EFFICIENTNET_SCALING, GAMMA, CompoundScaling, efficientnet_spec
+from .efficientnet import (
+    ALPHA,
+    B0_HEAD_CHANNELS,
+    B0_STAGES,
+    B0_STEM_CHANNELS,
+    BETA,
+    EFFICIENTNET_SCALING,
+    GAMMA,
+    CompoundScaling,
+    efficientnet_spec,
+)
 from .efficientnet_v2 import EFFICIENTNET_V2_SPECS
 from .mobilenet_v2 import WIDTH_MULTIPLIERS, mobilenet_v2_spec
 from .registry import ModelInfo, PublishedFigure, UnknownModelError, create_model, list_models, model_info
 from .resnet import RESNET50_STAGES, SENET18_STAGES, ResNet
 from .specs import BlockStage, NetOptions, ResNetStage, make_divisible, round_filters, round_repeats
-from .staged_net import NetSpec, StagedConvNet
+from .staged_net import NetSpec, StagedConvNet, build_stage
 
 __all__ = [
     "ALPHA",
+    "B0_HEAD_CHANNELS",
+    "B0_STAGES",
+    "B0_STEM_CHANNELS",
     "BETA",
     "EFFICIENTNET_SCALING",
     "EFFICIENTNET_V2_SPECS",
@@ -33,6 +46,7 @@ __all__ = [
     "ResNetStage",
     "StagedConvNet",
     "UnknownModelError",
+    "build_stage",
     "create_model",
     "efficientnet_spec",
     "list_models",

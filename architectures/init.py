@@ -8,7 +8,12 @@ from torch import nn
 
 
 def init_weights(model: nn.Module) -> None:
-    """Kaiming-normal (fan out) convs, unit/zero norms, uniform(±1/√out) linear weights, zero biases."""
+    """Kaiming-normal (fan out) convs, unit/zero norms, uniform(±1/√out) linear weights, zero biases.
+
+    A model on the ``meta`` device has no values to initialise and is left alone.
+    """
+    if any(p.is_meta for p in model.parameters()):
+        return
     for module in model.modules():
         if isinstance(module, nn.Conv2d):
             nn.init.kaiming_normal_(module.weight, mode="fan_out")

@@ -75,6 +75,36 @@ def register_staged_net(
     )
 
 
+def build_stage(
+    stage: BlockStage, options: NetOptions, input_size: tuple[int, int], drop_path_rates: list[float] | None = None
+) -> tuple[nn.Sequential, tuple[int, int]]:
+    """The blocks of one stage (the first one strided) and the ``(H, W)`` they output.
+
+    Args:
+        input_size: ``(H, W)`` into the stage.
+        drop_path_rates: stochastic-depth rate per block (default: none).
+    """
+    rates = drop_path_rates or [0.0] * stage.repeats
+    blocks: list[nn.Module] = []
+    for repeat in range(stage.repeats):
+        stride = stage.stride if repeat == 0 else 1
+        blocks.append(
+            MOBILE_BLOCKS[stage.block](
+                stage.in_channels if repeat == 0 else stage.out_channels,
+                stage.out_channels,
+                expand_ratio=stage.expand_ratio,
+                kernel=stage.kernel,
+                stride=stride,
+                se_ratio=stage.se_ratio,
+                options=options,
+                input_size=input_size,
+                drop_path_rate=rates[repeat],
+            )
+        )
+        input_size = strided_size(input_size, stride)
+    return nn.Sequential(*blocks), input_size
+
+
 class StagedConvNet(nn.Module):
     """stem → ``stages`` (``stages.i.j`` is block j of stage i) → head → pool → dropout → fc.
 
@@ -95,26 +125,10 @@ class StagedConvNet(nn.Module):
         stages: list[nn.Module] = []
         block_index = 0
         for stage in spec.stages:
-            blocks: list[nn.Module] = []
-            for repeat in range(stage.repeats):
-                stride = stage.stride if repeat == 0 else 1
-                in_channels = stage.in_channels if repeat == 0 else stage.out_channels
-                blocks.append(
-                    MOBILE_BLOCKS[stage.block](
-                        in_channels,
-                        stage.out_channels,
-                        expand_ratio=stage.expand_ratio,
-                        kernel=stage.kernel,
-                        stride=stride,
-                        se_ratio=stage.se_ratio,
-                        options=options,
-                        input_size=size,
-                        drop_path_rate=options.drop_connect_rate * block_index / spec.total_blocks,
-                    )
-                )
-                size = strided_size(size, stride)
-                block_index += 1
-            stages.append(nn.Sequential(*blocks))
+            rates = [options.drop_connect_rate * (block_index + i) / spec.total_blocks for i in range(stage.repeats)]
+            blocks, size = build_stage(stage, options, size, rates)
+            stages.append(blocks)
+            block_index += stage.repeats
         self.stages = nn.Sequential(*stages)
 
         self.head = ConvNormAct(spec.stages[-1].out_channels, spec.head_channels, 1, input_size=size, **common)

@@ -69,9 +69,12 @@ def _op_call(func: torch._ops.OpOverload, args: tuple[Any, ...], kwargs: dict[st
     return OpCall(converted, tuple(tuple(t.shape) for t in _tensors(out)))
 
 
-def _batch_norm_outputs(x: torch.Tensor, *_: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _batch_norm_outputs(x: torch.Tensor, *args: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    # native_batch_norm(x, weight, bias, running_mean, running_var, training, ...) saves per-channel
+    # batch statistics only in training; in eval the CPU kernel returns empty ones, and so does this
+    training = len(args) > 4 and args[4] is True
     stats_dtype = torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
-    stats = (x.shape[1],)
+    stats = (x.shape[1] if training else 0,)
     return (_empty_like(x), torch.empty(stats, dtype=stats_dtype, device=x.device),
             torch.empty(stats, dtype=stats_dtype, device=x.device))
 

@@ -1,0 +1,305 @@
+"""Study ``dwsep``: what a depthwise-separable convolution saves, per layer and per network.
+
+A depthwise k×k conv on ``C`` channels followed by a pointwise 1×1 conv ``C → C_out``
+costs ``C·k² + C·C_out`` weights and ``N·H'·W'·(C·k² + C·C_out)`` MACs, against
+``C·C_out·k²`` and ``N·H'·W'·C·C_out·k²`` for one standard k×k conv with the same
+channels and stride, so both ratios are exactly ``1/C_out + 1/k²`` (MobileNet, Howard et
+al. 2017). Anything between the two convs (BatchNorm, activation, an SE gate) counts in
+neither side, so a measured per-layer ratio equals the theory exactly, while a network's
+saving is diluted by the layers that are not pairs (stem, expand convs, head, classifier).
+
+Pairs are found in the analysis records, not by class names: a depthwise conv
+(``groups == C_in == C_out``) is paired with the first later pointwise conv inside its
+block that consumes a tensor of the depthwise output's shape. Its block is its smallest
+enclosing module that holds another conv. SE squeeze/excite convs, which run on the 1×1
+pooled map, are skipped and listed in ``between``; in EfficientNet
+``<block>.depthwise.conv`` pairs with ``<block>.project.conv``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from ..analysis import Analysis, ancestors
+from ..analyze import analyze
+from ..formulas.layers import LayerHyper, layer_macs, layer_params, separable_ratio_theory
+from ..records import LayerCheck, LayerRecord
+from .common import analyze_model, records_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "DWSEP_MODELS",
+    "DwsepStudy",
+    "NetworkSeparable",
+    "SeparablePair",
+    "dwsep_study",
+    "separable_network",
+    "separable_pairs",
+    "textbook_pair",
+]
+
+#: Networks the study covers by default.
+DWSEP_MODELS: tuple[str, ...] = ("mobilenet_v2", "efficientnet_b0", "efficientnet_b7")
+
+
+@dataclass(frozen=True)
+class SeparablePair:
+    """One depthwise + pointwise pair and the standard conv it stands in for.
+
+    Attributes:
+        model: model name from the analysis.
+        block: smallest module holding both convs.
+        depthwise, pointwise: module names of the two convs.
+        between: conv layers run between them that are not part of the pair (SE convs).
+        in_channels: ``C``, channels of the depthwise conv.
+        out_channels: ``C_out`` of the pointwise conv.
+        kernel: side ``k`` of the square depthwise kernel.
+        stride: stride of the depthwise conv (the standard conv gets the same).
+        batch: ``N``; output_size: ``(H', W')`` of the depthwise output.
+        depthwise_params, pointwise_params: trainable parameters (elements), bias included.
+        depthwise_macs, pointwise_macs: measured multiply-accumulates.
+        standard_params, standard_macs: one ``C → C_out`` k×k conv (bias as the pointwise's),
+            from ``analyzer.formulas.layers``.
+    """
+
+    model: str
+    block: str
+    depthwise: str
+    pointwise: str
+    between: tuple[str, ...]
+    in_channels: int
+    out_channels: int
+    kernel: int
+    stride: int
+    batch: int
+    output_size: tuple[int, int]
+    depthwise_params: int
+    pointwise_params: int
+    depthwise_macs: int
+    pointwise_macs: int
+    standard_params: int
+    standard_macs: int
+
+    @property
+    def pair_params(self) -> int:
+        """Parameters of depthwise + pointwise."""
+        return self.depthwise_params + self.pointwise_params
+
+    @property
+    def pair_macs(self) -> int:
+        """MACs of depthwise + pointwise."""
+        return self.depthwise_macs + self.pointwise_macs
+
+    @property
+    def params_ratio(self) -> float:
+        """``pair_params / standard_params``."""
+        return self.pair_params / self.standard_params
+
+    @property
+    def macs_ratio(self) -> float:
+        """``pair_macs / standard_macs``."""
+        return self.pair_macs / self.standard_macs
+
+    @property
+    def theory_ratio(self) -> float:
+        """``1/C_out + 1/k²``."""
+        return separable_ratio_theory(self.out_channels, self.kernel)
+
+    @property
+    def macs_ratio_is_theory(self) -> bool:
+        """The MAC ratio equals ``1/C_out + 1/k²`` exactly, as rationals."""
+        return Fraction(self.pair_macs, self.standard_macs) == _theory(self.out_channels, self.kernel)
+
+    @property
+    def params_ratio_is_theory(self) -> bool:
+        """The parameter ratio equals ``1/C_out + 1/k²`` exactly (false when the convs have biases)."""
+        return Fraction(self.pair_params, self.standard_params) == _theory(self.out_channels, self.kernel)
+
+
+def _theory(out_channels: int, kernel: int) -> Fraction:
+    return Fraction(1, out_channels) + Fraction(1, kernel**2)
+
+
+@dataclass(frozen=True)
+class NetworkSeparable:
+    """A network's pairs, and its totals against the counterfactual built with standard convs.
+
+    Attributes:
+        model: model name; resolution: input side (pixels); batch: images per pass.
+        pairs: every depthwise + pointwise pair, in module order.
+        params, macs: totals of the real (separable) network.
+        standard_params, standard_macs: totals of the same model built with ``separable=False``.
+    """
+
+    model: str
+    resolution: int
+    batch: int
+    pairs: tuple[SeparablePair, ...]
+    params: int
+    macs: int
+    standard_params: int
+    standard_macs: int
+
+    @property
+    def pairs_params(self) -> int:
+        """Parameters in all pairs."""
+        return sum(pair.pair_params for pair in self.pairs)
+
+    @property
+    def pairs_macs(self) -> int:
+        """MACs in all pairs."""
+        return sum(pair.pair_macs for pair in self.pairs)
+
+    @property
+    def pairs_standard_params(self) -> int:
+        """Parameters of the standard convs that would replace all pairs."""
+        return sum(pair.standard_params for pair in self.pairs)
+
+    @property
+    def pairs_standard_macs(self) -> int:
+        """MACs of the standard convs that would replace all pairs."""
+        return sum(pair.standard_macs for pair in self.pairs)
+
+    @property
+    def pairs_macs_ratio(self) -> float:
+        """All pairs' MACs over their standard convs' (a MAC-weighted mean of the per-layer theory)."""
+        return self.pairs_macs / self.pairs_standard_macs
+
+    @property
+    def macs_ratio(self) -> float:
+        """Whole network: ``macs / standard_macs``."""
+        return self.macs / self.standard_macs
+
+    @property
+    def params_ratio(self) -> float:
+        """Whole network: ``params / standard_params``."""
+        return self.params / self.standard_params
+
+    @property
+    def other_params_delta(self) -> int:
+        """Counterfactual parameters not explained by swapping the convs: the BatchNorm between
+        the pair is gone, and SE gates ``C_out`` channels instead of ``C``."""
+        return self.standard_params - (self.params - self.pairs_params + self.pairs_standard_params)
+
+    @property
+    def other_macs_delta(self) -> int:
+        """Counterfactual MACs not explained by swapping the convs (the resized SE convs)."""
+        return self.standard_macs - (self.macs - self.pairs_macs + self.pairs_standard_macs)
+
+
+@dataclass(frozen=True)
+class DwsepStudy:
+    """Result of :func:`dwsep_study`: the textbook pair and one record per network."""
+
+    textbook: SeparablePair
+    networks: tuple[NetworkSeparable, ...]
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """One row per pair over all networks (the textbook pair first)."""
+        return records_frame([self.textbook, *(pair for net in self.networks for pair in net.pairs)])
+
+    def networks_dataframe(self) -> pd.DataFrame:
+        """One row per network: totals, counterfactual totals and ratios (pairs left out)."""
+        return records_frame(self.networks).drop(columns=["pairs"])
+
+
+def separable_pairs(analysis: Analysis) -> tuple[SeparablePair, ...]:
+    """Every depthwise conv of ``analysis`` paired with the pointwise conv that follows it in its block."""
+    convs = [layer for layer in analysis.layers if layer.check is not None and layer.calls]
+    conv_names = [layer.name for layer in convs]
+    pairs = []
+    for index, depthwise in enumerate(convs):
+        check = depthwise.check
+        if check is None or check.kind != "depthwise" or check.out_channels != check.in_channels:
+            continue
+        block = _block(depthwise.name, conv_names)
+        between: list[str] = []
+        for layer in convs[index + 1:]:
+            if block and not layer.name.startswith(f"{block}."):
+                break
+            if layer.kind == "depthwise":
+                break
+            if layer.kind == "pointwise" and layer.input_shapes[:1] == depthwise.output_shapes[:1]:
+                pairs.append(_pair(analysis.model, block, (depthwise, check), layer, tuple(between)))
+                break
+            between.append(layer.name)
+    return tuple(pairs)
+
+
+def _block(name: str, conv_names: list[str]) -> str:
+    """Smallest proper ancestor of ``name`` that holds another conv/linear layer."""
+    for ancestor in ancestors(name)[1:]:
+        prefix = f"{ancestor}." if ancestor else ""
+        if any(other != name and other.startswith(prefix) for other in conv_names):
+            return ancestor
+    return ""
+
+
+def _pair(model: str, block: str, depthwise_layer: tuple[LayerRecord, LayerCheck], pointwise: LayerRecord,
+          between: tuple[str, ...]) -> SeparablePair:
+    depthwise, dw = depthwise_layer
+    pw = pointwise.check
+    if pw is None:
+        raise ValueError(f"{pointwise.name} is not a conv layer")
+    if len(set(dw.kernel)) != 1:
+        raise ValueError(f"{depthwise.name}: only square depthwise kernels are compared; got {dw.kernel}")
+    standard = LayerHyper(dw.in_channels, pw.out_channels, dw.kernel, dw.stride,
+                          tuple(k // 2 for k in dw.kernel), dw.dilation, 1, pw.bias)
+    out_shape = depthwise.output_shapes[0]
+    return SeparablePair(
+        model=model, block=block, depthwise=depthwise.name, pointwise=pointwise.name, between=between,
+        in_channels=dw.in_channels, out_channels=pw.out_channels, kernel=dw.kernel[0], stride=dw.stride[0],
+        batch=out_shape[0], output_size=(out_shape[-2], out_shape[-1]),
+        depthwise_params=depthwise.params, pointwise_params=pointwise.params,
+        depthwise_macs=depthwise.macs, pointwise_macs=pointwise.macs,
+        standard_params=layer_params(standard),
+        standard_macs=layer_macs(standard, depthwise.input_shapes[0], out_shape[-2:]) * depthwise.calls,
+    )
+
+
+def separable_network(real: Analysis, standard: Analysis) -> NetworkSeparable:
+    """Pairs of ``real`` and its totals next to ``standard``, the same model built with ``separable=False``.
+
+    Raises:
+        ValueError: the two analyses are of different inputs.
+    """
+    if real.input_shapes != standard.input_shapes:
+        raise ValueError(f"analyses of different inputs: {real.input_shapes} vs {standard.input_shapes}")
+    shape = real.input_shapes[0]
+    return NetworkSeparable(
+        model=real.model, resolution=shape[-1], batch=shape[0], pairs=separable_pairs(real),
+        params=real.totals.params, macs=real.totals.macs,
+        standard_params=standard.totals.params, standard_macs=standard.totals.macs,
+    )
+
+
+def textbook_pair(in_channels: int = 3, out_channels: int = 4, kernel: int = 3, size: int = 8) -> SeparablePair:
+    """The textbook example, measured: a depthwise k×k then a pointwise conv, no bias, on a ``size``² map.
+
+    With the defaults (3 → 4 channels, 3×3): 3·9 + 3·4 = 39 parameters against 3·4·9 = 108.
+    """
+    with torch.device("meta"):
+        model = nn.Sequential(
+            nn.Conv2d(in_channels, in_channels, kernel, padding=kernel // 2, groups=in_channels, bias=False),
+            nn.Conv2d(in_channels, out_channels, 1, bias=False),
+        )
+    (pair,) = separable_pairs(analyze(model, (1, in_channels, size, size), name="textbook"))
+    return pair
+
+
+def dwsep_study(models: Sequence[str] = DWSEP_MODELS, *, resolution: int | None = None) -> DwsepStudy:
+    """Analyse each model as built and with ``separable=False``, at ``resolution`` (default native)."""
+    networks = tuple(
+        separable_network(analyze_model(name, resolution), analyze_model(name, resolution, separable=False))
+        for name in models
+    )
+    return DwsepStudy(textbook_pair(), networks)
+

@@ -1,0 +1,321 @@
+"""Study ``fused``: MBConv against Fused-MBConv, stage by stage (EfficientNetV2, Tan & Le 2021).
+
+Every stage of the network is measured as built and rebuilt with the other block kind —
+Fused-MBConv stages as MBConv (with SE 0.25, as EfficientNetV2's MBConv stages have) and
+MBConv stages as Fused-MBConv (without SE, as its fused stages have) — keeping expand
+ratio, kernel, stride, channels and repeats. Each stage is analysed alone, on a ``meta``
+input of the shape it receives inside the network, and optionally timed on real tensors.
+
+Definitions (bytes in the analysis dtype):
+    weight_bytes   = (params + buffers) · bytes per element
+    bytes_moved    = weight_bytes + stage input bytes + stage output bytes: the least
+                     traffic possible, every weight and the input read once and the
+                     output written once, as if the stage were one fused kernel.
+    layerwise_bytes = weight_bytes + input bytes + 2 · activation_bytes: every tensor the
+                     forward allocates is written once and read once (no fusion, no cache).
+    arithmetic_intensity = FLOPs / bytes_moved (FLOP per byte); layerwise_intensity uses
+                     layerwise_bytes.
+Latency: median of ``runs`` timed forward passes (seconds) of the stage alone on CPU, batch
+``batch`` in float32, in eval mode under ``torch.no_grad``, after ``warmup`` untimed passes.
+A stage's two variants are timed in alternation (built, swapped, built, …), so a slow spell
+of a shared machine hits both alike; the fastest run is kept too (``latency_min_s``).
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from architectures import BlockStage, NetOptions, StagedConvNet, build_stage, create_model, model_info
+from architectures.layers import strided_size
+
+from ..analyze import analyze
+from .common import dtype_bytes, records_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "SWAP",
+    "FusedStudy",
+    "StageCost",
+    "fused_study",
+    "measure_latency",
+    "stage_cost",
+    "stage_input_sizes",
+    "swapped",
+    "time_stages",
+]
+
+#: Block kind → (the kind it is rebuilt as, the SE ratio EfficientNetV2 gives that kind).
+SWAP: dict[str, tuple[str, float]] = {"fused": ("mbconv", 0.25), "mbconv": ("fused", 0.0)}
+
+
+@dataclass(frozen=True)
+class StageCost:
+    """One stage, as built or with its block kind swapped.
+
+    Attributes:
+        stage: index in the stage table; as_built: False for the swapped rebuild.
+        block, expand_ratio, kernel, stride, in_channels, out_channels, repeats, se_ratio:
+            the stage's table row.
+        batch: images per pass; input_size: ``(H, W)`` of the stage input (pixels).
+        params: trainable parameters; buffers: BatchNorm statistics (elements).
+        macs: conv multiply-accumulates; flops: all-operator FLOPs.
+        weight_bytes, input_bytes, output_bytes: see the module docstring.
+        activation_bytes: bytes of every tensor the forward allocates (no reuse).
+        training_bytes: activation bytes autograd saves for backward.
+        latency_runs: seconds of each timed forward pass (empty when not timed).
+    """
+
+    stage: int
+    as_built: bool
+    block: str
+    expand_ratio: int
+    kernel: int
+    stride: int
+    in_channels: int
+    out_channels: int
+    repeats: int
+    se_ratio: float
+    batch: int
+    input_size: tuple[int, int]
+    params: int
+    buffers: int
+    macs: int
+    flops: int
+    weight_bytes: int
+    input_bytes: int
+    output_bytes: int
+    activation_bytes: int
+    training_bytes: int
+    latency_runs: tuple[float, ...] = ()
+
+    @property
+    def bytes_moved(self) -> int:
+        """Weights + input + output bytes: the least traffic of one pass."""
+        return self.weight_bytes + self.input_bytes + self.output_bytes
+
+    @property
+    def arithmetic_intensity(self) -> float:
+        """FLOPs per byte of ``bytes_moved``."""
+        return self.flops / self.bytes_moved
+
+    @property
+    def layerwise_bytes(self) -> int:
+        """Weights + input + every allocated tensor written and read once."""
+        return self.weight_bytes + self.input_bytes + 2 * self.activation_bytes
+
+    @property
+    def layerwise_intensity(self) -> float:
+        """FLOPs per byte of ``layerwise_bytes``."""
+        return self.flops / self.layerwise_bytes
+
+    @property
+    def latency_s(self) -> float | None:
+        """Median of ``latency_runs`` (seconds), None when not timed."""
+        return statistics.median(self.latency_runs) if self.latency_runs else None
+
+    @property
+    def latency_min_s(self) -> float | None:
+        """Fastest of ``latency_runs`` (seconds), the least disturbed by other load; None when not timed."""
+        return min(self.latency_runs) if self.latency_runs else None
+
+    @property
+    def flops_per_second(self) -> float | None:
+        """Achieved throughput, ``flops / latency_s`` (FLOP/s), None when not timed."""
+        latency = self.latency_s
+        return self.flops / latency if latency else None
+
+
+@dataclass(frozen=True)
+class FusedStudy:
+    """Result of :func:`fused_study`.
+
+    Attributes:
+        model, resolution: network and its input side (pixels).
+        dtype: analysis dtype; timing always runs in float32.
+        threads: ``torch.get_num_threads()`` during timing.
+        processor, machine: ``platform.processor()`` and ``platform.machine()``.
+        torch_version: ``torch.__version__``.
+        runs, warmup: timed and untimed passes per stage (``runs`` 0: not timed).
+        stages: for each stage, the as-built record then the swapped one.
+    """
+
+    model: str
+    resolution: int
+    dtype: str
+    threads: int
+    processor: str
+    machine: str
+    torch_version: str
+    runs: int
+    warmup: int
+    stages: tuple[StageCost, ...]
+
+    def pairs(self) -> list[tuple[StageCost, StageCost]]:
+        """``(as built, swapped)`` per stage."""
+        built = {cost.stage: cost for cost in self.stages if cost.as_built}
+        swapped_ = {cost.stage: cost for cost in self.stages if not cost.as_built}
+        return [(built[index], swapped_[index]) for index in built]
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """One row per (stage, variant) with the derived bytes, intensities and median latency."""
+        frame = records_frame(self.stages)
+        frame.insert(0, "model", self.model)
+        return frame
+
+
+def swapped(stage: BlockStage) -> BlockStage:
+    """``stage`` with Fused-MBConv and MBConv exchanged, SE as EfficientNetV2 uses it (see :data:`SWAP`).
+
+    Raises:
+        ValueError: the stage is neither ``fused`` nor ``mbconv``.
+    """
+    if stage.block not in SWAP:
+        raise ValueError(f"only {' and '.join(SWAP)} stages can be swapped; got {stage.block!r}")
+    block, se_ratio = SWAP[stage.block]
+    return replace(stage, block=block, se_ratio=se_ratio)
+
+
+def stage_input_sizes(net: StagedConvNet, resolution: int) -> list[tuple[int, int]]:
+    """``(H, W)`` entering each stage of ``net`` on a ``resolution``² image."""
+    size = strided_size((resolution, resolution), net.options.stem_stride)
+    sizes = []
+    for stage in net.spec.stages:
+        sizes.append(size)
+        size = strided_size(size, stage.stride)
+    return sizes
+
+
+def measure_latency(
+    cases: Sequence[tuple[nn.Module, torch.Tensor]], runs: int, warmup: int = 1
+) -> tuple[tuple[float, ...], ...]:
+    """Seconds of ``runs`` forward passes of each ``(module, example)``, eval mode, no grad.
+
+    The cases are run in alternation, one pass each per round, so that load from elsewhere
+    on the machine falls on all of them alike. Training flags are restored afterwards.
+
+    Returns:
+        One tuple of ``runs`` durations per case, in the order given.
+
+    Raises:
+        ValueError: ``runs`` < 1 or ``warmup`` < 0.
+    """
+    if runs < 1 or warmup < 0:
+        raise ValueError(f"runs must be >= 1 and warmup >= 0; got runs={runs}, warmup={warmup}")
+    flags = [module.training for module, _ in cases]
+    times: list[list[float]] = [[] for _ in cases]
+    try:
+        for module, _ in cases:
+            module.eval()
+        with torch.no_grad():
+            for round_ in range(warmup + runs):
+                for index, (module, example) in enumerate(cases):
+                    start = time.perf_counter()
+                    module(example)
+                    if round_ >= warmup:
+                        times[index].append(time.perf_counter() - start)
+    finally:
+        for (module, _), training in zip(cases, flags, strict=True):
+            module.train(training)
+    return tuple(tuple(durations) for durations in times)
+
+
+def stage_cost(
+    index: int,
+    stage: BlockStage,
+    options: NetOptions,
+    input_size: tuple[int, int],
+    *,
+    as_built: bool,
+    batch: int = 1,
+    dtype: torch.dtype = torch.float32,
+) -> StageCost:
+    """Analyse one stage alone on a ``meta`` input of ``(batch, C_in, *input_size)`` (not timed)."""
+    shape = (batch, stage.in_channels, *input_size)
+    with torch.device("meta"):
+        meta_stage, _ = build_stage(stage, options, input_size)
+    analysis = analyze(meta_stage, shape, dtype=dtype, name=f"stage {index} {stage.block}")
+    totals, size = analysis.totals, dtype_bytes(dtype)
+    out_shape = analysis.layer("").output_shapes[0]
+    return StageCost(
+        stage=index, as_built=as_built, block=stage.block, expand_ratio=stage.expand_ratio, kernel=stage.kernel,
+        stride=stage.stride, in_channels=stage.in_channels, out_channels=stage.out_channels,
+        repeats=stage.repeats, se_ratio=stage.se_ratio, batch=batch, input_size=input_size,
+        params=totals.params, buffers=totals.buffers, macs=totals.macs, flops=totals.flops,
+        weight_bytes=(totals.params + totals.buffers) * size,
+        input_bytes=math.prod(shape) * size, output_bytes=math.prod(out_shape) * size,
+        activation_bytes=totals.activation_bytes, training_bytes=totals.training_bytes,
+    )
+
+
+def time_stages(
+    stages: Sequence[BlockStage], options: NetOptions, input_size: tuple[int, int], *, batch: int = 1,
+    runs: int = 5, warmup: int = 1, seed: int = 0,
+) -> tuple[tuple[float, ...], ...]:
+    """Time stages that take the same input (variants of one stage) on real float32 CPU tensors, in alternation.
+
+    Weights keep PyTorch's default initialisation; the input is normal noise from ``seed``.
+    """
+    shape = (batch, stages[0].in_channels, *input_size)
+    example = torch.randn(shape, generator=torch.Generator().manual_seed(seed))
+    return measure_latency([(build_stage(stage, options, input_size)[0], example) for stage in stages], runs, warmup)
+
+
+def fused_study(
+    model: str = "efficientnet_v2_s",
+    resolution: int | None = None,
+    *,
+    batch: int = 1,
+    dtype: torch.dtype = torch.float32,
+    runs: int = 5,
+    warmup: int = 1,
+    stages: Sequence[int] | None = None,
+) -> FusedStudy:
+    """Every stage (or the chosen ``stages``) of ``model`` as built and with its block kind swapped.
+
+    Args:
+        resolution: network input side (pixels); default the model's native one (384 for V2-S).
+        runs: timed passes per stage variant; 0 skips timing.
+        warmup: untimed passes before timing.
+        stages: stage indices to include; default all.
+
+    Raises:
+        ValueError: ``model`` is not a staged mobile network, or a stage index is out of range.
+    """
+    info = model_info(model)
+    side = resolution or info.resolution
+    net = create_model(model, device="meta", **({"image_size": side} if "image_size" in info.overrides else {}))
+    if not isinstance(net, StagedConvNet):
+        raise ValueError(f"{model} is not built from a stage table; the fused study needs one")
+    indices = list(range(len(net.spec.stages))) if stages is None else list(stages)
+    bad = [i for i in indices if not 0 <= i < len(net.spec.stages)]
+    if bad:
+        raise ValueError(f"{model} has stages 0–{len(net.spec.stages) - 1}; got {bad}")
+    sizes = stage_input_sizes(net, side)
+    costs = []
+    for index in indices:
+        variants = (net.spec.stages[index], swapped(net.spec.stages[index]))
+        latency: tuple[tuple[float, ...], ...] = ((), ())
+        if runs:
+            latency = time_stages(variants, net.options, sizes[index], batch=batch, runs=runs, warmup=warmup,
+                                  seed=index)
+        costs.extend(
+            replace(stage_cost(index, variant, net.options, sizes[index], as_built=as_built, batch=batch,
+                               dtype=dtype), latency_runs=runs_of_variant)
+            for variant, as_built, runs_of_variant in zip(variants, (True, False), latency, strict=True)
+        )
+    return FusedStudy(
+        model=model, resolution=side, dtype=str(dtype).removeprefix("torch."), threads=torch.get_num_threads(),
+        processor=platform.processor(), machine=platform.machine(), torch_version=torch.__version__,
+        runs=runs, warmup=warmup, stages=tuple(costs),
+    )

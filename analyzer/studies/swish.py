@@ -1,0 +1,205 @@
+"""Study ``swish``: training memory of Swish written out, MemoryEfficientSwish and ``nn.SiLU``.
+
+All three compute ``x · sigmoid(x)``; they differ in what autograd keeps for backward
+(``LayerRecord.saved_bytes``, each storage counted once):
+
+- ``swish`` (``x * torch.sigmoid(x)``): sigmoid saves its output and the multiply saves
+  both operands, so every activation keeps ``x`` *and* ``sigmoid(x)``: two tensors.
+- ``memory_efficient_swish``: a custom ``autograd.Function`` saves only ``x`` and
+  recomputes the sigmoid in backward: one tensor.
+- ``silu`` (``nn.SiLU``, one native aten op with its own backward kernel): saves only
+  ``x``: one tensor, with no Python autograd function and no extra kernels.
+
+The study analyses one model per activation (same model, resolution and batch) and
+reports the saved bytes of every activation module and of the whole model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import torch
+
+from architectures.layers import create_activation
+
+from ..analysis import Analysis
+from .common import analyze_model, records_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "NATIVE_ACTIVATIONS",
+    "SWISH_VARIANTS",
+    "ActivationSaved",
+    "Recommendation",
+    "SwishStudy",
+    "SwishVariant",
+    "recommend",
+    "swish_from_analyses",
+    "swish_study",
+]
+
+#: The three ways of writing Swish, as ``create_model(activation=...)`` names.
+SWISH_VARIANTS: tuple[str, ...] = ("swish", "memory_efficient_swish", "silu")
+#: Activations that run as one native aten operator forward and one backward.
+NATIVE_ACTIVATIONS: frozenset[str] = frozenset({"silu"})
+
+
+@dataclass(frozen=True)
+class ActivationSaved:
+    """One activation module's saved-for-backward bytes under one variant.
+
+    Attributes:
+        variant: activation name; module: module name; output_shape: its output shape.
+        saved_bytes: bytes autograd keeps for backward from this module's own operators.
+    """
+
+    variant: str
+    module: str
+    output_shape: tuple[int, ...]
+    saved_bytes: int
+
+
+@dataclass(frozen=True)
+class SwishVariant:
+    """Whole-model figures for one activation variant.
+
+    Attributes:
+        variant: activation name; activation_type: class its modules have.
+        modules: number of activation modules.
+        activation_saved_bytes: saved bytes of the activation modules.
+        training_bytes: saved bytes of the whole model (``Totals.training_bytes``).
+        activation_bytes: bytes the forward allocates (``Totals.activation_bytes``).
+        flops: all-operator FLOPs of the forward pass.
+    """
+
+    variant: str
+    activation_type: str
+    modules: int
+    activation_saved_bytes: int
+    training_bytes: int
+    activation_bytes: int
+    flops: int
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """The activation to use for training, and why (figures in bytes)."""
+
+    activation: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SwishStudy:
+    """Result of :func:`swish_study`.
+
+    Attributes:
+        model, resolution, batch, dtype: what was analysed.
+        variants: whole-model figures per variant, in :data:`SWISH_VARIANTS` order.
+        modules: per-module saved bytes for every variant.
+        recommendation: the pick and its reason.
+    """
+
+    model: str
+    resolution: int
+    batch: int
+    dtype: str
+    variants: tuple[SwishVariant, ...]
+    modules: tuple[ActivationSaved, ...]
+    recommendation: Recommendation
+
+    def variant(self, name: str) -> SwishVariant:
+        """The figures of variant ``name``."""
+        for variant in self.variants:
+            if variant.variant == name:
+                return variant
+        raise KeyError(f"no variant {name!r}; have {', '.join(v.variant for v in self.variants)}")
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """One row per variant."""
+        return records_frame(self.variants)
+
+    def modules_dataframe(self) -> pd.DataFrame:
+        """One row per activation module, one ``saved_bytes`` column per variant."""
+        frame = records_frame(self.modules)
+        wide = frame.pivot(index="module", columns="variant", values="saved_bytes")
+        order = list(dict.fromkeys(frame["module"]))
+        return wide.loc[order, [v.variant for v in self.variants]].reset_index()
+
+
+def swish_study(
+    model: str = "efficientnet_b0",
+    resolution: int | None = None,
+    *,
+    batch: int = 32,
+    dtype: torch.dtype = torch.float32,
+    variants: Sequence[str] = SWISH_VARIANTS,
+) -> SwishStudy:
+    """Analyse ``model`` once per activation variant and compare what training keeps."""
+    return swish_from_analyses({
+        variant: analyze_model(model, resolution, batch=batch, dtype=dtype, activation=variant)
+        for variant in variants
+    })
+
+
+def swish_from_analyses(analyses: Mapping[str, Analysis]) -> SwishStudy:
+    """The swish study from one analysis per activation name, all of the same model and input.
+
+    Activation modules are those whose type is the class ``create_activation(variant)``
+    builds (the model's own activation table, not a name heuristic).
+
+    Raises:
+        ValueError: no analyses, analyses of different models or inputs, or an analysis with no
+            module of its variant's activation class.
+    """
+    if not analyses:
+        raise ValueError("swish_from_analyses needs at least one analysis")
+    first = next(iter(analyses.values()))
+    for analysis in analyses.values():
+        if (analysis.model, analysis.input_shapes, analysis.dtype) != (first.model, first.input_shapes, first.dtype):
+            raise ValueError("analyses must share model, input and dtype")
+    rows, modules = [], []
+    for variant, analysis in analyses.items():
+        kind = type(create_activation(variant)).__name__
+        acts = [layer for layer in analysis.layers if layer.type == kind]
+        if not acts:
+            raise ValueError(f"the analysis given for {variant!r} has no {kind} module; "
+                             f"build the model with activation={variant!r}")
+        modules.extend(ActivationSaved(variant, layer.name, layer.output_shapes[0] if layer.output_shapes else (),
+                                       layer.saved_bytes) for layer in acts)
+        totals = analysis.totals
+        rows.append(SwishVariant(variant, kind, len(acts), sum(layer.saved_bytes for layer in acts),
+                                 totals.training_bytes, totals.activation_bytes, totals.flops))
+    shape = first.input_shapes[0]
+    return SwishStudy(first.model, shape[-1], shape[0], first.dtype, tuple(rows), tuple(modules),
+                      recommend(tuple(rows)))
+
+
+def recommend(variants: Sequence[SwishVariant]) -> Recommendation:
+    """The variant with the fewest training bytes; among equals a native one (``nn.SiLU``).
+
+    A native activation is one aten kernel forward and one backward: no Python
+    ``autograd.Function`` call and no recomputed sigmoid, and it exports and compiles as a
+    single operator, so it is at least as fast for the same memory.
+    """
+    if not variants:
+        raise ValueError("recommend needs at least one variant")
+    least = min(v.training_bytes for v in variants)
+    leanest = [v for v in variants if v.training_bytes == least]
+    pick = next((v for v in leanest if v.variant in NATIVE_ACTIVATIONS), leanest[0])
+    worst = max(variants, key=lambda v: v.training_bytes)
+    parts = [f"{pick.variant} keeps {pick.training_bytes:,} bytes for backward"]
+    if worst.training_bytes > least:
+        saved = worst.training_bytes - least
+        parts.append(f"{saved:,} fewer than {worst.variant} ({saved / worst.training_bytes:.1%})")
+    ties = [v.variant for v in leanest if v is not pick]
+    if ties:
+        parts.append(f"the same as {', '.join(ties)}")
+    if pick.variant in NATIVE_ACTIVATIONS:
+        parts.append("it is a native operator: one kernel forward and one backward, no Python autograd.Function "
+                     "and no sigmoid recomputed in backward, so it is also the fastest of the lean ones")
+    return Recommendation(pick.variant, "; ".join(parts))

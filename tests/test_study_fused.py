@@ -1,0 +1,127 @@
+"""Study ``fused``: EfficientNetV2-S stages as Fused-MBConv and as MBConv."""
+
+from __future__ import annotations
+
+import platform
+import statistics
+from functools import cache
+
+import pytest
+import torch
+from torch import nn
+
+from analyzer.studies.common import analyze_model
+from analyzer.studies.fused import SWAP, FusedStudy, fused_study, measure_latency, swapped
+from architectures import EFFICIENTNET_V2_SPECS, BlockStage
+
+
+@cache
+def study() -> FusedStudy:
+    return fused_study("efficientnet_v2_s", runs=0)
+
+
+def bn(channels: int) -> int:
+    return 2 * channels  # weight and bias
+
+
+def test_stage_inputs_at_384() -> None:
+    built = [cost for cost in study().stages if cost.as_built]
+    # stem /2 → 192; strides 1, 2, 2, 2, 1, 2 before stages 1–5
+    assert [cost.input_size for cost in built] == [(192, 192), (192, 192), (96, 96), (48, 48), (24, 24), (24, 24)]
+    assert [cost.block for cost in built] == ["fused", "fused", "fused", "mbconv", "mbconv", "mbconv"]
+
+
+def test_stage_0_both_ways_by_hand() -> None:
+    fused, mbconv = study().pairs()[0]
+    # Fused-MBConv, expand 1: one 3×3 conv 24 → 24 + BN, two blocks at 192×192
+    assert fused.params == 2 * (24 * 24 * 9 + bn(24)) == 10_464
+    assert fused.macs == 2 * 24 * 24 * 9 * 192 * 192 == 382_205_952
+    # MBConv, expand 1, SE 0.25: depthwise 24·9 + BN, SE 24 → 6 → 24 with biases, project 24·24 + BN
+    block = 24 * 9 + bn(24) + (24 * 6 + 6) + (6 * 24 + 24) + 24 * 24 + bn(24)
+    assert mbconv.params == 2 * block == 2_412
+    assert mbconv.macs == 2 * ((24 * 9 + 24 * 24) * 192 * 192 + 2 * 24 * 6) == 58_393_152
+    assert (mbconv.block, mbconv.se_ratio, mbconv.as_built) == ("mbconv", 0.25, False)
+
+
+def test_stage_1_fused_by_hand() -> None:
+    fused, _ = study().pairs()[1]
+    # block 0: 3×3 24 → 96 stride 2 to 96×96, 1×1 96 → 48; blocks 1–3: 3×3 48 → 192, 1×1 192 → 48
+    first = (24 * 96 * 9 + bn(96) + 96 * 48 + bn(48), (24 * 96 * 9 + 96 * 48) * 96 * 96)
+    rest = (48 * 192 * 9 + bn(192) + 192 * 48 + bn(48), (48 * 192 * 9 + 192 * 48) * 96 * 96)
+    assert fused.params == first[0] + 3 * rest[0] == 303_552
+    assert fused.macs == first[1] + 3 * rest[1] == 2_781_609_984
+
+
+def test_as_built_stages_match_the_whole_network() -> None:
+    network = analyze_model("efficientnet_v2_s")
+    for fused, _ in study().pairs():
+        name = f"stages.{fused.stage}"
+        assert (fused.params, fused.macs, fused.flops) == (
+            network.total(name, "params"), network.total(name, "macs"), network.total(name, "flops"))
+
+
+def test_bytes_moved_and_intensity() -> None:
+    fused, _ = study().pairs()[0]
+    image = 24 * 192 * 192 * 4  # float32 input, and the output has the same shape
+    assert (fused.input_bytes, fused.output_bytes) == (image, image) == (3_538_944, 3_538_944)
+    # BN buffers: running mean and var per channel plus one counter, two BNs
+    assert fused.weight_bytes == (10_464 + 2 * (2 * 24 + 1)) * 4 == 42_248
+    assert fused.bytes_moved == 42_248 + 2 * 3_538_944
+    assert fused.arithmetic_intensity == fused.flops / fused.bytes_moved
+    assert fused.layerwise_bytes == 42_248 + 3_538_944 + 2 * fused.activation_bytes
+    assert fused.latency_s is None and fused.flops_per_second is None
+
+
+def test_swaps_keep_se_as_efficientnet_v2_uses_it() -> None:
+    used = {stage.block: stage.se_ratio for stage in EFFICIENTNET_V2_SPECS["efficientnet_v2_s"].stages}
+    assert used == {"fused": 0.0, "mbconv": 0.25}
+    assert {kind: SWAP[target][1] for target, (kind, _) in SWAP.items()} == used
+    for stage in EFFICIENTNET_V2_SPECS["efficientnet_v2_s"].stages:
+        other = swapped(stage)
+        assert other.se_ratio == used[other.block] and other.block != stage.block
+        assert (other.expand_ratio, other.kernel, other.stride, other.repeats) == (
+            stage.expand_ratio, stage.kernel, stage.stride, stage.repeats)
+    with pytest.raises(ValueError, match="swapped"):
+        swapped(BlockStage("ir", 6, 3, 1, 16, 16, 1))
+
+
+def test_fused_trades_macs_for_fewer_memory_passes() -> None:
+    for built, other in study().pairs():
+        fused, mbconv = (built, other) if built.block == "fused" else (other, built)
+        assert fused.macs > mbconv.macs
+        assert fused.layerwise_intensity > mbconv.layerwise_intensity
+
+
+def test_latency_is_the_median_of_the_requested_runs() -> None:
+    result = fused_study("efficientnet_v2_s", runs=3, warmup=1, stages=[0])
+    assert (result.runs, result.warmup, len(result.stages)) == (3, 1, 2)
+    assert result.threads == torch.get_num_threads() >= 1
+    assert (result.machine, result.processor) == (platform.machine(), platform.processor())
+    for cost in result.stages:
+        assert len(cost.latency_runs) == 3
+        assert all(seconds > 0 for seconds in cost.latency_runs)
+        assert cost.latency_s == statistics.median(cost.latency_runs)
+        assert cost.latency_min_s == min(cost.latency_runs)
+        assert cost.flops_per_second is not None and cost.flops_per_second > 0
+    frame = result.to_dataframe()
+    assert {"latency_s", "arithmetic_intensity", "bytes_moved", "flops_per_second"} <= set(frame.columns)
+
+
+def test_measure_latency_alternates_cases_and_restores_modes() -> None:
+    order: list[str] = []
+    first, second = nn.Linear(4, 4).train(), nn.Linear(4, 4).eval()
+    first.register_forward_hook(lambda *_: order.append("first"))
+    second.register_forward_hook(lambda *_: order.append("second"))
+    times = measure_latency([(first, torch.randn(2, 4)), (second, torch.randn(2, 4))], runs=2, warmup=1)
+    assert [len(t) for t in times] == [2, 2]
+    assert order == ["first", "second"] * 3  # one warm-up round, two timed rounds, in alternation
+    assert first.training and not second.training
+    with pytest.raises(ValueError, match="runs"):
+        measure_latency([(first, torch.randn(2, 4))], runs=0)
+
+
+def test_bad_stage_and_model() -> None:
+    with pytest.raises(ValueError, match="stages 0–5"):
+        fused_study("efficientnet_v2_s", runs=0, stages=[6])
+    with pytest.raises(ValueError, match="stage table"):
+        fused_study("resnet50", runs=0)
