@@ -16,7 +16,7 @@ $(BIN)/convcost: pyproject.toml
 setup: $(BIN)/convcost
 
 report: setup
-	$(BIN)/convcost list
+	$(BIN)/convcost report --out $(OUT)
 
 test: setup
 	$(BIN)/python -m pytest

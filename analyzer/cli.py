@@ -1,36 +1,396 @@
-"""The ``convcost`` command line."""
+"""The convcost command line: list the zoo, analyze a model, compare models, write the full report.
+
+A MODEL is a registry name (see: convcost list), path/to/file.py:factory or
+package.module:factory, where factory() takes no arguments and returns a torch.nn.Module.
+Registry models default to their native resolution; your own models to a 1x3x224x224
+input unless --input or --resolution says otherwise. Bad input exits with status 2 and a
+one-line message.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import importlib
+import importlib.util
+import os
+import re
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pandas as pd
+from torch import nn
+from tqdm import tqdm
 
 import architectures
+from reports.atomic import write_text
+from reports.build import build_report, render_page
+from reports.columns import Column
+from reports.export import analysis_json, csv_text, json_text, summaries_json
+from reports.frames import PUBLISHED_FIELDS, layer_frame, stage_comparison, stage_totals, summary_frame
+from reports.parallel import parallel_map
+from reports.sections import Section
+from reports.table import analysis_text, footnote, frame_text, summary_text
+
+from .analysis import Analysis
+from .analyze import ENGINES, analyze
+from .errors import AnalysisError, InputShapeError
+
+EXIT_USAGE = 2
+DEFAULT_RESOLUTION = 224
+DEFAULT_REPORT_DIR = "convcost-report"
+FORMATS = ("table", "csv", "json", "html")
+_RANGE = re.compile(r"^(?P<stem>.*?)(?P<start>\d+)\.\.(?P<tail>[^\d.]*)(?P<end>\d+)$")
+T = TypeVar("T")
+
+
+class UsageError(Exception):
+    """Bad command-line input; :func:`main` prints the message and exits with status 2."""
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadedModel:
+    """A model ready to analyze: its display name, the module, and its native resolution if known."""
+
+    name: str
+    module: nn.Module
+    native_resolution: int | None = None
+
+
+# --- argument types ------------------------------------------------------------------------
+
+
+def input_shape(text: str) -> tuple[int, ...]:
+    """``1x3x224x224`` → ``(1, 3, 224, 224)``."""
+    parts = text.lower().split("x")
+    if not all(part.isdigit() and int(part) > 0 for part in parts):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a shape: give positive sizes joined by x, "
+                                         "e.g. 1x3x224x224")
+    return tuple(int(part) for part in parts)
+
+
+def positive_int(text: str) -> int:
+    """A positive integer."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return int(text)
+
+
+def depth(text: str) -> int:
+    """A depth: 0 or more."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a depth (0, 1, 2, ...)")
+    return int(text)
+
+
+def resolution_or_native(text: str) -> int | None:
+    """``native`` → None, else a positive number of pixels."""
+    return None if text == "native" else positive_int(text)
+
+
+# --- models -------------------------------------------------------------------------------
+
+
+def expand_models(specs: Iterable[str]) -> list[str]:
+    """Registry ranges (``efficientnet_b0..b7``, ``..7``) and shell patterns expanded; other specs as given.
+
+    Raises:
+        UsageError: a pattern matches nothing, or a range runs backwards.
+    """
+    names: list[str] = []
+    for spec in specs:
+        match = _RANGE.match(spec)
+        if match and match["stem"].endswith(match["tail"]):
+            start, end = int(match["start"]), int(match["end"])
+            if end < start:
+                raise UsageError(f"range {spec!r} runs backwards")
+            names += [f"{match['stem']}{i:0{len(match['start'])}d}" for i in range(start, end + 1)]
+        elif any(char in spec for char in "*?["):
+            found = architectures.list_models(spec)
+            if not found:
+                raise UsageError(f"no model matches {spec!r}; see convcost list")
+            names += found
+        else:
+            names.append(spec)
+    return list(dict.fromkeys(names))
+
+
+def _import_file(path: Path) -> Any:
+    """Execute ``path`` as a module (registered in ``sys.modules`` while it runs, as dataclasses need)."""
+    name = f"convcost_user_{re.sub(r'[^0-9a-zA-Z_]', '_', path.stem)}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError("not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
+def _load_factory(spec: str) -> LoadedModel:
+    source, _, factory_name = spec.rpartition(":")
+    if not source or not factory_name.isidentifier():
+        raise UsageError(f"{spec!r}: expected path/to/file.py:factory or package.module:factory")
+    is_file = source.endswith(".py") or "/" in source or os.sep in source
+    if is_file and not Path(source).is_file():
+        raise UsageError(f"no such file: {source}")
+    try:
+        module = _import_file(Path(source)) if is_file else importlib.import_module(source)
+    except Exception as error:  # the user's code: report it, whatever it raised
+        raise UsageError(f"cannot import {source}: {type(error).__name__}: {error}") from error
+    factory = getattr(module, factory_name, None)
+    if not callable(factory):
+        defined = sorted(n for n, v in vars(module).items()
+                         if callable(v) and getattr(v, "__module__", None) == module.__name__)
+        hint = f"; callables defined there: {', '.join(defined)}" if defined else ""
+        raise UsageError(f"{source} has no factory {factory_name!r}{hint}")
+    try:
+        model = factory()
+    except Exception as error:  # the user's code
+        raise UsageError(f"{spec}: {factory_name}() failed: {type(error).__name__}: {error}") from error
+    if not isinstance(model, nn.Module):
+        raise UsageError(f"{spec}: {factory_name}() returned {type(model).__name__}, not a torch.nn.Module")
+    return LoadedModel(spec, model)
+
+
+def load_model(spec: str) -> LoadedModel:
+    """A registry model (built on ``meta``) or a user's ``file.py:factory`` / ``module:factory`` model.
+
+    Raises:
+        UsageError: the model cannot be found, imported or built.
+    """
+    if ":" in spec:
+        return _load_factory(spec)
+    info = architectures.model_info(spec)
+    return LoadedModel(spec, architectures.create_model(spec, device="meta"), info.resolution)
+
+
+def input_for(model: LoadedModel, resolution: int | None, shape: tuple[int, ...] | None = None) -> tuple[int, ...]:
+    """The input shape: ``shape`` if given, else 1x3xRxR at ``resolution``, the native one, or 224."""
+    if shape is not None:
+        return shape
+    side = resolution or model.native_resolution or DEFAULT_RESOLUTION
+    return (1, 3, side, side)
+
+
+def _analyze(model: LoadedModel, shape: tuple[int, ...], engine: str) -> Analysis:
+    return analyze(model.module, shape, engine=engine, name=model.name)
+
+
+def analyze_registered(name: str, engine: str) -> Analysis:
+    """A registry model analysed at its native resolution (a picklable job for worker processes)."""
+    model = load_model(name)
+    return _analyze(model, input_for(model, None), engine)
+
+
+def published_frame(names: Sequence[str]) -> pd.DataFrame:
+    """Published figures of registry models, one row per figure (:data:`reports.frames.PUBLISHED_FIELDS`)."""
+    rows = [{"model": name, "family": architectures.model_info(name).family, **dataclasses.asdict(figure)}
+            for name in names for figure in architectures.model_info(name).published]
+    return pd.DataFrame(rows, columns=list(PUBLISHED_FIELDS))
+
+
+def scaling_series() -> list[str]:
+    """The EfficientNet B0–B7 names, in order."""
+    return [n for n in architectures.list_models() if architectures.model_info(n).family == "efficientnet"]
+
+
+# --- output -------------------------------------------------------------------------------
+
+
+def _progress(items: Iterable[T], total: int, what: str) -> Iterable[T]:
+    """A progress bar on stderr when it is a terminal and there is more than one item."""
+    quiet = total < 2 or not sys.stderr.isatty()
+    return tqdm(items, total=total, desc=what, unit="model", disable=quiet, file=sys.stderr, leave=False)
+
+
+def _check_writable(path: Path) -> None:
+    directory = path.parent
+    if not directory.is_dir():
+        raise UsageError(f"cannot write {path}: directory {directory} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise UsageError(f"cannot write {path}: directory {directory} is not writable")
+    if path.is_dir():
+        raise UsageError(f"cannot write {path}: it is a directory")
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        write_text(output, text)
+
+
+# --- commands -----------------------------------------------------------------------------
 
 
 def _list(args: argparse.Namespace) -> int:
-    for name in architectures.list_models(args.pattern):
+    names = architectures.list_models(args.pattern)
+    if not names:
+        raise UsageError(f"no model matches {args.pattern!r}; convcost list shows them all")
+    rows = []
+    for name in names:
         info = architectures.model_info(name)
-        params = sum(p.numel() for p in architectures.create_model(name, device="meta").parameters())
-        print(f"{name:20} {info.resolution:4d}px {params:>12,d} params")
+        base = {"model": name, "family": info.family, "resolution": info.resolution}
+        rows += [{**base, "source": figure.source + (f" (at {figure.resolution} px)"
+                                                     if figure.resolution != info.resolution else ""),
+                  "params": figure.params, "macs": figure.macs, "top1": figure.top1}
+                 for figure in info.published] or [{**base, "source": "(none published)"}]
+    sys.stdout.write(frame_text(pd.DataFrame(rows, columns=[*base, "source", "params", "macs", "top1"])) + "\n")
     return 0
+
+
+def _analyze_command(args: argparse.Namespace) -> int:
+    if args.output is not None:
+        _check_writable(args.output)
+    model = load_model(args.model)
+    analysis = _analyze(model, input_for(model, args.resolution, args.input), args.engine)
+    render: dict[str, Callable[[], str]] = {
+        "table": lambda: analysis_text(analysis, args.depth),
+        "csv": lambda: csv_text(layer_frame(analysis)),
+        "json": lambda: json_text(analysis_json(analysis)),
+        "html": lambda: render_page([analysis], title=f"convcost: {analysis.model}"),
+    }
+    _emit(render[args.format](), args.output)
+    return 0
+
+
+def _stage_sections(analyses: Sequence[Analysis]) -> list[Section]:
+    return [Section(f"{column.title} per stage",
+                    f"{column.title} of each stage (a top-level module, or stages.i) of each model, summed over "
+                    "its modules; empty where a model has no such stage.", stage_comparison(analyses, column))
+            for column in (Column.MACS, Column.PARAMS)]
+
+
+def _compare_text(analyses: Sequence[Analysis]) -> str:
+    parts = [summary_text(summary_frame(analyses))]
+    for column in (Column.MACS, Column.PARAMS):
+        parts.append(f"{column.title} per stage\n" + frame_text(stage_comparison(analyses, column), column))
+    parts.append(footnote(analyses[0].dtype))
+    return "\n\n".join(parts) + "\n"
+
+
+def _compare_json(analyses: Sequence[Analysis]) -> dict[str, Any]:
+    stages = [{"model": a.model, **row} for a in analyses for row in stage_totals(a).to_dict(orient="records")]
+    return {"models": summaries_json(analyses), "stages": stages}
+
+
+def _compare(args: argparse.Namespace) -> int:
+    if args.output is not None:
+        _check_writable(args.output)
+    names = expand_models(args.models)
+    analyses = []
+    for name in _progress(names, len(names), "analyzing"):
+        model = load_model(name)
+        analyses.append(_analyze(model, input_for(model, args.resolution), args.engine))
+    render: dict[str, Callable[[], str]] = {
+        "table": lambda: _compare_text(analyses),
+        "csv": lambda: csv_text(summary_frame(analyses)),
+        "json": lambda: json_text(_compare_json(analyses)),
+        "html": lambda: render_page(analyses, title="convcost comparison", published=published_frame(
+            [n for n in names if ":" not in n]), scaling_models=scaling_series(), sections=_stage_sections(analyses)),
+    }
+    _emit(render[args.format](), args.output)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    names = expand_models([args.models])
+    for name in names:
+        architectures.model_info(name)  # unknown names fail here, before any work
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot create {args.out}: {error.strerror}") from error
+    _check_writable(args.out / "index.html")
+    jobs = args.jobs or os.cpu_count() or 1
+    job = partial(analyze_registered, engine=args.engine)
+    analyses = list(_progress(parallel_map(job, names, jobs), len(names), "analyzing"))
+    index = build_report(analyses, args.out, published=published_frame(names), scaling_models=scaling_series(),
+                         jobs=jobs)
+    print(f"wrote {index} ({len(analyses)} models, {time.perf_counter() - started:.1f} s)")
+    return 0
+
+
+# --- parser -------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one subcommand per job."""
-    parser = argparse.ArgumentParser(prog="convcost", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    listing = commands.add_parser("list", help="the model zoo with native resolution and parameters")
-    listing.add_argument("pattern", nargs="?", default="*", help="shell-style name filter")
+    parser = argparse.ArgumentParser(prog="convcost", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    listing = commands.add_parser("list", help="the zoo: native resolution and published figures",
+                                  description="The model zoo with native resolution and published params, MACs, "
+                                              "top-1 and their source.")
+    listing.add_argument("pattern", nargs="?", default="*", metavar="PATTERN", help="shell-style name filter")
     listing.set_defaults(run=_list)
+
+    single = commands.add_parser("analyze", help="per-layer costs of one model",
+                                 description="Per-layer params, MACs, FLOPs and memory of one model.")
+    single.add_argument("model", metavar="MODEL", help="registry name, path/to/file.py:factory or module:factory")
+    shape = single.add_mutually_exclusive_group()
+    shape.add_argument("--resolution", type=positive_int, metavar="N",
+                       help="input side in pixels (default: native, or 224 for your own model)")
+    shape.add_argument("--input", type=input_shape, metavar="SHAPE", help="full input shape, e.g. 1x3x224x224")
+    single.add_argument("--engine", choices=ENGINES, default="dispatch",
+                        help="counting engine; all cross-checks every conv/linear layer (default: dispatch)")
+    single.add_argument("--depth", type=depth, default=3, metavar="N",
+                        help="table only: show modules down to depth N (default: 3)")
+    single.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+    single.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
+    single.set_defaults(run=_analyze_command)
+
+    compare = commands.add_parser("compare", help="several models side by side",
+                                  description="Whole-model figures and a per-stage breakdown, side by side. "
+                                              "MODEL also takes ranges (efficientnet_b0..b7) and shell patterns.")
+    compare.add_argument("models", nargs="+", metavar="MODEL", help="models, ranges or patterns")
+    compare.add_argument("--resolution", type=resolution_or_native, default=None, metavar="native|N",
+                         help="input side in pixels for every model (default: native)")
+    compare.add_argument("--engine", choices=ENGINES, default="dispatch", help="counting engine (default: dispatch)")
+    compare.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+    compare.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
+    compare.set_defaults(run=_compare)
+
+    report = commands.add_parser("report", help="the full report of the zoo",
+                                 description="Every built-in model at native resolution: index.html, per-model "
+                                             "and summary CSV/JSON, and charts (PNG and SVG).")
+    report.add_argument("--out", type=Path, default=Path(DEFAULT_REPORT_DIR), metavar="DIR",
+                        help=f"output directory (default: {DEFAULT_REPORT_DIR})")
+    report.add_argument("--engine", choices=("dispatch", "all"), default="dispatch",
+                        help="all also runs fvcore and the analytic engine (much slower) (default: dispatch)")
+    report.add_argument("--models", default="*", metavar="PATTERN",
+                        help="only models matching this pattern or range (default: all)")
+    report.add_argument("--jobs", type=positive_int, default=None, metavar="N",
+                        help="worker processes (default: one per CPU)")
+    report.set_defaults(run=_report)
     return parser
 
 
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``convcost`` with ``argv`` (default: the process arguments); returns the exit code."""
-    args = build_parser().parse_args(argv)
-    return args.run(args)
+    """Run ``convcost`` with ``argv`` (default: the process arguments); returns the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+        return args.run(args)
+    except SystemExit as exit_:  # argparse: --help (0) or a usage error (2), already printed
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    except (UsageError, architectures.UnknownModelError, InputShapeError, AnalysisError, OSError) as error:
+        print(f"convcost: error: {_one_line(error)}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -1,0 +1,124 @@
+"""The one column vocabulary of every report: key (CSV/JSON field), title, unit and meaning.
+
+The terminal table, CSV, JSON, HTML and charts all name a quantity through :class:`Column`,
+so a column means the same thing wherever it appears. The meanings are the conventions of
+``analyzer.records`` and ``analyzer.formulas.ops``, worded for a reader.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from .units import Unit, human, plain
+
+
+class Column(Enum):
+    """A reported quantity. ``key`` is its CSV/JSON field name and its name in data frames."""
+
+    key: str
+    title: str
+    unit: Unit
+    meaning: str
+
+    MODEL = ("model", "Model", Unit.TEXT, "registry name, or the name given to the analysis")
+    FAMILY = ("family", "Family", Unit.TEXT, "the model family in the registry")
+    SOURCE = ("source", "Source", Unit.TEXT, "where a published figure comes from")
+    TOP1 = ("top1", "Top-1 %", Unit.PERCENT, "published ImageNet top-1 accuracy, in percent")
+    NOTE = ("note", "Note", Unit.TEXT, "how to read a published figure")
+    INPUT_SHAPE = ("input_shape", "Input", Unit.SHAPE, "shape of the (first) example input, N×C×H×W")
+    RESOLUTION = ("resolution", "px", Unit.INT, "input side length in pixels (last input dimension)")
+    NAME = ("name", "Layer", Unit.TEXT, "dotted module name; the root is the empty name")
+    TYPE = ("type", "Type", Unit.TEXT, "module class name")
+    KIND = ("kind", "Kind", Unit.TEXT,
+            "conv/linear kind: standard, depthwise (one group per input channel), pointwise (1×1, ungrouped), "
+            "grouped, transposed or linear; empty for other modules")
+    DEPTH = ("depth", "Depth", Unit.INT, "nesting depth; the root is 0")
+    OUTPUT_SHAPE = ("output_shape", "Output shape", Unit.SHAPE, "shape of the module's (first) output")
+    PARAMS = ("params", "Params", Unit.COUNT,
+              "trainable parameters owned directly by the module (elements)")
+    BUFFERS = ("buffers", "Buffers", Unit.COUNT,
+               "other tensors the module owns, such as BatchNorm running statistics (elements)")
+    MACS = ("macs", "MACs", Unit.COUNT,
+            "multiply-accumulates of conv and linear operators (what papers call FLOPs or MAdds); "
+            "one fused multiply-add counts as one, bias adds are not MACs")
+    FLOPS = ("flops", "FLOPs", Unit.COUNT,
+             "floating-point operations: 2·MACs for conv/linear plus one per bias add, plus every other "
+             "operator at the per-element cost its formula states (a transcendental function counts as one); "
+             "unsupported operators are not counted")
+    OUTPUT_BYTES = ("output_bytes", "Output", Unit.BYTES,
+                    "bytes of new tensors the module's own operators allocated; views and in-place results are "
+                    "free")
+    SAVED_BYTES = ("saved_bytes", "Saved", Unit.BYTES,
+                   "activation bytes autograd keeps for backward from the module's own operators, each storage "
+                   "once, parameters excluded")
+    ACTIVATION_BYTES = ("activation_bytes", "Activations", Unit.BYTES,
+                        "bytes of every tensor the forward allocated, with no reuse (the sum of Output)")
+    TRAINING_BYTES = ("training_bytes", "Training", Unit.BYTES,
+                      "activation bytes autograd saves for backward, parameters excluded (the sum of Saved)")
+    PEAK_BYTES = ("peak_bytes", "Peak", Unit.BYTES,
+                  "peak live activation bytes of an inference forward, input included, parameters and buffers "
+                  "excluded")
+    PEAK_MODULE = ("peak_module", "Peak at", Unit.TEXT, "module running when the peak was reached")
+    UNSUPPORTED_OPS = ("unsupported_ops", "Unsupported ops", Unit.OPS,
+                       "operators with no formula, with their calls; their cost is in no total")
+
+    def __init__(self, key: str, title: str, unit: Unit, meaning: str) -> None:
+        self.key = key
+        self.title = title
+        self.unit = unit
+        self.meaning = meaning
+
+    def human(self, value: Any) -> str:
+        """``value`` for a person to read (human units)."""
+        return human(self.unit, value)
+
+    def plain(self, value: Any) -> str | int:
+        """``value`` for a file (raw integers)."""
+        return plain(self.unit, value)
+
+    @property
+    def is_numeric(self) -> bool:
+        """Whether the column holds a number (right-aligned on screen)."""
+        return self.unit in (Unit.INT, Unit.COUNT, Unit.BYTES, Unit.PERCENT)
+
+
+#: Per-layer columns (CSV, JSON ``layers``, HTML layer tables), own costs of each module.
+LAYER_COLUMNS: tuple[Column, ...] = (
+    Column.NAME, Column.TYPE, Column.KIND, Column.DEPTH, Column.OUTPUT_SHAPE, Column.PARAMS, Column.BUFFERS,
+    Column.MACS, Column.FLOPS, Column.OUTPUT_BYTES, Column.SAVED_BYTES,
+)
+#: Whole-model columns (summary CSV/JSON, comparison tables).
+SUMMARY_COLUMNS: tuple[Column, ...] = (
+    Column.MODEL, Column.INPUT_SHAPE, Column.RESOLUTION, Column.PARAMS, Column.BUFFERS, Column.MACS, Column.FLOPS,
+    Column.ACTIVATION_BYTES, Column.TRAINING_BYTES, Column.PEAK_BYTES, Column.PEAK_MODULE, Column.UNSUPPORTED_OPS,
+)
+#: Columns of the terminal tree table, after the layer label.
+TABLE_COLUMNS: tuple[Column, ...] = (
+    Column.KIND, Column.OUTPUT_SHAPE, Column.PARAMS, Column.MACS, Column.FLOPS, Column.OUTPUT_BYTES,
+    Column.SAVED_BYTES,
+)
+#: Published figures (one row per figure), as the CLI passes them to reports.
+PUBLISHED_COLUMNS: tuple[Column, ...] = (
+    Column.MODEL, Column.FAMILY, Column.SOURCE, Column.RESOLUTION, Column.PARAMS, Column.MACS, Column.TOP1,
+    Column.NOTE,
+)
+_BY_KEY = {column.key: column for column in Column}
+
+
+def column(key: str) -> Column | None:
+    """The column whose key is ``key``, or None for a field outside the vocabulary."""
+    return _BY_KEY.get(key)
+
+
+def conventions(dtype: str) -> list[tuple[str, str]]:
+    """(term, meaning) pairs explaining every cost column, for footnotes; bytes are in ``dtype``."""
+    terms = [(c.title, c.meaning) for c in (Column.PARAMS, Column.BUFFERS, Column.MACS, Column.FLOPS)]
+    terms += [(f"{c.title} ({dtype})", c.meaning)
+              for c in (Column.OUTPUT_BYTES, Column.SAVED_BYTES, Column.ACTIVATION_BYTES, Column.TRAINING_BYTES,
+                        Column.PEAK_BYTES)]
+    terms.append(("Rows", "every row is the module's own cost (operators its forward runs outside any child, "
+                          "parameters it owns directly), so rows add up to the totals; a row whose children are "
+                          "hidden at the depth limit shows its whole subtree"))
+    terms.append(("Units", "K/M/G/T = 10³/10⁶/10⁹/10¹²; KiB/MiB/GiB = 2¹⁰/2²⁰/2³⁰ bytes; files hold raw integers"))
+    return terms

@@ -1,0 +1,63 @@
+"""CSV and JSON exports: raw integers, the column keys of :mod:`reports.columns` as field names.
+
+JSON of one analysis (``convcost analyze M --format json``) is one object with the summary
+fields (``model, input_shape, params, macs, flops, activation_bytes, training_bytes,
+peak_bytes, unsupported_ops`` and more) and ``layers``: one object per module with
+``name, type, kind, depth, output_shape, params, buffers, macs, flops, output_bytes,
+saved_bytes``, the module's own costs, so layers add up to the totals.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+import pandas as pd
+
+from analyzer import Analysis
+
+from .columns import column
+from .frames import layer_row, summary_record
+
+
+def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
+    return {key: list(value) if isinstance(value, tuple) else value for key, value in record.items()}
+
+
+def analysis_json(analysis: Analysis) -> dict[str, Any]:
+    """One analysis as a JSON-ready dict (see the module docstring)."""
+    return {
+        **summary_json(analysis),
+        "dtype": analysis.dtype,
+        "engine": analysis.engine,
+        "engines": [asdict(totals) for totals in analysis.engines],
+        "disagreements": [asdict(d) for d in analysis.disagreements],
+        "layers": [_jsonable(layer_row(layer)) for layer in analysis.layers],
+    }
+
+
+def summary_json(analysis: Analysis) -> dict[str, Any]:
+    """Whole-model figures of one analysis as a JSON-ready dict."""
+    return _jsonable(summary_record(analysis))
+
+
+def summaries_json(analyses: Sequence[Analysis]) -> list[dict[str, Any]]:
+    """Whole-model figures of several analyses."""
+    return [summary_json(a) for a in analyses]
+
+
+def json_text(data: Any) -> str:
+    """``data`` as indented JSON text ending in a newline."""
+    return json.dumps(data, indent=2) + "\n"
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """``frame`` as CSV: raw integers; shapes as ``1x3x224x224``; operator tallies as ``op×calls; ...``."""
+    plain = frame.copy()
+    for key in plain.columns:
+        col = column(str(key))
+        if col is not None:
+            plain[key] = [col.plain(value) for value in plain[key]]
+    return plain.to_csv(index=False, lineterminator="\n")

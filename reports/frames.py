@@ -1,0 +1,123 @@
+"""Analysis records as pandas DataFrames of raw integers: the data every renderer starts from.
+
+Nothing here formats or rounds. Frames are keyed by :class:`~reports.columns.Column` keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from analyzer import Analysis, LayerRecord
+
+from .columns import LAYER_COLUMNS, PUBLISHED_COLUMNS, SUMMARY_COLUMNS, Column
+
+#: Top-level modules that make up a network's head and classifier.
+HEAD_MODULES = ("head", "fc", "classifier")
+#: Top-level containers whose children are the stages (``stages.0``, ``features.3``, ...).
+STAGE_CONTAINERS = ("stages", "features", "layers")
+#: Cost categories in display order: conv/linear kinds, then SE convs, head/classifier, and other modules.
+CATEGORIES = ("standard", "depthwise", "pointwise", "grouped", "transposed", "linear", "SE", "head/classifier",
+              "other")
+#: Fields of a published-figures frame (one row per published figure), as the CLI supplies it.
+PUBLISHED_FIELDS = tuple(c.key for c in PUBLISHED_COLUMNS)
+#: How the root module (whose name is empty) is shown.
+ROOT_LABEL = "(root)"
+
+
+def stage_of(name: str) -> str:
+    """The stage a module belongs to: its top-level module, or ``stages.i`` inside a stage container."""
+    if not name:
+        return ROOT_LABEL
+    parts = name.split(".")
+    if parts[0] in STAGE_CONTAINERS and len(parts) > 1:
+        return ".".join(parts[:2])
+    return parts[0]
+
+
+def cost_category(layer: LayerRecord) -> str:
+    """One of :data:`CATEGORIES`: head/classifier for top-level head/fc/classifier modules, SE for
+    modules inside an ``se`` module, else the conv/linear kind, else ``other``."""
+    if layer.name.split(".")[0] in HEAD_MODULES:
+        return "head/classifier"
+    if ".se." in f".{layer.name}.":
+        return "SE"
+    return layer.kind or "other"
+
+
+def layer_row(layer: LayerRecord) -> dict[str, Any]:
+    """One module's own costs keyed by :data:`LAYER_COLUMNS` keys (output shape of the first output)."""
+    values = {
+        Column.NAME: layer.name, Column.TYPE: layer.type, Column.KIND: layer.kind, Column.DEPTH: layer.depth,
+        Column.OUTPUT_SHAPE: layer.output_shapes[0] if layer.output_shapes else None,
+        Column.PARAMS: layer.params, Column.BUFFERS: layer.buffers, Column.MACS: layer.macs,
+        Column.FLOPS: layer.flops, Column.OUTPUT_BYTES: layer.output_bytes, Column.SAVED_BYTES: layer.saved_bytes,
+    }
+    return {column.key: values[column] for column in LAYER_COLUMNS}
+
+
+def layer_frame(analysis: Analysis) -> pd.DataFrame:
+    """One row per module in ``named_modules`` order, root first; costs are the module's own."""
+    return pd.DataFrame([layer_row(layer) for layer in analysis.layers], columns=[c.key for c in LAYER_COLUMNS])
+
+
+def summary_record(analysis: Analysis) -> dict[str, Any]:
+    """Whole-model figures keyed by :data:`SUMMARY_COLUMNS` keys."""
+    totals = analysis.totals
+    shape = analysis.input_shapes[0] if analysis.input_shapes else ()
+    values = {
+        Column.MODEL: analysis.model, Column.INPUT_SHAPE: shape, Column.RESOLUTION: shape[-1] if shape else None,
+        Column.PARAMS: totals.params, Column.BUFFERS: totals.buffers, Column.MACS: totals.macs,
+        Column.FLOPS: totals.flops, Column.ACTIVATION_BYTES: totals.activation_bytes,
+        Column.TRAINING_BYTES: totals.training_bytes, Column.PEAK_BYTES: totals.peak_bytes,
+        Column.PEAK_MODULE: totals.peak_module, Column.UNSUPPORTED_OPS: analysis.unsupported_ops(),
+    }
+    return {column.key: values[column] for column in SUMMARY_COLUMNS}
+
+
+def summary_frame(analyses: Sequence[Analysis]) -> pd.DataFrame:
+    """One row of whole-model figures per analysis."""
+    return pd.DataFrame([summary_record(a) for a in analyses], columns=[c.key for c in SUMMARY_COLUMNS])
+
+
+def breakdown_frame(analysis: Analysis) -> pd.DataFrame:
+    """Params and MACs per stage and cost category (columns ``stage, category, params, macs``).
+
+    Stages keep the order they appear in; categories follow :data:`CATEGORIES`; empty cells are dropped.
+    """
+    rows = [{"stage": stage_of(layer.name), "category": cost_category(layer), Column.PARAMS.key: layer.params,
+             Column.MACS.key: layer.macs} for layer in analysis.layers]
+    frame = pd.DataFrame(rows, columns=["stage", "category", Column.PARAMS.key, Column.MACS.key])
+    stages = list(dict.fromkeys(frame["stage"]))
+    frame["stage"] = pd.Categorical(frame["stage"], categories=stages, ordered=True)
+    frame["category"] = pd.Categorical(frame["category"], categories=CATEGORIES, ordered=True)
+    grouped = frame.groupby(["stage", "category"], observed=True, sort=True).sum().reset_index()
+    nonzero = (grouped[Column.PARAMS.key] > 0) | (grouped[Column.MACS.key] > 0)
+    return grouped[nonzero].reset_index(drop=True)
+
+
+def stage_totals(analysis: Analysis) -> pd.DataFrame:
+    """Params and MACs per stage (columns ``stage, params, macs``), stages in the order they appear."""
+    totals = breakdown_frame(analysis).groupby("stage", observed=True, sort=True)[[Column.PARAMS.key,
+                                                                                 Column.MACS.key]].sum()
+    totals.index = totals.index.astype(str)
+    return totals.reset_index()
+
+
+def stage_comparison(analyses: Sequence[Analysis], column: Column) -> pd.DataFrame:
+    """``column`` (params or MACs) per stage (rows, in order of first appearance) and model (columns)."""
+    per_model = {a.model: stage_totals(a).set_index("stage")[column.key] for a in analyses}
+    stages = list(dict.fromkeys(stage for series in per_model.values() for stage in series.index))
+    frame = pd.DataFrame({model: series.reindex(stages) for model, series in per_model.items()}, index=stages)
+    frame.index.name = "stage"
+    return frame.astype("Int64")
+
+
+def category_share(analyses: Sequence[Analysis], column: Column = Column.MACS) -> pd.DataFrame:
+    """Share (0–1) of each model's ``column`` by cost category: rows are models, columns categories present."""
+    table = {a.model: breakdown_frame(a).groupby("category", observed=True)[column.key].sum() for a in analyses}
+    frame = pd.DataFrame(table).T.fillna(0)
+    frame = frame.loc[:, frame.sum() > 0]
+    return frame.div(frame.sum(axis=1), axis=0)

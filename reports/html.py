@@ -1,0 +1,173 @@
+"""One self-contained HTML report: cards, charts, comparison and per-layer tables, cross-check, conventions.
+
+The page needs no network: charts are embedded as base64 SVG data URIs, CSS and the small
+table-sorting script are inline. Everything from a model is escaped, by Jinja2's autoescape
+in the template and by ``DataFrame.to_html`` in tables.
+"""
+
+from __future__ import annotations
+
+import base64
+import platform
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+
+import jinja2
+import pandas as pd
+from markupsafe import Markup
+
+from analyzer import Analysis
+
+from .charts import RenderedChart
+from .columns import Column, conventions
+from .display import display_frame
+from .frames import ROOT_LABEL, layer_frame, summary_frame
+from .sections import Section
+from .units import ops_text, shape_text
+from .verdict import Verdict, verdict
+
+_ENVIRONMENT = jinja2.Environment(
+    loader=jinja2.PackageLoader("reports", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_VERSIONED = ("convcost", "torch", "fvcore", "pandas", "matplotlib")
+
+
+@dataclass(frozen=True)
+class Card:
+    """A headline figure: label, value, and a smaller detail line."""
+
+    label: str
+    value: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ModelView:
+    """What the template shows for one analysis."""
+
+    analysis: Analysis
+    anchor: str
+    cards: tuple[Card, ...]
+    check: Verdict
+    check_tables: tuple[tuple[str, Markup], ...]
+    layers: Markup
+    chart: RenderedChart | None
+    files: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class SectionView:
+    """An extra section with its charts rendered and, in a report directory, its CSV."""
+
+    section: Section
+    table: Markup
+    charts: tuple[RenderedChart, ...]
+    csv: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """Everything the HTML template needs besides the models."""
+
+    title: str
+    charts: Sequence[RenderedChart] = ()
+    sections: Sequence[SectionView] = ()
+    model_charts: Mapping[str, RenderedChart] = field(default_factory=dict)
+    model_files: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    files: Mapping[str, str] = field(default_factory=dict)
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and the packages that produced a report (``not installed`` when absent)."""
+    found = {"python": platform.python_version()}
+    for package in _VERSIONED:
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+def data_uri(chart: RenderedChart) -> str:
+    """The chart's SVG as a ``data:`` URI, so the page embeds it without a network or id clashes."""
+    return "data:image/svg+xml;base64," + base64.b64encode(chart.svg).decode("ascii")
+
+
+def table_html(frame: pd.DataFrame, *, compact: bool = False) -> Markup:
+    """``frame`` as an escaped, sortable HTML table in display units; numeric columns right-aligned.
+
+    Args:
+        compact: as wide as its content, long text wrapped (instead of the page width, one line per row).
+    """
+    shown, numeric = display_frame(frame)
+    classes = ["data", "sortable", *(["compact"] if compact else [])]
+    html = shown.to_html(index=False, escape=True, border=0, classes=classes, na_rep="")
+    # mark numeric columns for alignment and sorting: pandas gives no per-column class
+    spec = " ".join("n" if is_number else "t" for is_number in numeric)
+    return Markup(html.replace("<table ", f'<table data-columns="{spec}" ', 1))
+
+
+def _cards(analysis: Analysis) -> tuple[Card, ...]:
+    t = analysis.totals
+    shapes = ", ".join(shape_text(s) for s in analysis.input_shapes)
+    return (
+        Card("Input", shapes, f"{analysis.dtype} · engine {analysis.engine}"),
+        Card(Column.PARAMS.title, Column.PARAMS.human(t.params), f"{t.params:,} trainable; {t.buffers:,} in buffers"),
+        Card(Column.MACS.title, Column.MACS.human(t.macs), f"{t.macs:,} conv + linear"),
+        Card(Column.FLOPS.title, Column.FLOPS.human(t.flops), f"{t.flops:,} all operators"),
+        Card("Activation memory", Column.ACTIVATION_BYTES.human(t.activation_bytes), "every forward output"),
+        Card("Training memory", Column.TRAINING_BYTES.human(t.training_bytes), "saved for backward"),
+        Card("Peak (inference)", Column.PEAK_BYTES.human(t.peak_bytes), f"in {t.peak_module or ROOT_LABEL}"),
+    )
+
+
+def _model_view(analysis: Analysis, anchor: str, page: Page) -> ModelView:
+    check = verdict(analysis)
+    return ModelView(
+        analysis=analysis,
+        anchor=anchor,
+        cards=_cards(analysis),
+        check=check,
+        check_tables=tuple((caption, table_html(frame, compact=True)) for caption, frame in check.tables()),
+        layers=table_html(layer_frame(analysis).replace({Column.NAME.key: {"": ROOT_LABEL}})),
+        chart=page.model_charts.get(analysis.model),
+        files=page.model_files.get(analysis.model, {}),
+    )
+
+
+def section_view(section: Section, charts: Sequence[RenderedChart], csv: str | None = None) -> SectionView:
+    """A section ready for the template."""
+    return SectionView(section, table_html(section.frame), tuple(charts), csv)
+
+
+def render_html(analyses: Sequence[Analysis], page: Page) -> str:
+    """The report page for ``analyses`` (in this order)."""
+    models = [_model_view(a, f"model-{i}", page) for i, a in enumerate(analyses)]
+    unsupported = {a.model: ops_text(a.unsupported_ops()) for a in analyses if a.unsupported_ops()}
+    checked = sum(m.check.checked for m in models)
+    differing = sum(1 for m in models if not m.check.ok)
+    dtypes = sorted({a.dtype for a in analyses})
+    summary_cards = (
+        Card("Models", str(len(analyses)), "engine: " + ", ".join(sorted({a.engine for a in analyses}))),
+        Card("Cross-check", "all agree" if not differing else f"{differing} of {len(models)} differ",
+             f"{checked:,} conv/linear layers, formula against measurement"),
+        Card("Unsupported operators", str(sum(sum(a.unsupported_ops().values()) for a in analyses)),
+             "calls with no formula (not in FLOPs)"),
+    )
+    return _ENVIRONMENT.get_template("report.html.j2").render(
+        page=page,
+        models=models,
+        summary_cards=summary_cards,
+        comparison=table_html(summary_frame(analyses)),
+        unsupported=unsupported,
+        conventions=conventions(", ".join(dtypes) or "float32"),
+        data_uri=data_uri,
+        versions=versions(),
+        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    )

@@ -1,0 +1,114 @@
+"""Terminal tables: a depth-limited module tree, comparison tables, and the conventions footnote."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+
+import pandas as pd
+
+from analyzer import Analysis, LayerRecord
+
+from .columns import SUMMARY_COLUMNS, TABLE_COLUMNS, Column, conventions
+from .display import display_frame
+from .frames import ROOT_LABEL, layer_row
+from .units import ops_text, shape_text
+from .verdict import verdict
+
+FOOTNOTE_WIDTH = 100
+#: Summary columns worth a terminal column (the rest are in the files).
+_SCREEN_SUMMARY = tuple(c for c in SUMMARY_COLUMNS if c not in (Column.RESOLUTION, Column.BUFFERS,
+                                                                 Column.PEAK_MODULE, Column.UNSUPPORTED_OPS))
+
+
+def align(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool],
+          footer: Sequence[Sequence[str]] = ()) -> str:
+    """Rows of cells under ``headers`` in aligned columns (``right[i]``: right-align column i).
+
+    ``footer`` rows (totals) follow a second rule.
+    """
+    widths = [max(len(cell) for cell in cells) for cells in zip(headers, *rows, *footer, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = [cell.rjust(w) if r else cell.ljust(w) for cell, w, r in zip(cells, widths, right, strict=True)]
+        return "  ".join(padded).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    lines = [line(headers), rule, *(line(row) for row in rows)]
+    if footer:
+        lines += [rule, *(line(row) for row in footer)]
+    return "\n".join(lines)
+
+
+def _tree_cells(analysis: Analysis, layer: LayerRecord, cut: bool) -> list[str]:
+    """Label and values of one tree row: own costs, or the whole subtree when its children are hidden."""
+    name = layer.name.rsplit(".", 1)[-1] if layer.name else analysis.model
+    label = f"{'  ' * layer.depth}{name} ({layer.type})"
+    row = layer_row(layer)
+    if cut:
+        row.update({c.key: analysis.total(layer.name, c.key) for c in TABLE_COLUMNS if c.is_numeric})
+    return [label, *(c.human(row[c.key]) for c in TABLE_COLUMNS)]
+
+
+def tree_table(analysis: Analysis, depth: int | None = 3) -> str:
+    """Modules down to ``depth`` (None: all) as an indented tree, then a total row.
+
+    A row shows its module's own costs; a row at the depth limit whose children are hidden
+    shows its whole subtree (:meth:`Analysis.total`), so the rows add up to the total.
+    """
+    rows = [_tree_cells(analysis, layer, cut=depth is not None and layer.depth == depth and not layer.is_leaf)
+            for layer in analysis.layers if depth is None or layer.depth <= depth]
+    totals = {Column.PARAMS: analysis.totals.params, Column.MACS: analysis.totals.macs,
+              Column.FLOPS: analysis.totals.flops, Column.OUTPUT_BYTES: analysis.totals.activation_bytes,
+              Column.SAVED_BYTES: analysis.totals.training_bytes}
+    total_row = ["Total", *(c.human(totals[c]) if c in totals else "" for c in TABLE_COLUMNS)]
+    headers = [Column.NAME.title, *(c.title for c in TABLE_COLUMNS)]
+    right = [False, *(c.is_numeric for c in TABLE_COLUMNS)]
+    return align(headers, rows, right, footer=[total_row])
+
+
+def _wrap(text: str) -> str:
+    """``text`` wrapped for a terminal, continuation lines indented."""
+    return textwrap.fill(text, FOOTNOTE_WIDTH, subsequent_indent="    ", break_on_hyphens=False)
+
+
+def footnote(dtype: str) -> str:
+    """The counting conventions, wrapped for a terminal."""
+    items = [_wrap(f"{term}: {meaning}.") for term, meaning in conventions(dtype)]
+    return "\n".join(["Conventions:", *items])
+
+
+def analysis_text(analysis: Analysis, depth: int | None = 3) -> str:
+    """The full terminal report of one analysis: heading, tree table, memory and coverage lines, footnote."""
+    totals = analysis.totals
+    shapes = ", ".join(shape_text(s) for s in analysis.input_shapes)
+    unsupported = analysis.unsupported_ops()
+    coverage = (f"FLOPs exclude unsupported operators (calls): {ops_text(unsupported)}"
+                if unsupported else "Unsupported operators: none (every operator has a formula)")
+    check = verdict(analysis)
+    checks = [_wrap("Cross-check: " + " ".join(check.sentences))]
+    checks += [f"\n{caption}:\n{frame_text(frame)}" for caption, frame in check.tables()]
+    lines = [
+        f"{analysis.model}: input {shapes} ({analysis.dtype}), engine {analysis.engine}",
+        "",
+        tree_table(analysis, depth),
+        "",
+        f"{Column.PEAK_BYTES.title} live activations (inference): {Column.PEAK_BYTES.human(totals.peak_bytes)}"
+        f" in {totals.peak_module or ROOT_LABEL}; {Column.BUFFERS.title}: {Column.BUFFERS.human(totals.buffers)}",
+        coverage,
+        *checks,
+        "",
+        footnote(analysis.dtype),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def frame_text(frame: pd.DataFrame, unit_column: Column | None = None) -> str:
+    """Any frame as an aligned table (see :func:`reports.display.display_frame` for ``unit_column``)."""
+    shown, numeric = display_frame(frame, unit_column)
+    return align(list(shown.columns), shown.values.tolist(), numeric)
+
+
+def summary_text(summary: pd.DataFrame) -> str:
+    """A comparison table of whole-model figures (a :func:`reports.frames.summary_frame`)."""
+    return frame_text(summary[[c.key for c in _SCREEN_SUMMARY]])

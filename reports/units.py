@@ -1,0 +1,88 @@
+"""Value kinds and their two renderings: human units on screen, plain values in files.
+
+Counts use SI prefixes (K = 10³, M = 10⁶, G = 10⁹, T = 10¹²); bytes use binary prefixes
+(KiB = 2¹⁰ B, MiB = 2²⁰ B, GiB = 2³⁰ B). Rounding happens here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from enum import Enum
+from typing import Any
+
+_COUNT_PREFIXES = ("", "K", "M", "G", "T", "P")
+_BYTE_PREFIXES = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+class Unit(Enum):
+    """What a column holds, which decides how it is shown."""
+
+    TEXT = "text"
+    INT = "int"  # a small integer shown as is (depth, pixels)
+    COUNT = "count"  # parameters, MACs, FLOPs
+    BYTES = "bytes"
+    SHAPE = "shape"  # a tensor shape
+    OPS = "ops"  # operator name → calls
+    PERCENT = "percent"
+
+
+def _scaled(value: float, base: int, prefixes: Sequence[str]) -> tuple[float, str]:
+    index = 0
+    while index < len(prefixes) - 1 and round(abs(value), 2) >= base:
+        value /= base
+        index += 1
+    return value, prefixes[index]
+
+
+def _number(value: float, compact: bool) -> str:
+    return f"{value:.3g}" if compact else f"{value:.2f}"
+
+
+def human_count(value: float, compact: bool = False) -> str:
+    """``5288548`` → ``5.29M`` (``compact``: ``5.29M``, ``2e7`` → ``20M``); below 1000 as is."""
+    if abs(value) < 1000:
+        return f"{value:g}"
+    scaled, prefix = _scaled(value, 1000, _COUNT_PREFIXES)
+    return f"{_number(scaled, compact)}{prefix}"
+
+
+def human_bytes(value: float, compact: bool = False) -> str:
+    """``88886016`` → ``84.77 MiB`` (``compact``: ``84.8 MiB``); below 1 KiB as ``512 B``."""
+    if abs(value) < 1024:
+        return f"{value:g} B"
+    scaled, prefix = _scaled(value, 1024, _BYTE_PREFIXES)
+    return f"{_number(scaled, compact)} {prefix}"
+
+
+def shape_text(shape: Sequence[int] | None) -> str:
+    """``(1, 3, 224, 224)`` → ``1x3x224x224``; no shape → ``""``."""
+    return "x".join(str(size) for size in shape) if shape else ""
+
+
+def ops_text(ops: Mapping[str, int] | None) -> str:
+    """``{"aten::foo": 3}`` → ``aten::foo×3``, several joined by ``; ``."""
+    return "; ".join(f"{op}×{calls}" for op, calls in (ops or {}).items())
+
+
+def human(unit: Unit, value: Any) -> str:
+    """``value`` for a person to read: human units, zero counts and bytes as ``--``."""
+    if unit in (Unit.COUNT, Unit.BYTES) and not value:
+        return "--"
+    if unit is Unit.COUNT:
+        return human_count(value)
+    if unit is Unit.BYTES:
+        return human_bytes(value)
+    if unit is Unit.PERCENT:
+        return f"{value:.1f}"
+    return str(plain(unit, value))
+
+
+def plain(unit: Unit, value: Any) -> str | int:
+    """``value`` for a file: integers stay raw, shapes and operator tallies become text."""
+    if unit is Unit.SHAPE:
+        return shape_text(value)
+    if unit is Unit.OPS:
+        return ops_text(value)
+    if unit is Unit.TEXT:
+        return "" if value is None else str(value)
+    return value

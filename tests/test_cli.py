@@ -1,0 +1,273 @@
+"""The convcost command line: each command, its formats, and bad input (exit 2, one line, no traceback)."""
+
+import csv
+import io
+import json
+import time
+from html.parser import HTMLParser
+
+import pytest
+
+from analyzer.cli import UsageError, expand_models, main
+from architectures import list_models
+
+B0_PARAMS = 5_288_548
+B0_MACS = 385_814_752
+
+TINY_MODEL = """
+from torch import nn
+
+def build():
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                         nn.Linear(8, 10))
+
+def broken():
+    raise RuntimeError("no weights here")
+
+def not_a_model():
+    return 42
+"""
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_usage_error(capsys, argv: list[str], *needles: str) -> str:
+    code, out, err = run(capsys, *argv)
+    assert code == 2, (out, err)
+    assert "Traceback" not in err
+    message = err.strip().splitlines()[-1]
+    for needle in needles:
+        assert needle in message
+    return message
+
+
+@pytest.fixture
+def model_file(tmp_path):
+    path = tmp_path / "mymodel.py"
+    path.write_text(TINY_MODEL)
+    return path
+
+
+# --- list -----------------------------------------------------------------------------
+
+
+def test_list_shows_native_resolution_and_published_figures(capsys) -> None:
+    code, out, _ = run(capsys, "list", "efficientnet_b[03]")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["Model", "Family", "px"]
+    b0_paper = next(line for line in lines if line.startswith("efficientnet_b0") and "paper" in line)
+    assert b0_paper.split()[2] == "224" and b0_paper.split()[-3:] == ["5.30M", "390.00M", "77.1"]
+    assert any(line.startswith("efficientnet_b3") and "300" in line for line in lines)
+    assert not any(line.startswith("efficientnet_b1") for line in lines)
+
+
+def test_list_with_no_match_is_a_usage_error(capsys) -> None:
+    assert_usage_error(capsys, ["list", "vgg*"], "no model matches 'vgg*'")
+
+
+# --- analyze --------------------------------------------------------------------------
+
+
+def test_analyze_table_defaults_to_native_resolution(capsys) -> None:
+    code, out, _ = run(capsys, "analyze", "efficientnet_b1", "--depth", "1")
+    assert code == 0
+    assert out.startswith("efficientnet_b1: input 1x3x240x240 (float32), engine dispatch")
+    assert "    " not in "".join(line[:4] for line in out.split("\n\n")[1].splitlines()[2:])  # depth 1 at most
+    assert "Conventions:" in out
+
+
+def test_analyze_json_follows_the_contract(capsys) -> None:
+    code, out, _ = run(capsys, "analyze", "efficientnet_b0", "--format", "json")
+    assert code == 0
+    document = json.loads(out)  # one object
+    assert {"model", "input_shape", "params", "macs", "flops", "activation_bytes", "training_bytes", "peak_bytes",
+            "unsupported_ops", "layers"} <= set(document)
+    assert (document["params"], document["macs"]) == (B0_PARAMS, B0_MACS)
+    assert {"name", "type", "depth", "output_shape", "params", "macs", "flops", "output_bytes", "saved_bytes",
+            "kind"} <= set(document["layers"][1])
+    assert sum(layer["params"] for layer in document["layers"]) == B0_PARAMS
+
+
+def test_analyze_csv_to_a_file(capsys, tmp_path) -> None:
+    target = tmp_path / "b0.csv"
+    code, out, _ = run(capsys, "analyze", "efficientnet_b0", "--resolution", "256", "--format", "csv", "-o",
+                       str(target))
+    assert code == 0 and out == ""
+    rows = list(csv.DictReader(io.StringIO(target.read_text())))
+    stem = next(row for row in rows if row["name"] == "stem.conv")
+    assert stem["output_shape"] == "1x32x128x128"
+    assert int(stem["macs"]) == 32 * 128 * 128 * 27  # 14,155,776
+
+
+def test_analyze_html(capsys) -> None:
+    code, out, _ = run(capsys, "analyze", "resnet50", "--format", "html")
+    assert code == 0
+    parser = HTMLParser()
+    parser.feed(out)
+    parser.close()
+    assert out.startswith("<!DOCTYPE html>") and "resnet50" in out and "25,557,032 trainable" in out
+
+
+def test_analyze_a_model_from_a_file(capsys, model_file) -> None:
+    code, out, _ = run(capsys, "analyze", f"{model_file}:build", "--format", "json")
+    assert code == 0
+    document = json.loads(out)
+    assert document["input_shape"] == [1, 3, 224, 224]  # the documented default for your own model
+    assert document["params"] == 8 * 3 * 9 + 8 + 8 * 10 + 10  # 314
+    assert document["macs"] == 224 * 224 * 8 * 27 + 80  # conv 10,838,016 + linear 80
+
+
+def test_analyze_a_model_from_a_module(capsys, model_file, monkeypatch) -> None:
+    monkeypatch.syspath_prepend(str(model_file.parent))
+    code, out, _ = run(capsys, "analyze", "mymodel:build", "--input", "2x3x32x32", "--format", "json")
+    assert code == 0
+    assert json.loads(out)["input_shape"] == [2, 3, 32, 32]
+
+
+def test_unknown_model_lists_the_closest_names(capsys) -> None:
+    assert_usage_error(capsys, ["analyze", "efficentnet_b0"], "unknown model 'efficentnet_b0'",
+                       "closest: efficientnet_b0")
+
+
+@pytest.mark.parametrize("shape", ["1x3xfoo", "1x3x0x224", "1x3x224x", "1,3,224,224"])
+def test_bad_input_shape(capsys, shape: str) -> None:
+    code, _, err = run(capsys, "analyze", "efficientnet_b0", "--input", shape)
+    assert code == 2 and "Traceback" not in err
+    assert "argument --input" in err
+
+
+def test_input_that_does_not_fit_the_model(capsys) -> None:
+    assert_usage_error(capsys, ["analyze", "efficientnet_b0", "--input", "1x1x224x224"], "has 1 channels",
+                       "expects 3")
+    assert_usage_error(capsys, ["analyze", "efficientnet_b0", "--input", "224"], "has 1 dimensions", "expects 4")
+
+
+def test_resolution_and_input_exclude_each_other(capsys) -> None:
+    code, _, err = run(capsys, "analyze", "efficientnet_b0", "--resolution", "224", "--input", "1x3x224x224")
+    assert code == 2 and "not allowed with" in err
+
+
+@pytest.mark.parametrize(("factory", "needle"), [
+    ("nope", "has no factory 'nope'; callables defined there: broken, build, not_a_model"),
+    ("broken", "broken() failed: RuntimeError: no weights here"),
+    ("not_a_model", "not_a_model() returned int, not a torch.nn.Module"),
+])
+def test_bad_factories(capsys, model_file, factory: str, needle: str) -> None:
+    assert_usage_error(capsys, ["analyze", f"{model_file}:{factory}"], needle)
+
+
+def test_missing_file_and_module(capsys, tmp_path) -> None:
+    assert_usage_error(capsys, ["analyze", f"{tmp_path}/absent.py:build"], "no such file")
+    broken = tmp_path / "broken.py"
+    broken.write_text("def build(:\n")
+    assert_usage_error(capsys, ["analyze", f"{broken}:build"], f"cannot import {broken}: SyntaxError")
+    assert_usage_error(capsys, ["analyze", f"{broken}:"], "expected path/to/file.py:factory")
+    assert_usage_error(capsys, ["analyze", "no_such_package_xyz:build"], "cannot import no_such_package_xyz",
+                       "ModuleNotFoundError")
+
+
+def test_unwritable_output_path(capsys, tmp_path) -> None:
+    assert_usage_error(capsys, ["analyze", "efficientnet_b0", "-o", str(tmp_path / "missing" / "b0.txt")],
+                       "cannot write", "does not exist")
+    assert_usage_error(capsys, ["analyze", "efficientnet_b0", "-o", str(tmp_path)], "it is a directory")
+
+
+def test_help_exits_zero(capsys) -> None:
+    code, out, _ = run(capsys, "analyze", "--help")
+    assert code == 0 and "--resolution N" in out and "--engine" in out
+
+
+# --- compare --------------------------------------------------------------------------
+
+
+def test_expand_models() -> None:
+    assert expand_models(["efficientnet_b0..b3"]) == [f"efficientnet_b{i}" for i in range(4)]
+    assert expand_models(["efficientnet_b6..7", "resnet50"]) == ["efficientnet_b6", "efficientnet_b7", "resnet50"]
+    assert expand_models(["mobilenet_v2_0*"]) == ["mobilenet_v2_035", "mobilenet_v2_050", "mobilenet_v2_075"]
+    assert expand_models(["x.py:build"]) == ["x.py:build"]
+    with pytest.raises(UsageError, match="runs backwards"):
+        expand_models(["efficientnet_b3..b1"])
+
+
+def test_compare_table_side_by_side(capsys) -> None:
+    code, out, _ = run(capsys, "compare", "efficientnet_b0..b1", "resnet50")
+    assert code == 0
+    summary, macs, params = out.split("\n\n")[:3]
+    assert [line.split()[0] for line in summary.splitlines()[2:]] == ["efficientnet_b0", "efficientnet_b1",
+                                                                     "resnet50"]
+    assert macs.splitlines()[0] == "MACs per stage"
+    assert macs.splitlines()[1].split() == ["stage", "efficientnet_b0", "efficientnet_b1", "resnet50"]
+    assert params.splitlines()[0] == "Params per stage"
+
+
+def test_compare_json_and_csv(capsys) -> None:
+    code, out, _ = run(capsys, "compare", "efficientnet_b0", "mobilenet_v2", "--resolution", "160", "--format",
+                       "json")
+    assert code == 0
+    document = json.loads(out)
+    assert [m["input_shape"] for m in document["models"]] == [[1, 3, 160, 160]] * 2
+    b0_stages = [s for s in document["stages"] if s["model"] == "efficientnet_b0"]
+    assert b0_stages[0] == {"model": "efficientnet_b0", "stage": "stem", "params": 928,
+                            "macs": 32 * 80 * 80 * 27}  # 5,529,600
+    code, out, _ = run(capsys, "compare", "efficientnet_b0", "resnet50", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [(r["model"], int(r["params"])) for r in rows] == [("efficientnet_b0", B0_PARAMS),
+                                                              ("resnet50", 25_557_032)]
+
+
+def test_compare_html_has_the_stage_sections(capsys, tmp_path) -> None:
+    target = tmp_path / "compare.html"
+    code, _, _ = run(capsys, "compare", "efficientnet_b0..b1", "--format", "html", "-o", str(target))
+    assert code == 0
+    html = target.read_text()
+    assert "MACs per stage" in html and "Params per stage" in html and "Cost against model index" in html
+
+
+def test_compare_bad_input(capsys) -> None:
+    assert_usage_error(capsys, ["compare", "efficientnet_b0", "efficientnet_b9"], "unknown model 'efficientnet_b9'")
+    assert_usage_error(capsys, ["compare", "vgg*"], "no model matches 'vgg*'")
+    code, _, err = run(capsys, "compare", "efficientnet_b0", "--resolution", "big")
+    assert code == 2 and "argument --resolution" in err
+
+
+# --- report ---------------------------------------------------------------------------
+
+
+def test_report_on_a_subset(capsys, tmp_path) -> None:
+    code, out, _ = run(capsys, "report", "--out", str(tmp_path), "--models", "efficientnet_b0..b1", "--jobs", "1")
+    assert code == 0 and out.startswith(f"wrote {tmp_path / 'index.html'} (2 models")
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert [m["model"] for m in summary] == ["efficientnet_b0", "efficientnet_b1"]
+    assert summary[0]["params"] == B0_PARAMS
+    for chart in ("scaling-by-index", "scaling-by-resolution", "accuracy-vs-macs", "mac-share-by-kind",
+                  "stages-efficientnet-b1"):
+        assert (tmp_path / "charts" / f"{chart}.png").exists() and (tmp_path / "charts" / f"{chart}.svg").exists()
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "models" / "efficientnet-b0.csv").read_text())))
+    assert sum(int(r["macs"]) for r in rows) == B0_MACS
+
+
+def test_report_bad_input(capsys, tmp_path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert_usage_error(capsys, ["report", "--out", str(blocker / "sub")], "cannot create")
+    assert_usage_error(capsys, ["report", "--out", str(tmp_path), "--models", "vgg*"], "no model matches")
+
+
+@pytest.mark.slow
+def test_full_report_in_under_a_minute(capsys, tmp_path) -> None:
+    started = time.perf_counter()
+    code, _, _ = run(capsys, "report", "--out", str(tmp_path))
+    elapsed = time.perf_counter() - started
+    assert code == 0
+    assert elapsed < 60, f"convcost report took {elapsed:.1f} s"
+    html = (tmp_path / "index.html").read_text()
+    for name in list_models():
+        assert f"<summary>{name} <span" in html, name
+        assert (tmp_path / "models" / f"{name.replace('_', '-')}.json").exists()
+    summary = list(csv.DictReader(io.StringIO((tmp_path / "summary.csv").read_text())))
+    assert len(summary) == len(list_models())
