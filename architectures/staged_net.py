@@ -6,7 +6,7 @@ stem (3×3 conv, stride 2) → stages of blocks → 1×1 head conv → global po
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import torch
@@ -88,19 +88,10 @@ def build_stage(
     blocks: list[nn.Module] = []
     for repeat in range(stage.repeats):
         stride = stage.stride if repeat == 0 else 1
-        blocks.append(
-            MOBILE_BLOCKS[stage.block](
-                stage.in_channels if repeat == 0 else stage.out_channels,
-                stage.out_channels,
-                expand_ratio=stage.expand_ratio,
-                kernel=stage.kernel,
-                stride=stride,
-                se_ratio=stage.se_ratio,
-                options=options,
-                input_size=input_size,
-                drop_path_rate=rates[repeat],
-            )
+        block = replace(
+            stage, stride=stride, in_channels=stage.in_channels if repeat == 0 else stage.out_channels, repeats=1
         )
+        blocks.append(MOBILE_BLOCKS[stage.block](block, options, input_size, rates[repeat]))
         input_size = strided_size(input_size, stride)
     return nn.Sequential(*blocks), input_size
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 from torch import nn
 
 from ..layers import ConvNormAct, DropPath, SqueezeExcite, se_channels, strided_size
-from ..specs import NetOptions
+from ..specs import BlockStage, NetOptions
 
 
 class _ResidualBlock(nn.Module):
@@ -43,24 +45,17 @@ class MBConv(_ResidualBlock):
     ``conv`` (hidden → out channels, same stride, linear) and SE gates its output.
 
     Args:
+        block: this block's row (``repeats`` is ignored; ``stride`` and ``in_channels`` are the block's own).
         input_size: ``(H, W)`` of the block input, for ``same_static`` padding.
         drop_path_rate: stochastic-depth rate of this block.
     """
 
     def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        *,
-        expand_ratio: int,
-        kernel: int,
-        stride: int,
-        se_ratio: float,
-        options: NetOptions,
-        input_size: tuple[int, int],
-        drop_path_rate: float = 0.0,
+        self, block: BlockStage, options: NetOptions, input_size: tuple[int, int], drop_path_rate: float = 0.0
     ) -> None:
         super().__init__()
+        in_channels, out_channels, kernel, stride = block.in_channels, block.out_channels, block.kernel, block.stride
+        expand_ratio, se_ratio = block.expand_ratio, block.se_ratio
         hidden = in_channels * expand_ratio
         common = dict(padding=options.padding, bn_eps=options.bn_eps)
         act = options.activation
@@ -87,17 +82,19 @@ class MBConv(_ResidualBlock):
 class DepthwiseSeparable(MBConv):
     """Depthwise k×k → SE → pointwise 1×1 (MobileNetV1 / EfficientNet stage 1): MBConv without expansion."""
 
-    def __init__(self, in_channels: int, out_channels: int, **kwargs: object) -> None:
-        kwargs["expand_ratio"] = 1
-        super().__init__(in_channels, out_channels, **kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self, block: BlockStage, options: NetOptions, input_size: tuple[int, int], drop_path_rate: float = 0.0
+    ) -> None:
+        super().__init__(replace(block, expand_ratio=1), options, input_size, drop_path_rate)
 
 
 class InvertedResidual(MBConv):
     """MobileNetV2 inverted residual with linear bottleneck: MBConv with no SE (ReLU6 set by the net)."""
 
-    def __init__(self, in_channels: int, out_channels: int, **kwargs: object) -> None:
-        kwargs["se_ratio"] = 0.0
-        super().__init__(in_channels, out_channels, **kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self, block: BlockStage, options: NetOptions, input_size: tuple[int, int], drop_path_rate: float = 0.0
+    ) -> None:
+        super().__init__(replace(block, se_ratio=0.0), options, input_size, drop_path_rate)
 
 
 class FusedMBConv(_ResidualBlock):
@@ -108,19 +105,11 @@ class FusedMBConv(_ResidualBlock):
     """
 
     def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        *,
-        expand_ratio: int,
-        kernel: int,
-        stride: int,
-        se_ratio: float,
-        options: NetOptions,
-        input_size: tuple[int, int],
-        drop_path_rate: float = 0.0,
+        self, block: BlockStage, options: NetOptions, input_size: tuple[int, int], drop_path_rate: float = 0.0
     ) -> None:
         super().__init__()
+        in_channels, out_channels, kernel, stride = block.in_channels, block.out_channels, block.kernel, block.stride
+        expand_ratio, se_ratio = block.expand_ratio, block.se_ratio
         hidden = in_channels * expand_ratio
         common = dict(padding=options.padding, bn_eps=options.bn_eps)
         act = options.activation
