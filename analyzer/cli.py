@@ -1,4 +1,5 @@
-"""The convcost command line: list the zoo, analyze a model, compare models, write the full report.
+"""The convcost command line: list the zoo, analyze a model, compare models, explain another tool's
+count, run a study, plan training memory, write the full report.
 
 A MODEL is a registry name (see: convcost list), path/to/file.py:factory or
 package.module:factory, where factory() takes no arguments and returns a torch.nn.Module.
@@ -30,20 +31,32 @@ import architectures
 from reports.atomic import write_text
 from reports.build import build_report, render_page
 from reports.columns import Column
-from reports.export import analysis_json, csv_text, json_text, summaries_json
+from reports.export import analysis_json, csv_text, frame_records, json_text, section_json, summaries_json
 from reports.frames import PUBLISHED_FIELDS, layer_frame, stage_comparison, stage_totals, summary_frame
 from reports.parallel import parallel_map
 from reports.sections import Section
-from reports.table import analysis_text, footnote, frame_text, summary_text
+from reports.study_sections import fused_section, plan_section, reconciliation_section, study_sections
+from reports.table import analysis_text, convention_text, footnote, frame_text, section_text, summary_text
 
 from .analysis import Analysis
 from .analyze import ENGINES, analyze
+from .conventions import CONVENTIONS
 from .errors import AnalysisError, InputShapeError
+from .studies import suite
+from .studies.fused import DEFAULT_RUNS, FusedStudy, fused_study, with_latency
+from .studies.plan import DEFAULT_BATCHES, OPTIMIZER_STATES, parse_bytes, training_plan
+from .studies.tools import conventions_study
 
 EXIT_USAGE = 2
 DEFAULT_RESOLUTION = 224
 DEFAULT_REPORT_DIR = "convcost-report"
 FORMATS = ("table", "csv", "json", "html")
+#: Studies with a ``convcost study NAME`` command.
+STUDY_COMMANDS = ("scaling", "dwsep", "se", "swish", "fused")
+#: Sections of the main report, in order (``--studies``).
+REPORT_STUDIES = suite.STUDIES
+#: Timed passes per stage in the main report's fused study: few, to keep the report fast.
+REPORT_LATENCY_RUNS = 3
 _RANGE = re.compile(r"^(?P<stem>.*?)(?P<start>\d+)\.\.(?P<tail>[^\d.]*)(?P<end>\d+)$")
 T = TypeVar("T")
 
@@ -90,6 +103,41 @@ def depth(text: str) -> int:
 def resolution_or_native(text: str) -> int | None:
     """``native`` → None, else a positive number of pixels."""
     return None if text == "native" else positive_int(text)
+
+
+def non_negative_int(text: str) -> int:
+    """0 or a positive integer."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (0, 1, 2, ...)")
+    return int(text)
+
+
+def size(text: str) -> int:
+    """Bytes in ``16GiB``, ``512MiB``, ``8GB`` … (see :func:`analyzer.studies.plan.parse_bytes`)."""
+    try:
+        return parse_bytes(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def batch_sizes(text: str) -> tuple[int, ...]:
+    """``1,2,8,24`` → ``(1, 2, 8, 24)``."""
+    parts = text.split(",")
+    if not all(part.strip().isdigit() and int(part) > 0 for part in parts):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of batch sizes: give positive integers joined "
+                                         "by commas, e.g. 1,2,8,24")
+    return tuple(int(part) for part in parts)
+
+
+def study_names(text: str) -> tuple[str, ...]:
+    """``all``, ``none`` or a comma-separated list of :data:`REPORT_STUDIES`, returned in report order."""
+    if text in ("all", "none"):
+        return REPORT_STUDIES if text == "all" else ()
+    names = {name.strip() for name in text.split(",")}
+    if not names <= set(REPORT_STUDIES):
+        raise argparse.ArgumentTypeError(f"{text!r}: give all, none or a comma-separated list of "
+                                         f"{', '.join(REPORT_STUDIES)}")
+    return tuple(name for name in REPORT_STUDIES if name in names)
 
 
 # --- models -------------------------------------------------------------------------------
@@ -206,10 +254,10 @@ def scaling_series() -> list[str]:
 # --- output -------------------------------------------------------------------------------
 
 
-def _progress(items: Iterable[T], total: int, what: str) -> Iterable[T]:
+def _progress(items: Iterable[T], total: int, what: str, unit: str = "model") -> Iterable[T]:
     """A progress bar on stderr when it is a terminal and there is more than one item."""
     quiet = total < 2 or not sys.stderr.isatty()
-    return tqdm(items, total=total, desc=what, unit="model", disable=quiet, file=sys.stderr, leave=False)
+    return tqdm(items, total=total, desc=what, unit=unit, disable=quiet, file=sys.stderr, leave=False)
 
 
 def _check_writable(path: Path) -> None:
@@ -227,6 +275,17 @@ def _emit(text: str, output: Path | None) -> None:
         sys.stdout.write(text)
     else:
         write_text(output, text)
+
+
+def _section_output(section: Section, fmt: str) -> str:
+    """One section as text (``table``), its main table (``csv``), every table (``json``) or a page (``html``)."""
+    render: dict[str, Callable[[], str]] = {
+        "table": lambda: section_text(section),
+        "csv": lambda: csv_text(section.frame),
+        "json": lambda: json_text(section_json(section)),
+        "html": lambda: render_page([], title=f"convcost: {section.title}", sections=[section]),
+    }
+    return render[fmt]()
 
 
 # --- commands -----------------------------------------------------------------------------
@@ -251,15 +310,56 @@ def _list(args: argparse.Namespace) -> int:
 def _analyze_command(args: argparse.Namespace) -> int:
     if args.output is not None:
         _check_writable(args.output)
+    if args.convention and args.format == "csv":
+        raise UsageError("--convention is shown in table, json and html output; csv holds one row per layer")
     model = load_model(args.model)
     analysis = _analyze(model, input_for(model, args.resolution, args.input), args.engine)
+    tools = conventions_study(analysis, (args.convention,)) if args.convention else None
     render: dict[str, Callable[[], str]] = {
-        "table": lambda: analysis_text(analysis, args.depth),
+        "table": lambda: analysis_text(analysis, args.depth) + (
+            "\n" + convention_text(tools.totals[0], args.model) if tools else ""),
         "csv": lambda: csv_text(layer_frame(analysis)),
-        "json": lambda: json_text(analysis_json(analysis)),
-        "html": lambda: render_page([analysis], title=f"convcost: {analysis.model}"),
+        "json": lambda: json_text(analysis_json(analysis) | (
+            {"convention": frame_records(tools.to_dataframe())[0]} if tools else {})),
+        "html": lambda: render_page([analysis], title=f"convcost: {analysis.model}", sections=(
+            [reconciliation_section(tools, args.convention)] if tools else [])),
     }
     _emit(render[args.format](), args.output)
+    return 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    if args.output is not None:
+        _check_writable(args.output)
+    model = load_model(args.model)
+    analysis = _analyze(model, input_for(model, args.resolution, args.input), "dispatch")
+    section = reconciliation_section(conventions_study(analysis, (args.vs,)), args.vs)
+    _emit(_section_output(section, args.format), args.output)
+    return 0
+
+
+def _study(args: argparse.Namespace) -> int:
+    if args.output is not None:
+        _check_writable(args.output)
+    if args.runs is not None and args.name != "fused":
+        raise UsageError(f"--runs times the fused study's stages; the {args.name} study measures no latency")
+    if args.name == "fused":
+        section = fused_section(fused_study(runs=DEFAULT_RUNS if args.runs is None else args.runs))
+    else:
+        (section,) = study_sections(suite.compute([args.name]))
+    _emit(_section_output(section, args.format), args.output)
+    return 0
+
+
+def _plan(args: argparse.Namespace) -> int:
+    if args.output is not None:
+        _check_writable(args.output)
+    if ":" in args.model:
+        raise UsageError(f"{args.model!r}: plan takes a registry model (see convcost list)")
+    architectures.model_info(args.model)  # an unknown name fails here, naming the closest ones
+    plan = training_plan(args.model, args.resolution, optimizer=args.optimizer, batches=args.batches,
+                         budget=args.budget)
+    _emit(_section_output(plan_section([plan]), args.format), args.output)
     return 0
 
 
@@ -302,6 +402,22 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _call(job: Callable[[], T]) -> T:
+    """Run a zero-argument job (a picklable callable, for worker processes)."""
+    return job()
+
+
+def _timed_fused_section(study: FusedStudy, runs: int) -> Section:
+    """``study`` timed with ``runs`` passes per stage, as a report section (real tensors: call it last)."""
+    return fused_section(with_latency(study, runs))
+
+
+def _study_jobs(studies: Sequence[str], names: Sequence[str]) -> list[suite.Job]:
+    """The jobs the report's studies need beyond the native analyses of ``names``, which the report makes anyway."""
+    return [job for job in suite.jobs(studies)
+            if not (isinstance(job, suite.AnalysisSpec) and job.native and job.model in names)]
+
+
 def _report(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     names = expand_models([args.models])
@@ -313,11 +429,20 @@ def _report(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot create {args.out}: {error.strerror}") from error
     _check_writable(args.out / "index.html")
     jobs = args.jobs or os.cpu_count() or 1
-    job = partial(analyze_registered, engine=args.engine)
-    analyses = list(_progress(parallel_map(job, names, jobs), len(names), "analyzing"))
+    extra_jobs = _study_jobs(args.studies, names)
+    work: list[Callable[[], Any]] = [*(partial(analyze_registered, name, args.engine) for name in names),
+                                     *(job.run for job in extra_jobs)]
+    results = list(_progress(parallel_map(_call, work, jobs), len(work), "analyzing", unit="job"))
+    analyses = results[:len(names)]
+    done = {suite.AnalysisSpec.of(name): analysis for name, analysis in zip(names, analyses, strict=True)}
+    studied = suite.assemble(args.studies, done | dict(zip(extra_jobs, results[len(names):], strict=True)))
+    # the latency needs real tensors: build_report calls this after its last worker has finished
+    fused = None if studied.fused is None else partial(_timed_fused_section, studied.fused, REPORT_LATENCY_RUNS)
+    sections = study_sections(studied, fused)
     index = build_report(analyses, args.out, published=published_frame(names), scaling_models=scaling_series(),
-                         jobs=jobs)
-    print(f"wrote {index} ({len(analyses)} models, {time.perf_counter() - started:.1f} s)")
+                         sections=sections, jobs=jobs)
+    print(f"wrote {index} ({len(analyses)} models, {len(sections)} studies, "
+          f"{time.perf_counter() - started:.1f} s)")
     return 0
 
 
@@ -347,9 +472,52 @@ def build_parser() -> argparse.ArgumentParser:
                         help="counting engine; all cross-checks every conv/linear layer (default: dispatch)")
     single.add_argument("--depth", type=depth, default=3, metavar="N",
                         help="table only: show modules down to depth N (default: 3)")
+    single.add_argument("--convention", choices=CONVENTIONS, metavar="TOOL",
+                        help=f"also give the total under TOOL's counting rules: {', '.join(CONVENTIONS)}")
     single.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
     single.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
     single.set_defaults(run=_analyze_command)
+
+    explain = commands.add_parser("explain", help="why another tool counts differently, operator by operator",
+                                  description="convcost's all-op FLOPs against another tool's total, operator by "
+                                              "operator, with the rule that tool applies and the totals.")
+    explain.add_argument("model", metavar="MODEL", help="registry name, path/to/file.py:factory or module:factory")
+    explain.add_argument("--vs", choices=CONVENTIONS, required=True, metavar="TOOL",
+                         help=f"the tool: {', '.join(CONVENTIONS)}")
+    explain_shape = explain.add_mutually_exclusive_group()
+    explain_shape.add_argument("--resolution", type=positive_int, metavar="N",
+                               help="input side in pixels (default: native, or 224 for your own model)")
+    explain_shape.add_argument("--input", type=input_shape, metavar="SHAPE",
+                               help="full input shape, e.g. 1x3x224x224")
+    explain.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+    explain.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
+    explain.set_defaults(run=_explain)
+
+    study = commands.add_parser("study", help="one study: scaling, dwsep, se, swish or fused",
+                                description="A study of the design, as a table, CSV (its main table), JSON "
+                                            "(every table) or an HTML page with its charts.")
+    study.add_argument("name", choices=STUDY_COMMANDS, metavar="NAME", help=", ".join(STUDY_COMMANDS))
+    study.add_argument("--runs", type=non_negative_int, default=None, metavar="N",
+                       help=f"fused only: timed passes per stage, 0 for none (default: {DEFAULT_RUNS})")
+    study.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+    study.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
+    study.set_defaults(run=_study)
+
+    plan = commands.add_parser("plan", help="training memory against batch size, and the largest batch that fits",
+                               description="Weights, gradients, optimizer state and saved activations of one "
+                                           "training step of a registry model, by batch size, and the largest "
+                                           "batch within a memory budget.")
+    plan.add_argument("model", metavar="MODEL", help="registry name")
+    plan.add_argument("--resolution", type=positive_int, metavar="N", help="input side in pixels (default: native)")
+    plan.add_argument("--budget", type=size, metavar="SIZE",
+                      help="memory budget such as 16GiB, 512MiB or 8GB (binary units are powers of 1024)")
+    plan.add_argument("--optimizer", choices=tuple(OPTIMIZER_STATES), default="sgd",
+                      help="sgd (with momentum: 1 state tensor) or adam (2) (default: sgd)")
+    plan.add_argument("--batches", type=batch_sizes, default=DEFAULT_BATCHES, metavar="LIST",
+                      help=f"batch sizes to tabulate (default: {','.join(map(str, DEFAULT_BATCHES))})")
+    plan.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+    plan.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
+    plan.set_defaults(run=_plan)
 
     compare = commands.add_parser("compare", help="several models side by side",
                                   description="Whole-model figures and a per-stage breakdown, side by side. "
@@ -362,9 +530,10 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
     compare.set_defaults(run=_compare)
 
-    report = commands.add_parser("report", help="the full report of the zoo",
-                                 description="Every built-in model at native resolution: index.html, per-model "
-                                             "and summary CSV/JSON, and charts (PNG and SVG).")
+    report = commands.add_parser("report", help="the full report of the zoo and the studies",
+                                 description="Every built-in model at native resolution and every study: "
+                                             "index.html, per-model and summary CSV/JSON, a CSV per study table, "
+                                             "and charts (PNG and SVG).")
     report.add_argument("--out", type=Path, default=Path(DEFAULT_REPORT_DIR), metavar="DIR",
                         help=f"output directory (default: {DEFAULT_REPORT_DIR})")
     report.add_argument("--engine", choices=("dispatch", "all"), default="dispatch",
@@ -373,6 +542,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="only models matching this pattern or range (default: all)")
     report.add_argument("--jobs", type=positive_int, default=None, metavar="N",
                         help="worker processes (default: one per CPU)")
+    report.add_argument("--studies", type=study_names, default=REPORT_STUDIES, metavar="LIST",
+                        help=f"study sections: all, none or some of {','.join(REPORT_STUDIES)} (default: all; "
+                             f"the fused study times {REPORT_LATENCY_RUNS} runs per stage)")
     report.set_defaults(run=_report)
     return parser
 

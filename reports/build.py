@@ -2,12 +2,17 @@
 
 A report directory holds ``index.html``, ``summary.csv``/``summary.json``, ``models/<name>.csv``
 and ``.json`` per model, ``charts/<name>.png`` and ``.svg``, and ``sections/<name>.csv`` for
-extra sections. Every file is written atomically; ``index.html`` is written last.
+every table of the extra sections. Every file is written atomically; ``index.html`` is written last.
+
+Charts are drawn in worker processes (:func:`reports.parallel.parallel_map`); a section given
+as a function is made afterwards, in this process, once every worker has finished, so it may
+run real tensor arithmetic (a latency measurement) without forking after it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -19,9 +24,9 @@ from .atomic import write_bytes, write_text
 from .charts import ChartJob, RenderedChart
 from .export import analysis_json, csv_text, json_text, summaries_json
 from .frames import PUBLISHED_FIELDS, breakdown_frame, category_share, layer_frame, summary_frame
-from .html import Page, SectionView, render_html, section_view
+from .html import Page, render_html, section_view
 from .parallel import parallel_map
-from .sections import Section, slug
+from .sections import Section, SectionSource, slug
 
 _SCALING_NAMES = {"index": "scaling-by-index", "resolution": "scaling-by-resolution"}
 
@@ -33,7 +38,10 @@ def _published(published: pd.DataFrame | None) -> pd.DataFrame:
 def overview_jobs(analyses: Sequence[Analysis], published: pd.DataFrame | None = None,
                   scaling_models: Sequence[str] = ()) -> list[ChartJob]:
     """Cross-model charts: scaling curves of ``scaling_models`` (when two or more were analysed), the
-    accuracy–cost frontier (when an analysed model has a published top-1), and the MAC share by conv kind."""
+    accuracy–cost frontier (when an analysed model has a published top-1), and the MAC share by conv kind.
+    No analyses, no charts."""
+    if not analyses:
+        return []
     published = _published(published)
     summary = summary_frame(analyses)
     analysed = set(summary["model"])
@@ -58,24 +66,61 @@ def _render(jobs: Sequence[ChartJob], workers: int) -> list[RenderedChart]:
     return list(parallel_map(ChartJob.run, jobs, workers))
 
 
-def _section_views(sections: Sequence[Section], csv_paths: bool) -> list[SectionView]:
-    return [section_view(section, [charts.render(f"{section.slug}-{i}", f) for i, f in enumerate(section.figures)],
-                         f"sections/{section.slug}.csv" if csv_paths else None)
-            for section in sections]
+@dataclass(frozen=True)
+class _Drawn:
+    """Every chart of a page, drawn, and the sections made."""
+
+    overview: list[RenderedChart]
+    model_charts: dict[str, RenderedChart]
+    sections: list[tuple[Section, list[RenderedChart]]]
+
+
+def _section_chart(section: Section, index: int) -> ChartJob | None:
+    """Figure ``index`` of ``section`` as a job under its file name, if it is a job (workers can draw it)."""
+    figure = section.figures[index]
+    return replace(figure, name=section.chart_name(index)) if isinstance(figure, ChartJob) else None
+
+
+def _draw(analyses: Sequence[Analysis], overview: Sequence[ChartJob], sources: Sequence[SectionSource],
+          workers: int) -> _Drawn:
+    """Draw the overview, per-model and ready sections' charts in ``workers`` processes, then make the
+    deferred sections and draw the remaining figures here."""
+    section_jobs = {(position, i): job for position, source in enumerate(sources) if isinstance(source, Section)
+                    for i in range(len(source.figures)) if (job := _section_chart(source, i)) is not None}
+    jobs = [*overview, *(stage_job(a) for a in analyses), *section_jobs.values()]
+    rendered = _render(jobs, workers)
+    model_end = len(overview) + len(analyses)
+    drawn = dict(zip(section_jobs, rendered[model_end:], strict=True))
+    sections = []
+    for position, source in enumerate(sources):  # every worker has finished: real tensors are safe now
+        section = source if isinstance(source, Section) else source()
+        charts_ = [drawn.get((position, i)) or _draw_here(section, i) for i in range(len(section.figures))]
+        sections.append((section, charts_))
+    return _Drawn(rendered[:len(overview)],
+                  {a.model: chart for a, chart in zip(analyses, rendered[len(overview):model_end], strict=True)},
+                  sections)
+
+
+def _draw_here(section: Section, index: int) -> RenderedChart:
+    figure = section.figures[index]
+    if isinstance(figure, ChartJob):
+        return replace(figure, name=section.chart_name(index)).run()
+    return charts.render(section.chart_name(index), figure)
 
 
 def render_page(analyses: Sequence[Analysis], *, title: str = "convcost report",
                 published: pd.DataFrame | None = None, scaling_models: Sequence[str] = (),
-                sections: Sequence[Section] = (), jobs: int = 1) -> str:
-    """One self-contained HTML page (no files beside it) for ``analyses`` and extra ``sections``.
+                sections: Sequence[SectionSource] = (), jobs: int = 1) -> str:
+    """One self-contained HTML page (no files beside it) for ``analyses`` (possibly none) and extra ``sections``.
 
     Args:
+        sections: sections, or functions making them (called after every worker has finished).
         jobs: worker processes for drawing charts.
     """
     overview = overview_jobs(analyses, published, scaling_models) if len(analyses) > 1 else []
-    rendered = _render([*overview, *(stage_job(a) for a in analyses)], jobs)
-    page = Page(title=title, charts=rendered[:len(overview)], sections=_section_views(sections, csv_paths=False),
-                model_charts={a.model: chart for a, chart in zip(analyses, rendered[len(overview):], strict=True)})
+    drawn = _draw(analyses, overview, sections, jobs)
+    page = Page(title=title, charts=drawn.overview, model_charts=drawn.model_charts,
+                sections=[section_view(section, charts_) for section, charts_ in drawn.sections])
     return render_html(analyses, page)
 
 
@@ -92,13 +137,14 @@ def _file_stems(analyses: Sequence[Analysis]) -> dict[str, str]:
 
 def build_report(analyses: Sequence[Analysis], out_dir: str | Path, *, title: str = "convcost report",
                  published: pd.DataFrame | None = None, scaling_models: Sequence[str] = (),
-                 sections: Sequence[Section] = (), jobs: int = 1) -> Path:
+                 sections: Sequence[SectionSource] = (), jobs: int = 1) -> Path:
     """Write the report directory for ``analyses`` and return the path of its ``index.html``.
 
     Args:
         published: published figures, one row per figure (:data:`reports.frames.PUBLISHED_FIELDS`).
         scaling_models: model names of a scaling series (such as B0–B7), in order, for the cost curves.
-        sections: extra sections (studies), appended after the models.
+        sections: extra sections (studies), appended after the models, in order; a function in place of
+            a section is called in this process after every worker has finished (see the module docstring).
         jobs: worker processes for drawing charts.
 
     Raises:
@@ -113,21 +159,21 @@ def build_report(analyses: Sequence[Analysis], out_dir: str | Path, *, title: st
         write_text(out / "models" / f"{stems[analysis.model]}.json", json_text(analysis_json(analysis)))
     write_text(out / "summary.csv", csv_text(summary_frame(analyses)))
     write_text(out / "summary.json", json_text(summaries_json(analyses)))
-    for section in sections:
-        write_text(out / "sections" / f"{section.slug}.csv", csv_text(section.frame))
 
-    overview = overview_jobs(analyses, published, scaling_models)
-    rendered = _render([*overview, *(stage_job(a) for a in analyses)], jobs)
-    views = _section_views(sections, csv_paths=True)
-    for chart in [*rendered, *(chart for view in views for chart in view.charts)]:
+    drawn = _draw(analyses, overview_jobs(analyses, published, scaling_models), sections, jobs)
+    for section, _ in drawn.sections:
+        for stem, frame in section.csv_files():
+            write_text(out / "sections" / f"{stem}.csv", csv_text(frame))
+    every_chart = [*drawn.overview, *drawn.model_charts.values(), *(c for _, cs in drawn.sections for c in cs)]
+    for chart in every_chart:
         write_bytes(out / "charts" / f"{chart.name}.png", chart.png)
         write_bytes(out / "charts" / f"{chart.name}.svg", chart.svg)
 
     page = Page(
         title=title,
-        charts=rendered[:len(overview)],
-        sections=views,
-        model_charts={a.model: chart for a, chart in zip(analyses, rendered[len(overview):], strict=True)},
+        charts=drawn.overview,
+        sections=[section_view(section, charts_, "sections") for section, charts_ in drawn.sections],
+        model_charts=drawn.model_charts,
         model_files={a.model: {"CSV": f"models/{stems[a.model]}.csv", "JSON": f"models/{stems[a.model]}.json"}
                      for a in analyses},
         files={"summary CSV": "summary.csv", "summary JSON": "summary.json"},

@@ -17,7 +17,7 @@ import matplotlib
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from .columns import Column
 from .frames import CATEGORIES
@@ -32,8 +32,8 @@ _STYLE = {
     "font.size": 9,
     "axes.titley": 1.01,  # a fixed title position skips matplotlib's costly overlap search
 }
-_PALETTE = matplotlib.colormaps["tab10"].colors
-CATEGORY_COLORS = dict(zip(CATEGORIES, _PALETTE, strict=False))
+PALETTE = matplotlib.colormaps["tab10"].colors
+CATEGORY_COLORS = dict(zip(CATEGORIES, PALETTE, strict=False))
 _TITLES = {Column.PARAMS: "Parameters", Column.MACS: "MACs (conv + linear)",
            Column.ACTIVATION_BYTES: "Activation memory (all forward outputs)",
            Column.TRAINING_BYTES: "Training memory (saved for backward)"}
@@ -68,14 +68,15 @@ class ChartJob:
 
 
 @contextmanager
-def _style() -> Iterator[None]:
+def chart_style() -> Iterator[None]:
+    """The shared matplotlib settings of every chart (no mathtext, text kept as text in SVG)."""
     with matplotlib.rc_context(_STYLE):
         yield
 
 
 def render(name: str, figure: Figure) -> RenderedChart:
     """PNG and SVG bytes of ``figure``; its title is the figure's suptitle."""
-    with _style():
+    with chart_style():
         outputs = {}
         for fmt, metadata in (("png", {"Software": None}), ("svg", {"Date": None})):
             buffer = io.BytesIO()
@@ -90,18 +91,33 @@ def _unit_formatter(unit: Unit) -> Callable[[float, int], str]:
     return lambda value, _position: text(value, compact=True)
 
 
-def _axis_units(axes: Axes, axis: Literal["x", "y"], unit: Unit, log: bool) -> None:
-    """Human-unit tick labels on ``axis``; a log axis ticks at 1, 2 and 5 per decade (bytes: powers of 2)."""
+class BinaryLocator(MaxNLocator):
+    """Linear ticks at round numbers of the binary unit that fits the range (0, 512 MiB, 1 GiB, …)."""
+
+    def tick_values(self, vmin: float, vmax: float) -> Any:
+        """Ticks between ``vmin`` and ``vmax`` (bytes)."""
+        scale = 1.0
+        while max(abs(vmin), abs(vmax)) / scale >= 1024:
+            scale *= 1024
+        return super().tick_values(vmin / scale, vmax / scale) * scale
+
+
+def axis_units(axes: Axes, axis: Literal["x", "y"], unit: Unit, log: bool) -> None:
+    """Human-unit tick labels on ``axis``; a log axis ticks at 1, 2 and 5 per decade (bytes: powers of 2),
+    a linear bytes axis at round numbers of a binary unit."""
     target = axes.xaxis if axis == "x" else axes.yaxis
     if log:
         (axes.set_xscale if axis == "x" else axes.set_yscale)("log")
         locator = LogLocator(base=2) if unit is Unit.BYTES else LogLocator(subs=(1.0, 2.0, 5.0))
         target.set_major_locator(locator)
         target.set_minor_formatter(NullFormatter())
+    elif unit is Unit.BYTES:
+        target.set_major_locator(BinaryLocator(steps=[1, 2, 2.5, 5, 10]))
     target.set_major_formatter(FuncFormatter(_unit_formatter(unit)))
 
 
-def _axis_label(column: Column, dtype: str = "float32") -> str:
+def axis_label(column: Column, dtype: str = "float32") -> str:
+    """An axis label naming what ``column`` counts and its unit."""
     if column.unit is Unit.BYTES:
         return f"bytes ({dtype})"
     return {Column.PARAMS: "parameters (count)", Column.MACS: "conv+linear MACs (count)"}.get(column, column.title)
@@ -127,7 +143,7 @@ def scaling_curves(summary: pd.DataFrame, published: pd.DataFrame, x: Literal["i
     models = list(summary[Column.MODEL.key])
     position = {model: i for i, model in enumerate(models)}
     paper = _paper_points(published, models)
-    with _style():
+    with chart_style():
         figure = Figure(figsize=(10, 7.5))
         axes_grid = figure.subplots(2, 2, gridspec_kw=dict(left=0.08, right=0.98, bottom=0.08, top=0.9,
                                                             wspace=0.25, hspace=0.35))
@@ -139,7 +155,7 @@ def scaling_curves(summary: pd.DataFrame, published: pd.DataFrame, x: Literal["i
                 px = [position[m] for m in points["model"]] if x == "index" else points["resolution"]
                 axes.scatter(px, points[metric.key], marker="x", s=50, color="black", zorder=3,
                              label="published (paper)")
-            _axis_units(axes, "y", metric.unit, log=True)
+            axis_units(axes, "y", metric.unit, log=True)
             if x == "index":
                 axes.set_xticks(range(len(models)), [m.rsplit("_", 1)[-1] for m in models])
                 axes.set_xlabel(f"model ({models[0]} … {models[-1]})" if models else "model")
@@ -148,7 +164,7 @@ def scaling_curves(summary: pd.DataFrame, published: pd.DataFrame, x: Literal["i
                 axes.set_xticks(list(xs), [str(r) for r in xs], rotation=45)
                 axes.xaxis.set_minor_formatter(NullFormatter())
                 axes.set_xlabel("input resolution (pixels per side, log scale)")
-            axes.set_ylabel(_axis_label(metric, dtype) + ", log scale")
+            axes.set_ylabel(axis_label(metric, dtype) + ", log scale")
             axes.set_title(_TITLES[metric])
             axes.legend(loc="upper left")
         figure.suptitle(f"Cost against {'model index' if x == 'index' else 'input resolution'}: "
@@ -163,7 +179,7 @@ def accuracy_frontier(summary: pd.DataFrame, published: pd.DataFrame) -> Figure:
     """
     top1 = published[published["top1"].notna()].drop_duplicates("model")[["model", "family", "top1"]]
     points = summary[[Column.MODEL.key, Column.MACS.key]].merge(top1, on="model").sort_values(Column.MACS.key)
-    with _style():
+    with chart_style():
         figure = Figure(figsize=(9, 5.5))
         axes = figure.subplots(gridspec_kw=dict(left=0.08, right=0.97, bottom=0.1, top=0.92))
         for family, group in points.groupby("family", sort=False):
@@ -172,7 +188,7 @@ def accuracy_frontier(summary: pd.DataFrame, published: pd.DataFrame) -> Figure:
                 label = row["model"].removeprefix(f"{family}_")
                 axes.annotate(label, (row[Column.MACS.key], row["top1"]), textcoords="offset points",
                               xytext=(5, -10), fontsize=8)
-        _axis_units(axes, "x", Unit.COUNT, log=True)
+        axis_units(axes, "x", Unit.COUNT, log=True)
         axes.margins(x=0.08)
         axes.set_xlabel("conv+linear MACs at native resolution (measured, count, log scale)")
         axes.set_ylabel("ImageNet top-1 accuracy (%, published)")
@@ -183,7 +199,7 @@ def accuracy_frontier(summary: pd.DataFrame, published: pd.DataFrame) -> Figure:
 
 def stage_bars(breakdown: pd.DataFrame, model: str) -> Figure:
     """MACs and params per stage, stacked by cost category (a :func:`reports.frames.breakdown_frame`)."""
-    with _style():
+    with chart_style():
         figure = Figure(figsize=(10, 4.8))
         axes_pair = figure.subplots(1, 2, gridspec_kw=dict(left=0.08, right=0.98, bottom=0.24, top=0.84,
                                                            wspace=0.25))
@@ -198,9 +214,9 @@ def stage_bars(breakdown: pd.DataFrame, model: str) -> Figure:
                 bottom += table[category]
             axes.set_xticks(range(len(table)), [str(s) for s in table.index], rotation=45, ha="right")
             axes.set_xlabel("stage (top-level module, or stages.i)")
-            axes.set_ylabel(_axis_label(metric))
+            axes.set_ylabel(axis_label(metric))
             axes.set_title(f"{metric.title} per stage")
-            _axis_units(axes, "y", metric.unit, log=False)
+            axis_units(axes, "y", metric.unit, log=False)
         handles = {label: handle for axes in axes_pair for handle, label in zip(*axes.get_legend_handles_labels(),
                                                                                 strict=True)}
         figure.legend(handles.values(), handles.keys(), title="conv kind", loc="upper right", ncols=len(handles),
@@ -211,7 +227,7 @@ def stage_bars(breakdown: pd.DataFrame, model: str) -> Figure:
 
 def category_share_chart(share: pd.DataFrame) -> Figure:
     """Each model's MACs split by conv kind, as 100% stacked bars (a :func:`reports.frames.category_share`)."""
-    with _style():
+    with chart_style():
         height = 1.6 + 0.3 * len(share)
         figure = Figure(figsize=(9, height))
         axes = figure.subplots(gridspec_kw=dict(left=0.2, right=0.97, bottom=0.5 / height,

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
 
 from .columns import Column, column
+from .units import Unit, human
+
+#: Columns outside the vocabulary whose key ends with this hold bytes and are shown in binary units.
+BYTES_SUFFIX = "_bytes"
 
 
 def _missing(value: Any) -> bool:
@@ -24,12 +29,38 @@ def _plain_number(value: Any) -> str:
     return str(value)
 
 
+def _human_bytes(value: Any) -> str:
+    return human(Unit.BYTES, value)
+
+
+def _formats(frame: pd.DataFrame, unit_column: Column | None) -> list[tuple[str, Callable[[Any], str], bool]]:
+    """``(title, format, is numeric)`` of every column of ``frame`` (whose index is already a column)."""
+    formats = []
+    for position, key in enumerate(frame.columns):
+        spec = column(str(key))
+        values = frame.iloc[:, position]
+        is_number = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+        if spec is not None:
+            formats.append((spec.title, spec.human, spec.is_numeric))
+        elif is_number and str(key).endswith(BYTES_SUFFIX):
+            formats.append((str(key), _human_bytes, True))
+        elif is_number and unit_column is not None:
+            formats.append((str(key), unit_column.human, unit_column.is_numeric))
+        else:
+            formats.append((str(key), _plain_number, is_number))
+    return formats
+
+
+def _cell(text: Callable[[Any], str], value: Any) -> str:
+    return "" if _missing(value) else text(value)
+
+
 def display_frame(frame: pd.DataFrame, unit_column: Column | None = None) -> tuple[pd.DataFrame, list[bool]]:
     """``frame`` as strings for a reader, and which columns are numeric (to right-align).
 
     Vocabulary columns (:mod:`reports.columns` keys) take human units and their titles; other
-    integers get thousands separators and floats four significant digits. A named index becomes
-    the first column.
+    columns whose key ends in ``_bytes`` binary units; other integers get thousands separators
+    and floats four significant digits. A named index becomes the first column.
 
     Args:
         unit_column: the column whose unit every other numeric column takes (for frames whose
@@ -37,15 +68,20 @@ def display_frame(frame: pd.DataFrame, unit_column: Column | None = None) -> tup
     """
     if frame.index.name is not None:
         frame = frame.reset_index()
-    titles, cells, numeric = [], {}, []
-    for position, key in enumerate(frame.columns):
-        spec = column(str(key))
-        is_number = pd.api.types.is_numeric_dtype(frame[key]) and not pd.api.types.is_bool_dtype(frame[key])
-        unit = spec or (unit_column if is_number else None)
-        titles.append(spec.title if spec else str(key))
-        values = frame.iloc[:, position].tolist()
-        cells[position] = ["" if _missing(v) else unit.human(v) if unit else _plain_number(v) for v in values]
-        numeric.append(unit.is_numeric if unit else is_number)
-    shown = pd.DataFrame(cells)
-    shown.columns = titles
-    return shown, numeric
+    formats = _formats(frame, unit_column)
+    cells = {position: [_cell(text, value) for value in frame.iloc[:, position].tolist()]
+             for position, (_, text, _) in enumerate(formats)}
+    shown = pd.DataFrame(cells, columns=range(len(formats)))
+    shown.columns = [title for title, _, _ in formats]
+    return shown, [numeric for _, _, numeric in formats]
+
+
+def display_row(frame: pd.DataFrame, row: Mapping[str, Any], unit_column: Column | None = None) -> list[str]:
+    """A row of values keyed like ``frame``'s columns (a total row), formatted as those columns are.
+
+    Columns the row does not name are left empty.
+    """
+    if frame.index.name is not None:
+        frame = frame.reset_index()
+    return [_cell(text, row[key]) if key in row else ""
+            for key, (_, text, _) in zip(frame.columns, _formats(frame, unit_column), strict=True)]

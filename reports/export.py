@@ -20,6 +20,7 @@ from analyzer import Analysis
 
 from .columns import column
 from .frames import layer_row, summary_record
+from .sections import Section
 
 
 def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
@@ -61,3 +62,21 @@ def csv_text(frame: pd.DataFrame) -> str:
         if col is not None:
             plain[key] = [col.plain(value) for value in plain[key]]
     return plain.to_csv(index=False, lineterminator="\n")
+
+
+def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """``frame`` as JSON-ready row objects: raw numbers, tuples as lists, missing values as None."""
+    return json.loads(frame.to_json(orient="records", double_precision=15))
+
+
+def section_json(section: Section) -> dict[str, Any]:
+    """A section as a JSON-ready dict: ``title``, ``intro``, ``notes``, ``rows`` of the main table,
+    its ``footer`` (total row, or None) and ``tables``, each with a ``caption`` and ``rows``."""
+    return {
+        "title": section.title,
+        "intro": section.intro,
+        "notes": list(section.notes),
+        "rows": frame_records(section.frame),
+        "footer": json.loads(pd.Series(dict(section.footer), dtype=object).to_json()) if section.footer else None,
+        "tables": [{"caption": caption, "rows": frame_records(frame)} for caption, frame in section.tables],
+    }

@@ -13,16 +13,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 import jinja2
 import pandas as pd
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from analyzer import Analysis
 
 from .charts import RenderedChart
 from .columns import Column, conventions
-from .display import display_frame
+from .display import display_frame, display_row
 from .frames import ROOT_LABEL, layer_frame, summary_frame
 from .sections import Section
 from .units import ops_text, shape_text
@@ -36,6 +37,8 @@ _ENVIRONMENT = jinja2.Environment(
     lstrip_blocks=True,
 )
 _VERSIONED = ("convcost", "torch", "fvcore", "pandas", "matplotlib")
+#: Tables with more rows than this scroll inside a box of limited height.
+SCROLL_ROWS = 20
 
 
 @dataclass(frozen=True)
@@ -62,13 +65,22 @@ class ModelView:
 
 
 @dataclass(frozen=True)
+class TableView:
+    """A table ready for the template: caption (empty for a section's main table), HTML, CSV link."""
+
+    caption: str
+    html: Markup
+    csv: str | None
+    scroll: bool
+
+
+@dataclass(frozen=True)
 class SectionView:
-    """An extra section with its charts rendered and, in a report directory, its CSV."""
+    """An extra section with its charts rendered: its main table first in ``tables``, then the others."""
 
     section: Section
-    table: Markup
+    tables: tuple[TableView, ...]
     charts: tuple[RenderedChart, ...]
-    csv: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,18 +111,23 @@ def data_uri(chart: RenderedChart) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(chart.svg).decode("ascii")
 
 
-def table_html(frame: pd.DataFrame, *, compact: bool = False) -> Markup:
+def table_html(frame: pd.DataFrame, *, compact: bool = False, footer: Mapping[str, Any] | None = None) -> Markup:
     """``frame`` as an escaped, sortable HTML table in display units; numeric columns right-aligned.
 
     Args:
         compact: as wide as its content, long text wrapped (instead of the page width, one line per row).
+        footer: a total row keyed like the columns, shown in ``<tfoot>`` (sorting leaves it last).
     """
     shown, numeric = display_frame(frame)
     classes = ["data", "sortable", *(["compact"] if compact else [])]
     html = shown.to_html(index=False, escape=True, border=0, classes=classes, na_rep="")
     # mark numeric columns for alignment and sorting: pandas gives no per-column class
     spec = " ".join("n" if is_number else "t" for is_number in numeric)
-    return Markup(html.replace("<table ", f'<table data-columns="{spec}" ', 1))
+    html = html.replace("<table ", f'<table data-columns="{spec}" ', 1)
+    if footer:
+        cells = "".join(f"<th>{escape(cell)}</th>" for cell in display_row(frame, footer))
+        html = html.replace("</table>", f"<tfoot><tr>{cells}</tr></tfoot></table>", 1)
+    return Markup(html)
 
 
 def _cards(analysis: Analysis) -> tuple[Card, ...]:
@@ -141,9 +158,20 @@ def _model_view(analysis: Analysis, anchor: str, page: Page) -> ModelView:
     )
 
 
-def section_view(section: Section, charts: Sequence[RenderedChart], csv: str | None = None) -> SectionView:
-    """A section ready for the template."""
-    return SectionView(section, table_html(section.frame), tuple(charts), csv)
+def section_view(section: Section, charts: Sequence[RenderedChart], csv_dir: str | None = None) -> SectionView:
+    """A section ready for the template.
+
+    Args:
+        csv_dir: folder (relative to the page) holding the section's CSV files, None when there are none.
+    """
+    captions = ["", *(caption for caption, _ in section.tables)]
+    footers: list[Mapping[str, Any] | None] = [section.footer, *(None for _ in section.tables)]
+    tables = tuple(
+        TableView(caption, table_html(frame, footer=footer), None if csv_dir is None else f"{csv_dir}/{stem}.csv",
+                  len(frame) > SCROLL_ROWS)
+        for caption, footer, (stem, frame) in zip(captions, footers, section.csv_files(), strict=True)
+    )
+    return SectionView(section, tables, tuple(charts))
 
 
 def render_html(analyses: Sequence[Analysis], page: Page) -> str:

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from analyzer import Analysis, LayerRecord
 
 from .columns import SUMMARY_COLUMNS, TABLE_COLUMNS, Column, conventions
-from .display import display_frame
+from .display import display_frame, display_row
 from .frames import ROOT_LABEL, layer_row
+from .sections import Section
 from .units import ops_text, shape_text
 from .verdict import verdict
+
+if TYPE_CHECKING:
+    from analyzer.studies.tools import ToolTotal
 
 FOOTNOTE_WIDTH = 100
 #: Summary columns worth a terminal column (the rest are in the files).
@@ -67,9 +72,9 @@ def tree_table(analysis: Analysis, depth: int | None = 3) -> str:
     return align(headers, rows, right, footer=[total_row])
 
 
-def _wrap(text: str) -> str:
-    """``text`` wrapped for a terminal, continuation lines indented."""
-    return textwrap.fill(text, FOOTNOTE_WIDTH, subsequent_indent="    ", break_on_hyphens=False)
+def _wrap(text: str, indent: str = "    ") -> str:
+    """``text`` wrapped for a terminal, continuation lines indented by ``indent``."""
+    return textwrap.fill(text, FOOTNOTE_WIDTH, subsequent_indent=indent, break_on_hyphens=False)
 
 
 def footnote(dtype: str) -> str:
@@ -103,12 +108,39 @@ def analysis_text(analysis: Analysis, depth: int | None = 3) -> str:
     return "\n".join(lines) + "\n"
 
 
-def frame_text(frame: pd.DataFrame, unit_column: Column | None = None) -> str:
-    """Any frame as an aligned table (see :func:`reports.display.display_frame` for ``unit_column``)."""
+def frame_text(frame: pd.DataFrame, unit_column: Column | None = None,
+               footer: Mapping[str, Any] | None = None) -> str:
+    """Any frame as an aligned table (see :func:`reports.display.display_frame` for ``unit_column``).
+
+    Args:
+        footer: a total row keyed like the columns, shown under a second rule.
+    """
     shown, numeric = display_frame(frame, unit_column)
-    return align(list(shown.columns), shown.values.tolist(), numeric)
+    rows = [display_row(frame, footer, unit_column)] if footer else []
+    return align(list(shown.columns), shown.values.tolist(), numeric, footer=rows)
+
+
+def section_text(section: Section) -> str:
+    """A report section for a terminal: title, intro, main table with its total row, notes, further tables.
+
+    Charts are not shown (``--format html`` has them).
+    """
+    heading = f"{section.title}\n{'=' * len(section.title)}"
+    parts = [f"{heading}\n{_wrap(section.intro, indent='')}",
+             frame_text(section.frame, footer=section.footer)]
+    if section.notes:
+        parts.append("\n".join(_wrap(f"- {note}", "  ") for note in section.notes))
+    parts += [f"{caption}\n{frame_text(frame)}" for caption, frame in section.tables]
+    return "\n\n".join(parts) + "\n"
 
 
 def summary_text(summary: pd.DataFrame) -> str:
     """A comparison table of whole-model figures (a :func:`reports.frames.summary_frame`)."""
     return frame_text(summary[[c.key for c in _SCREEN_SUMMARY]])
+
+
+def convention_text(total: ToolTotal, model: str) -> str:
+    """Two lines: ``total``'s tool, rules and count, then convcost's FLOPs and MACs of the same model."""
+    return (f"Convention {total.tool} ({total.source}): {total.total:,} ({total.unit})\n"
+            + _wrap(f"convcost: {total.flops:,} all-op FLOPs, {total.macs:,} conv+linear MACs; convcost explain "
+                    f"{model} --vs {total.tool} reconciles the two operator by operator") + "\n")

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from analyzer import Analysis, analyze
+from analyzer.studies import StudyResults
+from analyzer.studies.suite import compute as compute_studies
 from architectures import create_model
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
@@ -35,3 +37,17 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
 def b0_analysis() -> Analysis:
     """EfficientNet-B0 at 224, dispatch engine."""
     return analyze(create_model("efficientnet_b0", device="meta"), (1, 3, 224, 224), name="efficientnet_b0")
+
+
+@pytest.fixture(scope="session")
+def study_of() -> Callable[[str], StudyResults]:
+    """``study_of(name)``: the results of one :mod:`analyzer.studies.suite` study, computed once per session
+    (the fused study untimed)."""
+    cache: dict[str, StudyResults] = {}
+
+    def compute(name: str) -> StudyResults:
+        if name not in cache:
+            cache[name] = compute_studies([name])
+        return cache[name]
+
+    return compute

@@ -239,8 +239,16 @@ def test_compare_bad_input(capsys) -> None:
 
 
 def test_report_on_a_subset(capsys, tmp_path) -> None:
-    code, out, _ = run(capsys, "report", "--out", str(tmp_path), "--models", "efficientnet_b0..b1", "--jobs", "1")
-    assert code == 0 and out.startswith(f"wrote {tmp_path / 'index.html'} (2 models")
+    code, out, _ = run(capsys, "report", "--out", str(tmp_path), "--models", "efficientnet_b0..b1", "--jobs", "1",
+                       "--studies", "se,conventions")
+    assert code == 0 and out.startswith(f"wrote {tmp_path / 'index.html'} (2 models, 2 studies")
+    html = (tmp_path / "index.html").read_text()
+    # the se study analyses ResNet-50 and SE-ResNet-50 for itself; they are not models of this report
+    assert "Squeeze-and-excitation: what it costs and where" in html and "<summary>resnet50 <span" not in html
+    assert "Conventions: why the tools disagree" in html
+    totals = list(csv.DictReader(io.StringIO((tmp_path / "sections" / "conventions-why-the-tools-disagree.csv")
+                                             .read_text())))
+    assert {row["tool"]: int(row["total"]) for row in totals}["fvcore"] == 401_659_392
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert [m["model"] for m in summary] == ["efficientnet_b0", "efficientnet_b1"]
     assert summary[0]["params"] == B0_PARAMS
@@ -258,12 +266,47 @@ def test_report_bad_input(capsys, tmp_path) -> None:
     assert_usage_error(capsys, ["report", "--out", str(tmp_path), "--models", "vgg*"], "no model matches")
 
 
+STUDY_TITLES = {
+    "Scaling: EfficientNet B0–B7 against the compound-scaling law": "97.83× the MACs of efficientnet_b0",
+    "Depthwise-separable convolutions: measured against 1/C_out + 1/k²": "39 parameters against 108",
+    "Squeeze-and-excitation: what it costs and where": "62.4% of them in the final stage",
+    "Swish, MemoryEfficientSwish or nn.SiLU: training memory": "Recommendation: silu.",
+    "Fused-MBConv against MBConv, stage by stage": "Latency: median of 3 timed forward passes after 1 warm-up",
+    "Training memory plan: efficientnet_b6 at 512 px": "the largest batch is 8 with sgd, 7 with adam",
+    "Conventions: why the tools disagree": "thop 415,145,024; ptflops 410,196,896; torchinfo 385,867,108",
+}
+
+
+class _Headings(HTMLParser):
+    """The text of every ``<h2>`` and the ``id`` of every ``<section>``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.h2: list[str] = []
+        self.sections: list[str] = []
+        self._in_h2 = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._in_h2 = tag == "h2"
+        if tag == "h2":
+            self.h2.append("")
+        if tag == "section":
+            self.sections.append(dict(attrs).get("id") or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_h2 = self._in_h2 and tag != "h2"
+
+    def handle_data(self, data: str) -> None:
+        if self._in_h2:
+            self.h2[-1] += data
+
+
 @pytest.mark.slow
 def test_full_report_in_under_a_minute(capsys, tmp_path) -> None:
     started = time.perf_counter()
-    code, _, _ = run(capsys, "report", "--out", str(tmp_path))
+    code, out, _ = run(capsys, "report", "--out", str(tmp_path))
     elapsed = time.perf_counter() - started
-    assert code == 0
+    assert code == 0 and "(20 models, 7 studies" in out
     assert elapsed < 60, f"convcost report took {elapsed:.1f} s"
     html = (tmp_path / "index.html").read_text()
     for name in list_models():
@@ -271,3 +314,14 @@ def test_full_report_in_under_a_minute(capsys, tmp_path) -> None:
         assert (tmp_path / "models" / f"{name.replace('_', '-')}.json").exists()
     summary = list(csv.DictReader(io.StringIO((tmp_path / "summary.csv").read_text())))
     assert len(summary) == len(list_models())
+    headings = _Headings()
+    headings.feed(html)
+    headings.close()
+    studies = [title for title in headings.h2 if title in STUDY_TITLES]
+    assert studies == list(STUDY_TITLES)  # every study, in report order
+    text = " ".join(html.split())
+    for title, needle in STUDY_TITLES.items():
+        assert needle in text, title
+    for slug in headings.sections:
+        assert (tmp_path / "sections" / f"{slug}.csv").stat().st_size > 0
+        assert (tmp_path / "charts" / f"{slug}-0.png").read_bytes().startswith(b"\x89PNG")

@@ -44,17 +44,22 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "DEFAULT_RUNS",
     "SWAP",
     "FusedStudy",
     "StageCost",
+    "cpu_name",
     "fused_study",
     "measure_latency",
     "stage_cost",
     "stage_input_sizes",
     "swapped",
     "time_stages",
+    "with_latency",
 ]
 
+#: Timed passes per stage variant when the caller does not say.
+DEFAULT_RUNS = 5
 #: Block kind → (the kind it is rebuilt as, the SE ratio EfficientNetV2 gives that kind).
 SWAP: dict[str, tuple[str, float]] = {"fused": ("mbconv", 0.25), "mbconv": ("fused", 0.0)}
 
@@ -148,6 +153,7 @@ class FusedStudy:
         torch_version: ``torch.__version__``.
         runs, warmup: timed and untimed passes per stage (``runs`` 0: not timed).
         stages: for each stage, the as-built record then the swapped one.
+        system: ``platform.platform()``; cpu: the CPU model (:func:`cpu_name`).
     """
 
     model: str
@@ -160,6 +166,8 @@ class FusedStudy:
     runs: int
     warmup: int
     stages: tuple[StageCost, ...]
+    system: str = ""
+    cpu: str = ""
 
     def pairs(self) -> list[tuple[StageCost, StageCost]]:
         """``(as built, swapped)`` per stage."""
@@ -277,7 +285,7 @@ def fused_study(
     *,
     batch: int = 1,
     dtype: torch.dtype = torch.float32,
-    runs: int = 5,
+    runs: int = DEFAULT_RUNS,
     warmup: int = 1,
     stages: Sequence[int] | None = None,
 ) -> FusedStudy:
@@ -292,30 +300,70 @@ def fused_study(
     Raises:
         ValueError: ``model`` is not a staged mobile network, or a stage index is out of range.
     """
-    info = model_info(model)
-    side = resolution or info.resolution
-    net = create_model(model, device="meta", **({"image_size": side} if "image_size" in info.overrides else {}))
-    if not isinstance(net, StagedConvNet):
-        raise ValueError(f"{model} is not built from a stage table; the fused study needs one")
+    side, net = _network(model, resolution)
     indices = list(range(len(net.spec.stages))) if stages is None else list(stages)
     bad = [i for i in indices if not 0 <= i < len(net.spec.stages)]
     if bad:
         raise ValueError(f"{model} has stages 0–{len(net.spec.stages) - 1}; got {bad}")
     sizes = stage_input_sizes(net, side)
-    costs = []
-    for index in indices:
-        variants = (net.spec.stages[index], swapped(net.spec.stages[index]))
-        latency: tuple[tuple[float, ...], ...] = ((), ())
-        if runs:
-            latency = time_stages(variants, net.options, sizes[index], batch=batch, runs=runs, warmup=warmup,
-                                  seed=index)
-        costs.extend(
-            replace(stage_cost(index, variant, net.options, sizes[index], as_built=as_built, batch=batch,
-                               dtype=dtype), latency_runs=runs_of_variant)
-            for variant, as_built, runs_of_variant in zip(variants, (True, False), latency, strict=True)
-        )
-    return FusedStudy(
+    costs = [
+        stage_cost(index, variant, net.options, sizes[index], as_built=as_built, batch=batch, dtype=dtype)
+        for index in indices
+        for variant, as_built in ((net.spec.stages[index], True), (swapped(net.spec.stages[index]), False))
+    ]
+    study = FusedStudy(
         model=model, resolution=side, dtype=str(dtype).removeprefix("torch."), threads=torch.get_num_threads(),
         processor=platform.processor(), machine=platform.machine(), torch_version=torch.__version__,
-        runs=runs, warmup=warmup, stages=tuple(costs),
+        runs=0, warmup=warmup, stages=tuple(costs), system=platform.platform(), cpu=cpu_name(),
     )
+    return with_latency(study, runs, warmup) if runs else study
+
+
+def with_latency(study: FusedStudy, runs: int = DEFAULT_RUNS, warmup: int = 1) -> FusedStudy:
+    """``study`` with both variants of every stage timed (see the module docstring); counts unchanged.
+
+    This runs real tensor arithmetic: in a process that forks worker processes, call it after
+    they have finished (:mod:`reports.parallel`), so that :func:`fused_study` with ``runs=0``
+    can run in a worker and only the timing here.
+
+    Raises:
+        ValueError: ``runs`` < 1 or ``warmup`` < 0.
+    """
+    if runs < 1 or warmup < 0:
+        raise ValueError(f"runs must be >= 1 and warmup >= 0; got runs={runs}, warmup={warmup}")
+    _, net = _network(study.model, study.resolution)
+    sizes = stage_input_sizes(net, study.resolution)
+    timed = []
+    for built, other in study.pairs():
+        variants = (net.spec.stages[built.stage], swapped(net.spec.stages[built.stage]))
+        latency = time_stages(variants, net.options, sizes[built.stage], batch=built.batch, runs=runs,
+                              warmup=warmup, seed=built.stage)
+        timed += [replace(built, latency_runs=latency[0]), replace(other, latency_runs=latency[1])]
+    return replace(study, stages=tuple(timed), runs=runs, warmup=warmup, threads=torch.get_num_threads())
+
+
+def _network(model: str, resolution: int | None) -> tuple[int, StagedConvNet]:
+    """The input side (default native) and ``model`` built on ``meta`` for that side.
+
+    Raises:
+        ValueError: ``model`` is not built from a stage table.
+    """
+    info = model_info(model)
+    side = resolution or info.resolution
+    net = create_model(model, device="meta", **({"image_size": side} if "image_size" in info.overrides else {}))
+    if not isinstance(net, StagedConvNet):
+        raise ValueError(f"{model} is not built from a stage table; the fused study needs one")
+    return side, net
+
+
+def cpu_name() -> str:
+    """The CPU model (``model name`` in ``/proc/cpuinfo`` on Linux), else ``platform.processor()``."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and value.strip():
+                    return value.strip()
+    except OSError:
+        pass
+    return platform.processor()

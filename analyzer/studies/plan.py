@@ -45,6 +45,7 @@ __all__ = [
     "CAVEATS",
     "DEFAULT_BATCHES",
     "OPTIMIZER_STATES",
+    "PUBLISHED_OOM",
     "UNITS",
     "PlanRow",
     "TrainingPlan",
@@ -71,6 +72,10 @@ CAVEATS: tuple[str, ...] = (
     "fragmentation and caching, and the CUDA context (several hundred MiB) are not counted",
     "one dtype for everything: mixed precision keeps float32 master weights and optimizer state",
 )
+#: Published out-of-memory reports: (model, resolution) → (batch, what ran out of memory, source).
+PUBLISHED_OOM: dict[tuple[str, int], tuple[int, str, str]] = {
+    ("efficientnet_b6", 512): (24, "a 16 GB V100", "EfficientNetV2 paper (Tan & Le 2021, section 3.2)"),
+}
 BatchModel = Literal["linear", "affine", "measured"]
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([A-Za-z]*)\s*$")
 _MAX_SEARCH_BATCH = 1 << 24
@@ -151,6 +156,11 @@ class TrainingPlan:
     max_batch: int | None
     rows: tuple[PlanRow, ...]
     caveats: tuple[str, ...] = CAVEATS
+
+    @property
+    def published_oom(self) -> tuple[int, str, str] | None:
+        """A published out-of-memory report for this model and resolution (:data:`PUBLISHED_OOM`), if any."""
+        return PUBLISHED_OOM.get((self.model, self.resolution))
 
     @property
     def fixed_bytes(self) -> int:

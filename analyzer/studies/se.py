@@ -21,7 +21,18 @@ from .common import analyze_model, children, records_frame
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["SENET_PAPER_GFLOPS", "SE_PAIRS", "SeComparison", "SeRow", "SeStudy", "compare_se", "se_study"]
+__all__ = [
+    "CLAIMED_LAST_STAGE_SHARE",
+    "PAPER_PAIR",
+    "SENET_PAPER_GFLOPS",
+    "SE_PAIRS",
+    "SeComparison",
+    "SeRow",
+    "SeStudy",
+    "compare_se",
+    "pair_label",
+    "se_study",
+]
 
 #: (without SE, with SE) as registry names and overrides.
 SE_PAIRS: tuple[tuple[tuple[str, dict[str, object]], tuple[str, dict[str, object]]], ...] = (
@@ -31,6 +42,10 @@ SE_PAIRS: tuple[tuple[tuple[str, dict[str, object]], tuple[str, dict[str, object
 STAGES = "stages"
 #: ResNet-50 → SE-ResNet-50 multiply-adds in the SENet paper (Hu et al. 2018, Table 2): +0.26 %.
 SENET_PAPER_GFLOPS: tuple[float, float] = (3.86, 3.87)
+#: The comparison the SENet paper makes, as (base label, SE label) of :func:`compare_se`.
+PAPER_PAIR: tuple[str, str] = ("resnet50", "se_resnet50")
+#: A claim often repeated about SE-ResNet-50: the final stage holds 96 % of SE's extra parameters.
+CLAIMED_LAST_STAGE_SHARE = 0.96
 
 
 @dataclass(frozen=True)
@@ -157,9 +172,27 @@ def _row(module: str, base: Analysis, with_se: Analysis) -> SeRow:
 
 @dataclass(frozen=True)
 class SeStudy:
-    """Result of :func:`se_study`: one comparison per pair of :data:`SE_PAIRS`."""
+    """Result of :func:`se_study`: one comparison per pair of :data:`SE_PAIRS`.
+
+    Attributes:
+        comparisons: one per pair, in order.
+        paper_gflops: ResNet-50 and SE-ResNet-50 GFLOPs (multiply-adds) in the SENet paper.
+        claimed_last_stage_share: the final-stage share of SE's extra parameters that is often claimed.
+    """
 
     comparisons: tuple[SeComparison, ...]
+    paper_gflops: tuple[float, float] = SENET_PAPER_GFLOPS
+    claimed_last_stage_share: float = CLAIMED_LAST_STAGE_SHARE
+
+    @property
+    def paper(self) -> SeComparison | None:
+        """The comparison the SENet paper makes (:data:`PAPER_PAIR`), if it is among ``comparisons``."""
+        return next((c for c in self.comparisons if (c.base_model, c.se_model) == PAPER_PAIR), None)
+
+    @property
+    def paper_increase(self) -> float:
+        """Relative increase of the paper's GFLOPs (multiply-adds) from ResNet-50 to SE-ResNet-50."""
+        return self.paper_gflops[1] / self.paper_gflops[0] - 1
 
     def to_dataframe(self) -> pd.DataFrame:
         """Every comparison's rows, one after the other."""
@@ -172,10 +205,11 @@ def se_study(resolution: int | None = None) -> SeStudy:
     """Every pair in :data:`SE_PAIRS` at ``resolution`` (default each model's native one)."""
     return SeStudy(tuple(
         compare_se(analyze_model(base, resolution, **base_overrides), analyze_model(name, resolution, **overrides),
-                   base_label=_label(base, base_overrides), se_label=_label(name, overrides))
+                   base_label=pair_label(base, base_overrides), se_label=pair_label(name, overrides))
         for (base, base_overrides), (name, overrides) in SE_PAIRS
     ))
 
 
-def _label(name: str, overrides: dict[str, object]) -> str:
+def pair_label(name: str, overrides: dict[str, object]) -> str:
+    """``efficientnet_b0`` with ``{"se": False}`` → ``efficientnet_b0 se=False``."""
     return " ".join([name, *(f"{key}={value}" for key, value in overrides.items())])

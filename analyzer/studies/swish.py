@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NATIVE_ACTIVATIONS",
+    "SWISH_BATCH",
+    "SWISH_MODEL",
     "SWISH_VARIANTS",
     "ActivationSaved",
     "Recommendation",
@@ -44,6 +46,8 @@ __all__ = [
 
 #: The three ways of writing Swish, as ``create_model(activation=...)`` names.
 SWISH_VARIANTS: tuple[str, ...] = ("swish", "memory_efficient_swish", "silu")
+#: Model and batch the study uses by default (EfficientNet-B0 at its native 224 px).
+SWISH_MODEL, SWISH_BATCH = "efficientnet_b0", 32
 #: Activations that run as one native aten operator forward and one backward.
 NATIVE_ACTIVATIONS: frozenset[str] = frozenset({"silu"})
 
@@ -132,10 +136,10 @@ class SwishStudy:
 
 
 def swish_study(
-    model: str = "efficientnet_b0",
+    model: str = SWISH_MODEL,
     resolution: int | None = None,
     *,
-    batch: int = 32,
+    batch: int = SWISH_BATCH,
     dtype: torch.dtype = torch.float32,
     variants: Sequence[str] = SWISH_VARIANTS,
 ) -> SwishStudy:
