@@ -449,6 +449,11 @@ def _report(args: argparse.Namespace) -> int:
 # --- parser -------------------------------------------------------------------------------
 
 
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+    parser.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one subcommand per job."""
     parser = argparse.ArgumentParser(prog="convcost", description=__doc__,
@@ -474,8 +479,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="table only: show modules down to depth N (default: 3)")
     single.add_argument("--convention", choices=CONVENTIONS, metavar="TOOL",
                         help=f"also give the total under TOOL's counting rules: {', '.join(CONVENTIONS)}")
-    single.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
-    single.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
+    _add_output_options(single)
     single.set_defaults(run=_analyze_command)
 
     explain = commands.add_parser("explain", help="why another tool counts differently, operator by operator",
@@ -489,8 +493,7 @@ def build_parser() -> argparse.ArgumentParser:
                                help="input side in pixels (default: native, or 224 for your own model)")
     explain_shape.add_argument("--input", type=input_shape, metavar="SHAPE",
                                help="full input shape, e.g. 1x3x224x224")
-    explain.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
-    explain.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
+    _add_output_options(explain)
     explain.set_defaults(run=_explain)
 
     study = commands.add_parser("study", help="one study: scaling, dwsep, se, swish or fused",
@@ -499,8 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("name", choices=STUDY_COMMANDS, metavar="NAME", help=", ".join(STUDY_COMMANDS))
     study.add_argument("--runs", type=non_negative_int, default=None, metavar="N",
                        help=f"fused only: timed passes per stage, 0 for none (default: {DEFAULT_RUNS})")
-    study.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
-    study.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
+    _add_output_options(study)
     study.set_defaults(run=_study)
 
     plan = commands.add_parser("plan", help="training memory against batch size, and the largest batch that fits",
@@ -515,8 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="sgd (with momentum: 1 state tensor) or adam (2) (default: sgd)")
     plan.add_argument("--batches", type=batch_sizes, default=DEFAULT_BATCHES, metavar="LIST",
                       help=f"batch sizes to tabulate (default: {','.join(map(str, DEFAULT_BATCHES))})")
-    plan.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
-    plan.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
+    _add_output_options(plan)
     plan.set_defaults(run=_plan)
 
     compare = commands.add_parser("compare", help="several models side by side",
@@ -526,8 +527,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--resolution", type=resolution_or_native, default=None, metavar="native|N",
                          help="input side in pixels for every model (default: native)")
     compare.add_argument("--engine", choices=ENGINES, default="dispatch", help="counting engine (default: dispatch)")
-    compare.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
-    compare.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
+    _add_output_options(compare)
     compare.set_defaults(run=_compare)
 
     report = commands.add_parser("report", help="the full report of the zoo and the studies",

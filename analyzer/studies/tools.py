@@ -11,17 +11,17 @@ one unit or two.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 from ..analysis import Analysis
-from ..conventions import CONVENTIONS, convention_total, explain
+from ..conventions import CONVENTIONS, ReconciliationRow, convention_total, explain
 from .common import records_frame
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ConventionsStudy", "ToolCount", "ToolTotal", "conventions_study"]
+__all__ = ["ConventionsStudy", "ToolTotal", "conventions_study"]
 
 
 @dataclass(frozen=True)
@@ -54,28 +54,6 @@ class ToolTotal:
 
 
 @dataclass(frozen=True)
-class ToolCount:
-    """What one tool counts for one convcost operator key, next to convcost's FLOPs of it.
-
-    Attributes:
-        tool: convention name; op: convcost operator key (``conv``, ``batch_norm``, ``silu`` …).
-        convcost_flops: convcost's FLOPs of the operator; tool_value: the tool's count of it.
-        rule: the tool's rule in words.
-    """
-
-    tool: str
-    op: str
-    convcost_flops: int
-    tool_value: int
-    rule: str
-
-    @property
-    def difference(self) -> int:
-        """Tool minus convcost."""
-        return self.tool_value - self.convcost_flops
-
-
-@dataclass(frozen=True)
 class ConventionsStudy:
     """Result of :func:`conventions_study`.
 
@@ -83,7 +61,7 @@ class ConventionsStudy:
         model: analysed model; input_shape: its (first) input shape.
         flops: convcost's all-op FLOPs; macs: conv + linear MACs.
         totals: one per tool, in :data:`analyzer.conventions.CONVENTIONS` order.
-        counts: every tool's count per operator, tool by tool.
+        counts: tool → its count of every operator either side counts (rows sum to both totals).
     """
 
     model: str
@@ -91,7 +69,7 @@ class ConventionsStudy:
     flops: int
     macs: int
     totals: tuple[ToolTotal, ...]
-    counts: tuple[ToolCount, ...]
+    counts: dict[str, tuple[ReconciliationRow, ...]]
 
     def total(self, tool: str) -> ToolTotal:
         """The total of ``tool``.
@@ -104,10 +82,10 @@ class ConventionsStudy:
                 return total
         raise KeyError(f"no convention {tool!r}; have {', '.join(t.tool for t in self.totals)}")
 
-    def reconciliation(self, tool: str) -> tuple[ToolCount, ...]:
+    def reconciliation(self, tool: str) -> tuple[ReconciliationRow, ...]:
         """``tool``'s count of every operator either side counts; the rows sum to both totals."""
         self.total(tool)
-        return tuple(count for count in self.counts if count.tool == tool)
+        return self.counts[tool]
 
     def to_dataframe(self) -> pd.DataFrame:
         """One row per tool: source, unit, total, and the total against convcost's FLOPs and MACs."""
@@ -120,7 +98,7 @@ class ConventionsStudy:
         """
         import pandas as pd
 
-        frame = records_frame(self.counts)
+        frame = pd.DataFrame([{"tool": tool, **asdict(row)} for tool, rows in self.counts.items() for row in rows])
         wide = frame.pivot_table(index="op", columns="tool", values="tool_value", aggfunc="sum", fill_value=0)
         flops = frame.groupby("op")["convcost_flops"].max()
         order = sorted(wide.index, key=lambda op: -flops[op])
@@ -143,11 +121,10 @@ def conventions_study(analysis: Analysis, tools: Sequence[str] = CONVENTIONS) ->
         ValueError: an unknown tool (the message lists the valid ones).
     """
     flops, macs = analysis.totals.flops, analysis.totals.macs
-    totals, counts = [], []
+    totals = []
     for tool in tools:
         convention = convention_total(analysis, tool)
         totals.append(ToolTotal(tool, convention.source, convention.unit, convention.total, flops, macs))
-        counts += [ToolCount(tool, row.op, row.convcost_flops, row.tool_value, row.rule)
-                   for row in explain(analysis, tool)]
+    counts = {tool: explain(analysis, tool) for tool in tools}
     shape = analysis.input_shapes[0] if analysis.input_shapes else ()
-    return ConventionsStudy(analysis.model, shape, flops, macs, tuple(totals), tuple(counts))
+    return ConventionsStudy(analysis.model, shape, flops, macs, tuple(totals), counts)
