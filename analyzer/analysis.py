@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict, dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 from .records import Disagreement, EngineTotals, LayerRecord, Shape, Totals
 
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 Metric = Literal["params", "buffers", "macs", "flops", "output_bytes", "saved_bytes"]
-METRICS: tuple[str, ...] = ("params", "buffers", "macs", "flops", "output_bytes", "saved_bytes")
+METRICS: tuple[str, ...] = get_args(Metric)
 
 
 def ancestors(name: str) -> list[str]:

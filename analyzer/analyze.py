@@ -12,7 +12,7 @@ from .analysis import Analysis
 from .crosscheck import cross_check
 from .engines.analytic import analytic_layer_macs, count_analytic
 from .engines.counts import EngineCounts
-from .engines.dispatch import DispatchResult, count_forward
+from .engines.dispatch import DispatchResult, ForwardError, count_forward
 from .engines.fvcore_engine import count_fvcore
 from .engines.tracker import preserved_training_flags
 from .errors import AnalysisError, InputShapeError
@@ -40,8 +40,8 @@ def analyze(
         model: any ``nn.Module``; it is never modified (hooks removed, training flags restored,
             parameters untouched), even when the analysis fails.
         input_shape: a shape such as ``(1, 3, 224, 224)``, or example inputs: a tensor, a
-            tuple of positional arguments, or a dict of keyword arguments. Only shapes and
-            dtypes are used.
+            tuple of positional arguments, or a dict of keyword arguments. Only their shapes
+            are used, and their dtypes for non-floating tensors (floating ones take ``dtype``).
         engine: source of the per-layer counts: ``dispatch`` (aten ops on ``meta`` tensors;
             no real arithmetic or memory), ``analytic`` (conv/linear from hyper-parameters),
             ``fvcore`` (traced real forward), or ``all`` (dispatch counts, plus a cross-check of
@@ -59,7 +59,8 @@ def analyze(
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
     inputs = _normalise_inputs(input_shape)
-    _check_first_layer(model, inputs)
+    if engine in ("fvcore", "all") and isinstance(inputs, Mapping):
+        raise InputShapeError("the fvcore engine traces positional inputs only; pass a tuple of tensors")
 
     with preserved_training_flags(model):
         walk = _walk(model, inputs, dtype)
@@ -67,16 +68,11 @@ def analyze(
         if engine in ("analytic", "all"):
             engines["analytic"] = count_analytic(model, walk.counts, walk.tracker.calls)
         if engine in ("fvcore", "all"):
-            if isinstance(inputs, Mapping):
-                raise InputShapeError("the fvcore engine traces positional inputs only; pass a tuple")
-            engines["fvcore"] = count_fvcore(model, inputs)
+            engines["fvcore"] = _fvcore(model, inputs)  # type: ignore[arg-type]
 
     primary = engines["dispatch" if engine == "all" else engine]
     layers = _records(model, walk, primary)
-    unsupported: dict[str, int] = {}
-    for ops in primary.unsupported.values():
-        for op, calls in ops.items():
-            unsupported[op] = unsupported.get(op, 0) + calls
+    engine_totals = {name: _engine_totals(counts) for name, counts in engines.items()}
     totals = Totals(
         params=sum(layer.params for layer in layers),
         buffers=sum(layer.buffers for layer in layers),
@@ -94,10 +90,10 @@ def analyze(
         engine=engine,
         layers=layers,
         totals=totals,
-        unsupported=unsupported,
+        unsupported=engine_totals[primary.engine].unsupported_ops,
         free_ops=dict(primary.free),
         disagreements=cross_check(layers, engines) if engine == "all" else (),
-        engines=tuple(_engine_totals(counts) for counts in engines.values()),
+        engines=tuple(engine_totals.values()),
     )
 
 
@@ -127,43 +123,56 @@ def _shapes(inputs: tuple[Any, ...] | Mapping[str, Any]) -> tuple[tuple[int, ...
     return tuple(tuple(v.shape) for v in values if isinstance(v, torch.Tensor))
 
 
-def _first_conv(model: nn.Module) -> tuple[str, nn.Module] | None:
+def _first_conv(model: nn.Module) -> tuple[str, nn.modules.conv._ConvNd] | None:
     for name, module in model.named_modules():
         if any(True for _ in module.parameters(recurse=False)):
             return (name, module) if isinstance(module, nn.modules.conv._ConvNd) else None
     return None
 
 
-def _check_first_layer(model: nn.Module, inputs: tuple[Any, ...] | Mapping[str, Any]) -> None:
-    """Compare a single image-like input with the model's first conv, if it starts with one."""
+def _input_mismatch(model: nn.Module, inputs: tuple[Any, ...] | Mapping[str, Any]) -> str | None:
+    """Why a single image-like input does not fit the model's first registered conv, if it does not.
+
+    Only consulted after the forward failed, to name the likely cause: registration order is
+    not always execution order.
+    """
     first = _first_conv(model)
     if first is None or isinstance(inputs, Mapping) or len(inputs) != 1 or not isinstance(inputs[0], torch.Tensor):
-        return
+        return None
     name, conv = first
     shape = tuple(inputs[0].shape)
     spatial = len(conv.kernel_size)
     expected = f"(N, {conv.in_channels}, {', '.join('HWD'[i] for i in range(spatial))})"
     where = f"the first layer '{name}' ({type(conv).__name__})"
     if len(shape) != spatial + 2:
-        raise InputShapeError(f"input shape {shape} has {len(shape)} dimensions; {where} expects {spatial + 2}: "
-                              f"{expected}")
+        return f"input shape {shape} has {len(shape)} dimensions; {where} expects {spatial + 2}: {expected}"
     if shape[1] != conv.in_channels:
-        raise InputShapeError(f"input shape {shape} has {shape[1]} channels; {where} expects {conv.in_channels}: "
-                              f"{expected}")
+        return f"input shape {shape} has {shape[1]} channels; {where} expects {conv.in_channels}: {expected}"
+    return None
 
 
 def _walk(model: nn.Module, inputs: tuple[Any, ...] | Mapping[str, Any], dtype: torch.dtype) -> DispatchResult:
-    stack: list[str] = []
     try:
-        return count_forward(model, inputs, dtype, stack_out=stack)
-    except Exception as error:
-        where = stack[-1] if stack else ""
+        return count_forward(model, inputs, dtype)
+    except ForwardError as failure:
+        where = failure.module
         module = model.get_submodule(where) if where else model
         label = f"'{where}' ({type(module).__name__})" if where else f"the root module ({type(module).__name__})"
-        message = f"forward failed in {label} on input {_shapes(inputs)}: {error}"
-        if any(marker in str(error) for marker in _TOO_SMALL):
-            raise InputShapeError(f"input resolution too small for this model: {message}") from error
-        raise AnalysisError(message) from error
+        message = f"forward failed in {label} on input {_shapes(inputs)}: {failure.error}"
+        mismatch = _input_mismatch(model, inputs)
+        if mismatch is not None:
+            raise InputShapeError(f"{mismatch} ({message})") from failure.error
+        if any(marker in str(failure.error) for marker in _TOO_SMALL):
+            raise InputShapeError(f"input resolution too small for this model: {message}") from failure.error
+        raise AnalysisError(message) from failure.error
+
+
+def _fvcore(model: nn.Module, inputs: tuple[Any, ...]) -> EngineCounts:
+    try:
+        return count_fvcore(model, inputs)
+    except Exception as error:
+        raise AnalysisError(f"the fvcore engine could not trace the model: {type(error).__name__}: {error}; "
+                            "the dispatch engine (the default) does not need a trace") from error
 
 
 def _records(model: nn.Module, walk: DispatchResult, counts: EngineCounts) -> tuple[LayerRecord, ...]:
@@ -202,14 +211,20 @@ def _layer_check(module: nn.Module, calls: Any, measured_macs: int) -> LayerChec
         return None
     params = layer_params(h)
     macs, _, _, source = analytic_layer_macs(h, calls) if calls else (0, 0, 0, "formula")
-    module_params = sum(p.numel() for p in module.parameters(recurse=False) if p.requires_grad)
+    module_params = _weight_elements(module)
     padding = h.padding if isinstance(h.padding, str) else "x".join(map(str, h.padding))
     return LayerCheck(
         kind=h.kind, in_channels=h.in_channels, out_channels=h.out_channels, kernel=h.kernel, stride=h.stride,
         padding=padding, dilation=h.dilation, groups=h.groups, bias=h.bias, analytic_params=params,
-        analytic_macs=macs, measured_macs=measured_macs,
+        module_params=module_params, analytic_macs=macs, measured_macs=measured_macs,
         agrees=params == module_params and macs == measured_macs, output_size_from=source,
     )
+
+
+def _weight_elements(module: nn.Module) -> int:
+    """Elements of the weight and bias the layer computes with: frozen, shared or reparametrised alike."""
+    return sum(t.numel() for t in (getattr(module, "weight", None), getattr(module, "bias", None))
+               if isinstance(t, torch.Tensor))
 
 
 def _engine_totals(counts: EngineCounts) -> EngineTotals:

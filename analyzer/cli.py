@@ -308,8 +308,6 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _analyze_command(args: argparse.Namespace) -> int:
-    if args.output is not None:
-        _check_writable(args.output)
     if args.convention and args.format == "csv":
         raise UsageError("--convention is shown in table, json and html output; csv holds one row per layer")
     model = load_model(args.model)
@@ -329,8 +327,6 @@ def _analyze_command(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    if args.output is not None:
-        _check_writable(args.output)
     model = load_model(args.model)
     analysis = _analyze(model, input_for(model, args.resolution, args.input), "dispatch")
     section = reconciliation_section(conventions_study(analysis, (args.vs,)), args.vs)
@@ -339,8 +335,6 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _study(args: argparse.Namespace) -> int:
-    if args.output is not None:
-        _check_writable(args.output)
     if args.runs is not None and args.name != "fused":
         raise UsageError(f"--runs times the fused study's stages; the {args.name} study measures no latency")
     if args.name == "fused":
@@ -352,8 +346,6 @@ def _study(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    if args.output is not None:
-        _check_writable(args.output)
     if ":" in args.model:
         raise UsageError(f"{args.model!r}: plan takes a registry model (see convcost list)")
     architectures.model_info(args.model)  # an unknown name fails here, naming the closest ones
@@ -384,8 +376,6 @@ def _compare_json(analyses: Sequence[Analysis]) -> dict[str, Any]:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    if args.output is not None:
-        _check_writable(args.output)
     names = expand_models(args.models)
     analyses = []
     for name in _progress(names, len(names), "analyzing"):
@@ -557,6 +547,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``convcost`` with ``argv`` (default: the process arguments); returns the exit status."""
     try:
         args = build_parser().parse_args(argv)
+        if getattr(args, "output", None) is not None:  # fail before any work, not after
+            _check_writable(args.output)
         return args.run(args)
     except SystemExit as exit_:  # argparse: --help (0) or a usage error (2), already printed
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE

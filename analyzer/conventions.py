@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from .analysis import Analysis
+from .formulas.ops import MATRIX_KEYS
 from .records import LayerRecord
 
 Convention = Literal["convcost", "paper", "torchvision", "fvcore", "flopcounter", "thop", "ptflops", "torchinfo"]
@@ -82,12 +83,28 @@ def _ops(analysis: Analysis, key: str, layers: Iterator[LayerRecord] | None = No
     return macs, flops, inputs, outputs
 
 
-def _of_type(analysis: Analysis, *fragments: str) -> Iterator[LayerRecord]:
-    return (layer for layer in analysis.layers if any(f in layer.type for f in fragments))
+#: Exact class names, for tools that look modules up by ``type(module)`` (subclasses do not match).
+CONV_TYPES = frozenset({"Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"})
+BATCH_NORM_TYPES = frozenset({"BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm"})
+ADAPTIVE_AVG_POOL_TYPES = frozenset({"AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d"})
+AVG_POOL_TYPES = frozenset({"AvgPool1d", "AvgPool2d", "AvgPool3d"})
+POOL_TYPES = ADAPTIVE_AVG_POOL_TYPES | AVG_POOL_TYPES | frozenset(
+    {"MaxPool1d", "MaxPool2d", "MaxPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d"})
+ACTIVATION_TYPES = frozenset({"ReLU", "ReLU6", "PReLU", "ELU", "LeakyReLU", "SiLU", "Hardswish", "GELU"})
 
 
-def _not_of_type(analysis: Analysis, *fragments: str) -> Iterator[LayerRecord]:
-    return (layer for layer in analysis.layers if not any(f in layer.type for f in fragments))
+def _of_types(analysis: Analysis, types: frozenset[str]) -> Iterator[LayerRecord]:
+    return (layer for layer in analysis.layers if layer.type in types)
+
+
+def _not_of_types(analysis: Analysis, types: frozenset[str]) -> Iterator[LayerRecord]:
+    return (layer for layer in analysis.layers if layer.type not in types)
+
+
+def _batch_norm_elements(analysis: Analysis) -> tuple[int, int]:
+    """Input elements of batch norms ``(with affine weights, without)``."""
+    affine = _ops(analysis, "batch_norm", (la for la in _of_types(analysis, BATCH_NORM_TYPES) if la.params))[2]
+    return affine, _ops(analysis, "batch_norm")[2] - affine
 
 
 def _bias(analysis: Analysis, key: str) -> int:
@@ -101,7 +118,7 @@ def _convcost(analysis: Analysis) -> list[Term]:
 
 
 def _matrix_macs(analysis: Analysis, rule: str) -> list[Term]:
-    return [Term(key, _ops(analysis, key)[0], rule) for key in ("conv", "linear")]
+    return [Term(key, _ops(analysis, key)[0], rule) for key in MATRIX_KEYS]
 
 
 def _paper(analysis: Analysis) -> list[Term]:
@@ -110,13 +127,12 @@ def _paper(analysis: Analysis) -> list[Term]:
 
 def _flopcounter(analysis: Analysis) -> list[Term]:
     return [Term(key, 2 * _ops(analysis, key)[0], "2 per multiply-add; bias and every other op ignored")
-            for key in ("conv", "linear")]
+            for key in MATRIX_KEYS]
 
 
 def _fvcore(analysis: Analysis) -> list[Term]:
-    bn_affine = _ops(analysis, "batch_norm", (la for la in _of_type(analysis, "BatchNorm") if la.params))[2]
-    bn_plain = _ops(analysis, "batch_norm")[2] - bn_affine
-    pooled = _ops(analysis, "mean", _of_type(analysis, "AdaptiveAvgPool"))[2]
+    bn_affine, bn_plain = _batch_norm_elements(analysis)
+    pooled = _ops(analysis, "mean", _of_types(analysis, ADAPTIVE_AVG_POOL_TYPES))[2]
     norms = _ops(analysis, "norm")[2]
     return [
         *_matrix_macs(analysis, "1 per multiply-add (fvcore counts a MAC as one flop); bias ignored"),
@@ -127,12 +143,14 @@ def _fvcore(analysis: Analysis) -> list[Term]:
 
 
 def _thop(analysis: Analysis) -> list[Term]:
-    _, _, pool_in, pool_out = _ops(analysis, "mean", _of_type(analysis, "AdaptiveAvgPool"))
-    avg_out = _ops(analysis, "pool", _of_type(analysis, "AvgPool2d", "AvgPool1d", "AvgPool3d"))[3]
+    _, _, pool_in, pool_out = _ops(analysis, "mean", _of_types(analysis, ADAPTIVE_AVG_POOL_TYPES))
+    avg_out = _ops(analysis, "pool", _of_types(analysis, AVG_POOL_TYPES))[3]
     return [
-        Term("conv", _ops(analysis, "conv", _of_type(analysis, "Conv"))[0], "nn.ConvNd modules: MACs, no bias"),
-        Term("linear", _ops(analysis, "linear", _of_type(analysis, "Linear"))[0], "nn.Linear modules: MACs"),
-        Term("batch_norm", 4 * _ops(analysis, "batch_norm", _of_type(analysis, "BatchNorm"))[2],
+        Term("conv", _ops(analysis, "conv", _of_types(analysis, CONV_TYPES))[0],
+             "nn.ConvNd modules (exact type; subclasses are not counted): MACs, no bias"),
+        Term("linear", _ops(analysis, "linear", _of_types(analysis, frozenset({"Linear"})))[0],
+             "nn.Linear modules: MACs"),
+        Term("batch_norm", 4 * _ops(analysis, "batch_norm", _of_types(analysis, BATCH_NORM_TYPES))[2],
              "BatchNorm modules: 4 per element"),
         Term("mean", pool_in + pool_out, "AdaptiveAvgPool modules: (kernel adds + 1 divide) per output element"),
         Term("pool", 2 * avg_out, "AvgPool modules: 2 per output element; max pool and activations count 0"),
@@ -140,13 +158,11 @@ def _thop(analysis: Analysis) -> list[Term]:
 
 
 def _ptflops(analysis: Analysis) -> list[Term]:
-    activation_types = ("ReLU", "ReLU6", "PReLU", "ELU", "LeakyReLU", "SiLU", "Hardswish", "GELU")
-    relu_modules = _ops(analysis, "relu", _of_type(analysis, "ReLU"))[3]
-    relu_functional = _ops(analysis, "relu", _not_of_type(analysis, *activation_types))[3]
-    pool_modules = sum(_ops(analysis, key, _of_type(analysis, "Pool"))[2] for key in ("mean", "pool"))
-    pool_functional = _ops(analysis, "pool", _not_of_type(analysis, "Pool"))[2]
-    bn_affine = _ops(analysis, "batch_norm", (la for la in _of_type(analysis, "BatchNorm") if la.params))[2]
-    bn_plain = _ops(analysis, "batch_norm")[2] - bn_affine
+    relu_modules = _ops(analysis, "relu", _of_types(analysis, frozenset({"ReLU"})))[3]
+    relu_functional = _ops(analysis, "relu", _not_of_types(analysis, ACTIVATION_TYPES))[3]
+    pool_modules = sum(_ops(analysis, key, _of_types(analysis, POOL_TYPES))[2] for key in ("mean", "pool"))
+    pool_functional = _ops(analysis, "pool", _not_of_types(analysis, POOL_TYPES))[2]
+    bn_affine, bn_plain = _batch_norm_elements(analysis)
     return [
         Term("conv", _ops(analysis, "conv")[0] + _bias(analysis, "conv"), "MACs + 1 per output element with bias"),
         Term("linear", _ops(analysis, "linear")[0] + _bias(analysis, "linear"),
@@ -154,7 +170,7 @@ def _ptflops(analysis: Analysis) -> list[Term]:
         Term("batch_norm", 2 * bn_affine + bn_plain, "2 per element (1 without affine)"),
         Term("relu", 2 * relu_modules + relu_functional,
              "1 per element; an nn.ReLU counts twice (module hook and patched F.relu)"),
-        *(Term(key, _ops(analysis, key, _of_type(analysis, *activation_types))[3],
+        *(Term(key, _ops(analysis, key, _of_types(analysis, ACTIVATION_TYPES))[3],
                "activation modules: 1 per output element (functional calls and sigmoid are not counted)")
           for key in ("clamp", "silu", "hardswish", "activation")),
         Term("mean", 2 * pool_modules + pool_functional,

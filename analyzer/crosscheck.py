@@ -5,8 +5,6 @@ from __future__ import annotations
 from .engines.counts import EngineCounts
 from .records import Disagreement, LayerRecord
 
-_MATRIX_KEYS = ("conv", "linear")
-
 
 def _reason(values: dict[str, int]) -> str:
     if values.get("fvcore", 1) == 0 and any(values.values()):
@@ -30,14 +28,14 @@ def cross_check(layers: tuple[LayerRecord, ...], engines: dict[str, EngineCounts
         check = layer.check
         if check is None or layer.calls == 0:
             continue
-        if check.analytic_params != layer.params:
+        if check.analytic_params != check.module_params:
             found.append(Disagreement(layer.name, "params", {"analytic": check.analytic_params,
-                                                             "module": layer.params},
-                                      "the module holds parameters its hyper-parameters do not explain"))
+                                                             "module": check.module_params},
+                                      "the layer's weight and bias are not shaped as its hyper-parameters say"))
         values = {"analytic": check.analytic_macs}
         for name, counts in engines.items():
             if name != "analytic":
-                values[name] = counts.macs(layer.name, _MATRIX_KEYS)
+                values[name] = counts.macs(layer.name)
         if len(set(values.values())) > 1:
             found.append(Disagreement(layer.name, "macs", values, _reason(values)))
     return tuple(found)

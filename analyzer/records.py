@@ -28,8 +28,10 @@ class LayerCheck:
     Attributes:
         kind: ``standard``, ``depthwise``, ``pointwise``, ``grouped``, ``transposed`` or ``linear``.
         analytic_params, analytic_macs: from hyper-parameters and input shape only.
+        module_params: elements of the weight and bias the layer uses (frozen, shared and
+            reparametrised ones included, unlike :attr:`LayerRecord.params`).
         measured_macs: conv/linear MACs the selected engine attributed to this layer.
-        agrees: analytic params equal the module's and analytic MACs equal the measured ones.
+        agrees: analytic params equal ``module_params`` and analytic MACs equal the measured ones.
         output_size_from: ``formula`` or ``measured`` (the layer pads inside its own forward).
     """
 
@@ -43,6 +45,7 @@ class LayerCheck:
     groups: int
     bias: bool
     analytic_params: int
+    module_params: int
     analytic_macs: int
     measured_macs: int
     agrees: bool

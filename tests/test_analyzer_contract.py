@@ -113,3 +113,131 @@ def test_static_same_padding_at_another_size_fails_clearly() -> None:
     model = create_model("efficientnet_b0", padding="same_static", device="meta")
     with pytest.raises(AnalysisError, match="built for 224x224 inputs but got 240x240"):
         analyze(model, (1, 3, 240, 240))
+
+
+class SharedTwice(nn.Module):
+    """One conv registered under two names and called twice."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Conv2d(3, 3, 3, padding=1)
+        self.b = self.a
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.b(self.a(x))
+
+
+def test_module_registered_under_two_names_is_restored() -> None:
+    model = SharedTwice()
+    before = snapshot(model)
+    analysis = analyze(model, (1, 3, 8, 8), engine="all")
+    assert_unchanged(before, model)
+    assert isinstance(model.a.weight, nn.Parameter) and model.a.weight.device.type == "cpu"
+    # reported under its first name, called twice: 2 · 3·8·8 outputs · 27 MACs
+    assert analysis.layer("a").calls == 2
+    assert analysis.totals.macs == 2 * 192 * 27
+    assert analysis.totals.params == 84  # 3·3·3·3 + 3, counted once
+    assert analysis.disagreements == ()
+
+
+class Tied(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(10, 4)
+        self.out = nn.Linear(4, 10, bias=False)
+        self.out.weight = self.embed.weight
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.out(self.embed(tokens))
+
+
+def test_tied_weights_integer_inputs_and_a_clean_check() -> None:
+    model = Tied()
+    before = snapshot(model)
+    analysis = analyze(model, torch.zeros(2, 5, dtype=torch.long))
+    assert_unchanged(before, model)
+    assert model.out.weight is model.embed.weight
+    assert analysis.totals.params == 40  # the shared 10×4 table, once
+    check = analysis.layer("out").check
+    # 2·5 rows · 4 · 10 = 400 MACs; the layer computes with 40 weights
+    assert check is not None and check.agrees and check.module_params == 40 and check.measured_macs == 400
+
+
+def test_frozen_layers_still_agree_with_their_formula() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))
+    model[0].requires_grad_(False)
+    analysis = analyze(model, (1, 3, 8, 8), engine="all")
+    assert analysis.layer("0").params == 0  # trainable parameters only
+    assert analysis.layer("0").check.module_params == 224  # 8·3·9 + 8
+    assert analysis.disagreements == ()
+
+
+class CatchesItsOwnError(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b, self.c = nn.Linear(4, 4), nn.Linear(3, 4), nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        try:
+            y = self.b(x)  # wrong width: raises inside b
+        except RuntimeError:
+            y = self.a(x)
+        return y + self.c(y)
+
+
+def test_exception_caught_inside_the_model_keeps_attribution_right() -> None:
+    analysis = analyze(CatchesItsOwnError(), (2, 4))
+    assert analysis.layer("b").calls == 0
+    assert analysis.layer("a").calls == 1 and analysis.layer("a").macs == 32  # 2·4·4
+    assert analysis.layer("").flops_by_op == {"add": 8}  # the add runs in the root, not in b
+
+
+def test_integer_input_divided_in_forward() -> None:
+    class Scale(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.conv(x / 255)
+
+    analysis = analyze(Scale(), torch.zeros(1, 3, 8, 8, dtype=torch.uint8))
+    # true division makes floats: 192 elements · 4 bytes
+    assert analysis.layer("").output_bytes == 768
+    assert analysis.totals.macs == 8 * 6 * 6 * 27
+
+
+def test_registration_order_does_not_refuse_a_valid_model() -> None:
+    class HeadFirst(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.head = nn.Conv2d(16, 10, 1)
+            self.stem = nn.Conv2d(3, 16, 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.head(self.stem(x))
+
+    assert analyze(HeadFirst(), (1, 3, 8, 8)).totals.macs == 16 * 36 * 27 + 10 * 36 * 16
+
+
+def test_fvcore_trace_failure_is_an_analysis_error_and_leaves_no_hook() -> None:
+    from dataclasses import dataclass
+
+    @dataclass
+    class Out:
+        value: torch.Tensor
+
+    class ReturnsDataclass(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 3, 1)
+
+        def forward(self, x: torch.Tensor) -> Out:
+            return Out(self.conv(x))
+
+    model = ReturnsDataclass()
+    before = snapshot(model)
+    assert analyze(model, (1, 3, 4, 4)).totals.macs == 144  # the dispatch engine needs no trace
+    with pytest.raises(AnalysisError, match="the fvcore engine could not trace the model"):
+        analyze(model, (1, 3, 4, 4), engine="all")
+    assert_unchanged(before, model)

@@ -153,3 +153,42 @@ def test_every_engine_gives_the_same_small_model_counts(engine: str) -> None:
     # conv 2·15,552 + 576 bias, BN 2·576, SiLU 2·576, pool 576, linear 2·160 + 20
     assert analysis.totals.flops == 31_104 + 576 + 1_152 + 1_152 + 576 + 340
     assert analysis.disagreements == ()
+
+
+class PadsInConvForward(nn.Conv2d):
+    """Pads inside ``_conv_forward`` rather than ``forward``."""
+
+    def _conv_forward(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        return F.conv2d(F.pad(x, (1, 1, 1, 1)), weight, bias, self.stride)
+
+
+def test_conv_subclass_overriding_conv_forward_is_measured() -> None:
+    analysis = analyze(PadsInConvForward(3, 4, 3, bias=False), (1, 3, 8, 8), engine="all")
+    # padded to 10×10 → 8×8 outputs: 4·64 · 27 = 6,912 MACs
+    assert analysis.totals.macs == 6_912
+    assert analysis.layer("").check.output_size_from == "measured"
+    assert analysis.disagreements == ()
+
+
+@pytest.mark.parametrize(
+    ("conv", "shape", "macs"),
+    [
+        (nn.Conv1d(4, 6, 3, stride=2, groups=2, bias=False), (2, 4, 11), 2 * 6 * 5 * 2 * 3),  # out length 5
+        (nn.Conv3d(2, 3, 3, padding=1, bias=False), (1, 2, 4, 4, 4), 3 * 64 * 2 * 27),
+        (nn.ConvTranspose1d(3, 2, 4, stride=2, bias=False), (1, 3, 5), 3 * 5 * 2 * 4),
+    ],
+)
+def test_one_and_three_dimensional_convs(conv: nn.Module, shape: tuple[int, ...], macs: int) -> None:
+    analysis = analyze(conv, shape, engine="all")
+    assert analysis.totals.macs == macs
+    assert analysis.disagreements == ()
+
+
+def test_functional_conv_schema_reads_groups_not_transposed() -> None:
+    from analyzer.formulas.ops import OP_FORMULAS, OpCall, TensorArg
+
+    # aten::conv2d(input, weight, bias, stride, padding, dilation, groups): argument 6 is groups
+    call = OpCall((TensorArg((1, 8, 8, 8)), TensorArg((8, 2, 3, 3)), None, [2, 2], [1, 1], [1, 1], 4),
+                  ((1, 8, 4, 4),))
+    # 8·4·4 outputs · 2·9 = 2,304 MACs
+    assert OP_FORMULAS["aten::conv2d"].cost(call).macs == 2_304

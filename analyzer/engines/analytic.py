@@ -14,10 +14,9 @@ import math
 from torch import nn
 
 from ..formulas.layers import LayerHyper, conv_output_spatial, layer_hyper, layer_macs
+from ..formulas.ops import MATRIX_KEYS
 from .counts import EngineCounts
 from .tracker import ModuleCalls
-
-MATRIX_KEYS = ("conv", "linear")
 
 
 def analytic_layer_macs(h: LayerHyper, calls: ModuleCalls) -> tuple[int, int, int, str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from ..formulas.ops import MATRIX_KEYS
+
 
 @dataclass
 class OpTally:
@@ -44,7 +46,7 @@ class EngineCounts:
     unsupported: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     free: Counter[str] = field(default_factory=Counter)
 
-    def macs(self, module: str, keys: tuple[str, ...] = ("conv", "linear")) -> int:
-        """Own MACs of ``module`` over operator ``keys``."""
+    def macs(self, module: str) -> int:
+        """Own conv and linear MACs of ``module``."""
         tallies = self.ops.get(module, {})
-        return sum(tallies[key].macs for key in keys if key in tallies)
+        return sum(tallies[key].macs for key in MATRIX_KEYS if key in tallies)

@@ -1,7 +1,7 @@
 """The dispatch engine: counts every aten operator of a forward pass run on ``meta`` tensors.
 
-The user's parameters and buffers are swapped for ``meta`` stand-ins of the same shape
-through ``torch.func.functional_call`` for the duration of the call, so no weight is
+The user's parameters and buffers are swapped for ``meta`` stand-ins of the same shape for
+the duration of the call (:func:`meta_parameters`) and restored after it, so no weight is
 copied or changed and no real arithmetic or memory is spent: EfficientNet-B7 at 600 px
 costs shapes only. Besides operator counts it measures, per module, the bytes its own
 operators allocate, the peak of live bytes, and the bytes autograd saves for backward.
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import weakref
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,16 +36,35 @@ def meta_like(tensor: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return torch.empty(tensor.shape, dtype=dtype if tensor.is_floating_point() else tensor.dtype, device="meta")
 
 
-def meta_stand_ins(model: nn.Module, dtype: torch.dtype) -> dict[str, torch.Tensor]:
-    """``meta`` stand-ins for every parameter and buffer.
+@contextmanager
+def meta_parameters(model: nn.Module, dtype: torch.dtype) -> Iterator[set[int]]:
+    """Swap every parameter and buffer for a ``meta`` stand-in for the block; yields their storage keys.
 
-    Floating-point parameters keep their ``requires_grad`` so autograd saves what training would.
+    Each module's own tensor slots are swapped once and restored in ``finally``, so a module
+    registered under two names, or a parameter shared by two modules, is handled (one
+    stand-in per tensor keeps weights tied). Floating-point parameters keep ``requires_grad``
+    so autograd saves what training would. No value is copied.
     """
-    stand_ins: dict[str, torch.Tensor] = {}
-    for name, tensor in [*model.named_parameters(remove_duplicate=False), *model.named_buffers(remove_duplicate=False)]:
-        stand_in = meta_like(tensor, dtype)
-        stand_ins[name] = stand_in.requires_grad_(tensor.requires_grad) if tensor.is_floating_point() else stand_in
-    return stand_ins
+    slots: list[tuple[dict[str, Any], str, torch.Tensor]] = []
+    stand_ins: dict[int, torch.Tensor] = {}
+    for module in model.modules():
+        for table in (module._parameters, module._buffers):
+            for name, tensor in table.items():
+                if tensor is None:
+                    continue
+                slots.append((table, name, tensor))
+                if id(tensor) not in stand_ins:
+                    stand_in = meta_like(tensor, dtype)
+                    if tensor.is_floating_point():
+                        stand_in.requires_grad_(tensor.requires_grad)
+                    stand_ins[id(tensor)] = stand_in
+    try:
+        for table, name, tensor in slots:
+            table[name] = stand_ins[id(tensor)]
+        yield {storage_key(t) for t in stand_ins.values()}
+    finally:
+        for table, name, tensor in slots:
+            table[name] = tensor
 
 
 def meta_inputs(inputs: Any, dtype: torch.dtype) -> Any:
@@ -110,7 +131,7 @@ _FAST_META: dict[Any, Any] = {
     _aten._native_batch_norm_legit_no_training.default: _batch_norm_outputs,
     **{op: _unary_outputs for op in (_aten.silu.default, _aten.sigmoid.default, _aten.relu.default,
                                      _aten.hardtanh.default, _aten.hardswish.default, _aten.tanh.default)},
-    **{op: _binary_outputs for op in (_aten.add.Tensor, _aten.mul.Tensor, _aten.sub.Tensor, _aten.div.Tensor)},
+    **{op: _binary_outputs for op in (_aten.add.Tensor, _aten.mul.Tensor, _aten.sub.Tensor)},
     _aten.mean.dim: _mean_outputs,
 }
 
@@ -214,44 +235,55 @@ class DispatchResult:
     saved_bytes: Counter[str] = field(default_factory=Counter)
 
 
-def _call(model: nn.Module, stand_ins: dict[str, torch.Tensor], inputs: Any) -> Any:
-    if isinstance(inputs, dict):
-        return torch.func.functional_call(model, stand_ins, (), inputs, tie_weights=False, strict=False)
-    return torch.func.functional_call(model, stand_ins, inputs, tie_weights=False, strict=False)
+def _call(model: nn.Module, inputs: Any) -> Any:
+    return model(**inputs) if isinstance(inputs, dict) else model(*inputs)
 
 
-def count_forward(model: nn.Module, inputs: Any, dtype: torch.dtype, stack_out: list[str] | None = None
-                  ) -> DispatchResult:
+def count_forward(model: nn.Module, inputs: Any, dtype: torch.dtype) -> DispatchResult:
     """Walk ``model`` on ``meta`` stand-ins twice: operator counts and live bytes, then saved bytes.
 
     Args:
         inputs: a tuple of positional arguments or a dict of keyword arguments (any tensors).
         dtype: dtype of floating inputs, parameters and buffers.
-        stack_out: receives the module stack, so a caller can name the module a failure came from.
+
+    Raises:
+        ForwardError: the forward failed; it carries the module it failed in.
     """
-    stand_ins = meta_stand_ins(model, dtype)
-    excluded = {storage_key(t) for t in stand_ins.values()}
     meta_args = meta_inputs(inputs, dtype)
-
-    tracker = ModuleTracker(model, stack=stack_out)
+    tracker = ModuleTracker(model)
     counts = EngineCounts("dispatch")
-    memory = LiveBytes(excluded)
     result = DispatchResult(counts, tracker)
-    for tensor in tree_leaves(meta_args):
-        if isinstance(tensor, torch.Tensor):
+    with meta_parameters(model, dtype) as excluded:
+        memory = LiveBytes(excluded)
+        for tensor in _tensors(meta_args):
             memory.track(tensor, "")
-    with torch.no_grad(), tracker, _OpCounter(tracker, counts, memory, result.allocated_bytes):
-        output = _call(model, stand_ins, meta_args)
-    result.peak_bytes, result.peak_module = memory.peak, memory.peak_module
-    del output
-
-    result.saved_bytes = _saved_bytes(model, stand_ins, meta_args, excluded, stack_out)
+        with _located(tracker), torch.no_grad(), tracker, _OpCounter(tracker, counts, memory, result.allocated_bytes):
+            output = _call(model, meta_args)
+        result.peak_bytes, result.peak_module = memory.peak, memory.peak_module
+        del output
+        result.saved_bytes = _saved_bytes(model, meta_args, excluded)
     return result
 
 
-def _saved_bytes(model: nn.Module, stand_ins: dict[str, torch.Tensor], inputs: Any, excluded: set[int],
-                 stack_out: list[str] | None) -> Counter[str]:
-    tracker = ModuleTracker(model, record_shapes=False, stack=stack_out)
+class ForwardError(RuntimeError):
+    """A forward pass failed; ``module`` is where the exception started (``""``: the root)."""
+
+    def __init__(self, module: str, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.module = module
+        self.error = error
+
+
+@contextmanager
+def _located(tracker: ModuleTracker) -> Iterator[None]:
+    try:
+        yield
+    except Exception as error:
+        raise ForwardError(tracker.failed_in(error) or "", error) from error
+
+
+def _saved_bytes(model: nn.Module, inputs: Any, excluded: set[int]) -> Counter[str]:
+    tracker = ModuleTracker(model, record_shapes=False)
     saved: Counter[str] = Counter()
     seen: set[int] = set(excluded)
 
@@ -262,7 +294,8 @@ def _saved_bytes(model: nn.Module, stand_ins: dict[str, torch.Tensor], inputs: A
             saved[tracker.current] += tensor.untyped_storage().nbytes()
         return tensor
 
-    with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), tracker, _FastMeta():
-        output = _call(model, stand_ins, inputs)
+    with _located(tracker), torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), \
+            tracker, _FastMeta():
+        output = _call(model, inputs)
     del output
     return saved

@@ -1,6 +1,7 @@
 """The fvcore engine: ``FlopCountAnalysis`` on a traced forward pass with real tensors.
 
-Conv and matrix-product MACs come from fvcore's own handles (an independent count); every
+Conv and matrix-product MACs (``aten::_convolution``, ``addmm``, ``linear``, ``matmul``, ``mm``,
+``bmm``: what a trace contains) come from fvcore's own handles, an independent count; every
 operator fvcore leaves out or counts in other units gets a handle from convcost's formula
 table, so the total is complete and in convcost's units. fvcore cannot trace on ``meta``
 (its conv shape check fails), so a ``meta`` model is materialised into an uninitialised
@@ -13,6 +14,8 @@ import copy
 import itertools
 import warnings
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -136,6 +139,20 @@ def _real_inputs(inputs: Any, model: nn.Module) -> Any:
     return torch.utils._pytree.tree_map(convert, inputs)
 
 
+@contextmanager
+def _no_hooks_left(model: nn.Module) -> Iterator[None]:
+    """Remove any forward hook added during the block: fvcore leaves its scope hooks when a trace fails."""
+    before = [(m, set(m._forward_pre_hooks), set(m._forward_hooks)) for m in model.modules()]
+    try:
+        yield
+    finally:
+        for module, pre_hooks, hooks in before:
+            for key in set(module._forward_pre_hooks) - pre_hooks:
+                del module._forward_pre_hooks[key]
+            for key in set(module._forward_hooks) - hooks:
+                del module._forward_hooks[key]
+
+
 def count_fvcore(model: nn.Module, inputs: tuple[Any, ...]) -> EngineCounts:
     """Per-module own costs from fvcore (``model`` must already be in the mode to analyse).
 
@@ -147,7 +164,7 @@ def count_fvcore(model: nn.Module, inputs: tuple[Any, ...]) -> EngineCounts:
     analysis = fvcore_nn.FlopCountAnalysis(runnable, _real_inputs(inputs, runnable))
     analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False).tracer_warnings("none")
     analysis.set_op_handle(**op_handles(jit_handles))
-    with warnings.catch_warnings(), torch.no_grad():
+    with warnings.catch_warnings(), torch.no_grad(), _no_hooks_left(runnable):
         warnings.simplefilter("ignore")
         inclusive = analysis.by_module_and_operator()
     counts = EngineCounts("fvcore")

@@ -8,6 +8,7 @@ is reported under the first name ``named_modules`` gives it.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,17 +50,21 @@ class ModuleTracker:
 
     Use as a context manager: the hooks are registered on entry and always removed on exit.
     Global hooks (two handles) rather than one pair per submodule keep big models cheap;
-    modules outside ``model`` are ignored.
+    modules outside ``model`` are ignored. The exit hook runs even when a forward raises, so
+    the stack stays right when a model catches an exception from a submodule; a call that
+    raised is not recorded in :attr:`calls`, and :meth:`failed_in` names where an exception
+    started.
     """
 
-    def __init__(self, model: nn.Module, *, record_shapes: bool = True, stack: list[str] | None = None) -> None:
+    def __init__(self, model: nn.Module, *, record_shapes: bool = True) -> None:
         self.names: dict[int, str] = {}
         for name, module in model.named_modules():
             self.names.setdefault(id(module), name)
         self._record_shapes = record_shapes
-        self.stack: list[str] = stack if stack is not None else []
-        self.stack.clear()
+        self.stack: list[str] = []
+        self._call_inputs: list[tuple[Shape, ...]] = []
         self.calls: dict[str, ModuleCalls] = {}
+        self._origins: dict[int, tuple[BaseException, str]] = {}
         self._handles: list[RemovableHandle] = []
 
     @property
@@ -67,10 +72,15 @@ class ModuleTracker:
         """Name of the innermost running module (``""`` is the root)."""
         return self.stack[-1] if self.stack else ""
 
+    def failed_in(self, error: BaseException) -> str | None:
+        """The innermost module whose forward ``error`` propagated out of, if any."""
+        origin = self._origins.get(id(error))
+        return origin[1] if origin is not None and origin[0] is error else None
+
     def __enter__(self) -> ModuleTracker:
         self._handles = [
             register_module_forward_pre_hook(self._enter_hook),
-            register_module_forward_hook(self._exit_hook),
+            register_module_forward_hook(self._exit_hook, always_call=True),
         ]
         return self
 
@@ -85,18 +95,24 @@ class ModuleTracker:
             return
         self.stack.append(name)
         if self._record_shapes:
-            calls = self.calls.get(name)
-            if calls is None:
-                self.calls[name] = calls = ModuleCalls()
-            calls.inputs.append(tensor_shapes(args))
+            self._call_inputs.append(tensor_shapes(args))
 
     def _exit_hook(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
         name = self.names.get(id(module))
         if name is None:
             return
-        if self._record_shapes:
-            self.calls[name].outputs.append(tensor_shapes(output))
         self.stack.pop()
+        inputs = self._call_inputs.pop() if self._record_shapes else ()
+        error = sys.exc_info()[1]
+        if output is None and error is not None:  # the forward raised: _call_impl runs this hook from `except`
+            self._origins.setdefault(id(error), (error, name))
+            return
+        if self._record_shapes:
+            calls = self.calls.get(name)
+            if calls is None:
+                self.calls[name] = calls = ModuleCalls()
+            calls.inputs.append(inputs)
+            calls.outputs.append(tensor_shapes(output))
 
 
 @contextmanager

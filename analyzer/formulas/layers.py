@@ -70,8 +70,10 @@ def layer_hyper(module: nn.Module) -> LayerHyper | None:
     if not isinstance(module, _CONV_TYPES):
         return None
     padding: tuple[int, ...] | str = module.padding if isinstance(module.padding, str) else tuple(module.padding)
-    base_forward = next(t.forward for t in type(module).__mro__ if t in _CONV_TYPES)
-    if type(module).forward is not base_forward:
+    base = next(t for t in type(module).__mro__ if t in _CONV_TYPES)
+    overridden = [method for method in ("forward", "_conv_forward")
+                  if getattr(type(module), method, None) is not getattr(base, method, None)]
+    if overridden:  # a subclass that pads itself (TF "same") before calling F.convNd
         padding = "in forward"
     return LayerHyper(
         module.in_channels, module.out_channels, tuple(module.kernel_size), tuple(module.stride), padding,

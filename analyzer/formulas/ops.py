@@ -92,6 +92,8 @@ class OpFormula:
 
 
 OP_FORMULAS: dict[str, OpFormula] = {}
+#: Operator keys whose cost is multiply-accumulates: convolutions and matrix products.
+MATRIX_KEYS: tuple[str, ...] = ("conv", "linear")
 #: Operators that do no arithmetic, with the rule that makes them free.
 FREE_OPS: dict[str, str] = {}
 
@@ -149,18 +151,27 @@ def conv_macs(x: Shape, weight: Shape, out: Shape, transposed: bool) -> int:
     return math.prod(x if transposed else out) * math.prod(weight[1:])
 
 
-@register_op(
-    ["aten::convolution", "aten::_convolution", "aten::conv1d", "aten::conv2d", "aten::conv3d"],
-    "conv",
-    "MACs = numel(out)·(C_in/groups)·prod(kernel) (transposed: numel(in)·(C_out/groups)·prod(kernel)); "
-    "FLOPs = 2·MACs + 1 per output element with bias",
-)
-def _convolution(call: OpCall) -> OpCost:
+_CONV_RULE = ("MACs = numel(out)·(C_in/groups)·prod(kernel) (transposed: numel(in)·(C_out/groups)·prod(kernel)); "
+              "FLOPs = 2·MACs + 1 per output element with bias")
+
+
+def _conv_cost(call: OpCall, transposed: bool) -> OpCost:
     x, weight = call.required_tensor(0), call.required_tensor(1)
-    transposed = bool(call.arg(6, False)) if len(call.args) > 6 else False
     macs = conv_macs(x.shape, weight.shape, call.outputs[0], transposed)
     bias = call.out_numel if call.tensor(2) is not None else 0
     return OpCost(macs, 2 * macs + bias)
+
+
+@register_op(["aten::convolution", "aten::_convolution"], "conv", _CONV_RULE)
+def _convolution(call: OpCall) -> OpCost:
+    # (input, weight, bias, stride, padding, dilation, transposed, output_padding, groups, ...)
+    return _conv_cost(call, transposed=bool(call.arg(6, False)))
+
+
+@register_op(["aten::conv1d", "aten::conv2d", "aten::conv3d"], "conv", _CONV_RULE)
+def _conv_nd(call: OpCall) -> OpCost:
+    # (input, weight, bias, stride, padding, dilation, groups): never transposed
+    return _conv_cost(call, transposed=False)
 
 
 # --- matrix products ---------------------------------------------------------------------
@@ -255,7 +266,8 @@ per_output_element(["aten::div", "aten::div_"], "div", 1, "one divide")
 per_output_element(["aten::exp", "aten::log", "aten::sqrt", "aten::rsqrt", "aten::neg", "aten::abs",
                     "aten::reciprocal", "aten::pow", "aten::maximum", "aten::minimum", "aten::where"],
                    "elementwise", 1, "one operation")
-per_output_element(["aten::_softmax", "aten::softmax", "aten::_log_softmax", "aten::log_softmax"], "softmax", 3,
+per_output_element(["aten::_softmax", "aten::softmax", "aten::_log_softmax", "aten::log_softmax",
+                    "aten::_safe_softmax"], "softmax", 3,
                    "exp, sum, divide")
 
 
@@ -296,7 +308,8 @@ register_free(
     ["aten::view", "aten::_unsafe_view", "aten::reshape", "aten::flatten", "aten::squeeze", "aten::unsqueeze",
      "aten::permute", "aten::transpose", "aten::t", "aten::expand", "aten::expand_as", "aten::alias",
      "aten::detach", "aten::slice", "aten::select", "aten::split", "aten::split_with_sizes", "aten::chunk",
-     "aten::unbind", "aten::as_strided", "aten::narrow", "aten::unflatten", "aten::view_as", "aten::lift_fresh",
+     "aten::unbind", "aten::unsafe_split", "aten::unsafe_chunk", "aten::as_strided", "aten::narrow",
+     "aten::unflatten", "aten::view_as", "aten::lift_fresh",
      "aten::size", "aten::numel", "aten::Int", "aten::ScalarImplicit", "aten::_shape_as_tensor"],
     "view or metadata: no data is read or written",
 )

@@ -43,14 +43,15 @@ class ToolTotal:
     macs: int
 
     @property
-    def of_flops(self) -> float:
-        """``total`` as a fraction of convcost's all-op FLOPs."""
-        return self.total / self.flops
+    def of_flops(self) -> float | None:
+        """``total`` as a fraction of convcost's all-op FLOPs (None for a model with no FLOPs)."""
+        return self.total / self.flops if self.flops else None
 
     @property
-    def of_macs(self) -> float:
-        """``total`` over convcost's conv + linear MACs (2.0 for a tool counting 2 FLOPs per MAC and nothing else)."""
-        return self.total / self.macs
+    def of_macs(self) -> float | None:
+        """``total`` over convcost's conv + linear MACs (2.0 for a tool counting 2 FLOPs per MAC and nothing
+        else; None for a model with no conv or linear layer)."""
+        return self.total / self.macs if self.macs else None
 
 
 @dataclass(frozen=True)
