@@ -179,7 +179,8 @@ def _records(model: nn.Module, walk: DispatchResult, counts: EngineCounts) -> tu
     records = []
     seen_params: set[int] = set()
     for name, module in model.named_modules():
-        own_params = [p for p in module.parameters(recurse=False) if id(p) not in seen_params]
+        # the slots themselves: parameters(recurse=False) costs a generator walk per module
+        own_params = [p for p in module._parameters.values() if p is not None and id(p) not in seen_params]
         seen_params.update(id(p) for p in own_params)
         calls = walk.tracker.calls.get(name)
         ops = counts.ops.get(name, {})
@@ -189,11 +190,11 @@ def _records(model: nn.Module, walk: DispatchResult, counts: EngineCounts) -> tu
             depth=name.count(".") + 1 if name else 0,
             type=type(module).__name__,
             calls=calls.count if calls else 0,
-            is_leaf=next(module.children(), None) is None,
+            is_leaf=not module._modules,
             input_shapes=calls.inputs[0] if calls else (),
             output_shapes=calls.outputs[0] if calls and calls.outputs else (),
             params=sum(p.numel() for p in own_params if p.requires_grad),
-            buffers=sum(b.numel() for b in module.buffers(recurse=False)),
+            buffers=sum(b.numel() for b in module._buffers.values() if b is not None),
             macs=macs,
             flops=sum(t.flops for t in ops.values()),
             ops={key: OpStats(t.calls, t.macs, t.flops, t.in_elements, t.out_elements) for key, t in ops.items()},

@@ -9,6 +9,7 @@ operators allocate, the peak of live bytes, and the bytes autograd saves for bac
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections import Counter
 from collections.abc import Iterator
@@ -78,14 +79,18 @@ def _tensors(value: Any) -> list[torch.Tensor]:
     return [leaf for leaf in tree_leaves(value) if isinstance(leaf, torch.Tensor)]
 
 
+@functools.cache
+def _schema(func: torch._ops.OpOverload) -> tuple[str, tuple[tuple[str, Any], ...]]:
+    """``(aten name, ((argument, default), ...))`` of an operator (schema objects are slow to read per call)."""
+    arguments = tuple((a.name, a.default_value if a.has_default_value() else None) for a in func._schema.arguments)
+    return func._schema.name, arguments
+
+
 def _op_call(func: torch._ops.OpOverload, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> OpCall:
     """The call with keyword and default arguments placed by the schema, tensors reduced to shapes."""
     values = list(args)
-    for argument in func._schema.arguments[len(args):]:
-        if argument.name in kwargs:
-            values.append(kwargs[argument.name])
-        else:
-            values.append(argument.default_value if argument.has_default_value() else None)
+    for name, default in _schema(func)[1][len(args):]:
+        values.append(kwargs.get(name, default))
     converted = tuple(TensorArg(tuple(v.shape)) if isinstance(v, torch.Tensor) else v for v in values)
     return OpCall(converted, tuple(tuple(t.shape) for t in _tensors(out)))
 
@@ -143,23 +148,22 @@ def _run(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return func(*args, **kwargs)
 
 
-class _FastMeta(TorchDispatchMode):
-    """Runs ops through the fast shape-only kernels and nothing else (for the saved-bytes walk)."""
-
-    def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
-        return _run(func, args, kwargs or {})
-
-
 class LiveBytes:
     """Live activation bytes over a forward pass: storages counted from creation until freed."""
 
     def __init__(self, excluded: set[int]) -> None:
         self._excluded = excluded
-        self._live: dict[int, list[int]] = {}  # storage key → [bytes, live tensors using it]
+        self._live: dict[int, list[int]] = {}  # storage key → [bytes, live tensors using it, allocation number]
         self._refs: dict[int, weakref.ref] = {}  # keeps the callbacks alive; keyed by id (refs compare referents)
+        self._allocations = 0
         self.current = 0
         self.peak = 0
         self.peak_module = ""
+
+    def allocation(self, tensor: torch.Tensor) -> int | None:
+        """Number of the live allocation behind ``tensor`` (unique for the whole pass; storage keys get reused)."""
+        entry = self._live.get(storage_key(tensor))
+        return entry[2] if entry is not None else None
 
     def track(self, tensor: torch.Tensor, module: str) -> int:
         """Start tracking ``tensor``; returns the bytes it newly allocated (0 for a view or in-place result)."""
@@ -170,7 +174,8 @@ class LiveBytes:
         allocated = 0
         if entry is None:
             allocated = tensor.untyped_storage().nbytes()
-            self._live[key] = entry = [allocated, 0]
+            self._allocations += 1
+            self._live[key] = entry = [allocated, 0, self._allocations]
             self.current += allocated
             if self.current > self.peak:
                 self.peak, self.peak_module = self.current, module
@@ -197,7 +202,7 @@ class _OpCounter(TorchDispatchMode):
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
         out = _run(func, args, kwargs)
-        name = func._schema.name
+        name = _schema(func)[0]
         module = self.tracker.current
         formula = OP_FORMULAS.get(name)
         if formula is not None:
@@ -240,7 +245,11 @@ def _call(model: nn.Module, inputs: Any) -> Any:
 
 
 def count_forward(model: nn.Module, inputs: Any, dtype: torch.dtype) -> DispatchResult:
-    """Walk ``model`` on ``meta`` stand-ins twice: operator counts and live bytes, then saved bytes.
+    """Walk ``model`` once on ``meta`` stand-ins: operator counts, allocated, live and saved bytes.
+
+    Autograd records the pass (so saved-tensor hooks see what training would keep) but the
+    hooks keep only a count, not the tensor: the graph holds no activation, so tensors die
+    when the forward drops them, as in inference, and the live bytes are inference's.
 
     Args:
         inputs: a tuple of positional arguments or a dict of keyword arguments (any tensors).
@@ -257,12 +266,29 @@ def count_forward(model: nn.Module, inputs: Any, dtype: torch.dtype) -> Dispatch
         memory = LiveBytes(excluded)
         for tensor in _tensors(meta_args):
             memory.track(tensor, "")
-        with _located(tracker), torch.no_grad(), tracker, _OpCounter(tracker, counts, memory, result.allocated_bytes):
+        seen: set[int | tuple[str, int]] = set()
+
+        def pack(tensor: torch.Tensor) -> None:
+            key = storage_key(tensor)
+            if key in excluded:
+                return None
+            allocation = memory.allocation(tensor)
+            identity = allocation if allocation is not None else ("untracked", key)
+            if identity not in seen:
+                seen.add(identity)
+                result.saved_bytes[tracker.current] += tensor.untyped_storage().nbytes()
+            return None
+
+        with _located(tracker), torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, _no_backward), \
+                tracker, _OpCounter(tracker, counts, memory, result.allocated_bytes):
             output = _call(model, meta_args)
         result.peak_bytes, result.peak_module = memory.peak, memory.peak_module
         del output
-        result.saved_bytes = _saved_bytes(model, meta_args, excluded)
     return result
+
+
+def _no_backward(packed: None) -> torch.Tensor:
+    raise RuntimeError("convcost's analysis pass keeps no saved tensors, so it cannot run backward")
 
 
 class ForwardError(RuntimeError):
@@ -280,22 +306,3 @@ def _located(tracker: ModuleTracker) -> Iterator[None]:
         yield
     except Exception as error:
         raise ForwardError(tracker.failed_in(error) or "", error) from error
-
-
-def _saved_bytes(model: nn.Module, inputs: Any, excluded: set[int]) -> Counter[str]:
-    tracker = ModuleTracker(model, record_shapes=False)
-    saved: Counter[str] = Counter()
-    seen: set[int] = set(excluded)
-
-    def pack(tensor: torch.Tensor) -> torch.Tensor:
-        key = storage_key(tensor)
-        if key not in seen:
-            seen.add(key)
-            saved[tracker.current] += tensor.untyped_storage().nbytes()
-        return tensor
-
-    with _located(tracker), torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), \
-            tracker, _FastMeta():
-        output = _call(model, inputs)
-    del output
-    return saved
