@@ -439,6 +439,14 @@ def _report(args: argparse.Namespace) -> int:
 # --- parser -------------------------------------------------------------------------------
 
 
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", metavar="MODEL", help="registry name, path/to/file.py:factory or module:factory")
+    shape = parser.add_mutually_exclusive_group()
+    shape.add_argument("--resolution", type=positive_int, metavar="N",
+                       help="input side in pixels (default: native, or 224 for your own model)")
+    shape.add_argument("--input", type=input_shape, metavar="SHAPE", help="full input shape, e.g. 1x3x224x224")
+
+
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
     parser.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
@@ -458,11 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     single = commands.add_parser("analyze", help="per-layer costs of one model",
                                  description="Per-layer params, MACs, FLOPs and memory of one model.")
-    single.add_argument("model", metavar="MODEL", help="registry name, path/to/file.py:factory or module:factory")
-    shape = single.add_mutually_exclusive_group()
-    shape.add_argument("--resolution", type=positive_int, metavar="N",
-                       help="input side in pixels (default: native, or 224 for your own model)")
-    shape.add_argument("--input", type=input_shape, metavar="SHAPE", help="full input shape, e.g. 1x3x224x224")
+    _add_model_options(single)
     single.add_argument("--engine", choices=ENGINES, default="dispatch",
                         help="counting engine; all cross-checks every conv/linear layer (default: dispatch)")
     single.add_argument("--depth", type=depth, default=3, metavar="N",
@@ -475,14 +479,9 @@ def build_parser() -> argparse.ArgumentParser:
     explain = commands.add_parser("explain", help="why another tool counts differently, operator by operator",
                                   description="convcost's all-op FLOPs against another tool's total, operator by "
                                               "operator, with the rule that tool applies and the totals.")
-    explain.add_argument("model", metavar="MODEL", help="registry name, path/to/file.py:factory or module:factory")
+    _add_model_options(explain)
     explain.add_argument("--vs", choices=CONVENTIONS, required=True, metavar="TOOL",
                          help=f"the tool: {', '.join(CONVENTIONS)}")
-    explain_shape = explain.add_mutually_exclusive_group()
-    explain_shape.add_argument("--resolution", type=positive_int, metavar="N",
-                               help="input side in pixels (default: native, or 224 for your own model)")
-    explain_shape.add_argument("--input", type=input_shape, metavar="SHAPE",
-                               help="full input shape, e.g. 1x3x224x224")
     _add_output_options(explain)
     explain.set_defaults(run=_explain)
 
