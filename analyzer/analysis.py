@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal, get_args
 
+from .engines.base import EngineName, EngineSelection, registered_engines
+from .formulas.ops import OpKey
 from .records import Disagreement, EngineTotals, LayerRecord, Shape, Totals
 
 if TYPE_CHECKING:
@@ -14,6 +16,40 @@ if TYPE_CHECKING:
 
 Metric = Literal["params", "buffers", "macs", "flops", "output_bytes", "saved_bytes"]
 METRICS: tuple[str, ...] = get_args(Metric)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How far the numbers of one analysis are checked, and what differs.
+
+    Attributes:
+        primary_engine: the engine whose counts fill the records.
+        engines_run: every engine that counted, primary first.
+        engines_not_run: registered engines that did not run (``engine="all"`` runs them), by label
+            (``the analytic engine``, ``fvcore``), alphabetically.
+        checked: conv/linear layers that ran, each compared with its closed-form formula.
+        differing: those whose formula params or MACs differ from the module and the primary engine.
+        disagreements: layers where engines differ, with the reason.
+        engine_totals: totals per engine that ran.
+    """
+
+    primary_engine: EngineName
+    engines_run: tuple[EngineName, ...]
+    engines_not_run: tuple[str, ...]
+    checked: int
+    differing: tuple[LayerRecord, ...]
+    disagreements: tuple[Disagreement, ...]
+    engine_totals: tuple[EngineTotals, ...]
+
+    @property
+    def agreeing(self) -> int:
+        """Checked layers whose formula matches."""
+        return self.checked - len(self.differing)
+
+    @property
+    def ok(self) -> bool:
+        """Every checked layer matches its formula and no two engines disagree."""
+        return not self.differing and not self.disagreements
 
 
 def ancestors(name: str) -> list[str]:
@@ -30,25 +66,29 @@ class Analysis:
         model: model name (registry name or class name).
         input_shapes: shapes of the example inputs.
         dtype: dtype the costs are measured in (bytes depend on it).
-        engine: engine whose counts fill ``layers`` (``all`` fills them from ``dispatch``).
+        engine: the engine asked for, or ``all``.
+        primary_engine: the engine whose counts fill ``layers`` (``all``: the dispatch engine).
         layers: one record per module in ``named_modules`` order, root first.
         totals: whole-model figures.
         unsupported: operators with no formula → calls (not counted in ``flops``).
         free_ops: operators that cost nothing by a stated rule → calls.
         disagreements: conv/linear layers where engines differ (``engine="all"``).
         engines: totals reached by each engine that ran.
+        stages: module names of the stages the model declares (empty when it declares none).
     """
 
     model: str
     input_shapes: tuple[Shape, ...]
     dtype: str
-    engine: str
+    engine: EngineSelection
+    primary_engine: EngineName
     layers: tuple[LayerRecord, ...]
     totals: Totals
     unsupported: dict[str, int]
     free_ops: dict[str, int]
     disagreements: tuple[Disagreement, ...] = ()
     engines: tuple[EngineTotals, ...] = ()
+    stages: tuple[str, ...] = ()
 
     @cached_property
     def _by_name(self) -> dict[str, LayerRecord]:
@@ -87,14 +127,30 @@ class Analysis:
         _check_metric(metric)
         return {name: sums[metric] for name, sums in self._inclusive.items()}
 
-    def by_operator(self, metric: Literal["flops", "macs"] = "flops") -> dict[str, int]:
+    def by_operator(self, metric: Literal["flops", "macs"] = "flops") -> dict[OpKey, int]:
         """Whole-model ``flops`` (or ``macs``) per operator key, largest first."""
         if metric not in ("flops", "macs"):
             raise ValueError(f"by_operator metric must be 'flops' or 'macs'; got {metric!r}")
-        totals: Counter[str] = Counter()
+        totals: Counter[OpKey] = Counter()
         for layer in self.layers:
             totals.update(layer.flops_by_op if metric == "flops" else layer.macs_by_op)
         return {key: value for key, value in totals.most_common() if value}
+
+    @cached_property
+    def verdict(self) -> Verdict:
+        """The cross-check of this analysis: formulas against measurements, engines against each other."""
+        checked = [layer for layer in self.layers if layer.check is not None and layer.calls]
+        run = tuple(totals.engine for totals in self.engines)
+        primary = (self.primary_engine, *(name for name in run if name != self.primary_engine))
+        return Verdict(
+            primary_engine=self.primary_engine,
+            engines_run=primary,
+            engines_not_run=tuple(sorted(e.label for e in registered_engines() if e.name not in primary)),
+            checked=len(checked),
+            differing=tuple(layer for layer in checked if layer.check is not None and not layer.check.agrees),
+            disagreements=self.disagreements,
+            engine_totals=self.engines,
+        )
 
     def unsupported_ops(self) -> dict[str, int]:
         """Operators with no formula → calls. Their cost is not in any total."""
@@ -108,7 +164,7 @@ class Analysis:
         for layer in self.layers:
             row = {key: value for key, value in asdict(layer).items()
                    if key not in ("check", "ops")}
-            row["kind"] = layer.kind
+            row["kind"] = layer.kind or ""
             if layer.check is not None:
                 row.update({f"check_{k}": v for k, v in asdict(layer.check).items() if k != "kind"})
             rows.append(row)

@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, get_args
+from typing import Any
 
 import torch
 from torch import nn
 
 from .analysis import Analysis
 from .crosscheck import cross_check
-from .engines.analytic import analytic_layer_macs, count_analytic
-from .engines.counts import EngineCounts
+from .engines import (
+    ALL,
+    PRIMARY,
+    EngineContext,
+    EngineCounts,
+    EngineName,
+    EngineSelection,
+    parse_selection,
+    registered_engines,
+)
+from .engines.analytic import analytic_layer_macs
 from .engines.dispatch import DispatchResult, ForwardError, count_forward
-from .engines.fvcore_engine import count_fvcore
-from .engines.tracker import preserved_training_flags
+from .engines.tracker import ModuleCalls, preserved_training_flags
 from .errors import AnalysisError, InputShapeError
 from .formulas.layers import layer_hyper, layer_params
+from .layout import Layout, declared_layout
 from .records import EngineTotals, LayerCheck, LayerRecord, OpStats, Totals
 
-Engine = Literal["dispatch", "analytic", "fvcore", "all"]
-ENGINES: tuple[str, ...] = get_args(Engine)
 InputSpec = Sequence[int] | torch.Tensor | Sequence[Any] | Mapping[str, Any]
 _EXAMPLE = "(1, 3, 224, 224) for (N, C, H, W)"
 _TOO_SMALL = ("too small", "greater than actual input size", "larger than", "negative dimension")
@@ -30,7 +37,7 @@ def analyze(
     model: nn.Module,
     input_shape: InputSpec = (1, 3, 224, 224),
     *,
-    engine: Engine = "dispatch",
+    engine: EngineSelection | str = EngineName.DISPATCH,
     dtype: torch.dtype = torch.float32,
     name: str | None = None,
 ) -> Analysis:
@@ -42,37 +49,41 @@ def analyze(
         input_shape: a shape such as ``(1, 3, 224, 224)``, or example inputs: a tensor, a
             tuple of positional arguments, or a dict of keyword arguments. Only their shapes
             are used, and their dtypes for non-floating tensors (floating ones take ``dtype``).
-        engine: source of the per-layer counts: ``dispatch`` (aten ops on ``meta`` tensors;
-            no real arithmetic or memory), ``analytic`` (conv/linear from hyper-parameters),
-            ``fvcore`` (traced real forward), or ``all`` (dispatch counts, plus a cross-check of
-            every conv/linear layer across the three).
+        engine: source of the per-layer counts, a registered engine
+            (:func:`~convcost.analyzer.engines.registered_engines`): ``dispatch`` (aten ops on
+            ``meta`` tensors; no real arithmetic or memory), ``analytic`` (conv/linear from
+            hyper-parameters), ``fvcore`` (traced real forward); or ``all``: every engine, the
+            dispatch counts in the records and every conv/linear layer cross-checked.
         dtype: dtype of floating inputs, parameters and activations for the byte counts.
         name: name to report (default: the model's class name).
 
     Raises:
         TypeError: ``model`` is not an ``nn.Module``.
+        ValueError: ``engine`` is not a registered engine or ``all``; the model's ``module_roles()``
+            declaration is malformed.
         InputShapeError: the input shape is empty, malformed, or does not fit the model.
         AnalysisError: the forward pass failed; the message names the module that was running.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"analyze needs a torch.nn.Module; got {type(model).__name__}")
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
+    selection = parse_selection(engine)
+    chosen = [e for e in registered_engines() if selection == ALL or e.name == selection]
+    primary = PRIMARY if selection == ALL else selection
     inputs = _normalise_inputs(input_shape)
-    if engine in ("fvcore", "all") and isinstance(inputs, Mapping):
-        raise InputShapeError("the fvcore engine traces positional inputs only; pass a tuple of tensors")
+    if isinstance(inputs, Mapping):
+        positional_only = [e.name.value for e in chosen if not e.keyword_inputs]
+        if positional_only:
+            raise InputShapeError(f"the {', '.join(positional_only)} engine traces positional inputs only; "
+                                  "pass a tuple of tensors")
+    layout = declared_layout(model)
 
     with preserved_training_flags(model):
         walk = _walk(model, inputs, dtype)
-        engines: dict[str, EngineCounts] = {"dispatch": walk.counts}
-        if engine in ("analytic", "all"):
-            engines["analytic"] = count_analytic(model, walk.counts, walk.tracker.calls)
-        if engine in ("fvcore", "all"):
-            engines["fvcore"] = _fvcore(model, inputs)  # type: ignore[arg-type]
+        context = EngineContext(model, inputs, dtype, walk.tracker.calls, walk.counts)
+        engines: dict[EngineName, EngineCounts] = {e.name: e.count(context) for e in chosen}
 
-    primary = engines["dispatch" if engine == "all" else engine]
-    layers = _records(model, walk, primary)
-    engine_totals = {name: _engine_totals(counts) for name, counts in engines.items()}
+    layers = _records(model, walk, engines[primary], layout)
+    engine_totals = {engine_name: _engine_totals(counts) for engine_name, counts in engines.items()}
     totals = Totals(
         params=sum(layer.params for layer in layers),
         buffers=sum(layer.buffers for layer in layers),
@@ -87,13 +98,15 @@ def analyze(
         model=name or type(model).__name__,
         input_shapes=_shapes(inputs),
         dtype=str(dtype).removeprefix("torch."),
-        engine=engine,
+        engine=selection,
+        primary_engine=primary,
         layers=layers,
         totals=totals,
-        unsupported=engine_totals[primary.engine].unsupported_ops,
-        free_ops=dict(primary.free),
-        disagreements=cross_check(layers, engines) if engine == "all" else (),
+        unsupported=engine_totals[primary].unsupported_ops,
+        free_ops=dict(engines[primary].free),
+        disagreements=cross_check(layers, engines) if len(engines) > 1 else (),
         engines=tuple(engine_totals.values()),
+        stages=layout.stages,
     )
 
 
@@ -167,15 +180,7 @@ def _walk(model: nn.Module, inputs: tuple[Any, ...] | Mapping[str, Any], dtype: 
         raise AnalysisError(message) from failure.error
 
 
-def _fvcore(model: nn.Module, inputs: tuple[Any, ...]) -> EngineCounts:
-    try:
-        return count_fvcore(model, inputs)
-    except Exception as error:
-        raise AnalysisError(f"the fvcore engine could not trace the model: {type(error).__name__}: {error}; "
-                            "the dispatch engine (the default) does not need a trace") from error
-
-
-def _records(model: nn.Module, walk: DispatchResult, counts: EngineCounts) -> tuple[LayerRecord, ...]:
+def _records(model: nn.Module, walk: DispatchResult, counts: EngineCounts, layout: Layout) -> tuple[LayerRecord, ...]:
     records = []
     seen_params: set[int] = set()
     for name, module in model.named_modules():
@@ -185,6 +190,7 @@ def _records(model: nn.Module, walk: DispatchResult, counts: EngineCounts) -> tu
         calls = walk.tracker.calls.get(name)
         ops = counts.ops.get(name, {})
         macs = sum(t.macs for t in ops.values())
+        check = _layer_check(module, calls, macs)
         record = LayerRecord(
             name=name,
             depth=name.count(".") + 1 if name else 0,
@@ -200,25 +206,29 @@ def _records(model: nn.Module, walk: DispatchResult, counts: EngineCounts) -> tu
             ops={key: OpStats(t.calls, t.macs, t.flops, t.in_elements, t.out_elements) for key, t in ops.items()},
             output_bytes=walk.allocated_bytes.get(name, 0),
             saved_bytes=walk.saved_bytes.get(name, 0),
-            check=_layer_check(module, calls, macs),
+            check=check,
+            part=layout.part_of(name),
+            category=layout.category(name, check.kind if check else None),
         )
         records.append(record)
     return tuple(records)
 
 
-def _layer_check(module: nn.Module, calls: Any, measured_macs: int) -> LayerCheck | None:
+def _layer_check(module: nn.Module, calls: ModuleCalls | None, measured_macs: int) -> LayerCheck | None:
     h = layer_hyper(module)
     if h is None:
         return None
     params = layer_params(h)
-    macs, _, _, source = analytic_layer_macs(h, calls) if calls else (0, 0, 0, "formula")
+    cost = analytic_layer_macs(h, calls) if calls else None
+    macs = cost.macs if cost else 0
     module_params = _weight_elements(module)
     padding = h.padding if isinstance(h.padding, str) else "x".join(map(str, h.padding))
     return LayerCheck(
         kind=h.kind, in_channels=h.in_channels, out_channels=h.out_channels, kernel=h.kernel, stride=h.stride,
         padding=padding, dilation=h.dilation, groups=h.groups, bias=h.bias, analytic_params=params,
         module_params=module_params, analytic_macs=macs, measured_macs=measured_macs,
-        agrees=params == module_params and macs == measured_macs, output_size_from=source,
+        agrees=params == module_params and macs == measured_macs,
+        output_size_from=cost.output_size_from if cost else "formula",
     )
 
 
@@ -235,10 +245,10 @@ def _engine_totals(counts: EngineCounts) -> EngineTotals:
         for tally in ops.values():
             macs += tally.macs
             flops += tally.flops
-    for ops in counts.unsupported.values():
-        for op, calls in ops.items():
+    for missing in counts.unsupported.values():
+        for op, calls in missing.items():
             unsupported[op] = unsupported.get(op, 0) + calls
     return EngineTotals(counts.engine, macs, flops, unsupported)
 
 
-__all__ = ["ENGINES", "Engine", "InputSpec", "analyze"]
+__all__ = ["InputSpec", "analyze"]

@@ -18,21 +18,34 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Literal, get_args
 
 from .analysis import Analysis
-from .formulas.ops import MATRIX_KEYS
+from .formulas.ops import MATRIX_KEYS, OpKey
+from .naming import StrEnum, parse_member
 from .records import LayerRecord
 
-Convention = Literal["convcost", "paper", "torchvision", "fvcore", "flopcounter", "thop", "ptflops", "torchinfo"]
-CONVENTIONS: tuple[str, ...] = get_args(Convention)
+
+class Convention(StrEnum):
+    """A tool (or body of papers) whose counting rules convcost can apply to its own counts."""
+
+    CONVCOST = "convcost"
+    PAPER = "paper"
+    TORCHVISION = "torchvision"
+    FVCORE = "fvcore"
+    FLOPCOUNTER = "flopcounter"
+    THOP = "thop"
+    PTFLOPS = "ptflops"
+    TORCHINFO = "torchinfo"
+
+
+CONVENTIONS: tuple[Convention, ...] = tuple(Convention)
 
 
 @dataclass(frozen=True)
 class Term:
     """What a tool counts for one convcost operator key."""
 
-    op: str
+    op: OpKey
     value: int
     rule: str
 
@@ -46,7 +59,7 @@ class ConventionTotal:
         unit: what the tool calls its total.
     """
 
-    tool: str
+    tool: Convention
     source: str
     unit: str
     terms: tuple[Term, ...]
@@ -61,7 +74,7 @@ class ConventionTotal:
 class ReconciliationRow:
     """One operator key: convcost's FLOPs next to the tool's count and the rule behind it."""
 
-    op: str
+    op: OpKey
     convcost_flops: int
     tool_value: int
     rule: str
@@ -72,15 +85,25 @@ class ReconciliationRow:
         return self.tool_value - self.convcost_flops
 
 
-def _ops(analysis: Analysis, key: str, layers: Iterator[LayerRecord] | None = None) -> tuple[int, int, int, int]:
-    """``(macs, flops, in_elements, out_elements)`` of ``key`` summed over ``layers`` (default: all)."""
+@dataclass(frozen=True)
+class OpSums:
+    """One operator key's counts summed over a set of modules (the quantities tools state rules in)."""
+
+    macs: int = 0
+    flops: int = 0
+    in_elements: int = 0
+    out_elements: int = 0
+
+
+def _ops(analysis: Analysis, key: OpKey, layers: Iterator[LayerRecord] | None = None) -> OpSums:
+    """The counts of ``key`` summed over ``layers`` (default: every module)."""
     macs = flops = inputs = outputs = 0
     for layer in layers if layers is not None else analysis.layers:
         op = layer.ops.get(key)
         if op is not None:
             macs, flops = macs + op.macs, flops + op.flops
             inputs, outputs = inputs + op.in_elements, outputs + op.out_elements
-    return macs, flops, inputs, outputs
+    return OpSums(macs, flops, inputs, outputs)
 
 
 #: Exact class names, for tools that look modules up by ``type(module)`` (subclasses do not match).
@@ -103,13 +126,14 @@ def _not_of_types(analysis: Analysis, types: frozenset[str]) -> Iterator[LayerRe
 
 def _batch_norm_elements(analysis: Analysis) -> tuple[int, int]:
     """Input elements of batch norms ``(with affine weights, without)``."""
-    affine = _ops(analysis, "batch_norm", (la for la in _of_types(analysis, BATCH_NORM_TYPES) if la.params))[2]
-    return affine, _ops(analysis, "batch_norm")[2] - affine
+    with_weights = (layer for layer in _of_types(analysis, BATCH_NORM_TYPES) if layer.params)
+    affine = _ops(analysis, OpKey.BATCH_NORM, with_weights).in_elements
+    return affine, _ops(analysis, OpKey.BATCH_NORM).in_elements - affine
 
 
-def _bias(analysis: Analysis, key: str) -> int:
-    macs, flops, _, _ = _ops(analysis, key)
-    return flops - 2 * macs
+def _bias(analysis: Analysis, key: OpKey) -> int:
+    sums = _ops(analysis, key)
+    return sums.flops - 2 * sums.macs
 
 
 def _convcost(analysis: Analysis) -> list[Term]:
@@ -118,7 +142,7 @@ def _convcost(analysis: Analysis) -> list[Term]:
 
 
 def _matrix_macs(analysis: Analysis, rule: str) -> list[Term]:
-    return [Term(key, _ops(analysis, key)[0], rule) for key in MATRIX_KEYS]
+    return [Term(key, _ops(analysis, key).macs, rule) for key in MATRIX_KEYS]
 
 
 def _paper(analysis: Analysis) -> list[Term]:
@@ -126,54 +150,57 @@ def _paper(analysis: Analysis) -> list[Term]:
 
 
 def _flopcounter(analysis: Analysis) -> list[Term]:
-    return [Term(key, 2 * _ops(analysis, key)[0], "2 per multiply-add; bias and every other op ignored")
+    return [Term(key, 2 * _ops(analysis, key).macs, "2 per multiply-add; bias and every other op ignored")
             for key in MATRIX_KEYS]
 
 
 def _fvcore(analysis: Analysis) -> list[Term]:
     bn_affine, bn_plain = _batch_norm_elements(analysis)
-    pooled = _ops(analysis, "mean", _of_types(analysis, ADAPTIVE_AVG_POOL_TYPES))[2]
-    norms = _ops(analysis, "norm")[2]
+    pooled = _ops(analysis, OpKey.MEAN, _of_types(analysis, ADAPTIVE_AVG_POOL_TYPES)).in_elements
+    norms = _ops(analysis, OpKey.NORM).in_elements
     return [
         *_matrix_macs(analysis, "1 per multiply-add (fvcore counts a MAC as one flop); bias ignored"),
-        Term("batch_norm", 2 * bn_affine + bn_plain, "eval: 2 per input element (1 without affine)"),
-        Term("norm", 5 * norms, "layer/group norm: 5 per input element"),
-        Term("mean", pooled, "aten::adaptive_avg_pool2d: 1 per input element; x.mean() is unsupported (0)"),
+        Term(OpKey.BATCH_NORM, 2 * bn_affine + bn_plain, "eval: 2 per input element (1 without affine)"),
+        Term(OpKey.NORM, 5 * norms, "layer/group norm: 5 per input element"),
+        Term(OpKey.MEAN, pooled, "aten::adaptive_avg_pool2d: 1 per input element; x.mean() is unsupported (0)"),
     ]
 
 
 def _thop(analysis: Analysis) -> list[Term]:
-    _, _, pool_in, pool_out = _ops(analysis, "mean", _of_types(analysis, ADAPTIVE_AVG_POOL_TYPES))
-    avg_out = _ops(analysis, "pool", _of_types(analysis, AVG_POOL_TYPES))[3]
+    pooled = _ops(analysis, OpKey.MEAN, _of_types(analysis, ADAPTIVE_AVG_POOL_TYPES))
+    pool_in, pool_out = pooled.in_elements, pooled.out_elements
+    avg_out = _ops(analysis, OpKey.POOL, _of_types(analysis, AVG_POOL_TYPES)).out_elements
     return [
-        Term("conv", _ops(analysis, "conv", _of_types(analysis, CONV_TYPES))[0],
+        Term(OpKey.CONV, _ops(analysis, OpKey.CONV, _of_types(analysis, CONV_TYPES)).macs,
              "nn.ConvNd modules (exact type; subclasses are not counted): MACs, no bias"),
-        Term("linear", _ops(analysis, "linear", _of_types(analysis, frozenset({"Linear"})))[0],
+        Term(OpKey.LINEAR, _ops(analysis, OpKey.LINEAR, _of_types(analysis, frozenset({"Linear"}))).macs,
              "nn.Linear modules: MACs"),
-        Term("batch_norm", 4 * _ops(analysis, "batch_norm", _of_types(analysis, BATCH_NORM_TYPES))[2],
+        Term(OpKey.BATCH_NORM, 4 * _ops(analysis, OpKey.BATCH_NORM, _of_types(analysis, BATCH_NORM_TYPES)).in_elements,
              "BatchNorm modules: 4 per element"),
-        Term("mean", pool_in + pool_out, "AdaptiveAvgPool modules: (kernel adds + 1 divide) per output element"),
-        Term("pool", 2 * avg_out, "AvgPool modules: 2 per output element; max pool and activations count 0"),
+        Term(OpKey.MEAN, pool_in + pool_out, "AdaptiveAvgPool modules: (kernel adds + 1 divide) per output element"),
+        Term(OpKey.POOL, 2 * avg_out, "AvgPool modules: 2 per output element; max pool and activations count 0"),
     ]
 
 
 def _ptflops(analysis: Analysis) -> list[Term]:
-    relu_modules = _ops(analysis, "relu", _of_types(analysis, frozenset({"ReLU"})))[3]
-    relu_functional = _ops(analysis, "relu", _not_of_types(analysis, ACTIVATION_TYPES))[3]
-    pool_modules = sum(_ops(analysis, key, _of_types(analysis, POOL_TYPES))[2] for key in ("mean", "pool"))
-    pool_functional = _ops(analysis, "pool", _not_of_types(analysis, POOL_TYPES))[2]
+    relu_modules = _ops(analysis, OpKey.RELU, _of_types(analysis, frozenset({"ReLU"}))).out_elements
+    relu_functional = _ops(analysis, OpKey.RELU, _not_of_types(analysis, ACTIVATION_TYPES)).out_elements
+    pool_modules = sum(_ops(analysis, key, _of_types(analysis, POOL_TYPES)).in_elements
+                       for key in (OpKey.MEAN, OpKey.POOL))
+    pool_functional = _ops(analysis, OpKey.POOL, _not_of_types(analysis, POOL_TYPES)).in_elements
     bn_affine, bn_plain = _batch_norm_elements(analysis)
     return [
-        Term("conv", _ops(analysis, "conv")[0] + _bias(analysis, "conv"), "MACs + 1 per output element with bias"),
-        Term("linear", _ops(analysis, "linear")[0] + _bias(analysis, "linear"),
+        Term(OpKey.CONV, _ops(analysis, OpKey.CONV).macs + _bias(analysis, OpKey.CONV),
              "MACs + 1 per output element with bias"),
-        Term("batch_norm", 2 * bn_affine + bn_plain, "2 per element (1 without affine)"),
-        Term("relu", 2 * relu_modules + relu_functional,
+        Term(OpKey.LINEAR, _ops(analysis, OpKey.LINEAR).macs + _bias(analysis, OpKey.LINEAR),
+             "MACs + 1 per output element with bias"),
+        Term(OpKey.BATCH_NORM, 2 * bn_affine + bn_plain, "2 per element (1 without affine)"),
+        Term(OpKey.RELU, 2 * relu_modules + relu_functional,
              "1 per element; an nn.ReLU counts twice (module hook and patched F.relu)"),
-        *(Term(key, _ops(analysis, key, _of_types(analysis, ACTIVATION_TYPES))[3],
+        *(Term(key, _ops(analysis, key, _of_types(analysis, ACTIVATION_TYPES)).out_elements,
                "activation modules: 1 per output element (functional calls and sigmoid are not counted)")
-          for key in ("clamp", "silu", "hardswish", "activation")),
-        Term("mean", 2 * pool_modules + pool_functional,
+          for key in (OpKey.CLAMP, OpKey.SILU, OpKey.HARDSWISH, OpKey.ACTIVATION)),
+        Term(OpKey.MEAN, 2 * pool_modules + pool_functional,
              "pools: 1 per input element, twice for pool modules (module hook and patched functional)"),
     ]
 
@@ -191,48 +218,57 @@ def _torchinfo(analysis: Analysis) -> list[Term]:
         else:
             norm += layer.calls * layer.params * out[0]
     return [
-        Term("conv", conv, "every conv parameter (weight and bias) × batch × output spatial size"),
-        Term("linear", linear, "every linear parameter × batch"),
-        Term("batch_norm", norm, "every other layer's parameters × batch (BatchNorm: 2·C)"),
+        Term(OpKey.CONV, conv, "every conv parameter (weight and bias) × batch × output spatial size"),
+        Term(OpKey.LINEAR, linear, "every linear parameter × batch"),
+        Term(OpKey.BATCH_NORM, norm, "every other layer's parameters × batch (BatchNorm: 2·C)"),
     ]
 
 
-_RULES: dict[str, tuple[str, str, Callable[[Analysis], list[Term]]]] = {
-    "convcost": ("convcost", "all-op FLOPs", _convcost),
-    "paper": ("EfficientNet/MobileNetV2/SENet papers", "FLOPs (= multiply-adds)", _paper),
-    "torchvision": ("torchvision weights metadata `_ops`", "GMACs, conv + linear", _paper),
-    "fvcore": ("fvcore 0.1.5 FlopCountAnalysis(...).total()", "flops (= MACs)", _fvcore),
-    "flopcounter": ("torch.utils.flop_counter.FlopCounterMode", "FLOPs", _flopcounter),
-    "thop": ("thop 0.1.1 profile()", "MACs", _thop),
-    "ptflops": ("ptflops 0.7.5 get_model_complexity_info, pytorch backend", "MACs", _ptflops),
-    "torchinfo": ("torchinfo 1.8.0 summary()", "Mult-Adds", _torchinfo),
+@dataclass(frozen=True)
+class ConventionRules:
+    """A tool's rules: where they come from, what the tool calls its total, and the terms it adds up."""
+
+    source: str
+    unit: str
+    terms: Callable[[Analysis], list[Term]]
+
+
+_RULES: dict[Convention, ConventionRules] = {
+    Convention.CONVCOST: ConventionRules("convcost", "all-op FLOPs", _convcost),
+    Convention.PAPER: ConventionRules("EfficientNet/MobileNetV2/SENet papers", "FLOPs (= multiply-adds)", _paper),
+    Convention.TORCHVISION: ConventionRules("torchvision weights metadata `_ops`", "GMACs, conv + linear", _paper),
+    Convention.FVCORE: ConventionRules("fvcore 0.1.5 FlopCountAnalysis(...).total()", "flops (= MACs)", _fvcore),
+    Convention.FLOPCOUNTER: ConventionRules("torch.utils.flop_counter.FlopCounterMode", "FLOPs", _flopcounter),
+    Convention.THOP: ConventionRules("thop 0.1.1 profile()", "MACs", _thop),
+    Convention.PTFLOPS: ConventionRules("ptflops 0.7.5 get_model_complexity_info, pytorch backend", "MACs",
+                                        _ptflops),
+    Convention.TORCHINFO: ConventionRules("torchinfo 1.8.0 summary()", "Mult-Adds", _torchinfo),
 }
 
 
-def convention_total(analysis: Analysis, tool: str) -> ConventionTotal:
+def convention_total(analysis: Analysis, tool: Convention | str) -> ConventionTotal:
     """``tool``'s total for the analysed model and input, from convcost's counts.
 
     Raises:
         ValueError: unknown convention (the message lists the valid ones).
     """
-    if tool not in _RULES:
-        raise ValueError(f"convention must be one of {', '.join(CONVENTIONS)}; got {tool!r}")
-    source, unit, rules = _RULES[tool]
-    return ConventionTotal(tool, source, unit, tuple(rules(analysis)))
+    convention = parse_member(Convention, tool, "convention")
+    rules = _RULES[convention]
+    return ConventionTotal(convention, rules.source, rules.unit, tuple(rules.terms(analysis)))
 
 
-def explain(analysis: Analysis, tool: str) -> tuple[ReconciliationRow, ...]:
+def explain(analysis: Analysis, tool: Convention | str) -> tuple[ReconciliationRow, ...]:
     """Op-by-op reconciliation of convcost's all-op FLOPs with ``tool``'s total."""
     convention = convention_total(analysis, tool)
     flops = analysis.by_operator("flops")
-    tool_terms: dict[str, Term] = {}
+    tool_terms: dict[OpKey, Term] = {}
     for term in convention.terms:
         previous = tool_terms.get(term.op)
         tool_terms[term.op] = term if previous is None else Term(term.op, previous.value + term.value,
                                                                  f"{previous.rule}; {term.rule}")
     rows = [
         ReconciliationRow(op, flops.get(op, 0), tool_terms[op].value if op in tool_terms else 0,
-                          tool_terms[op].rule if op in tool_terms else f"not counted by {tool}")
+                          tool_terms[op].rule if op in tool_terms else f"not counted by {convention.tool}")
         for op in dict.fromkeys([*flops, *tool_terms])
     ]
     return tuple(row for row in rows if row.convcost_flops or row.tool_value)

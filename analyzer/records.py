@@ -17,6 +17,12 @@ Conventions (also in the README):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
+
+from .engines.base import EngineName
+from .formulas.layers import ConvKind
+from .formulas.ops import OpKey
+from .layout import CostCategory
 
 Shape = tuple[int, ...]
 
@@ -26,7 +32,7 @@ class LayerCheck:
     """A conv or linear layer's hyper-parameters and its analytic cost next to the measured one.
 
     Attributes:
-        kind: ``standard``, ``depthwise``, ``pointwise``, ``grouped``, ``transposed`` or ``linear``.
+        kind: standard, depthwise, pointwise, grouped, transposed or linear.
         analytic_params, analytic_macs: from hyper-parameters and input shape only.
         module_params: elements of the weight and bias the layer uses (frozen, shared and
             reparametrised ones included, unlike :attr:`LayerRecord.params`).
@@ -35,7 +41,7 @@ class LayerCheck:
         output_size_from: ``formula`` or ``measured`` (the layer pads inside its own forward).
     """
 
-    kind: str
+    kind: ConvKind
     in_channels: int
     out_channels: int
     kernel: Shape
@@ -49,7 +55,7 @@ class LayerCheck:
     analytic_macs: int
     measured_macs: int
     agrees: bool
-    output_size_from: str = "formula"
+    output_size_from: Literal["formula", "measured"] = "formula"
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,9 @@ class LayerRecord:
         input_shapes, output_shapes: tensor shapes of the first call.
         ops: own operator costs by operator key (``conv``, ``batch_norm``, ``silu`` …).
         check: hyper-parameters and analytic check for conv/linear layers.
+        part: the declared stem, stage, head or classifier holding the module (None: in none, or the
+            model declares no parts; see :mod:`convcost.analyzer.layout`).
+        category: what its cost is spent on (conv/linear kind, SE, head/classifier or other).
     """
 
     name: str
@@ -93,33 +102,40 @@ class LayerRecord:
     buffers: int
     macs: int
     flops: int
-    ops: dict[str, OpStats]
+    ops: dict[OpKey, OpStats]
     output_bytes: int
     saved_bytes: int
     check: LayerCheck | None = None
+    part: str | None = None
+    category: CostCategory = CostCategory.OTHER
 
     @property
-    def flops_by_op(self) -> dict[str, int]:
+    def flops_by_op(self) -> dict[OpKey, int]:
         """Own FLOPs per operator key (keys with zero FLOPs left out)."""
         return {key: op.flops for key, op in self.ops.items() if op.flops}
 
     @property
-    def macs_by_op(self) -> dict[str, int]:
+    def macs_by_op(self) -> dict[OpKey, int]:
         """Own MACs per operator key (conv and linear only)."""
         return {key: op.macs for key, op in self.ops.items() if op.macs}
 
     @property
-    def kind(self) -> str:
-        """Conv/linear kind, or ``""`` for other modules."""
-        return self.check.kind if self.check else ""
+    def kind(self) -> ConvKind | None:
+        """Conv/linear kind, or None for other modules."""
+        return self.check.kind if self.check else None
 
 
 @dataclass(frozen=True)
 class Disagreement:
-    """A conv/linear layer where two engines (or an engine and the formula) differ."""
+    """A conv/linear layer where two engines (or an engine and the formula) differ.
+
+    Attributes:
+        quantity: ``params`` (formula against the module's tensors) or ``macs`` (formula against engines).
+        values: source (``analytic``, ``module`` or an engine name) → its value.
+    """
 
     layer: str
-    quantity: str
+    quantity: Literal["params", "macs"]
     values: dict[str, int]
     reason: str
 
@@ -153,7 +169,7 @@ class Totals:
 class EngineTotals:
     """Totals one engine reached, for the cross-check summary."""
 
-    engine: str
+    engine: EngineName
     macs: int
     flops: int
     unsupported_ops: dict[str, int] = field(default_factory=dict)

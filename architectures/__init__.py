@@ -21,8 +21,9 @@ from .efficientnet_v2 import EFFICIENTNET_V2_SPECS
 from .mobilenet_v2 import WIDTH_MULTIPLIERS, mobilenet_v2_spec
 from .registry import ModelInfo, PublishedFigure, UnknownModelError, create_model, list_models, model_info
 from .resnet import RESNET50_STAGES, SENET18_STAGES, ResNet
+from .roles import MODULE_ROLES, ModuleRole
 from .specs import BlockStage, NetOptions, ResNetStage, make_divisible, round_filters, round_repeats
-from .staged_net import NetSpec, StagedConvNet, build_stage
+from .staged_net import BuiltStage, NetSpec, StagedConvNet, build_stage
 
 __all__ = [
     "ALPHA",
@@ -33,12 +34,15 @@ __all__ = [
     "EFFICIENTNET_SCALING",
     "EFFICIENTNET_V2_SPECS",
     "GAMMA",
+    "MODULE_ROLES",
     "RESNET50_STAGES",
     "SENET18_STAGES",
     "WIDTH_MULTIPLIERS",
     "BlockStage",
+    "BuiltStage",
     "CompoundScaling",
     "ModelInfo",
+    "ModuleRole",
     "NetOptions",
     "NetSpec",
     "PublishedFigure",

@@ -12,6 +12,7 @@ from .init import init_weights
 from .layers import ConvNormAct, check_activation
 from .published import PUBLISHED
 from .registry import register_model
+from .roles import layout_roles
 from .specs import ResNetStage
 
 #: ResNet-50: bottleneck stages of widths 64–512 with 3, 4, 6, 3 blocks.
@@ -77,6 +78,19 @@ class ResNet(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(channels, num_classes)
         init_weights(self)
+
+    def module_roles(self) -> dict[str, str]:
+        """Which part of the network each submodule is; analysis tools read this by duck typing.
+
+        Roles (see :data:`~convcost.architectures.roles.MODULE_ROLES`): ``stem`` the stem conv
+        (and max pool), ``stage`` each child of ``stages``, ``classifier`` the linear ``fc``,
+        ``se`` each squeeze-and-excitation gate. A ResNet has no ``head`` conv.
+
+        Returns:
+            ``named_modules()`` name → role, ordered stem, stages in order, classifier, then
+            the SE modules in ``named_modules()`` order.
+        """
+        return layout_roles(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.pool(self.stages(self.stem(x))).flatten(1)

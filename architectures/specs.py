@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Literal, get_args
 
-from .layers import check_activation, check_padding_mode
+from .layers import ConvOptions, PaddingMode, check_activation, check_padding_mode
 
 BlockKind = Literal["ds", "mbconv", "fused", "ir"]
 BLOCK_KINDS: tuple[str, ...] = get_args(BlockKind)
@@ -135,7 +135,7 @@ class NetOptions:
         bn_eps: BatchNorm epsilon.
     """
 
-    padding: str = "symmetric"
+    padding: PaddingMode = "symmetric"
     activation: str = "silu"
     se: bool = True
     drop_connect_rate: float = 0.2
@@ -158,3 +158,7 @@ class NetOptions:
         if self.num_classes < 1:
             raise ValueError(f"num_classes must be >= 1; got {self.num_classes}")
         _check_stride("stem_stride", self.stem_stride)
+
+    def conv_options(self) -> ConvOptions:
+        """The padding and BatchNorm epsilon every ``ConvNormAct`` of the network is built with."""
+        return ConvOptions(padding=self.padding, bn_eps=self.bn_eps)

@@ -17,6 +17,7 @@ from .init import init_weights
 from .layers import ConvNormAct, strided_size
 from .published import PUBLISHED
 from .registry import register_model
+from .roles import layout_roles
 from .specs import BlockStage, NetOptions
 
 
@@ -75,9 +76,22 @@ def register_staged_net(
     )
 
 
+@dataclass(frozen=True)
+class BuiltStage:
+    """One stage as :func:`build_stage` returns it.
+
+    Attributes:
+        blocks: the stage's blocks in forward order, the first one strided.
+        output_size: ``(H, W)`` the stage outputs.
+    """
+
+    blocks: nn.Sequential
+    output_size: tuple[int, int]
+
+
 def build_stage(
     stage: BlockStage, options: NetOptions, input_size: tuple[int, int], drop_path_rates: list[float] | None = None
-) -> tuple[nn.Sequential, tuple[int, int]]:
+) -> BuiltStage:
     """The blocks of one stage (the first one strided) and the ``(H, W)`` they output.
 
     Args:
@@ -93,7 +107,7 @@ def build_stage(
         )
         blocks.append(MOBILE_BLOCKS[stage.block](block, options, input_size, rates[repeat]))
         input_size = strided_size(input_size, stride)
-    return nn.Sequential(*blocks), input_size
+    return BuiltStage(blocks=nn.Sequential(*blocks), output_size=input_size)
 
 
 class StagedConvNet(nn.Module):
@@ -109,24 +123,43 @@ class StagedConvNet(nn.Module):
         self.spec = spec
         self.options = options
         size = (options.image_size, options.image_size)
-        common = dict(padding=options.padding, bn_eps=options.bn_eps, activation=options.activation)
-        self.stem = ConvNormAct(3, spec.stem_channels, 3, options.stem_stride, input_size=size, **common)
+        common = options.conv_options()
+        self.stem = ConvNormAct(
+            3, spec.stem_channels, 3, options.stem_stride, activation=options.activation, input_size=size, **common
+        )
         size = strided_size(size, options.stem_stride)
 
         stages: list[nn.Module] = []
         block_index = 0
         for stage in spec.stages:
             rates = [options.drop_connect_rate * (block_index + i) / spec.total_blocks for i in range(stage.repeats)]
-            blocks, size = build_stage(stage, options, size, rates)
-            stages.append(blocks)
+            built = build_stage(stage, options, size, rates)
+            stages.append(built.blocks)
+            size = built.output_size
             block_index += stage.repeats
         self.stages = nn.Sequential(*stages)
 
-        self.head = ConvNormAct(spec.stages[-1].out_channels, spec.head_channels, 1, input_size=size, **common)
+        self.head = ConvNormAct(
+            spec.stages[-1].out_channels, spec.head_channels, 1, activation=options.activation, input_size=size,
+            **common,
+        )
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(options.dropout)
         self.fc = nn.Linear(spec.head_channels, options.num_classes)
         init_weights(self)
+
+    def module_roles(self) -> dict[str, str]:
+        """Which part of the network each submodule is; analysis tools read this by duck typing.
+
+        Roles (see :data:`~convcost.architectures.roles.MODULE_ROLES`): ``stem`` the stem conv,
+        ``stage`` each child of ``stages``, ``head`` the 1×1 head conv, ``classifier`` the
+        linear ``fc``, ``se`` each squeeze-and-excitation gate.
+
+        Returns:
+            ``named_modules()`` name → role, ordered stem, stages in order, head, classifier,
+            then the SE modules in ``named_modules()`` order.
+        """
+        return layout_roles(self)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Feature map after the head conv, ``(N, head_channels, H/32, W/32)``."""

@@ -4,9 +4,8 @@ A report directory holds ``index.html``, ``summary.csv``/``summary.json``, ``mod
 and ``.json`` per model, ``charts/<name>.png`` and ``.svg``, and ``sections/<name>.csv`` for
 every table of the extra sections. Every file is written atomically; ``index.html`` is written last.
 
-Charts are drawn in worker processes (:func:`reports.parallel.parallel_map`); a section given
-as a function is made afterwards, in this process, once every worker has finished, so it may
-run real tensor arithmetic (a latency measurement) without forking after it.
+Charts are drawn in worker processes (:func:`reports.parallel.parallel_map`). Reports only
+render: every section arrives made, with its measurements (latency included) already taken.
 """
 
 from __future__ import annotations
@@ -16,8 +15,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.figure import Figure
 
-from analyzer import Analysis
+from convcost.analyzer import Analysis
 
 from . import charts
 from .atomic import write_bytes, write_text
@@ -26,7 +26,7 @@ from .export import analysis_json, csv_text, json_text, summaries_json
 from .frames import PUBLISHED_FIELDS, breakdown_frame, category_share, layer_frame, summary_frame
 from .html import Page, render_html, section_view
 from .parallel import parallel_map
-from .sections import Section, SectionSource, slug
+from .sections import Section, slug
 
 _SCALING_NAMES = {"index": "scaling-by-index", "resolution": "scaling-by-resolution"}
 
@@ -68,53 +68,44 @@ def _render(jobs: Sequence[ChartJob], workers: int) -> list[RenderedChart]:
 
 @dataclass(frozen=True)
 class _Drawn:
-    """Every chart of a page, drawn, and the sections made."""
+    """Every chart of a page, drawn: the overview, one per model, and each section's."""
 
     overview: list[RenderedChart]
     model_charts: dict[str, RenderedChart]
     sections: list[tuple[Section, list[RenderedChart]]]
 
 
-def _section_chart(section: Section, index: int) -> ChartJob | None:
-    """Figure ``index`` of ``section`` as a job under its file name, if it is a job (workers can draw it)."""
-    figure = section.figures[index]
-    return replace(figure, name=section.chart_name(index)) if isinstance(figure, ChartJob) else None
-
-
-def _draw(analyses: Sequence[Analysis], overview: Sequence[ChartJob], sources: Sequence[SectionSource],
-          workers: int) -> _Drawn:
-    """Draw the overview, per-model and ready sections' charts in ``workers`` processes, then make the
-    deferred sections and draw the remaining figures here."""
-    section_jobs = {(position, i): job for position, source in enumerate(sources) if isinstance(source, Section)
-                    for i in range(len(source.figures)) if (job := _section_chart(source, i)) is not None}
-    jobs = [*overview, *(stage_job(a) for a in analyses), *section_jobs.values()]
-    rendered = _render(jobs, workers)
-    model_end = len(overview) + len(analyses)
-    drawn = dict(zip(section_jobs, rendered[model_end:], strict=True))
-    sections = []
-    for position, source in enumerate(sources):  # every worker has finished: real tensors are safe now
-        section = source if isinstance(source, Section) else source()
-        charts_ = [drawn.get((position, i)) or _draw_here(section, i) for i in range(len(section.figures))]
-        sections.append((section, charts_))
-    return _Drawn(rendered[:len(overview)],
-                  {a.model: chart for a, chart in zip(analyses, rendered[len(overview):model_end], strict=True)},
-                  sections)
-
-
-def _draw_here(section: Section, index: int) -> RenderedChart:
+def _section_job(section: Section, index: int) -> ChartJob:
+    """Figure ``index`` of ``section`` as a job under its file name (a built figure is wrapped as is)."""
     figure = section.figures[index]
     if isinstance(figure, ChartJob):
-        return replace(figure, name=section.chart_name(index)).run()
-    return charts.render(section.chart_name(index), figure)
+        return replace(figure, name=section.chart_name(index))
+    return ChartJob(section.chart_name(index), _built, (figure,))
+
+
+def _built(figure: Figure) -> Figure:
+    return figure
+
+
+def _draw(analyses: Sequence[Analysis], overview: Sequence[ChartJob], sections: Sequence[Section],
+          workers: int) -> _Drawn:
+    """Draw the overview, per-model and section charts in ``workers`` processes."""
+    section_jobs = [[_section_job(section, i) for i in range(len(section.figures))] for section in sections]
+    jobs = [*overview, *(stage_job(a) for a in analyses), *(job for jobs in section_jobs for job in jobs)]
+    rendered = iter(_render(jobs, workers))
+    drawn_overview = [next(rendered) for _ in overview]
+    model_charts = {a.model: next(rendered) for a in analyses}
+    drawn_sections = [(section, [next(rendered) for _ in jobs]) for section, jobs in zip(sections, section_jobs,
+                                                                                            strict=True)]
+    return _Drawn(drawn_overview, model_charts, drawn_sections)
 
 
 def render_page(analyses: Sequence[Analysis], *, title: str = "convcost report",
                 published: pd.DataFrame | None = None, scaling_models: Sequence[str] = (),
-                sections: Sequence[SectionSource] = (), jobs: int = 1) -> str:
+                sections: Sequence[Section] = (), jobs: int = 1) -> str:
     """One self-contained HTML page (no files beside it) for ``analyses`` (possibly none) and extra ``sections``.
 
     Args:
-        sections: sections, or functions making them (called after every worker has finished).
         jobs: worker processes for drawing charts.
     """
     overview = overview_jobs(analyses, published, scaling_models) if len(analyses) > 1 else []
@@ -137,14 +128,13 @@ def _file_stems(analyses: Sequence[Analysis]) -> dict[str, str]:
 
 def build_report(analyses: Sequence[Analysis], out_dir: str | Path, *, title: str = "convcost report",
                  published: pd.DataFrame | None = None, scaling_models: Sequence[str] = (),
-                 sections: Sequence[SectionSource] = (), jobs: int = 1) -> Path:
+                 sections: Sequence[Section] = (), jobs: int = 1) -> Path:
     """Write the report directory for ``analyses`` and return the path of its ``index.html``.
 
     Args:
         published: published figures, one row per figure (:data:`reports.frames.PUBLISHED_FIELDS`).
         scaling_models: model names of a scaling series (such as B0–B7), in order, for the cost curves.
-        sections: extra sections (studies), appended after the models, in order; a function in place of
-            a section is called in this process after every worker has finished (see the module docstring).
+        sections: extra sections (studies), appended after the models, in order.
         jobs: worker processes for drawing charts.
 
     Raises:
@@ -162,8 +152,8 @@ def build_report(analyses: Sequence[Analysis], out_dir: str | Path, *, title: st
 
     drawn = _draw(analyses, overview_jobs(analyses, published, scaling_models), sections, jobs)
     for section, _ in drawn.sections:
-        for stem, frame in section.csv_files():
-            write_text(out / "sections" / f"{stem}.csv", csv_text(frame))
+        for file in section.csv_files():
+            write_text(out / "sections" / f"{file.stem}.csv", csv_text(file.frame))
     every_chart = [*drawn.overview, *drawn.model_charts.values(), *(c for _, cs in drawn.sections for c in cs)]
     for chart in every_chart:
         write_bytes(out / "charts" / f"{chart.name}.png", chart.png)

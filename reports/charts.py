@@ -39,6 +39,8 @@ _TITLES = {Column.PARAMS: "Parameters", Column.MACS: "MACs (conv + linear)",
            Column.TRAINING_BYTES: "Training memory (saved for backward)"}
 _SCALING_METRICS = tuple(_TITLES)
 DPI = 110
+#: Subplot spacing of the studies' side-by-side panels.
+PANEL_GRID = dict(left=0.07, right=0.98, bottom=0.14, top=0.86, wspace=0.28)
 
 
 @dataclass(frozen=True)
@@ -213,7 +215,7 @@ def stage_bars(breakdown: pd.DataFrame, model: str) -> Figure:
                          color=CATEGORY_COLORS[str(category)])
                 bottom += table[category]
             axes.set_xticks(range(len(table)), [str(s) for s in table.index], rotation=45, ha="right")
-            axes.set_xlabel("stage (top-level module, or stages.i)")
+            axes.set_xlabel("part of the network, as the model declares it")
             axes.set_ylabel(axis_label(metric))
             axes.set_title(f"{metric.title} per stage")
             axis_units(axes, "y", metric.unit, log=False)
@@ -247,3 +249,17 @@ def category_share_chart(share: pd.DataFrame) -> Figure:
                     bbox_to_anchor=(0.5, 1.0), fontsize=7)
         figure.suptitle("Where the MACs are: share by conv kind")
     return figure
+
+
+def short_model(model: str) -> str:
+    """``efficientnet_b3`` → ``b3``: the part after the last underscore."""
+    return model.rsplit("_", 1)[-1]
+
+
+def grouped_bars(axes: Axes, labels: list[str], series: dict[str, list[float]]) -> None:
+    """Bars of each series side by side at every label."""
+    width = 0.8 / len(series)
+    for index, (name, values) in enumerate(series.items()):
+        offset = (index - (len(series) - 1) / 2) * width
+        axes.bar([i + offset for i in range(len(labels))], values, width, label=name, color=PALETTE[index])
+    axes.set_xticks(range(len(labels)), labels)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
+from convcost.analyzer.analysis import Metric
+
 from .units import Unit, human, plain
 
 
@@ -78,6 +80,11 @@ class Column(Enum):
         return plain(self.unit, value)
 
     @property
+    def metric(self) -> Metric | None:
+        """The per-module metric this column shows (for :meth:`Analysis.total`), None for other columns."""
+        return _METRICS.get(self)
+
+    @property
     def is_numeric(self) -> bool:
         """Whether the column holds a number (right-aligned on screen)."""
         return self.unit in (Unit.INT, Unit.COUNT, Unit.BYTES, Unit.PERCENT)
@@ -104,6 +111,10 @@ PUBLISHED_COLUMNS: tuple[Column, ...] = (
     Column.NOTE,
 )
 _BY_KEY = {column.key: column for column in Column}
+_METRICS: dict[Column, Metric] = {
+    Column.PARAMS: "params", Column.BUFFERS: "buffers", Column.MACS: "macs", Column.FLOPS: "flops",
+    Column.OUTPUT_BYTES: "output_bytes", Column.SAVED_BYTES: "saved_bytes",
+}
 
 
 def column(key: str) -> Column | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from analyzer import Analysis
+from convcost.analyzer import Analysis
 
 from .columns import column
 from .frames import layer_row, summary_record

@@ -10,47 +10,29 @@ from typing import Any
 
 import pandas as pd
 
-from analyzer import Analysis, LayerRecord
+from convcost.analyzer import Analysis, CostCategory, LayerRecord
 
 from .columns import LAYER_COLUMNS, PUBLISHED_COLUMNS, SUMMARY_COLUMNS, Column
 
-#: Top-level modules that make up a network's head and classifier.
-HEAD_MODULES = ("head", "fc", "classifier")
-#: Top-level containers whose children are the stages (``stages.0``, ``features.3``, ...).
-STAGE_CONTAINERS = ("stages", "features", "layers")
 #: Cost categories in display order: conv/linear kinds, then SE convs, head/classifier, and other modules.
-CATEGORIES = ("standard", "depthwise", "pointwise", "grouped", "transposed", "linear", "SE", "head/classifier",
-              "other")
+CATEGORIES: tuple[str, ...] = tuple(category.value for category in CostCategory)
 #: Fields of a published-figures frame (one row per published figure), as the CLI supplies it.
 PUBLISHED_FIELDS = tuple(c.key for c in PUBLISHED_COLUMNS)
 #: How the root module (whose name is empty) is shown.
 ROOT_LABEL = "(root)"
+#: The part of modules that are in no part the model declares (or of every module, when it declares none).
+UNDECLARED = "(undeclared)"
 
 
-def stage_of(name: str) -> str:
-    """The stage a module belongs to: its top-level module, or ``stages.i`` inside a stage container."""
-    if not name:
-        return ROOT_LABEL
-    parts = name.split(".")
-    if parts[0] in STAGE_CONTAINERS and len(parts) > 1:
-        return ".".join(parts[:2])
-    return parts[0]
-
-
-def cost_category(layer: LayerRecord) -> str:
-    """One of :data:`CATEGORIES`: head/classifier for top-level head/fc/classifier modules, SE for
-    modules inside an ``se`` module, else the conv/linear kind, else ``other``."""
-    if layer.name.split(".")[0] in HEAD_MODULES:
-        return "head/classifier"
-    if ".se." in f".{layer.name}.":
-        return "SE"
-    return layer.kind or "other"
+def part_label(layer: LayerRecord) -> str:
+    """The declared part (stem, stage, head, classifier) ``layer`` is in, or :data:`UNDECLARED`."""
+    return layer.part if layer.part is not None else UNDECLARED
 
 
 def layer_row(layer: LayerRecord) -> dict[str, Any]:
     """One module's own costs keyed by :data:`LAYER_COLUMNS` keys (output shape of the first output)."""
     values = {
-        Column.NAME: layer.name, Column.TYPE: layer.type, Column.KIND: layer.kind, Column.DEPTH: layer.depth,
+        Column.NAME: layer.name, Column.TYPE: layer.type, Column.KIND: layer.kind or "", Column.DEPTH: layer.depth,
         Column.OUTPUT_SHAPE: layer.output_shapes[0] if layer.output_shapes else None,
         Column.PARAMS: layer.params, Column.BUFFERS: layer.buffers, Column.MACS: layer.macs,
         Column.FLOPS: layer.flops, Column.OUTPUT_BYTES: layer.output_bytes, Column.SAVED_BYTES: layer.saved_bytes,
@@ -83,11 +65,12 @@ def summary_frame(analyses: Sequence[Analysis]) -> pd.DataFrame:
 
 
 def breakdown_frame(analysis: Analysis) -> pd.DataFrame:
-    """Params and MACs per stage and cost category (columns ``stage, category, params, macs``).
+    """Params and MACs per declared part and cost category (columns ``stage, category, params, macs``).
 
-    Stages keep the order they appear in; categories follow :data:`CATEGORIES`; empty cells are dropped.
+    Parts are those the model declares (:attr:`LayerRecord.part`), in the order they appear;
+    modules in none are :data:`UNDECLARED`. Categories follow :data:`CATEGORIES`; empty cells are dropped.
     """
-    rows = [{"stage": stage_of(layer.name), "category": cost_category(layer), Column.PARAMS.key: layer.params,
+    rows = [{"stage": part_label(layer), "category": layer.category.value, Column.PARAMS.key: layer.params,
              Column.MACS.key: layer.macs} for layer in analysis.layers]
     frame = pd.DataFrame(rows, columns=["stage", "category", Column.PARAMS.key, Column.MACS.key])
     stages = list(dict.fromkeys(frame["stage"]))

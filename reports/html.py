@@ -19,7 +19,7 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup, escape
 
-from analyzer import Analysis
+from convcost.analyzer import Analysis
 
 from .charts import RenderedChart
 from .columns import Column, conventions
@@ -27,10 +27,10 @@ from .display import display_frame, display_row
 from .frames import ROOT_LABEL, layer_frame, summary_frame
 from .sections import Section
 from .units import ops_text, shape_text
-from .verdict import Verdict, verdict
+from .verdict import CheckView, check_view
 
 _ENVIRONMENT = jinja2.Environment(
-    loader=jinja2.PackageLoader("reports", "templates"),
+    loader=jinja2.PackageLoader("convcost.reports", "templates"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
@@ -51,14 +51,22 @@ class Card:
 
 
 @dataclass(frozen=True)
+class CaptionedHtml:
+    """A rendered table and its caption."""
+
+    caption: str
+    html: Markup
+
+
+@dataclass(frozen=True)
 class ModelView:
     """What the template shows for one analysis."""
 
     analysis: Analysis
     anchor: str
     cards: tuple[Card, ...]
-    check: Verdict
-    check_tables: tuple[tuple[str, Markup], ...]
+    check: CheckView
+    check_tables: tuple[CaptionedHtml, ...]
     layers: Markup
     chart: RenderedChart | None
     files: Mapping[str, str]
@@ -145,13 +153,14 @@ def _cards(analysis: Analysis) -> tuple[Card, ...]:
 
 
 def _model_view(analysis: Analysis, anchor: str, page: Page) -> ModelView:
-    check = verdict(analysis)
+    check = check_view(analysis)
     return ModelView(
         analysis=analysis,
         anchor=anchor,
         cards=_cards(analysis),
         check=check,
-        check_tables=tuple((caption, table_html(frame, compact=True)) for caption, frame in check.tables()),
+        check_tables=tuple(CaptionedHtml(table.caption, table_html(table.frame, compact=True))
+                           for table in check.tables()),
         layers=table_html(layer_frame(analysis).replace({Column.NAME.key: {"": ROOT_LABEL}})),
         chart=page.model_charts.get(analysis.model),
         files=page.model_files.get(analysis.model, {}),
@@ -164,12 +173,12 @@ def section_view(section: Section, charts: Sequence[RenderedChart], csv_dir: str
     Args:
         csv_dir: folder (relative to the page) holding the section's CSV files, None when there are none.
     """
-    captions = ["", *(caption for caption, _ in section.tables)]
+    captions = ["", *(table.caption for table in section.tables)]
     footers: list[Mapping[str, Any] | None] = [section.footer, *(None for _ in section.tables)]
     tables = tuple(
-        TableView(caption, table_html(frame, footer=footer), None if csv_dir is None else f"{csv_dir}/{stem}.csv",
-                  len(frame) > SCROLL_ROWS)
-        for caption, footer, (stem, frame) in zip(captions, footers, section.csv_files(), strict=True)
+        TableView(caption, table_html(file.frame, footer=footer),
+                  None if csv_dir is None else f"{csv_dir}/{file.stem}.csv", len(file.frame) > SCROLL_ROWS)
+        for caption, footer, file in zip(captions, footers, section.csv_files(), strict=True)
     )
     return SectionView(section, tables, tuple(charts))
 

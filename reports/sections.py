@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 from matplotlib.figure import Figure
 
 from .charts import ChartJob
+
+
+class Table(NamedTuple):
+    """A captioned table of raw values (rendered in display units, written raw to CSV)."""
+
+    caption: str
+    frame: pd.DataFrame
+
+
+class CsvFile(NamedTuple):
+    """A table as a CSV file: its file stem and its frame."""
+
+    stem: str
+    frame: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -26,7 +40,7 @@ class Section:
         figures: charts shown below the table (also written as PNG and SVG): built figures, or
             :class:`~reports.charts.ChartJob` objects, which are drawn only when a page needs them
             and can be drawn in worker processes.
-        tables: further ``(caption, frame)`` tables shown after the charts.
+        tables: further tables shown after the charts.
         notes: short remarks (caveats, how a figure was measured) listed under the main table.
         footer: a total row under the main table, keyed like its columns (shown, not written to CSV).
     """
@@ -35,7 +49,7 @@ class Section:
     intro: str
     frame: pd.DataFrame
     figures: Sequence[Figure | ChartJob] = field(default_factory=tuple)
-    tables: Sequence[tuple[str, pd.DataFrame]] = field(default_factory=tuple)
+    tables: Sequence[Table] = field(default_factory=tuple)
     notes: Sequence[str] = field(default_factory=tuple)
     footer: Mapping[str, Any] = field(default_factory=dict)
 
@@ -48,14 +62,10 @@ class Section:
         """File stem of figure ``index``."""
         return f"{self.slug}-{index}"
 
-    def csv_files(self) -> list[tuple[str, pd.DataFrame]]:
-        """``(file stem, frame)`` of the main table, then of each further table."""
-        return [(self.slug, self.frame), *((f"{self.slug}-{slug(caption)}", frame) for caption, frame in self.tables)]
-
-
-#: A section, or a function that makes one later: :func:`reports.build.build_report` calls it in its
-#: own process after every worker has finished, for sections that do real tensor work (latency).
-SectionSource = Section | Callable[[], Section]
+    def csv_files(self) -> list[CsvFile]:
+        """The main table, then each further table, as CSV files."""
+        return [CsvFile(self.slug, self.frame),
+                *(CsvFile(f"{self.slug}-{slug(table.caption)}", table.frame) for table in self.tables)]
 
 
 def slug(text: str) -> str:

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
-from analyzer import Analysis, LayerRecord
+from convcost.analyzer import Analysis, LayerRecord
+from convcost.analyzer.conventions import ConventionTotal
 
 from .columns import SUMMARY_COLUMNS, TABLE_COLUMNS, Column, conventions
 from .display import display_frame, display_row
 from .frames import ROOT_LABEL, layer_row
 from .sections import Section
 from .units import ops_text, shape_text
-from .verdict import verdict
-
-if TYPE_CHECKING:
-    from analyzer.studies.tools import ToolTotal
+from .verdict import check_view
 
 FOOTNOTE_WIDTH = 100
 #: Summary columns worth a terminal column (the rest are in the files).
@@ -51,7 +49,7 @@ def _tree_cells(analysis: Analysis, layer: LayerRecord, cut: bool) -> list[str]:
     label = f"{'  ' * layer.depth}{name} ({layer.type})"
     row = layer_row(layer)
     if cut:
-        row.update({c.key: analysis.total(layer.name, c.key) for c in TABLE_COLUMNS if c.is_numeric})
+        row.update({c.key: analysis.total(layer.name, c.metric) for c in TABLE_COLUMNS if c.metric is not None})
     return [label, *(c.human(row[c.key]) for c in TABLE_COLUMNS)]
 
 
@@ -90,9 +88,9 @@ def analysis_text(analysis: Analysis, depth: int | None = 3) -> str:
     unsupported = analysis.unsupported_ops()
     coverage = (f"FLOPs exclude unsupported operators (calls): {ops_text(unsupported)}"
                 if unsupported else "Unsupported operators: none (every operator has a formula)")
-    check = verdict(analysis)
+    check = check_view(analysis)
     checks = [_wrap("Cross-check: " + " ".join(check.sentences))]
-    checks += [f"\n{caption}:\n{frame_text(frame)}" for caption, frame in check.tables()]
+    checks += [f"\n{table.caption}:\n{frame_text(table.frame)}" for table in check.tables()]
     lines = [
         f"{analysis.model}: input {shapes} ({analysis.dtype}), engine {analysis.engine}",
         "",
@@ -130,7 +128,7 @@ def section_text(section: Section) -> str:
              frame_text(section.frame, footer=section.footer)]
     if section.notes:
         parts.append("\n".join(_wrap(f"- {note}", "  ") for note in section.notes))
-    parts += [f"{caption}\n{frame_text(frame)}" for caption, frame in section.tables]
+    parts += [f"{table.caption}\n{frame_text(table.frame)}" for table in section.tables]
     return "\n\n".join(parts) + "\n"
 
 
@@ -139,8 +137,9 @@ def summary_text(summary: pd.DataFrame) -> str:
     return frame_text(summary[[c.key for c in _SCREEN_SUMMARY]])
 
 
-def convention_text(total: ToolTotal, model: str) -> str:
-    """Two lines: ``total``'s tool, rules and count, then convcost's FLOPs and MACs of the same model."""
+def convention_text(total: ConventionTotal, analysis: Analysis) -> str:
+    """Two lines: the tool, its rules and its total, then convcost's FLOPs and MACs of the same analysis."""
     return (f"Convention {total.tool} ({total.source}): {total.total:,} ({total.unit})\n"
-            + _wrap(f"convcost: {total.flops:,} all-op FLOPs, {total.macs:,} conv+linear MACs; convcost explain "
-                    f"{model} --vs {total.tool} reconciles the two operator by operator") + "\n")
+            + _wrap(f"convcost: {analysis.totals.flops:,} all-op FLOPs, {analysis.totals.macs:,} conv+linear MACs; "
+                    f"convcost explain {analysis.model} --vs {total.tool} reconciles the two operator by operator")
+            + "\n")

@@ -1,4 +1,7 @@
-"""The cross-check verdict of an analysis, in words and frames, for the terminal and HTML alike."""
+"""The cross-check verdict of an analysis (:attr:`Analysis.verdict`), in words and tables, for every format.
+
+The analyzer decides what agrees and which engine is primary; this module only words it.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +9,21 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analyzer import Analysis
+from convcost.analyzer import ALL, Analysis, Verdict
 
 from .columns import Column
+from .sections import Table
 
 
 @dataclass(frozen=True)
-class Verdict:
-    """How far the numbers of one analysis are checked, and what differs.
+class CheckView:
+    """One analysis's verdict ready to show.
 
     Attributes:
         ok: every conv/linear layer matches its formula and no two engines disagree.
         checked: conv/linear layers that ran, each compared with its formula.
         sentences: the verdict in words.
-        differing: conv/linear layers whose formula params or MACs differ from the measured ones.
-        engines: totals per engine (empty when only one engine ran).
-        disagreements: layers where engines differ, with the reason.
+        differing, engines, disagreements: the verdict's tables (possibly empty).
     """
 
     ok: bool
@@ -31,40 +33,53 @@ class Verdict:
     engines: pd.DataFrame
     disagreements: pd.DataFrame
 
-    def tables(self) -> list[tuple[str, pd.DataFrame]]:
-        """(caption, frame) of every table that has rows."""
-        tables = [("Layers whose formula differs from the measurement", self.differing),
-                  ("Totals per engine", self.engines), ("Layers where the engines disagree", self.disagreements)]
-        return [(caption, frame) for caption, frame in tables if not frame.empty]
+    def tables(self) -> list[Table]:
+        """Every table that has rows."""
+        tables = [Table("Layers whose formula differs from the measurement", self.differing),
+                  Table("Totals per engine", self.engines),
+                  Table("Layers where the engines disagree", self.disagreements)]
+        return [table for table in tables if not table.frame.empty]
 
 
-def verdict(analysis: Analysis) -> Verdict:
-    """Compare every conv/linear layer with its closed-form formula, and the engines with each other."""
-    checked = [layer for layer in analysis.layers if layer.check is not None and layer.calls]
+def _names(names: list[str]) -> str:
+    """``["a", "b", "c"]`` → ``a, b and c``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def sentences(verdict: Verdict) -> tuple[str, ...]:
+    """The verdict in words: formula agreement, then what the engines say (or which ones did not run).
+
+    """
+    said = [f"{verdict.agreeing} of {verdict.checked} conv/linear layers agree with their closed-form formula "
+            f"(params from hyper-parameters; MACs measured by the {verdict.primary_engine} engine)."]
+    if len(verdict.engines_run) > 1:
+        names = ", ".join(name.value for name in verdict.engines_run)
+        count = len(verdict.disagreements)
+        said.append(f"Engines {names}: " + (f"{count} disagreements on conv/linear layers." if count
+                                            else "agree on every conv/linear layer."))
+    elif verdict.engines_not_run:
+        said.append(f"One engine ran; with --engine {ALL}, {_names(list(verdict.engines_not_run))} count every "
+                    "layer too and every layer where they differ is listed.")
+    return tuple(said)
+
+
+def check_view(analysis: Analysis) -> CheckView:
+    """The verdict of ``analysis`` as sentences and tables."""
+    verdict = analysis.verdict
     differing = pd.DataFrame(
         [{Column.NAME.key: layer.name, Column.KIND.key: layer.kind, Column.PARAMS.key: layer.params,
           "Formula params": layer.check.analytic_params, "Measured MACs": layer.check.measured_macs,
           "Formula MACs": layer.check.analytic_macs}
-         for layer in checked if layer.check is not None and not layer.check.agrees],
+         for layer in verdict.differing if layer.check is not None],
         columns=[Column.NAME.key, Column.KIND.key, Column.PARAMS.key, "Formula params", "Measured MACs",
                  "Formula MACs"])
-    measured_by = "dispatch" if analysis.engine == "all" else analysis.engine
-    sentences = [f"{len(checked) - len(differing)} of {len(checked)} conv/linear layers agree with their closed-form "
-                 f"formula (params from hyper-parameters; MACs measured by the {measured_by} engine)."]
     engines = pd.DataFrame(
-        [{"Engine": e.engine, Column.MACS.key: e.macs, Column.FLOPS.key: e.flops,
-          Column.UNSUPPORTED_OPS.key: e.unsupported_ops} for e in analysis.engines] if len(analysis.engines) > 1
-        else [], columns=["Engine", Column.MACS.key, Column.FLOPS.key, Column.UNSUPPORTED_OPS.key])
+        [{"Engine": e.engine.value, Column.MACS.key: e.macs, Column.FLOPS.key: e.flops,
+          Column.UNSUPPORTED_OPS.key: e.unsupported_ops} for e in verdict.engine_totals]
+        if len(verdict.engine_totals) > 1 else [],
+        columns=["Engine", Column.MACS.key, Column.FLOPS.key, Column.UNSUPPORTED_OPS.key])
     disagreements = pd.DataFrame(
         [{Column.NAME.key: d.layer, "Quantity": d.quantity,
           "Values": ", ".join(f"{engine}={value:,}" for engine, value in d.values.items()), "Reason": d.reason}
-         for d in analysis.disagreements], columns=[Column.NAME.key, "Quantity", "Values", "Reason"])
-    if len(analysis.engines) > 1:
-        names = ", ".join(e.engine for e in analysis.engines)
-        sentences.append(f"Engines {names}: " + (f"{len(disagreements)} disagreements on conv/linear layers."
-                                                 if len(disagreements) else "agree on every conv/linear layer."))
-    else:
-        sentences.append("One engine ran; with --engine all, fvcore and the analytic engine count every layer too "
-                         "and every layer where they differ is listed.")
-    ok = differing.empty and disagreements.empty
-    return Verdict(ok, len(checked), tuple(sentences), differing, engines, disagreements)
+         for d in verdict.disagreements], columns=[Column.NAME.key, "Quantity", "Values", "Reason"])
+    return CheckView(verdict.ok, verdict.checked, sentences(verdict), differing, engines, disagreements)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from analyzer import Analysis, analyze
-from analyzer.studies import StudyResults
-from analyzer.studies.suite import compute as compute_studies
-from architectures import create_model
+from convcost.analyzer import Analysis, analyze
+from convcost.architectures import create_model
+from convcost.studies import get_study
+from helpers import default_settings
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 
@@ -40,14 +41,15 @@ def b0_analysis() -> Analysis:
 
 
 @pytest.fixture(scope="session")
-def study_of() -> Callable[[str], StudyResults]:
-    """``study_of(name)``: the results of one :mod:`analyzer.studies.suite` study, computed once per session
-    (the fused study untimed)."""
-    cache: dict[str, StudyResults] = {}
+def study_of() -> Callable[[str], Any]:
+    """``study_of(name)``: the result of one registered study with the main report's settings, computed once per
+    session (the fused study untimed)."""
+    cache: dict[str, Any] = {}
 
-    def compute(name: str) -> StudyResults:
+    def compute(name: str) -> Any:
         if name not in cache:
-            cache[name] = compute_studies([name])
+            study, settings = get_study(name), default_settings(name)
+            cache[name] = study.assemble(settings, {job: job.run() for job in study.jobs(settings)})
         return cache[name]
 
     return compute

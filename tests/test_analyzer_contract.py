@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from analyzer import AnalysisError, InputShapeError, analyze
-from architectures import create_model
+from convcost.analyzer import AnalysisError, InputShapeError, analyze
+from convcost.architectures import create_model
 
 
 def snapshot(model: nn.Module) -> list[tuple]:

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from analyzer import analyze
+from convcost.analyzer import analyze
 
 
 def test_textbook_standard_vs_depthwise_separable_params() -> None:
@@ -185,7 +185,7 @@ def test_one_and_three_dimensional_convs(conv: nn.Module, shape: tuple[int, ...]
 
 
 def test_functional_conv_schema_reads_groups_not_transposed() -> None:
-    from analyzer.formulas.ops import OP_FORMULAS, OpCall, TensorArg
+    from convcost.analyzer.formulas.ops import OP_FORMULAS, OpCall, TensorArg
 
     # aten::conv2d(input, weight, bias, stride, padding, dilation, groups): argument 6 is groups
     call = OpCall((TensorArg((1, 8, 8, 8)), TensorArg((8, 2, 3, 3)), None, [2, 2], [1, 1], [1, 1], 4),

@@ -3,8 +3,8 @@
 import torch
 from torch import nn
 
-from analyzer import analyze
-from architectures.layers import MemoryEfficientSwish, Swish
+from convcost.analyzer import analyze
+from convcost.architectures.layers import MemoryEfficientSwish, Swish
 
 SHAPE = (1, 3, 8, 8)  # input: 192 floats = 768 bytes
 

@@ -4,7 +4,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from analyzer import analyze
+from convcost.analyzer import analyze
 
 
 @st.composite

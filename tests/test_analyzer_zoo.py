@@ -2,8 +2,8 @@
 
 import pytest
 
-from analyzer import analyze
-from architectures import create_model, list_models, model_info
+from convcost.analyzer import analyze
+from convcost.architectures import create_model, list_models, model_info
 
 # conv + linear MACs the engines agree on; torchvision's `_ops` (GMACs, 3 decimals) in the comment
 REFERENCE_MACS = [

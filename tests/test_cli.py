@@ -8,8 +8,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from analyzer.cli import UsageError, expand_models, main
-from architectures import list_models
+from convcost.architectures import list_models
+from convcost.cli.app import UsageError, expand_models, main
 
 B0_PARAMS = 5_288_548
 B0_MACS = 385_814_752

@@ -5,14 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-from functools import partial
 from html.parser import HTMLParser
 
 import pytest
 
-from analyzer import cli
-from analyzer.studies import fused
-from analyzer.studies.plan import training_plan
+from convcost.cli import app as cli
+from convcost.cli.commands.report_command import study_list
+from convcost.studies import Study, study_names
+from convcost.studies.plan import training_plan
+from helpers import default_settings
 
 B0_TOTALS = {
     "convcost": 802_325_916, "paper": 385_814_752, "torchvision": 385_814_752, "fvcore": 401_659_392,
@@ -42,7 +43,9 @@ def parse(html: str) -> None:
 @pytest.fixture
 def cached_studies(monkeypatch, study_of) -> None:
     """``convcost study NAME`` computes each study once per test session (they are deterministic)."""
-    monkeypatch.setattr(cli.suite, "compute", lambda names: study_of(*names))
+    compute = Study.compute
+    monkeypatch.setattr(Study, "compute", lambda self, settings: study_of(self.name)
+                        if settings == default_settings(self.name) else compute(self, settings))
 
 
 # --- study ----------------------------------------------------------------------------
@@ -100,8 +103,7 @@ def test_study_fused_untimed_and_timed(capsys, cached_studies, monkeypatch) -> N
     code, out, _ = run(capsys, "study", "fused", "--runs", "0")
     assert code == 0 and out.startswith("Fused-MBConv against MBConv, stage by stage\n")
     assert "- Latency was not measured (0 runs)." in out
-    monkeypatch.setattr(cli, "fused_study", partial(fused.fused_study, stages=[0]))  # one stage: fast
-    code, out, _ = run(capsys, "study", "fused", "--runs", "2", "--format", "json")
+    code, out, _ = run(capsys, "study", "fused", "--runs", "2", "--stages", "0", "--format", "json")  # fast
     document = json.loads(out)
     assert code == 0 and [row["variant"] for row in document["rows"]] == ["as built", "swapped"]
     assert all(row["latency_ms"] > 0 for row in document["rows"])
@@ -246,12 +248,13 @@ def test_explain_bad_input(capsys) -> None:
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("all", cli.REPORT_STUDIES), ("none", ()), ("plan,se", ("se", "plan")), ("conventions", ("conventions",)),
+    ("all", study_names()), ("none", ()), ("plan,se", ("se", "plan")), ("conventions", ("conventions",)),
 ])
 def test_study_names(text: str, expected: tuple[str, ...]) -> None:
-    assert cli.study_names(text) == expected
+    assert study_list(text) == expected
 
 
 def test_report_bad_studies(capsys, tmp_path) -> None:
     message = usage_error(capsys, "report", "--out", str(tmp_path), "--studies", "se,vgg")
-    assert "give all, none or a comma-separated list of scaling, dwsep, se, swish, fused, plan, conventions" in message
+    assert f"give all, none or a comma-separated list of {', '.join(study_names())}" in message
+    assert "scaling, dwsep, se, swish, fused, plan, conventions" in message

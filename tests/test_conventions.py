@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from analyzer import analyze
-from analyzer.conventions import CONVENTIONS, convention_total, explain
-from architectures import create_model, list_models, model_info
+from convcost.analyzer import analyze
+from convcost.analyzer.conventions import CONVENTIONS, convention_total, explain
+from convcost.architectures import create_model, list_models, model_info
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from architectures.layers import DropPath, MemoryEfficientSwish, SqueezeExcite, Swish, se_channels
+from convcost.architectures.layers import DropPath, MemoryEfficientSwish, SqueezeExcite, Swish, se_channels
 
 
 def saved_tensor_count(module: nn.Module, x: torch.Tensor) -> int:

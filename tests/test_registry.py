@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from architectures import UnknownModelError, create_model, list_models, model_info
-from architectures.registry import register_model
+from convcost.architectures import UnknownModelError, create_model, list_models, model_info
+from convcost.architectures.registry import register_model
 
 ALL_NAMES = [
     *(f"efficientnet_b{i}" for i in range(8)),
@@ -59,7 +59,7 @@ def test_invalid_override_names_field_and_valid_values(name: str, overrides: dic
 
 
 def test_stage_stride_three_is_rejected() -> None:
-    from architectures import BlockStage
+    from convcost.architectures import BlockStage
 
     with pytest.raises(ValueError, match=r"stride must be one of \(1, 2\); got 3"):
         BlockStage("mbconv", 6, 3, 3, 16, 24, 2, 0.25)

@@ -3,9 +3,9 @@
 import pandas as pd
 import pytest
 
-from analyzer import Analysis
-from reports import charts
-from reports.frames import PUBLISHED_FIELDS, breakdown_frame, category_share, summary_frame
+from convcost.analyzer import Analysis
+from convcost.reports import charts
+from convcost.reports.frames import PUBLISHED_FIELDS, breakdown_frame, category_share, summary_frame
 
 PUBLISHED = pd.DataFrame([
     ("efficientnet_b0", "efficientnet", "paper Table 2", 224, 5.3e6, 0.39e9, 77.1, ""),

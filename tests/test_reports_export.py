@@ -4,9 +4,9 @@ import csv
 import io
 import json
 
-from analyzer import Analysis
-from reports.export import analysis_json, csv_text, json_text, summaries_json
-from reports.frames import breakdown_frame, category_share, cost_category, layer_frame, stage_of, summary_frame
+from convcost.analyzer import Analysis
+from convcost.reports.export import analysis_json, csv_text, json_text, summaries_json
+from convcost.reports.frames import UNDECLARED, breakdown_frame, category_share, layer_frame, part_label, summary_frame
 
 B0_PARAMS = 5_288_548
 B0_MACS = 385_814_752  # conv + linear, matches calflops and torchvision's 0.386 G
@@ -74,15 +74,15 @@ def test_summary_has_one_record_per_model(b0_analysis: Analysis) -> None:
 
 
 def test_stages_and_categories(b0_analysis: Analysis) -> None:
-    assert stage_of("") == "(root)"
-    assert stage_of("stem.conv") == "stem"
-    assert stage_of("stages.3.1.se.fc1") == "stages.3"
     layer = b0_analysis.layer
-    assert cost_category(layer("stages.3.1.se.fc1")) == "SE"
-    assert cost_category(layer("stages.3.1.depthwise.conv")) == "depthwise"
-    assert cost_category(layer("head.conv")) == "head/classifier"
-    assert cost_category(layer("fc")) == "head/classifier"
-    assert cost_category(layer("stem.bn")) == "other"
+    assert part_label(layer("")) == UNDECLARED  # the root is in no declared part
+    assert part_label(layer("stem.conv")) == "stem"
+    assert part_label(layer("stages.3.1.se.fc1")) == "stages.3"
+    assert layer("stages.3.1.se.fc1").category == "SE"
+    assert layer("stages.3.1.depthwise.conv").category == "depthwise"
+    assert layer("head.conv").category == "head/classifier"
+    assert layer("fc").category == "head/classifier"
+    assert layer("stem.bn").category == "other"
     breakdown = breakdown_frame(b0_analysis)
     assert breakdown["macs"].sum() == B0_MACS
     assert breakdown["params"].sum() == B0_PARAMS

@@ -8,9 +8,9 @@ import pytest
 from matplotlib.figure import Figure
 from torch import nn
 
-from analyzer import Analysis, analyze
-from reports.build import build_report, render_page
-from reports.sections import Section, slug
+from convcost.analyzer import Analysis, analyze
+from convcost.reports.build import build_report, render_page
+from convcost.reports.sections import Section, slug
 
 SCRIPT = "<script>alert(1)</script>"
 

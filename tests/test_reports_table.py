@@ -1,10 +1,10 @@
 """Terminal tables: the golden B0 table, inclusive numbers at a cut depth, comparisons."""
 
-from analyzer import Analysis
-from reports.columns import Column
-from reports.frames import stage_comparison, summary_frame
-from reports.table import align, analysis_text, frame_text, summary_text, tree_table
-from reports.units import human_count
+from convcost.analyzer import Analysis
+from convcost.reports.columns import Column
+from convcost.reports.frames import stage_comparison, summary_frame
+from convcost.reports.table import align, analysis_text, frame_text, summary_text, tree_table
+from convcost.reports.units import human_count
 
 
 def test_b0_table_matches_golden(b0_analysis: Analysis, golden) -> None:

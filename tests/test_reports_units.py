@@ -2,8 +2,8 @@
 
 import pytest
 
-from reports.columns import LAYER_COLUMNS, SUMMARY_COLUMNS, Column, column, conventions
-from reports.units import Unit, human, human_bytes, human_count, plain, shape_text
+from convcost.reports.columns import LAYER_COLUMNS, SUMMARY_COLUMNS, Column, column, conventions
+from convcost.reports.units import Unit, human, human_bytes, human_count, plain, shape_text
 
 
 @pytest.mark.parametrize(("value", "text"), [

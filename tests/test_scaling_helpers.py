@@ -2,7 +2,7 @@
 
 import pytest
 
-from architectures import EFFICIENTNET_SCALING, efficientnet_spec, make_divisible, round_filters, round_repeats
+from convcost.architectures import EFFICIENTNET_SCALING, efficientnet_spec, make_divisible, round_filters, round_repeats
 
 
 @pytest.mark.parametrize(("channels", "width", "expected"), [(32, 1.1, 32), (64, 1.1, 72), (32, 1.8, 56)])

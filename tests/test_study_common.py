@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from analyzer.studies.common import analyze_model, children, dtype_bytes, records_frame
+from convcost.studies.common import analyze_model, children, dtype_bytes, records_frame
 
 
 @dataclass(frozen=True)

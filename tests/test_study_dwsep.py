@@ -9,11 +9,19 @@ from functools import cache
 
 import pytest
 import torch
+from helpers import figure_of
 from torch import nn
 
-from analyzer import Analysis, analyze
-from analyzer.studies.common import analyze_model
-from analyzer.studies.dwsep import DwsepStudy, NetworkSeparable, separable_network, separable_pairs, textbook_pair
+from convcost.analyzer import Analysis, analyze
+from convcost.studies.common import analyze_model
+from convcost.studies.dwsep import (
+    DwsepStudy,
+    NetworkSeparable,
+    dwsep_section,
+    separable_network,
+    separable_pairs,
+    textbook_pair,
+)
 
 # Stage tables written out from the papers: (expand t, kernel k, stride s, out channels c, repeats n).
 MOBILENET_V2 = [(1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 3, 2, 32, 3), (6, 3, 2, 64, 4), (6, 3, 1, 96, 3),
@@ -193,3 +201,23 @@ def test_dataframes() -> None:
     summary = study.networks_dataframe()
     assert list(summary["standard_params"]) == [11_131_976]
     assert "pairs" not in summary.columns
+
+
+# --- the report section -----------------------------------------------------------------
+
+
+def test_dwsep_section(study_of) -> None:
+    section = dwsep_section(study_of("dwsep"))
+    for needle in ("39 parameters against 108 (0.3611 = 1/4 + 1/9)", "88 of 88 pairs",
+                   "need 4.07×, 7.84× and 8.76× the MACs"):
+        assert needle in section.intro, needle
+    assert list(section.frame["model"]) == ["mobilenet_v2", "efficientnet_b0", "efficientnet_b7"]
+    assert list(section.frame["pairs"]) == [17, 16, 55]
+    assert list(section.frame["standard_macs"]) == [1_224_972_288, 3_023_755_168, 330_581_873_024]
+    (_, textbook), (_, pairs) = section.tables
+    assert (textbook.iloc[0]["pair_params"], textbook.iloc[0]["standard_params"]) == (39, 108)
+    assert len(pairs) == 88 and pairs["macs_ratio_is_theory"].all()
+    panels = figure_of(section).axes
+    assert [axes.get_title() for axes in panels] == ["mobilenet_v2 (17 pairs)", "efficientnet_b0 (16 pairs)",
+                                                     "efficientnet_b7 (55 pairs)"]
+    assert len(panels[2].get_lines()[1].get_xdata()) == 55  # one measured marker per pair

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import platform
 import statistics
+from dataclasses import replace
 from functools import cache
 
 import pytest
 import torch
+from helpers import figure_of
 from torch import nn
 
-from analyzer.studies.common import analyze_model
-from analyzer.studies.fused import SWAP, FusedStudy, fused_study, measure_latency, swapped
-from architectures import EFFICIENTNET_V2_SPECS, BlockStage
+from convcost.architectures import EFFICIENTNET_V2_SPECS, BlockStage
+from convcost.studies.common import analyze_model
+from convcost.studies.fused import SWAP, FusedStudy, fused_section, fused_study, measure_latency, swapped
 
 
 @cache
@@ -125,3 +127,32 @@ def test_bad_stage_and_model() -> None:
         fused_study("efficientnet_v2_s", runs=0, stages=[6])
     with pytest.raises(ValueError, match="stage table"):
         fused_study("resnet50", runs=0)
+
+
+# --- the report section -----------------------------------------------------------------
+
+
+def timed(study: FusedStudy, seconds: dict[bool, float]) -> FusedStudy:
+    """``study`` as if timed: three runs per variant, as built ``seconds[True]``, swapped ``seconds[False]``."""
+    stages = tuple(replace(cost, latency_runs=(seconds[cost.as_built],) * 3) for cost in study.stages)
+    return replace(study, stages=stages, runs=3, warmup=1, threads=2)
+
+
+def test_fused_section_untimed_and_timed(study_of) -> None:
+    untimed = fused_section(study_of("fused"))
+    assert "Latency was not measured (0 runs)." in untimed.notes
+    assert "latency" not in untimed.intro
+    assert len(untimed.frame) == 12 and untimed.frame["latency_ms"].isna().all()
+    assert list(untimed.frame["variant"][:2]) == ["as built", "swapped"]
+    assert list(untimed.frame["input_size"][:3]) == ["192x192", "192x192", "192x192"]
+    assert "fused stages (0, 1, 2) over their mbconv rebuild: MACs ×3.76–6.55" in untimed.intro
+    assert figure_of(untimed).axes[2].get_title() == "Latency (not timed)"
+
+    section = fused_section(timed(study_of("fused"), {True: 0.010, False: 0.020}))
+    assert "latency ×0.50" in section.intro
+    assert list(section.frame["latency_ms"][:2]) == [10.0, 20.0]
+    note = section.notes[0]
+    assert note.startswith("Latency: median of 3 timed forward passes after 1 warm-up pass, float32")
+    assert "with 2 threads" in note and "convcost study fused --runs 20" in note
+    latency_axes = figure_of(section).axes[2]
+    assert [bar.get_height() for bar in latency_axes.patches] == [10.0] * 6 + [20.0] * 6

@@ -5,9 +5,10 @@ from __future__ import annotations
 from functools import cache
 
 import pytest
+from helpers import figure_of
 
-from analyzer.studies.common import analyze_model
-from analyzer.studies.plan import TrainingPlan, largest_batch, parse_bytes, training_plan
+from convcost.studies.common import analyze_model
+from convcost.studies.plan import TrainingPlan, largest_batch, parse_bytes, plan_section, training_plan
 
 GIB = 1024**3
 
@@ -102,3 +103,25 @@ def test_dataframe_and_caveats() -> None:
     assert list(frame["total_bytes"]) == [plan.fixed_bytes + row.saved_bytes for row in plan.rows]
     assert set(frame["budget_bytes"]) == {4 * GIB}
     assert any("eval mode" in caveat for caveat in plan.caveats)
+
+
+# --- the report section -----------------------------------------------------------------
+
+
+def test_plan_section(study_of) -> None:
+    section = plan_section(study_of("plan"))
+    assert section.title == "Training memory plan: efficientnet_b6 at 512 px"
+    for needle in ("517,386,712 B (493.42 MiB) with sgd, 689,549,528 B (657.61 MiB) with adam",
+                   "grow by 2,069,696,448 B (1.93 GiB) per image (linear in the batch)",
+                   "Within 17,179,869,184 B (16.00 GiB) the largest batch is 8 with sgd, 7 with adam",
+                   "batch 24 runs out of memory on a 16 GB V100: here batch 24 needs 50,190,101,464 B (46.74 GiB) "
+                   "with sgd, 2.9× the budget, so it does not fit"):
+        assert needle in section.intro, needle
+    sgd = section.frame[section.frame["optimizer"] == "sgd"].set_index("batch")
+    assert bool(sgd.loc[8, "fits"]) and not bool(sgd.loc[16, "fits"])
+    (_, fixed), = section.tables
+    assert list(fixed["max_batch"]) == [8, 7] and list(fixed["fixed_bytes"]) == [517_386_712, 689_549_528]
+    assert len(section.notes) == 4  # the plan's caveats
+    (axes,) = figure_of(section).axes
+    assert 17_179_869_184 in [line.get_ydata()[0] for line in axes.get_lines()]  # the budget line
+    assert {line.get_xdata()[0] for line in axes.get_lines() if "largest" in line.get_label()} == {7, 8}

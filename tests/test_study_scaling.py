@@ -7,18 +7,20 @@ from fractions import Fraction
 from functools import cache
 
 import pytest
+from helpers import figure_of
 
-from analyzer import Analysis
-from analyzer.studies.common import analyze_model
-from analyzer.studies.scaling import (
+from convcost.analyzer import Analysis
+from convcost.architectures import EFFICIENTNET_SCALING
+from convcost.studies.common import analyze_model
+from convcost.studies.scaling import (
     IDEAL,
     PARTS,
     Rounding,
     efficientnet_macs,
     scaling_from_analyses,
+    scaling_section,
     scaling_study,
 )
-from architectures import EFFICIENTNET_SCALING
 
 # Conv + linear MACs at native resolution: torchvision's `_ops` (rounded there to 3 decimals)
 # and calflops agree with these exact counts.
@@ -158,3 +160,25 @@ def test_bad_inputs() -> None:
         scaling_study([B0, "resnet50"])
     with pytest.raises(ValueError, match=r"\(N, 3, 224, 224\)"):
         scaling_from_analyses({B0: analyze_model(B0, 256)})
+
+
+# --- the report section -----------------------------------------------------------------
+
+
+def test_scaling_section(study_of) -> None:
+    section = scaling_section(study_of("scaling"))
+    assert section.title == "Scaling: EfficientNet B0–B7 against the compound-scaling law"
+    for needle in ("97.83× the MACs of efficientnet_b0 (37,745,884,192 against 385,814,752)",
+                   "official coefficients predict 88.97×", "2^φ 128×", "repeats rounded up ×1.119",
+                   "channels rounded to multiples of 8 ×1.000", "The largest single effect is repeats rounded up "
+                   "(×1.339 for efficientnet_b1)", "measured MACs of 8 of 8 models exactly"):
+        assert needle in section.intro, needle
+    assert list(section.frame["macs"])[-1] == 37_745_884_192
+    (caption, growth), = section.tables
+    assert "Growth of each part" in caption
+    assert list(growth.columns) == ["model", "law_growth", "stem", "blocks", "se", "head", "classifier"]
+    assert growth.set_index("model").loc["efficientnet_b7", "classifier"] == 2.0  # width only: 1280·2 → 1000
+    ratio_axes, drift_axes = figure_of(section).axes
+    measured = ratio_axes.get_lines()[0]
+    assert list(measured.get_ydata()) == list(section.frame["measured_ratio"])
+    assert ratio_axes.get_yscale() == "log" and len(drift_axes.get_lines()) == 5 + 1  # four effects, total, 1.0

@@ -5,9 +5,10 @@ from __future__ import annotations
 from functools import cache
 
 import pytest
+from helpers import figure_of
 
-from analyzer.studies.common import analyze_model
-from analyzer.studies.se import SENET_PAPER_GFLOPS, SeComparison, SeStudy, compare_se
+from convcost.studies.common import analyze_model
+from convcost.studies.se import SENET_PAPER_GFLOPS, SeComparison, SeStudy, compare_se, se_section
 
 # ResNet-50 stages: (bottleneck output channels C, blocks, output side). SE squeezes C → C/16 → C.
 RESNET50 = [(256, 3, 56), (512, 4, 28), (1024, 6, 14), (2048, 3, 7)]
@@ -100,3 +101,22 @@ def test_dataframe_rows_and_shares() -> None:
 def test_compare_se_rejects_different_inputs() -> None:
     with pytest.raises(ValueError, match="different inputs"):
         compare_se(analyze_model("resnet50"), analyze_model("se_resnet50", 192))
+
+
+# --- the report section -----------------------------------------------------------------
+
+
+def test_se_section(study_of) -> None:
+    section = se_section(study_of("se"))
+    for needle in ("se_resnet50 over resnet50: +2,530,992 parameters (+9.90%), 62.4% of them in the final stage "
+                   "(stages.3)", "+2,514,944 MACs (+0.06%)", "3.86 → 3.87 GFLOPs", "+0.26%",
+                   "The claim that 96% of SE's extra parameters sit in the final stage does not hold: 1,579,392 of "
+                   "2,530,992, 62.4%", "efficientnet_b0 over efficientnet_b0 se=False: +636,540 parameters"):
+        assert needle in section.intro, needle
+    assert len(section.frame) == (4 + 1) + (7 + 1)
+    whole = section.frame[section.frame["module"] == "(whole model)"]
+    assert list(whole["extra_params"]) == [2_530_992, 636_540]
+    resnet_axes, b0_axes = figure_of(section).axes
+    assert [bar.get_height() for bar in resnet_axes.patches] == [25_392, 133_248, 792_960, 1_579_392]
+    assert [text.get_text() for text in resnet_axes.texts] == ["1.0%", "5.3%", "31.3%", "62.4%"]
+    assert len(b0_axes.patches) == 7

@@ -1,72 +1,220 @@
-"""The report's studies from shared jobs: what each study needs, and the same results as the study functions."""
+"""Studies as plug-ins: the registry, the shared jobs the report runs once, and a study added from outside."""
 
 from __future__ import annotations
 
+import json
 import pickle
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
 
+import pandas as pd
 import pytest
 
-from analyzer.studies import se_study, swish_study
-from analyzer.studies.dwsep import dwsep_study
-from analyzer.studies.suite import (
-    STUDIES,
-    AnalysisSpec,
-    FusedSpec,
-    PlanSpec,
-    StudyResults,
-    TextbookSpec,
-    assemble,
-    jobs,
+from convcost.cli import app as cli
+from convcost.reports.sections import Section
+from convcost.studies import (
+    AnalysisJob,
+    Invocation,
+    Study,
+    StudyOption,
+    get_study,
+    register_study,
+    registered_studies,
+    study_names,
+    unregister_study,
 )
+from convcost.studies.arguments import positive_int
+from convcost.studies.dwsep import TextbookJob, dwsep_study
+from convcost.studies.fused import FusedJob
+from convcost.studies.plan import PlanJob, parse_bytes
+from convcost.studies.se import se_study
+from convcost.studies.suite import assemble, gather_jobs, report_runs, run_jobs
+from convcost.studies.swish import swish_study
+
+
+def test_registry_is_in_report_order_with_unique_names() -> None:
+    studies = registered_studies()
+    assert [s.position for s in studies] == sorted(s.position for s in studies)
+    assert len({s.name for s in studies}) == len(studies) == len(study_names())
+    assert {"scaling", "dwsep", "se", "swish", "fused", "plan", "conventions"} <= set(study_names())
+    names = study_names()
+    assert names.index("se") < names.index("fused") < names.index("plan")  # the report's order
 
 
 def test_jobs_list_native_analyses_first_without_repeats() -> None:
-    found = jobs(["scaling", "se", "conventions"])
-    native = [job for job in found if isinstance(job, AnalysisSpec) and job.native]
+    found = gather_jobs(report_runs(["scaling", "se", "conventions"]))
+    native = [job for job in found if isinstance(job, AnalysisJob) and job.native]
     # B0–B7 for scaling, ResNet-50 and SE-ResNet-50 for se; B0 once although se and conventions need it too
     assert [job.model for job in native] == [f"efficientnet_b{i}" for i in range(8)] + ["resnet50", "se_resnet50"]
     assert found[:len(native)] == native
-    assert found[len(native):] == [AnalysisSpec("efficientnet_b0", 1, (("se", False),))]
+    assert found[len(native):] == [AnalysisJob("efficientnet_b0", 1, (("se", False),))]
 
 
 def test_jobs_of_every_study() -> None:
-    found = jobs(STUDIES)
+    runs = report_runs()
+    found = gather_jobs(runs)
     assert len(found) == len(set(found))
-    assert TextbookSpec() in found and FusedSpec("efficientnet_v2_s") in found
-    assert [job for job in found if isinstance(job, PlanSpec)] == [
-        PlanSpec("efficientnet_b6", 512, "16GiB", "sgd"), PlanSpec("efficientnet_b6", 512, "16GiB", "adam")]
-    swish = [job for job in found if isinstance(job, AnalysisSpec) and job.batch == 32]
+    assert set(found) == {job for run in runs for job in run.jobs()}  # every study's every job, once
+    assert TextbookJob() in found and FusedJob("efficientnet_v2_s", runs=3) in found
+    sixteen = parse_bytes("16GiB")
+    assert [job for job in found if isinstance(job, PlanJob)] == [
+        PlanJob("efficientnet_b6", 512, sixteen, "sgd"), PlanJob("efficientnet_b6", 512, sixteen, "adam")]
+    swish = [job for job in found if isinstance(job, AnalysisJob) and job.batch == 32]
     assert [dict(job.overrides)["activation"] for job in swish] == ["swish", "memory_efficient_swish", "silu"]
-    separable = [job.model for job in found if isinstance(job, AnalysisSpec) and ("separable", False) in job.overrides]
+    separable = [job.model for job in found if isinstance(job, AnalysisJob) and ("separable", False) in job.overrides]
     assert separable == ["mobilenet_v2", "efficientnet_b0", "efficientnet_b7"]
-    # 8 B-models, MobileNetV2, ResNet-50, SE-ResNet-50 native; 3 + 1 + 3 other analyses; textbook, fused, 2 plans
-    assert len(found) == 11 + 7 + 4
+    assert [job for job in found if job.isolated] == [FusedJob("efficientnet_v2_s", runs=3)]  # the timed one
 
 
 def test_jobs_pickle_for_worker_processes() -> None:
-    for job in jobs(STUDIES):
+    for job in gather_jobs(report_runs()):
+        assert pickle.loads(pickle.dumps(job)) == job
         assert pickle.loads(pickle.dumps(job.run)).__self__ == job
 
 
 def test_unknown_study() -> None:
-    with pytest.raises(ValueError, match="studies are scaling, dwsep, se, swish, fused, plan, conventions"):
-        jobs(["vgg"])
+    with pytest.raises(ValueError, match="got 'vgg'") as raised:
+        report_runs(["vgg"])
+    assert all(name in str(raised.value) for name in study_names())
 
 
 def test_assembled_studies_equal_the_study_functions(study_of) -> None:
-    assert study_of("se").se == se_study()
-    assert study_of("swish").swish == swish_study()
-    assert study_of("dwsep").dwsep == dwsep_study()
+    assert study_of("se") == se_study()
+    assert study_of("swish") == swish_study()
+    assert study_of("dwsep") == dwsep_study()
 
 
 def test_assemble_names_a_missing_job() -> None:
-    with pytest.raises(KeyError, match="TextbookSpec"):
-        assemble(["dwsep"], {})
-    assert assemble([], {}) == StudyResults()
+    with pytest.raises(KeyError, match="TextbookJob"):
+        assemble(report_runs(["dwsep"]), {})
+    assert assemble([], {}) == []
 
 
 def test_fused_is_untimed(study_of) -> None:
-    fused = study_of("fused").fused
+    fused = study_of("fused")
     assert fused is not None and fused.runs == 0
     assert all(cost.latency_runs == () for cost in fused.stages)
     assert len(fused.stages) == 12  # six stages, each as built and swapped
+
+
+def test_outcomes_follow_report_order(study_of) -> None:
+    runs = report_runs(["plan", "se", "swish"])
+    assert [run.study.name for run in runs] == ["se", "swish", "plan"]
+
+
+# --- running jobs ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Echo:
+    """A job that returns its value (and whether it was meant to run alone)."""
+
+    value: int
+    alone: bool = False
+
+    @property
+    def isolated(self) -> bool:
+        return self.alone
+
+    def run(self) -> int:
+        return self.value
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_run_jobs_runs_isolated_jobs_last(workers: int) -> None:
+    jobs = [Echo(1), Echo(2, alone=True), Echo(3), Echo(4)]
+    order = [job for job, _ in run_jobs(jobs, workers)]
+    assert order == [Echo(1), Echo(3), Echo(4), Echo(2, alone=True)]
+    assert dict(run_jobs(jobs, workers)) == {job: job.value for job in jobs}
+
+
+# --- a study added from outside: one module's worth of code, nothing else touched -------------
+
+
+@dataclass(frozen=True)
+class DoubleJob:
+    """Doubles a number (stands in for an analysis)."""
+
+    value: int
+
+    @property
+    def isolated(self) -> bool:
+        return False
+
+    def run(self) -> int:
+        return 2 * self.value
+
+
+class Doubling(Study[int, tuple[int, ...]]):
+    """A throw-away study: doubles 1..N."""
+
+    name = "doubling"
+    title = "doubles every number up to --upto"
+    position = 10_000
+    options = (StudyOption(("--upto",), "largest number (default: 3)", "sets the doubling study's range",
+                           type=positive_int, default=3, metavar="N"),)
+
+    def settings(self, values: Mapping[str, Any]) -> int:
+        return int(values["upto"])
+
+    def report_settings(self) -> int:
+        return 2
+
+    def jobs(self, settings: int) -> list[DoubleJob]:
+        return [DoubleJob(i) for i in range(1, settings + 1)]
+
+    def assemble(self, settings: int, results: Mapping[Any, Any]) -> tuple[int, ...]:
+        return tuple(results[DoubleJob(i)] for i in range(1, settings + 1))
+
+    def section(self, result: tuple[int, ...]) -> Section:
+        return Section("Doubling", f"{len(result)} numbers doubled.", pd.DataFrame({"doubled": list(result)}))
+
+
+@pytest.fixture
+def doubling() -> Iterator[Study[int, tuple[int, ...]]]:
+    study = Doubling()
+    register_study(study)
+    try:
+        yield study
+    finally:
+        unregister_study(study.name)
+
+
+def test_a_registered_study_reaches_the_command_line_and_the_report(capsys, doubling, tmp_path) -> None:
+    assert get_study("doubling") is doubling and study_names()[-1] == "doubling"
+    assert cli.main(["study", "doubling", "--upto", "4", "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["title"] == "Doubling" and [row["doubled"] for row in document["rows"]] == [2, 4, 6, 8]
+    assert cli.main(["study", "se", "--upto", "4"]) == 2
+    assert "--upto sets the doubling study's range; the se study does not take it" in capsys.readouterr().err
+    assert cli.main(["report", "--out", str(tmp_path), "--models", "efficientnet_b0", "--jobs", "1",
+                     "--studies", "doubling"]) == 0
+    assert "(1 models, 1 studies" in capsys.readouterr().out
+    assert "<h2>Doubling</h2>" in (tmp_path / "index.html").read_text()
+    assert (tmp_path / "sections" / "doubling.csv").read_text() == "doubled\n2\n4\n"
+
+
+def test_registry_refuses_clashes(doubling) -> None:
+    with pytest.raises(ValueError, match="already registered"):
+        register_study(doubling)
+
+    class Clash(Doubling):
+        name = "clash"
+
+    with pytest.raises(ValueError, match="takes position 10000, which 'doubling' has"):
+        register_study(Clash())
+
+    class BadName(Doubling):
+        name = "Bad-Name"
+        position = 10_001
+
+    with pytest.raises(ValueError, match="lower-case identifier"):
+        register_study(BadName())
+
+
+def test_own_command_studies_have_a_command_not_a_study_name() -> None:
+    own = [study.name for study in registered_studies() if study.invocation is Invocation.OWN_COMMAND]
+    assert "plan" in own
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["study", "plan"])

@@ -5,9 +5,10 @@ from __future__ import annotations
 from functools import cache
 
 import pytest
+from helpers import figure_of
 
-from analyzer.studies.common import analyze_model
-from analyzer.studies.swish import SwishStudy, SwishVariant, recommend, swish_from_analyses, swish_study
+from convcost.studies.common import analyze_model
+from convcost.studies.swish import SwishStudy, SwishVariant, recommend, swish_from_analyses, swish_section, swish_study
 
 BATCH = 32
 # EfficientNet-B0 stage table: (expand, stride, out channels, repeats).
@@ -90,3 +91,21 @@ def test_dataframe() -> None:
 def test_analyses_must_use_the_variant_they_are_given_for() -> None:
     with pytest.raises(ValueError, match="no Swish module"):
         swish_from_analyses({"swish": analyze_model("efficientnet_b0")})
+
+
+# --- the report section -----------------------------------------------------------------
+
+
+def test_swish_section(study_of) -> None:
+    section = swish_section(study_of("swish"))
+    assert "swish keeps 1,576,426,496 B (1.47 GiB) in its 49 activation modules (3,610,257,920 B" in section.intro
+    assert section.intro.endswith("Recommendation: silu.")
+    assert section.notes[0].startswith("Why silu: silu keeps 2,822,044,672 bytes for backward; 788,213,248 fewer")
+    assert list(section.frame["training_bytes"]) == [3_610_257_920, 2_822_044_672, 2_822_044_672]
+    (_, modules), = section.tables
+    assert len(modules) == 49
+    assert list(modules.columns) == ["module", "swish_saved_bytes", "memory_efficient_swish_saved_bytes",
+                                     "silu_saved_bytes"]
+    (axes,) = figure_of(section).axes
+    heights = [bar.get_height() for bar in axes.patches]
+    assert heights == [1_576_426_496, 788_213_248, 788_213_248, 3_610_257_920, 2_822_044_672, 2_822_044_672]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from architectures import create_model, model_info
+from convcost.architectures import create_model, model_info
 
 # Exact counts from torchvision weights metadata, timm, and the CIFAR SENet18 reference.
 EXPECTED_PARAMS = {

@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from architectures import create_model
-from architectures.layers import create_conv2d
+from convcost.architectures import create_model
+from convcost.architectures.layers import create_conv2d
 
 
 def test_mobilenet_v2_stage_shapes_at_512() -> None:

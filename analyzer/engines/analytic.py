@@ -10,23 +10,39 @@ from __future__ import annotations
 
 import copy
 import math
-
-from torch import nn
+from dataclasses import dataclass
+from typing import Literal
 
 from ..formulas.layers import LayerHyper, conv_output_spatial, layer_hyper, layer_macs
-from ..formulas.ops import MATRIX_KEYS
+from ..formulas.ops import MATRIX_KEYS, OpKey
+from .base import EngineContext, EngineName, register_engine
 from .counts import EngineCounts
 from .tracker import ModuleCalls
 
+SizeSource = Literal["formula", "measured"]
 
-def analytic_layer_macs(h: LayerHyper, calls: ModuleCalls) -> tuple[int, int, int, str]:
-    """``(macs, flops, output elements, output_size_from)`` summed over every call of the layer.
 
-    The output spatial size comes from the PyTorch shape formula; a conv that pads inside its
-    own forward (TF "same") uses the measured output size instead.
+@dataclass(frozen=True)
+class AnalyticCost:
+    """A conv/linear layer's cost from its hyper-parameters, summed over its calls.
+
+    Attributes:
+        macs: multiply-accumulates; flops: ``2·macs`` plus one per output element with bias.
+        output_elements: elements of the outputs.
+        output_size_from: ``formula`` (PyTorch's shape formula) or ``measured`` (the layer pads
+            inside its own forward, so the walk's output size is used).
     """
+
+    macs: int
+    flops: int
+    output_elements: int
+    output_size_from: SizeSource
+
+
+def analytic_layer_macs(h: LayerHyper, calls: ModuleCalls) -> AnalyticCost:
+    """The cost of every call of the layer (see :class:`AnalyticCost`)."""
     macs = flops = outputs_total = 0
-    source = "formula"
+    source: SizeSource = "formula"
     for inputs, outputs in zip(calls.inputs, calls.outputs, strict=True):
         in_shape, out_shape = inputs[0], outputs[0]
         if h.is_linear:
@@ -44,21 +60,38 @@ def analytic_layer_macs(h: LayerHyper, calls: ModuleCalls) -> tuple[int, int, in
         macs += call_macs
         flops += 2 * call_macs + (out_elements if h.bias else 0)
         outputs_total += out_elements
-    return macs, flops, outputs_total, source
+    return AnalyticCost(macs, flops, outputs_total, source)
 
 
-def count_analytic(model: nn.Module, dispatch: EngineCounts, calls: dict[str, ModuleCalls]) -> EngineCounts:
-    """Dispatch counts with every conv/linear layer's own matrix ops replaced by the formulas."""
-    counts = EngineCounts("analytic", copy.deepcopy(dispatch.ops), copy.deepcopy(dispatch.unsupported),
-                          copy.copy(dispatch.free))
-    for name, module in model.named_modules():
-        h = layer_hyper(module)
-        if h is None or name not in calls:
-            continue
-        macs, flops, out_elements, _ = analytic_layer_macs(h, calls[name])
-        in_elements = sum(math.prod(inputs[0]) for inputs in calls[name].inputs)
-        own = counts.ops[name]
-        for key in MATRIX_KEYS:
-            own.pop(key, None)
-        own["linear" if h.is_linear else "conv"].add(calls[name].count, macs, flops, in_elements, out_elements)
-    return counts
+class AnalyticEngine:
+    """Conv and linear layers from their hyper-parameters; every other operator as the dispatch walk measured it."""
+
+    name = EngineName.ANALYTIC
+    label = "the analytic engine"
+    description = "conv/linear MACs from each layer's hyper-parameters and input shape"
+    keyword_inputs = True
+    blind_spot = ""
+    lone_reason = ("the measured operators differ from the layer's hyper-parameters: its forward does more "
+                   "or other work than a plain conv/linear (e.g. a subclass calling extra ops)")
+
+    def count(self, context: EngineContext) -> EngineCounts:
+        """The walk's counts with every conv/linear layer's own matrix ops replaced by the formulas."""
+        reference = context.reference
+        counts = EngineCounts(self.name, copy.deepcopy(reference.ops), copy.deepcopy(reference.unsupported),
+                              copy.copy(reference.free))
+        for name, module in context.model.named_modules():
+            h = layer_hyper(module)
+            calls = context.calls.get(name)
+            if h is None or calls is None:
+                continue
+            cost = analytic_layer_macs(h, calls)
+            in_elements = sum(math.prod(inputs[0]) for inputs in calls.inputs)
+            own = counts.ops[name]
+            for key in MATRIX_KEYS:
+                own.pop(key, None)
+            own[OpKey.LINEAR if h.is_linear else OpKey.CONV].add(calls.count, cost.macs, cost.flops, in_elements,
+                                                                 cost.output_elements)
+        return counts
+
+
+register_engine(AnalyticEngine())

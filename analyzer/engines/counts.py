@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ..formulas.ops import MATRIX_KEYS
+from ..formulas.ops import MATRIX_KEYS, OpKey
+
+if TYPE_CHECKING:
+    from .base import EngineName
 
 
 @dataclass
@@ -36,13 +40,14 @@ class EngineCounts:
     """Per-module *own* operator costs from one engine (see ``tracker`` for the attribution rule).
 
     Attributes:
+        engine: name of the engine that counted.
         ops: module name → operator key → tally.
         unsupported: module name → aten operator name → calls with no formula.
         free: aten operator name → calls that cost nothing by a stated rule.
     """
 
-    engine: str
-    ops: dict[str, dict[str, OpTally]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(OpTally)))
+    engine: EngineName
+    ops: dict[str, dict[OpKey, OpTally]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(OpTally)))
     unsupported: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     free: Counter[str] = field(default_factory=Counter)
 

@@ -23,6 +23,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves, tree_map
 
 from ..formulas.ops import FREE_OPS, OP_FORMULAS, OpCall, TensorArg
+from .base import EngineContext, EngineName, register_engine
 from .counts import EngineCounts
 from .tracker import ModuleTracker
 
@@ -260,7 +261,7 @@ def count_forward(model: nn.Module, inputs: Any, dtype: torch.dtype) -> Dispatch
     """
     meta_args = meta_inputs(inputs, dtype)
     tracker = ModuleTracker(model)
-    counts = EngineCounts("dispatch")
+    counts = EngineCounts(EngineName.DISPATCH)
     result = DispatchResult(counts, tracker)
     with meta_parameters(model, dtype) as excluded:
         memory = LiveBytes(excluded)
@@ -306,3 +307,21 @@ def _located(tracker: ModuleTracker) -> Iterator[None]:
         yield
     except Exception as error:
         raise ForwardError(tracker.failed_in(error) or "", error) from error
+
+
+class DispatchEngine:
+    """The walk every analysis makes: aten operators on ``meta`` tensors, attributed to the running module."""
+
+    name = EngineName.DISPATCH
+    label = "the dispatch engine"
+    description = "every aten operator of a forward on meta tensors (no real arithmetic or memory)"
+    keyword_inputs = True
+    blind_spot = ""
+    lone_reason = ""
+
+    def count(self, context: EngineContext) -> EngineCounts:
+        """The walk's own counts (:func:`count_forward` made them)."""
+        return context.reference
+
+
+register_engine(DispatchEngine())

@@ -14,14 +14,17 @@ import copy
 import itertools
 import warnings
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
-from ..formulas.ops import FREE_OPS, OP_FORMULAS, OpCall, OpCost, OpFormula, TensorArg
+from ..errors import AnalysisError, InputShapeError
+from ..formulas.ops import FREE_OPS, OP_FORMULAS, OpCall, OpCost, OpFormula, OpKey, TensorArg
+from .base import EngineContext, EngineName, register_engine
 from .counts import EngineCounts
 
 
@@ -34,15 +37,28 @@ def _import_fvcore() -> Any:
     return fvcore_nn, jit_handles
 
 
-def _fvcore_macs_handles(fv: Any) -> dict[str, tuple[Any, int | None]]:
-    """Ops counted by fvcore's own handles (which return MACs) → (handle, index of the bias argument)."""
+@dataclass(frozen=True)
+class FvcoreMacs:
+    """An operator fvcore counts with its own handle (which returns MACs).
+
+    Attributes:
+        handle: fvcore's ``(inputs, outputs) -> MACs`` function.
+        bias_index: position of the bias argument, None when the operator has none.
+    """
+
+    handle: Callable[[list[Any], list[Any]], Any]
+    bias_index: int | None
+
+
+def _fvcore_macs_handles(fv: Any) -> dict[str, FvcoreMacs]:
+    """Operators counted by fvcore's own handles, by aten name."""
     return {
-        "aten::_convolution": (lambda i, o: fv.conv_flop_jit(i, o)["conv"], 2),
-        "aten::addmm": (fv.addmm_flop_jit, 0),
-        "aten::linear": (fv.linear_flop_jit, 2),
-        "aten::matmul": (fv.matmul_flop_jit, None),
-        "aten::mm": (fv.matmul_flop_jit, None),
-        "aten::bmm": (fv.bmm_flop_jit, None),
+        "aten::_convolution": FvcoreMacs(lambda i, o: fv.conv_flop_jit(i, o)["conv"], 2),
+        "aten::addmm": FvcoreMacs(fv.addmm_flop_jit, 0),
+        "aten::linear": FvcoreMacs(fv.linear_flop_jit, 2),
+        "aten::matmul": FvcoreMacs(fv.matmul_flop_jit, None),
+        "aten::mm": FvcoreMacs(fv.matmul_flop_jit, None),
+        "aten::bmm": FvcoreMacs(fv.bmm_flop_jit, None),
     }
 
 #: Prefix of the fvcore counter keys for operators that cost nothing.
@@ -115,7 +131,7 @@ def op_handles(jit_handles: Any) -> dict[str, Any]:
     handles: dict[str, Any] = {name: _free_handle(name) for name in FREE_OPS}
     handles.update({name: _formula_handle(formula) for name, formula in OP_FORMULAS.items()})
     macs_handles = _fvcore_macs_handles(jit_handles)
-    handles.update({name: _macs_handle(name, count, bias) for name, (count, bias) in macs_handles.items()})
+    handles.update({name: _macs_handle(name, own.handle, own.bias_index) for name, own in macs_handles.items()})
     return handles
 
 
@@ -167,7 +183,7 @@ def count_fvcore(model: nn.Module, inputs: tuple[Any, ...]) -> EngineCounts:
     with warnings.catch_warnings(), torch.no_grad(), _no_hooks_left(runnable):
         warnings.simplefilter("ignore")
         inclusive = analysis.by_module_and_operator()
-    counts = EngineCounts("fvcore")
+    counts = EngineCounts(EngineName.FVCORE)
     children = {name: [f"{name}.{c}" if name else c for c, _ in module.named_children()]
                 for name, module in runnable.named_modules()}
     for name, counter in inclusive.items():
@@ -181,8 +197,38 @@ def count_fvcore(model: nn.Module, inputs: tuple[Any, ...]) -> EngineCounts:
                 counts.free[label[len(FREE_PREFIX):]] += int(value)
                 continue
             key, metric = label.split("|")
-            tally = counts.ops[name][key]
+            tally = counts.ops[name][OpKey(key)]
             setattr(tally, metric, getattr(tally, metric) + int(value))
     for op, calls in analysis.unsupported_ops("").items():
         counts.unsupported[""][op] += calls
     return counts
+
+
+class FvcoreEngine:
+    """fvcore's ``FlopCountAnalysis`` on a traced real forward (a CPU copy when the model is on ``meta``)."""
+
+    name = EngineName.FVCORE
+    label = "fvcore"
+    description = "fvcore's FlopCountAnalysis on a traced forward, its own conv/matmul MACs"
+    keyword_inputs = False
+    blind_spot = ("fvcore attributed no conv/linear operator to this module: its trace scope misses calls made "
+                  "outside forward, or the ops were attributed to a parent")
+    lone_reason = ""
+
+    def count(self, context: EngineContext) -> EngineCounts:
+        """Per-module own costs from fvcore.
+
+        Raises:
+            InputShapeError: the inputs are keyword arguments (a trace takes positional ones).
+            AnalysisError: fvcore could not trace the model.
+        """
+        if isinstance(context.inputs, Mapping):
+            raise InputShapeError("the fvcore engine traces positional inputs only; pass a tuple of tensors")
+        try:
+            return count_fvcore(context.model, context.inputs)
+        except Exception as error:
+            raise AnalysisError(f"the fvcore engine could not trace the model: {type(error).__name__}: {error}; "
+                                "the dispatch engine (the default) does not need a trace") from error
+
+
+register_engine(FvcoreEngine())

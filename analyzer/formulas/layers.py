@@ -14,11 +14,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
 
 from torch import nn
 
-LayerKind = Literal["standard", "depthwise", "pointwise", "grouped", "transposed", "linear"]
+from ..naming import StrEnum
+
+
+class ConvKind(StrEnum):
+    """What kind of conv or linear layer a module is (from its hyper-parameters, never its name)."""
+
+    STANDARD = "standard"
+    DEPTHWISE = "depthwise"
+    POINTWISE = "pointwise"
+    GROUPED = "grouped"
+    TRANSPOSED = "transposed"
+    LINEAR = "linear"
+
 Shape = tuple[int, ...]
 
 
@@ -44,19 +55,19 @@ class LayerHyper:
     is_linear: bool = False
 
     @property
-    def kind(self) -> LayerKind:
+    def kind(self) -> ConvKind:
         """``depthwise``: one group per input channel; ``pointwise``: 1×1, ungrouped; ``grouped``: other groups."""
         if self.is_linear:
-            return "linear"
+            return ConvKind.LINEAR
         if self.transposed:
-            return "transposed"
+            return ConvKind.TRANSPOSED
         if self.groups > 1 and self.groups == self.in_channels:
-            return "depthwise"
+            return ConvKind.DEPTHWISE
         if self.groups > 1:
-            return "grouped"
+            return ConvKind.GROUPED
         if all(k == 1 for k in self.kernel):
-            return "pointwise"
-        return "standard"
+            return ConvKind.POINTWISE
+        return ConvKind.STANDARD
 
 
 _CONV_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)

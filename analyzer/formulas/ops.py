@@ -7,8 +7,9 @@ one per bias add, and for every other operator a stated cost per element (see ea
 
 Every formula is a pure function of an :class:`OpCall` (shapes and scalar arguments),
 so the dispatch engine (aten ops on ``meta`` tensors) and the fvcore engine (ops of a
-traced graph) share it. Add an operator with :func:`register_op`; declare an operator
-that does no arithmetic with :func:`register_free`.
+traced graph) share it. Add an operator with :func:`register_op` (its report key is an
+:class:`OpKey`; add a member there for a new kind of operator); declare an operator that
+does no arithmetic with :func:`register_free`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,37 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..naming import StrEnum
+
 Shape = tuple[int, ...]
+
+
+class OpKey(StrEnum):
+    """The operator groups reports and tool conventions count by (several aten names share one)."""
+
+    CONV = "conv"
+    LINEAR = "linear"
+    BATCH_NORM = "batch_norm"
+    NORM = "norm"
+    RELU = "relu"
+    CLAMP = "clamp"
+    ACTIVATION = "activation"
+    SIGMOID = "sigmoid"
+    TANH = "tanh"
+    HARDSIGMOID = "hardsigmoid"
+    SILU = "silu"
+    HARDSWISH = "hardswish"
+    MISH = "mish"
+    ADD = "add"
+    MUL = "mul"
+    DIV = "div"
+    ELEMENTWISE = "elementwise"
+    SOFTMAX = "softmax"
+    DROPOUT = "dropout"
+    MEAN = "mean"
+    SUM = "sum"
+    MAX = "max"
+    POOL = "pool"
 
 
 @dataclass(frozen=True)
@@ -86,26 +117,31 @@ class OpFormula:
         rule: the counting rule in words, shown in reports.
     """
 
-    key: str
+    key: OpKey
     cost: Callable[[OpCall], OpCost]
     rule: str
 
 
 OP_FORMULAS: dict[str, OpFormula] = {}
 #: Operator keys whose cost is multiply-accumulates: convolutions and matrix products.
-MATRIX_KEYS: tuple[str, ...] = ("conv", "linear")
+MATRIX_KEYS: tuple[OpKey, ...] = (OpKey.CONV, OpKey.LINEAR)
 #: Operators that do no arithmetic, with the rule that makes them free.
 FREE_OPS: dict[str, str] = {}
 
 
-def register_op(names: Iterable[str], key: str, rule: str) -> Callable[[Callable[[OpCall], OpCost]], Callable]:
+OpCostFunction = Callable[[OpCall], OpCost]
+
+
+def register_op(names: Iterable[str], key: OpKey, rule: str) -> Callable[[OpCostFunction], OpCostFunction]:
     """Decorator registering ``cost`` for every aten name in ``names`` (``aten::op``, no overload).
 
     Raises:
-        ValueError: a name already has a formula or is declared free.
+        ValueError: a name already has a formula or is declared free, or ``key`` is not an :class:`OpKey`.
     """
+    if not isinstance(key, OpKey):
+        raise ValueError(f"an operator key must be an OpKey member; got {key!r}")
 
-    def decorate(cost: Callable[[OpCall], OpCost]) -> Callable[[OpCall], OpCost]:
+    def decorate(cost: OpCostFunction) -> OpCostFunction:
         for name in names:
             if name in OP_FORMULAS or name in FREE_OPS:
                 raise ValueError(f"operator {name} already has a formula")
@@ -123,14 +159,14 @@ def register_free(names: Iterable[str], rule: str) -> None:
         FREE_OPS[name] = rule
 
 
-def per_output_element(names: Sequence[str], key: str, flops_per_element: int, what: str) -> None:
+def per_output_element(names: Sequence[str], key: OpKey, flops_per_element: int, what: str) -> None:
     """Register an elementwise operator costing ``flops_per_element`` per output element."""
     register_op(names, key, f"{flops_per_element} FLOP per output element ({what})")(
         lambda call: OpCost(flops=flops_per_element * call.out_numel)
     )
 
 
-def per_input_element(names: Sequence[str], key: str, what: str) -> None:
+def per_input_element(names: Sequence[str], key: OpKey, what: str) -> None:
     """Register a reduction costing one FLOP per input element."""
     register_op(names, key, f"1 FLOP per input element ({what})")(
         lambda call: OpCost(flops=call.required_tensor(0).numel)
@@ -162,13 +198,13 @@ def _conv_cost(call: OpCall, transposed: bool) -> OpCost:
     return OpCost(macs, 2 * macs + bias)
 
 
-@register_op(["aten::convolution", "aten::_convolution"], "conv", _CONV_RULE)
+@register_op(["aten::convolution", "aten::_convolution"], OpKey.CONV, _CONV_RULE)
 def _convolution(call: OpCall) -> OpCost:
     # (input, weight, bias, stride, padding, dilation, transposed, output_padding, groups, ...)
     return _conv_cost(call, transposed=bool(call.arg(6, False)))
 
 
-@register_op(["aten::conv1d", "aten::conv2d", "aten::conv3d"], "conv", _CONV_RULE)
+@register_op(["aten::conv1d", "aten::conv2d", "aten::conv3d"], OpKey.CONV, _CONV_RULE)
 def _conv_nd(call: OpCall) -> OpCost:
     # (input, weight, bias, stride, padding, dilation, groups): never transposed
     return _conv_cost(call, transposed=False)
@@ -179,28 +215,28 @@ def _conv_nd(call: OpCall) -> OpCost:
 _MATMUL_RULE = "MACs = rows·inner·cols (per batch); FLOPs = 2·MACs + 1 per output element with bias"
 
 
-@register_op(["aten::addmm"], "linear", _MATMUL_RULE)
+@register_op(["aten::addmm"], OpKey.LINEAR, _MATMUL_RULE)
 def _addmm(call: OpCall) -> OpCost:
     mat1, mat2 = call.required_tensor(1), call.required_tensor(2)
     macs = mat1.shape[0] * mat1.shape[1] * mat2.shape[1]
     return OpCost(macs, 2 * macs + call.out_numel)
 
 
-@register_op(["aten::mm", "aten::bmm", "aten::matmul"], "linear", _MATMUL_RULE)
+@register_op(["aten::mm", "aten::bmm", "aten::matmul"], OpKey.LINEAR, _MATMUL_RULE)
 def _matmul(call: OpCall) -> OpCost:
     a = call.required_tensor(0)
     macs = call.out_numel * a.shape[-1]
     return OpCost(macs, 2 * macs)
 
 
-@register_op(["aten::baddbmm"], "linear", _MATMUL_RULE)
+@register_op(["aten::baddbmm"], OpKey.LINEAR, _MATMUL_RULE)
 def _baddbmm(call: OpCall) -> OpCost:
     a = call.required_tensor(1)
     macs = call.out_numel * a.shape[-1]
     return OpCost(macs, 2 * macs + call.out_numel)
 
 
-@register_op(["aten::linear"], "linear", _MATMUL_RULE)
+@register_op(["aten::linear"], OpKey.LINEAR, _MATMUL_RULE)
 def _linear(call: OpCall) -> OpCost:
     x = call.required_tensor(0)
     macs = call.out_numel * x.shape[-1]
@@ -220,7 +256,7 @@ def _norm_cost(numel: int, training: bool) -> OpCost:
 
 @register_op(
     ["aten::batch_norm", "aten::native_batch_norm", "aten::_native_batch_norm_legit", "aten::cudnn_batch_norm"],
-    "batch_norm",
+    OpKey.BATCH_NORM,
     "running stats (eval): 2 FLOPs per element, one multiply-add with a per-channel scale and shift; "
     "batch stats (training): 5 per element (subtract mean, square-accumulate, normalise-and-affine)",
 )
@@ -229,7 +265,7 @@ def _batch_norm(call: OpCall) -> OpCost:
     return _norm_cost(x.numel, bool(call.arg(5, False)))
 
 
-@register_op(["aten::_native_batch_norm_legit_no_training"], "batch_norm", "2 FLOPs per element (running stats)")
+@register_op(["aten::_native_batch_norm_legit_no_training"], OpKey.BATCH_NORM, "2 FLOPs per element (running stats)")
 def _batch_norm_eval(call: OpCall) -> OpCost:
     x = call.required_tensor(0)
     return _norm_cost(x.numel, False)
@@ -238,7 +274,7 @@ def _batch_norm_eval(call: OpCall) -> OpCost:
 @register_op(
     ["aten::layer_norm", "aten::native_layer_norm", "aten::group_norm", "aten::native_group_norm",
      "aten::instance_norm"],
-    "norm",
+    OpKey.NORM,
     "5 FLOPs per element (subtract mean, square-accumulate, normalise-and-affine)",
 )
 def _norm_with_stats(call: OpCall) -> OpCost:
@@ -248,30 +284,30 @@ def _norm_with_stats(call: OpCall) -> OpCost:
 
 # --- activations and elementwise arithmetic ----------------------------------------------
 
-per_output_element(["aten::relu", "aten::relu_"], "relu", 1, "max(x, 0)")
+per_output_element(["aten::relu", "aten::relu_"], OpKey.RELU, 1, "max(x, 0)")
 per_output_element(["aten::hardtanh", "aten::hardtanh_", "aten::relu6", "aten::clamp", "aten::clamp_",
-                    "aten::clamp_min", "aten::clamp_max"], "clamp", 1, "clamp; ReLU6 is hardtanh(0, 6)")
+                    "aten::clamp_min", "aten::clamp_max"], OpKey.CLAMP, 1, "clamp; ReLU6 is hardtanh(0, 6)")
 per_output_element(["aten::leaky_relu", "aten::leaky_relu_", "aten::elu", "aten::elu_", "aten::gelu",
-                    "aten::softplus"], "activation", 1, "one function evaluation")
-per_output_element(["aten::sigmoid", "aten::sigmoid_"], "sigmoid", 1, "one function evaluation")
-per_output_element(["aten::tanh", "aten::tanh_"], "tanh", 1, "one function evaluation")
-per_output_element(["aten::hardsigmoid", "aten::hardsigmoid_"], "hardsigmoid", 1, "one clamp")
-per_output_element(["aten::silu", "aten::silu_", "prim::PythonOp._SwishFunction"], "silu", 2,
+                    "aten::softplus"], OpKey.ACTIVATION, 1, "one function evaluation")
+per_output_element(["aten::sigmoid", "aten::sigmoid_"], OpKey.SIGMOID, 1, "one function evaluation")
+per_output_element(["aten::tanh", "aten::tanh_"], OpKey.TANH, 1, "one function evaluation")
+per_output_element(["aten::hardsigmoid", "aten::hardsigmoid_"], OpKey.HARDSIGMOID, 1, "one clamp")
+per_output_element(["aten::silu", "aten::silu_", "prim::PythonOp._SwishFunction"], OpKey.SILU, 2,
                    "sigmoid + multiply, as x·sigmoid(x) written out; convcost's MemoryEfficientSwish too")
-per_output_element(["aten::hardswish", "aten::hardswish_"], "hardswish", 2, "hardsigmoid + multiply")
-per_output_element(["aten::mish"], "mish", 3, "softplus, tanh, multiply")
-per_output_element(["aten::add", "aten::add_", "aten::sub", "aten::sub_", "aten::rsub"], "add", 1, "one add")
-per_output_element(["aten::mul", "aten::mul_"], "mul", 1, "one multiply")
-per_output_element(["aten::div", "aten::div_"], "div", 1, "one divide")
+per_output_element(["aten::hardswish", "aten::hardswish_"], OpKey.HARDSWISH, 2, "hardsigmoid + multiply")
+per_output_element(["aten::mish"], OpKey.MISH, 3, "softplus, tanh, multiply")
+per_output_element(["aten::add", "aten::add_", "aten::sub", "aten::sub_", "aten::rsub"], OpKey.ADD, 1, "one add")
+per_output_element(["aten::mul", "aten::mul_"], OpKey.MUL, 1, "one multiply")
+per_output_element(["aten::div", "aten::div_"], OpKey.DIV, 1, "one divide")
 per_output_element(["aten::exp", "aten::log", "aten::sqrt", "aten::rsqrt", "aten::neg", "aten::abs",
                     "aten::reciprocal", "aten::pow", "aten::maximum", "aten::minimum", "aten::where"],
-                   "elementwise", 1, "one operation")
+                   OpKey.ELEMENTWISE, 1, "one operation")
 per_output_element(["aten::_softmax", "aten::softmax", "aten::_log_softmax", "aten::log_softmax",
-                    "aten::_safe_softmax"], "softmax", 3,
+                    "aten::_safe_softmax"], OpKey.SOFTMAX, 3,
                    "exp, sum, divide")
 
 
-@register_op(["aten::native_dropout", "aten::dropout", "aten::feature_dropout"], "dropout",
+@register_op(["aten::native_dropout", "aten::dropout", "aten::feature_dropout"], OpKey.DROPOUT,
              "1 FLOP per element in training (mask multiply); free in eval, where it is the identity")
 def _dropout(call: OpCall) -> OpCost:
     return OpCost(flops=call.out_numel if call.arg(2, True) else 0)
@@ -281,15 +317,15 @@ def _dropout(call: OpCall) -> OpCost:
 
 per_input_element(["aten::mean", "aten::adaptive_avg_pool1d", "aten::adaptive_avg_pool2d",
                    "aten::adaptive_avg_pool3d", "aten::_adaptive_avg_pool2d", "aten::_adaptive_avg_pool3d"],
-                  "mean", "n-1 adds and a divide per output; adaptive pools whose bins overlap are approximated")
-per_input_element(["aten::sum"], "sum", "n-1 adds per output, rounded up to n")
-per_input_element(["aten::amax", "aten::amin", "aten::adaptive_max_pool2d"], "max", "one compare")
+                  OpKey.MEAN, "n-1 adds and a divide per output; adaptive pools whose bins overlap are approximated")
+per_input_element(["aten::sum"], OpKey.SUM, "n-1 adds per output, rounded up to n")
+per_input_element(["aten::amax", "aten::amin", "aten::adaptive_max_pool2d"], OpKey.MAX, "one compare")
 
 
 @register_op(
     ["aten::avg_pool1d", "aten::avg_pool2d", "aten::avg_pool3d", "aten::max_pool1d", "aten::max_pool2d",
      "aten::max_pool3d", "aten::max_pool2d_with_indices", "aten::max_pool3d_with_indices"],
-    "pool",
+    OpKey.POOL,
     "prod(kernel) FLOPs per output element (adds or compares)",
 )
 def _pool(call: OpCall) -> OpCost:

@@ -57,7 +57,7 @@ class MBConv(_ResidualBlock):
         in_channels, out_channels, kernel, stride = block.in_channels, block.out_channels, block.kernel, block.stride
         expand_ratio, se_ratio = block.expand_ratio, block.se_ratio
         hidden = in_channels * expand_ratio
-        common = dict(padding=options.padding, bn_eps=options.bn_eps)
+        common = options.conv_options()
         act = options.activation
         squeeze = se_channels(in_channels, se_ratio) if options.se and se_ratio > 0 else 0
         if expand_ratio != 1:
@@ -111,7 +111,7 @@ class FusedMBConv(_ResidualBlock):
         in_channels, out_channels, kernel, stride = block.in_channels, block.out_channels, block.kernel, block.stride
         expand_ratio, se_ratio = block.expand_ratio, block.se_ratio
         hidden = in_channels * expand_ratio
-        common = dict(padding=options.padding, bn_eps=options.bn_eps)
+        common = options.conv_options()
         act = options.activation
         if expand_ratio == 1:
             self.conv = ConvNormAct(

@@ -1,7 +1,7 @@
 """Building blocks shared by every family: convs with padding modes, norm, activations, SE."""
 
 from .activations import ACTIVATIONS, MemoryEfficientSwish, Swish, check_activation, create_activation
-from .conv_norm_act import ConvNormAct
+from .conv_norm_act import ConvNormAct, ConvOptions
 from .drop_path import DropPath
 from .padding import (
     PADDING_MODES,
@@ -21,6 +21,7 @@ __all__ = [
     "Conv2dSameDynamic",
     "Conv2dSameStatic",
     "ConvNormAct",
+    "ConvOptions",
     "DropPath",
     "MemoryEfficientSwish",
     "PaddingMode",

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from torch import nn
 
 from .activations import create_activation
 from .padding import PaddingMode, create_conv2d
+
+
+class ConvOptions(TypedDict):
+    """The :class:`ConvNormAct` keywords every conv of one network shares; spread them with ``**``.
+
+    Typed, so a type checker matches each key against ``ConvNormAct``'s own parameters.
+    """
+
+    padding: PaddingMode
+    bn_eps: float
 
 
 class ConvNormAct(nn.Sequential):

@@ -99,14 +99,21 @@ def create_conv2d(
         input_size: ``(H, W)`` this conv will see; required for ``same_static``.
     """
     check_padding_mode(padding)
-    common = dict(stride=stride, dilation=dilation, groups=groups, bias=bias)
     if padding == "symmetric":
-        return nn.Conv2d(in_channels, out_channels, kernel_size, padding=dilation * (kernel_size - 1) // 2, **common)
+        return nn.Conv2d(
+            in_channels, out_channels, kernel_size, stride, padding=dilation * (kernel_size - 1) // 2,
+            dilation=dilation, groups=groups, bias=bias,
+        )
     if padding == "same_dynamic":
-        return Conv2dSameDynamic(in_channels, out_channels, kernel_size, **common)
+        return Conv2dSameDynamic(
+            in_channels, out_channels, kernel_size, stride, dilation=dilation, groups=groups, bias=bias
+        )
     if input_size is None:
         raise ValueError("padding='same_static' needs input_size (the H, W the conv will see)")
-    return Conv2dSameStatic(in_channels, out_channels, kernel_size, input_size=input_size, **common)
+    return Conv2dSameStatic(
+        in_channels, out_channels, kernel_size, stride, dilation=dilation, groups=groups, bias=bias,
+        input_size=input_size,
+    )
 
 
 def strided_size(size: tuple[int, int], stride: int) -> tuple[int, int]:

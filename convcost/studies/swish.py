@@ -18,17 +18,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
+import pandas as pd
 import torch
+from matplotlib.figure import Figure
 
-from architectures.layers import create_activation
+from convcost.analyzer import Analysis
+from convcost.architectures.layers import create_activation
+from convcost.reports.charts import ChartJob, axis_units, chart_style, grouped_bars
+from convcost.reports.prose import bytes_text
+from convcost.reports.sections import Section, Table
+from convcost.reports.units import Unit, human_bytes
 
-from ..analysis import Analysis
+from .base import AnalysisJob, Study, register_study
 from .common import analyze_model, records_frame
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 __all__ = [
     "NATIVE_ACTIVATIONS",
@@ -41,6 +45,7 @@ __all__ = [
     "SwishVariant",
     "recommend",
     "swish_from_analyses",
+    "swish_section",
     "swish_study",
 ]
 
@@ -207,3 +212,104 @@ def recommend(variants: Sequence[SwishVariant]) -> Recommendation:
         parts.append("it is a native operator: one kernel forward and one backward, no Python autograd.Function "
                      "and no sigmoid recomputed in backward, so it is also the fastest of the lean ones")
     return Recommendation(pick.variant, "; ".join(parts))
+
+
+# --- report section ---------------------------------------------------------------------
+
+
+def swish_section(study: SwishStudy) -> Section:
+    """Bytes saved for backward by each way of writing Swish, per activation and in total, and the pick."""
+    frame = study.to_dataframe()[["variant", "activation_type", "modules", "activation_saved_bytes",
+                                  "training_bytes", "activation_bytes", "flops"]]
+    per_module = study.modules_dataframe()
+    per_module.columns = ["module", *(f"{variant}_saved_bytes" for variant in per_module.columns[1:])]
+    first, *others = study.variants
+    kept = [f"{first.variant} keeps {bytes_text(first.activation_saved_bytes)} in its {first.modules} activation "
+            f"modules ({bytes_text(first.training_bytes)} in the whole model)",
+            *(f"{v.variant} {bytes_text(v.activation_saved_bytes)} ({bytes_text(v.training_bytes)})" for v in others)]
+    intro = (
+        "Swish, x·sigmoid(x), can be written three ways with the same arithmetic (equal FLOPs) but different "
+        "training memory: written out (swish), the sigmoid and the multiply save both x and sigmoid(x); "
+        "MemoryEfficientSwish saves x and recomputes the sigmoid in backward; nn.SiLU is one native operator that "
+        f"saves x. {study.model} at {study.resolution} px, batch {study.batch}, {study.dtype}: {'; '.join(kept)}. "
+        f"Recommendation: {study.recommendation.activation}."
+    )
+    title = f"Saved for backward: {study.model} at {study.resolution} px, batch {study.batch}, {study.dtype}"
+    return Section(
+        "Swish, MemoryEfficientSwish or nn.SiLU: training memory", intro, frame,
+        figures=[ChartJob("swish", swish_chart,
+                          (frame[["variant", "activation_saved_bytes", "training_bytes"]], title))],
+        tables=[Table("Saved bytes of every activation module", per_module)],
+        notes=[f"Why {study.recommendation.activation}: {study.recommendation.reason}."],
+    )
+
+
+def swish_chart(variants: pd.DataFrame, title: str) -> Figure:
+    """Bytes saved for backward per Swish variant: by the activation modules, and by the whole model.
+
+    Args:
+        variants: one row per variant with ``variant``, ``activation_saved_bytes`` and ``training_bytes``.
+    """
+    with chart_style():
+        figure = Figure(figsize=(8, 4.4))
+        axes = figure.subplots(gridspec_kw=dict(left=0.13, right=0.97, bottom=0.12, top=0.86))
+        grouped_bars(axes, list(variants["variant"]), {
+            "activation modules": list(variants["activation_saved_bytes"]),
+            "whole model": list(variants["training_bytes"]),
+        })
+        for container in axes.containers:
+            axes.bar_label(container, [human_bytes(v, compact=True) for v in container.datavalues], fontsize=8)
+        axes.set_xlabel("activation")
+        axes.set_ylabel("bytes saved for backward")
+        axis_units(axes, "y", Unit.BYTES, log=False)
+        axes.margins(y=0.12)
+        axes.legend(loc="upper right")
+        figure.suptitle(title)
+    return figure
+
+
+# --- the plug-in ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SwishSettings:
+    """The model (at its native resolution), the batch and the activation variants compared."""
+
+    model: str = SWISH_MODEL
+    batch: int = SWISH_BATCH
+    variants: tuple[str, ...] = SWISH_VARIANTS
+
+    def job(self, variant: str) -> AnalysisJob:
+        """The analysis of the model built with ``variant``."""
+        return AnalysisJob.of(self.model, self.batch, activation=variant)
+
+
+class Swish(Study[SwishSettings, SwishStudy]):
+    """Training memory of Swish written out, MemoryEfficientSwish and ``nn.SiLU``."""
+
+    name = "swish"
+    title = "training memory of Swish, MemoryEfficientSwish and nn.SiLU"
+    position = 40
+
+    def settings(self, values: Mapping[str, Any]) -> SwishSettings:
+        """No options."""
+        return SwishSettings()
+
+    def report_settings(self) -> SwishSettings:
+        """EfficientNet-B0, batch 32."""
+        return SwishSettings()
+
+    def jobs(self, settings: SwishSettings) -> list[AnalysisJob]:
+        """One analysis per variant."""
+        return [settings.job(variant) for variant in settings.variants]
+
+    def assemble(self, settings: SwishSettings, results: Mapping[Any, Any]) -> SwishStudy:
+        """:func:`swish_from_analyses`."""
+        return swish_from_analyses({variant: results[settings.job(variant)] for variant in settings.variants})
+
+    def section(self, result: SwishStudy) -> Section:
+        """:func:`swish_section`."""
+        return swish_section(result)
+
+
+register_study(Swish())

@@ -29,19 +29,30 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import Any
 
+import pandas as pd
 import torch
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from architectures import ALPHA, BETA, EFFICIENTNET_SCALING, GAMMA, CompoundScaling, round_filters, round_repeats
-from architectures.efficientnet import B0_HEAD_CHANNELS, B0_STAGES, B0_STEM_CHANNELS
-from architectures.layers import se_channels
+from convcost.analyzer import Analysis
+from convcost.architectures import (
+    ALPHA,
+    BETA,
+    EFFICIENTNET_SCALING,
+    GAMMA,
+    CompoundScaling,
+    round_filters,
+    round_repeats,
+)
+from convcost.architectures.efficientnet import B0_HEAD_CHANNELS, B0_STAGES, B0_STEM_CHANNELS
+from convcost.architectures.layers import se_channels
+from convcost.reports.charts import PANEL_GRID, ChartJob, chart_style, short_model
+from convcost.reports.sections import Section, Table
 
-from ..analysis import Analysis
+from .base import AnalysisJob, Study, register_study
 from .common import analyze_model, records_frame
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 __all__ = [
     "CHAIN",
@@ -54,6 +65,7 @@ __all__ = [
     "ScalingStudy",
     "efficientnet_macs",
     "scaling_from_analyses",
+    "scaling_section",
     "scaling_study",
 ]
 
@@ -365,3 +377,133 @@ def _law(scaling: CompoundScaling, base: CompoundScaling) -> Fraction:
         return _exact(s.depth) * _exact(s.width) ** 2 * Fraction(s.resolution) ** 2
 
     return cost(scaling) / cost(base)
+
+
+# --- report section ---------------------------------------------------------------------
+
+_SCALING_COLUMNS = ["model", "phi", "width_coefficient", "depth_coefficient", "resolution", "params", "macs",
+                    "measured_ratio", "coefficient_prediction", "phi_prediction", "compound_prediction", "total_drift",
+                    "structure_effect", "channels_effect", "repeats_effect", "sizes_effect", "analytic_matches"]
+_EFFECTS = {"structure_effect": "structure", "channels_effect": "channels rounded to multiples of 8",
+            "repeats_effect": "repeats rounded up", "sizes_effect": "feature maps rounded up"}
+
+
+def scaling_section(study: ScalingStudy) -> Section:
+    """Measured MACs of B0–B7 against the compound-scaling law, and the drift split into its causes."""
+    frame = study.to_dataframe().rename(columns={"width": "width_coefficient", "depth": "depth_coefficient"})
+    frame = frame[_SCALING_COLUMNS]
+    first, last, drift = study.rows[0], study.rows[-1], study.drift[-1]
+    largest = max(((getattr(row, key), row.model, label) for row in study.drift for key, label in _EFFECTS.items()),
+                  key=lambda item: abs(math.log(item[0])))
+    exact = sum(row.analytic_matches for row in study.drift)
+    intro = (
+        f"Compound scaling (Tan & Le 2019) multiplies depth, width and resolution by α^φ, β^φ and γ^φ "
+        f"(α = {study.alpha}, β = {study.beta}, γ = {study.gamma}), so conv MACs should grow as d·w²·r², about "
+        f"2^φ since α·β²·γ² = {study.compound_base:.3f}. Measured at native resolution, {last.model} has "
+        f"{last.measured_ratio:.2f}× the MACs of {first.model} ({last.macs:,} against {first.macs:,}); its "
+        f"official coefficients predict {last.coefficient_prediction:.2f}×, 2^φ {last.phi_prediction:.0f}× and "
+        f"{study.compound_base:.3f}^φ {last.compound_prediction:.2f}×. The drift from the coefficient prediction "
+        f"(×{drift.total_drift:.3f} for {drift.model}) is the product of four effects, switched on one at a time "
+        f"in an exact analytic model of the network: structure ×{drift.structure_effect:.3f} (the fixed 3-channel "
+        f"stem, the head and classifier that are not repeated, SE convs on pooled maps, each stage's first block), "
+        f"channels rounded to multiples of 8 ×{drift.channels_effect:.3f}, repeats rounded up "
+        f"×{drift.repeats_effect:.3f}, and feature maps rounded up at each stride ×{drift.sizes_effect:.3f}. "
+        f"The largest single effect is {largest[2]} (×{largest[0]:.3f} for {largest[1]}). With every rounding on, "
+        f"the analytic model reproduces the measured MACs of {exact} of {len(study.drift)} models exactly."
+    )
+    parts = study.parts_dataframe()
+    growth = parts.pivot(index="model", columns="part", values="ideal_growth")
+    law = parts.groupby("model", sort=False)["law_growth"].first()
+    order = list(dict.fromkeys(parts["model"]))
+    growth_frame = pd.concat([law.rename("law_growth"), growth[list(dict.fromkeys(parts["part"]))]], axis=1)
+    growth_frame = growth_frame.loc[order].reset_index()
+    return Section(
+        "Scaling: EfficientNet B0–B7 against the compound-scaling law", intro, frame,
+        figures=[ChartJob("scaling", scaling_chart, (frame, study.compound_base))],
+        tables=[Table("Growth of each part over B0 with no rounding, against the law d·w²·r²: parts that are not "
+                      "repeated or not widened grow slower", growth_frame)],
+    )
+
+
+def scaling_chart(frame: pd.DataFrame, compound_base: float) -> Figure:
+    """Measured MACs relative to B0 against the law's predictions (log), and the drift split into effects.
+
+    Args:
+        frame: one row per model with ``model``, ``measured_ratio``, ``coefficient_prediction``,
+            ``phi_prediction``, ``compound_prediction``, ``total_drift`` and the four ``*_effect`` columns.
+        compound_base: ``α·β²·γ²``, for the legend.
+    """
+    labels = [short_model(model) for model in frame["model"]]
+    xs = range(len(frame))
+    with chart_style():
+        figure = Figure(figsize=(11, 4.6))
+        ratio_axes, drift_axes = figure.subplots(1, 2, gridspec_kw=PANEL_GRID)
+        ratio_axes.plot(xs, frame["measured_ratio"], marker="o", linewidth=2, label="measured (dispatch count)")
+        ratio_axes.plot(xs, frame["coefficient_prediction"], marker="s", linestyle="--",
+                        label="official coefficients d·w²·(r/224)²")
+        ratio_axes.plot(xs, frame["phi_prediction"], linestyle=":", label="2^φ (the paper's rule of thumb)")
+        ratio_axes.plot(xs, frame["compound_prediction"], linestyle="-.", label=f"(α·β²·γ²)^φ = {compound_base:.3f}^φ")
+        ratio_axes.set_yscale("log")
+        ratio_axes.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ratio_axes.yaxis.set_minor_formatter(NullFormatter())
+        ratio_axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}×"))
+        ratio_axes.set_ylabel("conv+linear MACs relative to B0 (log scale)")
+        ratio_axes.set_title("MACs relative to B0")
+        effects = {"structure (stem, head, SE, first blocks)": "structure_effect",
+                   "channels rounded to multiples of 8": "channels_effect",
+                   "repeats rounded up": "repeats_effect", "feature maps rounded up": "sizes_effect",
+                   "total: measured / coefficients": "total_drift"}
+        for label, key in effects.items():
+            total = key == "total_drift"
+            drift_axes.plot(xs, frame[key], marker="o" if total else ".", linewidth=2 if total else 1,
+                            color="black" if total else None, label=label)
+        drift_axes.axhline(1.0, color="grey", linewidth=0.8)
+        drift_axes.set_ylabel("factor (×; 1 = as the law predicts)")
+        drift_axes.set_title("Drift from the coefficient prediction, by cause")
+        for axes, corner in ((ratio_axes, "upper left"), (drift_axes, "upper right")):
+            axes.set_xticks(list(xs), labels)
+            axes.set_xlabel("model (EfficientNet, native resolution)")
+            axes.legend(loc=corner, fontsize=7)
+        figure.suptitle("Compound scaling: measured MACs against the law, and where the difference comes from")
+    return figure
+
+
+# --- the plug-in ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScalingSettings:
+    """The series the study measures, B0 first (each at its native resolution, batch 1)."""
+
+    models: tuple[str, ...] = tuple(EFFICIENTNET_SCALING)
+
+
+class Scaling(Study[ScalingSettings, ScalingStudy]):
+    """EfficientNet B0–B7 cost curves, and their MACs against the compound-scaling law."""
+
+    name = "scaling"
+    title = "EfficientNet B0–B7 costs against the compound-scaling law"
+    position = 10
+
+    def settings(self, values: Mapping[str, Any]) -> ScalingSettings:
+        """No options."""
+        return ScalingSettings()
+
+    def report_settings(self) -> ScalingSettings:
+        """B0–B7."""
+        return ScalingSettings()
+
+    def jobs(self, settings: ScalingSettings) -> list[AnalysisJob]:
+        """Each model at its native resolution."""
+        return [AnalysisJob.of(name) for name in settings.models]
+
+    def assemble(self, settings: ScalingSettings, results: Mapping[Any, Any]) -> ScalingStudy:
+        """:func:`scaling_from_analyses` of the jobs' analyses."""
+        return scaling_from_analyses({name: results[AnalysisJob.of(name)] for name in settings.models})
+
+    def section(self, result: ScalingStudy) -> Section:
+        """:func:`scaling_section`."""
+        return scaling_section(result)
+
+
+register_study(Scaling())

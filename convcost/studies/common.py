@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from architectures import create_model, model_info
-
-from ..analysis import Analysis
-from ..analyze import analyze
+from convcost.analyzer.analysis import Analysis
+from convcost.analyzer.analyze import analyze
+from convcost.architectures import create_model, model_info
 
 if TYPE_CHECKING:
     import pandas as pd

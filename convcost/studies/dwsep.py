@@ -18,28 +18,33 @@ pooled map, are skipped and listed in ``between``; in EfficientNet
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import Any
 
+import pandas as pd
 import torch
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from torch import nn
 
-from ..analysis import Analysis, ancestors
-from ..analyze import analyze
-from ..formulas.layers import LayerHyper, layer_macs, layer_params, separable_ratio_theory
-from ..records import LayerCheck, LayerRecord
-from .common import analyze_model, records_frame
+from convcost.analyzer import Analysis, ConvKind, LayerCheck, LayerRecord, analyze
+from convcost.analyzer.analysis import ancestors
+from convcost.analyzer.formulas.layers import LayerHyper, layer_macs, layer_params, separable_ratio_theory
+from convcost.reports.charts import PALETTE, PANEL_GRID, ChartJob, chart_style
+from convcost.reports.prose import names
+from convcost.reports.sections import Section, Table
 
-if TYPE_CHECKING:
-    import pandas as pd
+from .base import AnalysisJob, Study, register_study
+from .common import analyze_model, records_frame
 
 __all__ = [
     "DWSEP_MODELS",
     "DwsepStudy",
     "NetworkSeparable",
     "SeparablePair",
+    "dwsep_section",
     "dwsep_study",
     "separable_network",
     "separable_pairs",
@@ -218,16 +223,16 @@ def separable_pairs(analysis: Analysis) -> tuple[SeparablePair, ...]:
     pairs = []
     for index, depthwise in enumerate(convs):
         check = depthwise.check
-        if check is None or check.kind != "depthwise" or check.out_channels != check.in_channels:
+        if check is None or check.kind is not ConvKind.DEPTHWISE or check.out_channels != check.in_channels:
             continue
         block = _block(depthwise.name, conv_names)
         between: list[str] = []
         for layer in convs[index + 1:]:
             if block and not layer.name.startswith(f"{block}."):
                 break
-            if layer.kind == "depthwise":
+            if layer.kind is ConvKind.DEPTHWISE:
                 break
-            if layer.kind == "pointwise" and layer.input_shapes[:1] == depthwise.output_shapes[:1]:
+            if layer.kind is ConvKind.POINTWISE and layer.input_shapes[:1] == depthwise.output_shapes[:1]:
                 pairs.append(_pair(analysis.model, block, (depthwise, check), layer, tuple(between)))
                 break
             between.append(layer.name)
@@ -303,3 +308,137 @@ def dwsep_study(models: Sequence[str] = DWSEP_MODELS, *, resolution: int | None 
     )
     return DwsepStudy(textbook_pair(), networks)
 
+
+# --- report section ---------------------------------------------------------------------
+
+_PAIR_COLUMNS = ["model", "block", "in_channels", "out_channels", "kernel", "stride", "output_size", "pair_params",
+                 "standard_params", "pair_macs", "standard_macs", "macs_ratio", "theory_ratio",
+                 "macs_ratio_is_theory"]
+_TEXTBOOK_COLUMNS = ["in_channels", "out_channels", "kernel", "output_size", "depthwise_params",
+                     "pointwise_params", "pair_params", "standard_params", "params_ratio", "macs_ratio",
+                     "theory_ratio"]
+
+
+def dwsep_section(study: DwsepStudy) -> Section:
+    """Depthwise-separable savings per layer against ``1/C_out + 1/k²`` and per network against ``separable=False``."""
+    networks = study.networks_dataframe().rename(columns={"params": "separable_params", "macs": "separable_macs"})
+    networks.insert(3, "pairs", [len(network.pairs) for network in study.networks])
+    frame = networks[["model", "resolution", "pairs", "separable_params", "standard_params", "params_ratio",
+                      "separable_macs", "standard_macs", "macs_ratio", "pairs_macs_ratio"]]
+    pairs = study.to_dataframe()
+    textbook, per_pair = pairs.iloc[:1][_TEXTBOOK_COLUMNS], pairs.iloc[1:][_PAIR_COLUMNS].reset_index(drop=True)
+    book = study.textbook
+    every = [pair for network in study.networks for pair in network.pairs]
+    exact = sum(pair.macs_ratio_is_theory for pair in every)
+    nets = study.networks
+    savings = (f"built with standard convs instead (separable=False), {names([n.model for n in nets])} need "
+               f"{names([f'{1 / n.macs_ratio:.2f}×' for n in nets])} the MACs (ratios "
+               f"{names([f'{n.macs_ratio:.4f}' for n in nets])}, against "
+               f"{names([f'{n.pairs_macs_ratio:.4f}' for n in nets])} for their pairs alone)")
+    intro = (
+        "A depthwise k×k conv on C channels followed by a pointwise 1×1 conv to C_out costs C·k² + C·C_out weights "
+        "(and as many MACs per output pixel) against C·C_out·k² for one standard k×k conv: a ratio of exactly "
+        f"1/C_out + 1/k² (MobileNet, Howard et al. 2017). The textbook case, {book.in_channels} → "
+        f"{book.out_channels} channels with a {book.kernel}×{book.kernel} kernel and no bias, measured: "
+        f"{book.pair_params} parameters against {book.standard_params} ({book.params_ratio:.4f} = "
+        f"1/{book.out_channels} + 1/{book.kernel ** 2}). In {names([n.model for n in study.networks])}, {exact} of "
+        f"{len(every)} pairs have a measured MAC ratio equal to the theory exactly. Whole networks save less, "
+        f"because the stem, the expand convs, the head and the classifier are not pairs: {savings}."
+    )
+    return Section(
+        "Depthwise-separable convolutions: measured against 1/C_out + 1/k²", intro, frame,
+        figures=[ChartJob("dwsep", dwsep_chart, (per_pair[["model", "macs_ratio", "theory_ratio"]],
+                                                               frame[["model", "macs_ratio"]]))],
+        tables=[Table("The textbook pair (3 → 4 channels, 3×3, no bias)", textbook),
+                Table("Every depthwise + pointwise pair, against one standard conv", per_pair)],
+    )
+
+
+def dwsep_chart(pairs: pd.DataFrame, networks: pd.DataFrame) -> Figure:
+    """Per layer, each model's measured MAC ratio of depthwise + pointwise to one standard conv, against
+    ``1/C_out + 1/k²``, with the whole network's ratio to its ``separable=False`` counterfactual.
+
+    Args:
+        pairs: one row per pair with ``model``, ``macs_ratio`` and ``theory_ratio``, in module order.
+        networks: one row per model with ``model`` and ``macs_ratio``.
+    """
+    models = list(networks["model"])
+    with chart_style():
+        figure = Figure(figsize=(11, 4.4))
+        axes_row = figure.subplots(1, len(models), sharey=True, squeeze=False,
+                                   gridspec_kw=dict(PANEL_GRID, wspace=0.08))[0]
+        for axes, (_, network) in zip(axes_row, networks.iterrows(), strict=True):
+            rows = pairs[pairs["model"] == network["model"]]
+            xs = range(1, len(rows) + 1)
+            axes.plot(xs, rows["theory_ratio"], color="grey", linewidth=3, alpha=0.5, label="theory 1/C_out + 1/k²")
+            axes.plot(xs, rows["macs_ratio"], linestyle="none", marker="x", color=PALETTE[0],
+                      label="measured, per layer")
+            axes.axhline(network["macs_ratio"], color=PALETTE[3], linestyle="--",
+                         label="whole network / separable=False")
+            axes.set_title(f"{network['model']} ({len(rows)} pairs)")
+            axes.set_xlabel("depthwise + pointwise pair (module order)")
+            axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+            axes.legend(loc="upper right", fontsize=7)
+        axes_row[0].set_ylabel("MACs of the pair / one standard k×k conv")
+        axes_row[0].set_ylim(bottom=0)
+        figure.suptitle("Depthwise-separable convs: measured MAC ratio per layer against 1/C_out + 1/k²")
+    return figure
+
+
+# --- the plug-in ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TextbookJob:
+    """The textbook depthwise-separable pair (3 → 4 channels, 3×3), measured on ``meta``."""
+
+    @property
+    def isolated(self) -> bool:
+        """Counting only: runs anywhere."""
+        return False
+
+    def run(self) -> SeparablePair:
+        """Measure the pair."""
+        return textbook_pair()
+
+
+@dataclass(frozen=True)
+class DwsepSettings:
+    """The networks compared (each at its native resolution)."""
+
+    models: tuple[str, ...] = DWSEP_MODELS
+
+
+class Dwsep(Study[DwsepSettings, DwsepStudy]):
+    """Depthwise-separable savings per layer and per network against ``1/C_out + 1/k²``."""
+
+    name = "dwsep"
+    title = "depthwise-separable savings per layer and per network, against 1/C_out + 1/k²"
+    position = 20
+
+    def settings(self, values: Mapping[str, Any]) -> DwsepSettings:
+        """No options."""
+        return DwsepSettings()
+
+    def report_settings(self) -> DwsepSettings:
+        """MobileNetV2, EfficientNet-B0 and B7."""
+        return DwsepSettings()
+
+    def _pairs(self, settings: DwsepSettings) -> list[tuple[AnalysisJob, AnalysisJob]]:
+        return [(AnalysisJob.of(name), AnalysisJob.of(name, separable=False)) for name in settings.models]
+
+    def jobs(self, settings: DwsepSettings) -> list[AnalysisJob | TextbookJob]:
+        """Each network as built and with ``separable=False``, and the textbook pair."""
+        return [*(job for pair in self._pairs(settings) for job in pair), TextbookJob()]
+
+    def assemble(self, settings: DwsepSettings, results: Mapping[Any, Any]) -> DwsepStudy:
+        """The textbook pair and one :func:`separable_network` per model."""
+        return DwsepStudy(results[TextbookJob()], tuple(
+            separable_network(results[real], results[standard]) for real, standard in self._pairs(settings)))
+
+    def section(self, result: DwsepStudy) -> Section:
+        """:func:`dwsep_section`."""
+        return dwsep_section(result)
+
+
+register_study(Dwsep())

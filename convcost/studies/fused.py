@@ -27,28 +27,36 @@ import math
 import platform
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import Any, NamedTuple
 
+import pandas as pd
 import torch
+from matplotlib.figure import Figure
 from torch import nn
 
-from architectures import BlockStage, NetOptions, StagedConvNet, build_stage, create_model, model_info
-from architectures.layers import strided_size
+from convcost.analyzer import analyze
+from convcost.architectures import BlockStage, NetOptions, StagedConvNet, build_stage, create_model, model_info
+from convcost.architectures.layers import strided_size
+from convcost.architectures.specs import BlockKind
+from convcost.reports.charts import PANEL_GRID, ChartJob, axis_units, chart_style, grouped_bars
+from convcost.reports.prose import plural, span
+from convcost.reports.sections import Section
+from convcost.reports.units import Unit, shape_text
 
-from ..analyze import analyze
+from .arguments import index_list, non_negative_int
+from .base import SettingsError, Study, StudyOption, register_study
 from .common import dtype_bytes, records_frame
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 __all__ = [
     "DEFAULT_RUNS",
     "SWAP",
     "FusedStudy",
     "StageCost",
+    "Swap",
     "cpu_name",
+    "fused_section",
     "fused_study",
     "measure_latency",
     "stage_cost",
@@ -60,8 +68,17 @@ __all__ = [
 
 #: Timed passes per stage variant when the caller does not say.
 DEFAULT_RUNS = 5
-#: Block kind → (the kind it is rebuilt as, the SE ratio EfficientNetV2 gives that kind).
-SWAP: dict[str, tuple[str, float]] = {"fused": ("mbconv", 0.25), "mbconv": ("fused", 0.0)}
+
+
+class Swap(NamedTuple):
+    """What a stage of one block kind is rebuilt as: the other kind, with the SE ratio EfficientNetV2 gives it."""
+
+    block: BlockKind
+    se_ratio: float
+
+
+#: Block kind → its rebuild.
+SWAP: dict[str, Swap] = {"fused": Swap("mbconv", 0.25), "mbconv": Swap("fused", 0.0)}
 
 
 @dataclass(frozen=True)
@@ -190,8 +207,8 @@ def swapped(stage: BlockStage) -> BlockStage:
     """
     if stage.block not in SWAP:
         raise ValueError(f"only {' and '.join(SWAP)} stages can be swapped; got {stage.block!r}")
-    block, se_ratio = SWAP[stage.block]
-    return replace(stage, block=block, se_ratio=se_ratio)
+    rebuild = SWAP[stage.block]
+    return replace(stage, block=rebuild.block, se_ratio=rebuild.se_ratio)
 
 
 def stage_input_sizes(net: StagedConvNet, resolution: int) -> list[tuple[int, int]]:
@@ -251,7 +268,7 @@ def stage_cost(
     """Analyse one stage alone on a ``meta`` input of ``(batch, C_in, *input_size)`` (not timed)."""
     shape = (batch, stage.in_channels, *input_size)
     with torch.device("meta"):
-        meta_stage, _ = build_stage(stage, options, input_size)
+        meta_stage = build_stage(stage, options, input_size).blocks
     analysis = analyze(meta_stage, shape, dtype=dtype, name=f"stage {index} {stage.block}")
     totals, size = analysis.totals, dtype_bytes(dtype)
     out_shape = analysis.layer("").output_shapes[0]
@@ -276,7 +293,8 @@ def time_stages(
     """
     shape = (batch, stages[0].in_channels, *input_size)
     example = torch.randn(shape, generator=torch.Generator().manual_seed(seed))
-    return measure_latency([(build_stage(stage, options, input_size)[0], example) for stage in stages], runs, warmup)
+    return measure_latency([(build_stage(stage, options, input_size).blocks, example) for stage in stages], runs,
+                           warmup)
 
 
 def fused_study(
@@ -322,9 +340,8 @@ def fused_study(
 def with_latency(study: FusedStudy, runs: int = DEFAULT_RUNS, warmup: int = 1) -> FusedStudy:
     """``study`` with both variants of every stage timed (see the module docstring); counts unchanged.
 
-    This runs real tensor arithmetic: in a process that forks worker processes, call it after
-    they have finished (:mod:`reports.parallel`), so that :func:`fused_study` with ``runs=0``
-    can run in a worker and only the timing here.
+    This runs real tensor arithmetic: the main report runs it as an isolated job (alone, in its
+    own process), never beside other work or inside a renderer.
 
     Raises:
         ValueError: ``runs`` < 1 or ``warmup`` < 0.
@@ -367,3 +384,180 @@ def cpu_name() -> str:
     except OSError:
         pass
     return platform.processor()
+
+
+# --- report section ---------------------------------------------------------------------
+
+#: Steadier latency needs more runs than the report spends; the notes say how to get them.
+STEADY_RUNS = 20
+_FUSED_COLUMNS = ["stage", "variant", "block", "input_size", "params", "macs", "activation_bytes",
+                  "arithmetic_intensity", "latency_ms", "latency_min_ms", "flops", "training_bytes", "expand_ratio",
+                  "kernel", "se_ratio"]
+
+
+def _fused_frame(study: FusedStudy) -> pd.DataFrame:
+    frame = study.to_dataframe()
+    frame["variant"] = frame["as_built"].map({True: "as built", False: "swapped"})
+    frame["input_size"] = [shape_text(size) for size in frame["input_size"]]
+    for source, target in (("latency_s", "latency_ms"), ("latency_min_s", "latency_min_ms")):
+        frame[target] = pd.to_numeric(frame[source], errors="coerce") * 1000
+    return frame
+
+
+def _fused_comparison(study: FusedStudy) -> list[str]:
+    """One sentence per block kind as built: its stages against their rebuild with the other kind."""
+    sentences = []
+    for kind in dict.fromkeys(built.block for built, _ in study.pairs()):
+        pairs = [(b, s) for b, s in study.pairs() if b.block == kind]
+        text = (f"{kind} stages ({', '.join(str(b.stage) for b, _ in pairs)}) over their {pairs[0][1].block} "
+                f"rebuild: MACs {span([b.macs / s.macs for b, s in pairs])}, parameters "
+                f"{span([b.params / s.params for b, s in pairs])}, arithmetic intensity "
+                f"{span([b.arithmetic_intensity / s.arithmetic_intensity for b, s in pairs])}")
+        if study.runs:
+            text += f", latency {span([b.latency_s / s.latency_s for b, s in pairs if b.latency_s and s.latency_s])}"
+        sentences.append(text)
+    return sentences
+
+
+def fused_section(study: FusedStudy) -> Section:
+    """MBConv against Fused-MBConv per stage: params, MACs, activations, arithmetic intensity, CPU latency."""
+    frame = _fused_frame(study)
+    batch = study.stages[0].batch if study.stages else 1
+    intro = (
+        "EfficientNetV2 (Tan & Le 2021) replaces the expand 1×1 + depthwise k×k convs of MBConv by one full k×k "
+        "conv (Fused-MBConv) in its early stages: more MACs and parameters, but denser arithmetic. Each stage of "
+        f"{study.model} at {study.resolution} px, batch {batch}, is measured alone as built and rebuilt with the "
+        "other block kind (fused stages as MBConv with SE 0.25, MBConv stages as fused without SE), keeping expand "
+        f"ratio, kernel, stride, channels and repeats. As built: {'; '.join(_fused_comparison(study))}."
+    )
+    machine = study.cpu or study.processor or study.machine
+    if study.runs:
+        timing = (f"Latency: median of {plural(study.runs, 'timed forward pass', 'timed forward passes')} after "
+                  f"{plural(study.warmup, 'warm-up pass', 'warm-up passes')}, float32, eval "
+                  f"mode, no grad, each stage alone, the two variants alternating pass by pass; measured on {machine} "
+                  f"({study.system or study.machine}), torch {study.torch_version} with {study.threads} threads.")
+        if study.runs < STEADY_RUNS:
+            timing += (f" {plural(study.runs, 'run')} on a shared machine are noisy; "
+                       f"convcost study fused --runs {STEADY_RUNS} gives steadier figures.")
+    else:
+        timing = "Latency was not measured (0 runs)."
+    notes = [timing, "Arithmetic intensity: FLOPs per byte of weights + stage input + stage output, the least "
+                     "memory traffic of one pass."]
+    title = f"{study.model} at {study.resolution} px: stages as built and with the block kind swapped"
+    return Section(
+        "Fused-MBConv against MBConv, stage by stage", intro, frame[_FUSED_COLUMNS],
+        figures=[ChartJob("fused", fused_chart, (
+            frame[["stage", "as_built", "block", "macs", "arithmetic_intensity", "latency_ms"]], title))],
+        notes=notes,
+    )
+
+
+def fused_chart(stages: pd.DataFrame, title: str) -> Figure:
+    """Per stage, as built and with the block kind swapped: MACs, arithmetic intensity and latency.
+
+    Args:
+        stages: one row per (stage, variant) with ``stage``, ``as_built``, ``block``, ``macs``,
+            ``arithmetic_intensity`` and ``latency_ms`` (empty when not timed).
+    """
+    built, other = stages[stages["as_built"]], stages[~stages["as_built"]]
+    labels = [f"{stage}\n{block}" for stage, block in zip(built["stage"], built["block"], strict=True)]
+    panels = [("macs", "conv+linear MACs (count)", "MACs"),
+              ("arithmetic_intensity", "FLOPs per byte moved", "Arithmetic intensity"),
+              ("latency_ms", "milliseconds (median, CPU)", "Latency")]
+    with chart_style():
+        figure = Figure(figsize=(12, 4.6))
+        axes_row = figure.subplots(1, len(panels), gridspec_kw=dict(PANEL_GRID, bottom=0.19))
+        for axes, (key, ylabel, name) in zip(axes_row, panels, strict=True):
+            grouped_bars(axes, labels, {"as built": list(built[key].fillna(0)),
+                                         "block kind swapped": list(other[key].fillna(0))})
+            axes.set_xlabel("stage and its block kind as built")
+            axes.tick_params(axis="x", labelsize=7)
+            axes.set_ylabel(ylabel)
+            axes.set_title(name)
+            if key == "macs":
+                axis_units(axes, "y", Unit.COUNT, log=False)
+            axes.legend(loc="upper right", fontsize=7)
+        if built["latency_ms"].isna().all():
+            axes_row[-1].set_title("Latency (not timed)")
+        figure.suptitle(title)
+    return figure
+
+
+# --- the plug-in ------------------------------------------------------------------------------
+
+#: The network of the study (at its native 384 px).
+FUSED_MODEL = "efficientnet_v2_s"
+#: Timed passes per stage in the main report: few, to keep the report fast.
+REPORT_RUNS = 3
+
+
+@dataclass(frozen=True)
+class FusedJob:
+    """The fused study of one network; timed when ``runs`` > 0 (then it must run alone).
+
+    Attributes:
+        stages: stage indices, None for all.
+    """
+
+    model: str = FUSED_MODEL
+    runs: int = DEFAULT_RUNS
+    warmup: int = 1
+    stages: tuple[int, ...] | None = None
+
+    @property
+    def isolated(self) -> bool:
+        """Timing runs real arithmetic: alone, so other work does not disturb it."""
+        return self.runs > 0
+
+    def run(self) -> FusedStudy:
+        """:func:`fused_study`."""
+        return fused_study(self.model, runs=self.runs, warmup=self.warmup, stages=self.stages)
+
+
+class Fused(Study[FusedJob, FusedStudy]):
+    """MBConv against Fused-MBConv per stage, with measured CPU latency."""
+
+    name = "fused"
+    title = "MBConv against Fused-MBConv stage by stage, with CPU latency"
+    position = 50
+    options = (
+        StudyOption(("--runs",), f"timed passes per stage, 0 for none (default: {DEFAULT_RUNS})",
+                    "times the fused study's stages", type=non_negative_int, default=DEFAULT_RUNS, metavar="N"),
+        StudyOption(("--stages",), "stage indices to include, e.g. 0,1 (default: all)",
+                    "chooses the fused study's stages", type=index_list, metavar="LIST"),
+    )
+
+    def settings(self, values: Mapping[str, Any]) -> FusedJob:
+        """The study of EfficientNetV2-S with the given runs and stages.
+
+        Raises:
+            SettingsError: a stage index out of range.
+        """
+        stages = values.get("stages")
+        if stages is not None:
+            _, net = _network(FUSED_MODEL, None)
+            bad = [i for i in stages if not 0 <= i < len(net.spec.stages)]
+            if bad:
+                raise SettingsError(f"{FUSED_MODEL} has stages 0–{len(net.spec.stages) - 1}; got {bad}")
+        runs = values.get("runs")
+        return FusedJob(FUSED_MODEL, DEFAULT_RUNS if runs is None else runs, stages=stages)
+
+    def report_settings(self) -> FusedJob:
+        """Every stage, :data:`REPORT_RUNS` timed passes."""
+        return FusedJob(FUSED_MODEL, REPORT_RUNS)
+
+    def jobs(self, settings: FusedJob) -> list[FusedJob]:
+        """The study is one job."""
+        return [settings]
+
+    def assemble(self, settings: FusedJob, results: Mapping[Any, Any]) -> FusedStudy:
+        """The job's result."""
+        study: FusedStudy = results[settings]
+        return study
+
+    def section(self, result: FusedStudy) -> Section:
+        """:func:`fused_section`."""
+        return fused_section(result)
+
+
+register_study(Fused())

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from helpers import figure_of
 
-from analyzer import Analysis
-from analyzer.conventions import CONVENTIONS
-from analyzer.studies.tools import ConventionsStudy, conventions_study
+from convcost.analyzer import Analysis
+from convcost.analyzer.conventions import CONVENTIONS, convention_total, explain
+from convcost.reports.reconciliation import reconciliation_section
+from convcost.studies.conventions import ConventionsStudy, conventions_section, conventions_study
 
 B0_TOTALS = {
     "convcost": 802_325_916, "paper": 385_814_752, "torchvision": 385_814_752, "fvcore": 401_659_392,
@@ -55,3 +57,27 @@ def test_one_tool_only(b0_analysis: Analysis) -> None:
     assert [t.total for t in single.totals] == [415_145_024]
     with pytest.raises(ValueError, match="convention must be one of"):
         conventions_study(b0_analysis, ("calflops",))
+
+
+# --- the report section -----------------------------------------------------------------
+
+
+def test_conventions_and_reconciliation_sections(b0_analysis: Analysis) -> None:
+    study = conventions_study(b0_analysis)
+    section = conventions_section(study)
+    assert section.title == "Conventions: why the tools disagree"
+    for needle in ("convcost 802,325,916", "paper 385,814,752", "torchvision 385,814,752", "fvcore 401,659,392",
+                   "flopcounter 771,629,504", "thop 415,145,024", "ptflops 410,196,896", "torchinfo 385,867,108",
+                   "paper and torchvision count conv + linear multiply-adds only",
+                   "flopcounter counts 2 per multiply-add and nothing else"):
+        assert needle in section.intro, needle
+    assert list(section.frame["total"]) == [802_325_916, 385_814_752, 385_814_752, 401_659_392, 771_629_504,
+                                            415_145_024, 410_196_896, 385_867_108]
+    (axes,) = figure_of(section).axes
+    assert [text.get_text() for text in axes.texts][:2] == ["802.33M", "385.81M"]
+
+    explained = reconciliation_section(b0_analysis, convention_total(b0_analysis, "ptflops"),
+                                       explain(b0_analysis, "ptflops"))
+    assert explained.footer == {"op": "total", "convcost_flops": 802_325_916, "ptflops": 410_196_896,
+                                "difference": 410_196_896 - 802_325_916}
+    assert explained.frame["ptflops"].sum() == 410_196_896 and not explained.figures

@@ -2,7 +2,7 @@
 
 Compares two analyses of the same input — a network without SE and the same network with
 it (ResNet-50 vs SE-ResNet-50; EfficientNet-B0 built with ``se=False`` vs as published) —
-in total and per stage (the direct children of ``stages``). SE adds two 1×1 convs per
+in total and per stage (the stages the model declares). SE adds two 1×1 convs per
 block on a globally pooled map, so its parameters grow with the square of the block's
 width (``2·C²/r + C/r + C`` with biases) while its MACs (``2·C²/r`` per image) do not grow
 with the feature map: it is parameter-heavy in the wide late stages and nearly free in
@@ -12,34 +12,67 @@ multiply over the full map.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
-from ..analysis import Analysis
-from .common import analyze_model, children, records_frame
+import pandas as pd
+from matplotlib.figure import Figure
 
-if TYPE_CHECKING:
-    import pandas as pd
+from convcost.analyzer import Analysis
+from convcost.reports.charts import PALETTE, PANEL_GRID, ChartJob, axis_units, chart_style
+from convcost.reports.sections import Section
+from convcost.reports.units import Unit
+
+from .base import AnalysisJob, Study, register_study
+from .common import analyze_model, records_frame
 
 __all__ = [
     "CLAIMED_LAST_STAGE_SHARE",
     "PAPER_PAIR",
     "SENET_PAPER_GFLOPS",
     "SE_PAIRS",
+    "ModelVariant",
     "SeComparison",
+    "SePair",
     "SeRow",
     "SeStudy",
     "compare_se",
     "pair_label",
+    "se_section",
     "se_study",
 ]
 
-#: (without SE, with SE) as registry names and overrides.
-SE_PAIRS: tuple[tuple[tuple[str, dict[str, object]], tuple[str, dict[str, object]]], ...] = (
-    (("resnet50", {}), ("se_resnet50", {})),
-    (("efficientnet_b0", {"se": False}), ("efficientnet_b0", {})),
+@dataclass(frozen=True)
+class ModelVariant:
+    """A registry model and the ``create_model`` overrides it is built with."""
+
+    model: str
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """``efficientnet_b0`` with ``{"se": False}`` → ``efficientnet_b0 se=False``."""
+        return pair_label(self.model, self.overrides)
+
+    def job(self) -> AnalysisJob:
+        """Its analysis at native resolution."""
+        return AnalysisJob.of(self.model, **self.overrides)
+
+
+@dataclass(frozen=True)
+class SePair:
+    """A network without SE and the same network with it."""
+
+    base: ModelVariant
+    with_se: ModelVariant
+
+
+#: The comparisons the study makes.
+SE_PAIRS: tuple[SePair, ...] = (
+    SePair(ModelVariant("resnet50"), ModelVariant("se_resnet50")),
+    SePair(ModelVariant("efficientnet_b0", {"se": False}), ModelVariant("efficientnet_b0")),
 )
-STAGES = "stages"
 #: ResNet-50 → SE-ResNet-50 multiply-adds in the SENet paper (Hu et al. 2018, Table 2): +0.26 %.
 SENET_PAPER_GFLOPS: tuple[float, float] = (3.86, 3.87)
 #: The comparison the SENet paper makes, as (base label, SE label) of :func:`compare_se`.
@@ -150,8 +183,7 @@ def compare_se(base: Analysis, with_se: Analysis, *, base_label: str | None = No
     """
     if base.input_shapes != with_se.input_shapes:
         raise ValueError(f"analyses of different inputs: {base.input_shapes} vs {with_se.input_shapes}")
-    stages = children(with_se, STAGES) if any(layer.name == STAGES for layer in with_se.layers) else []
-    base_stages = children(base, STAGES) if any(layer.name == STAGES for layer in base.layers) else []
+    stages, base_stages = list(with_se.stages), list(base.stages)
     if stages != base_stages:
         raise ValueError(f"stages differ: {base_stages} vs {stages}")
     shape = with_se.input_shapes[0]
@@ -204,12 +236,122 @@ class SeStudy:
 def se_study(resolution: int | None = None) -> SeStudy:
     """Every pair in :data:`SE_PAIRS` at ``resolution`` (default each model's native one)."""
     return SeStudy(tuple(
-        compare_se(analyze_model(base, resolution, **base_overrides), analyze_model(name, resolution, **overrides),
-                   base_label=pair_label(base, base_overrides), se_label=pair_label(name, overrides))
-        for (base, base_overrides), (name, overrides) in SE_PAIRS
+        compare_se(analyze_model(pair.base.model, resolution, **pair.base.overrides),
+                   analyze_model(pair.with_se.model, resolution, **pair.with_se.overrides),
+                   base_label=pair.base.label, se_label=pair.with_se.label)
+        for pair in SE_PAIRS
     ))
 
 
-def pair_label(name: str, overrides: dict[str, object]) -> str:
+def pair_label(name: str, overrides: Mapping[str, Any]) -> str:
     """``efficientnet_b0`` with ``{"se": False}`` → ``efficientnet_b0 se=False``."""
     return " ".join([name, *(f"{key}={value}" for key, value in overrides.items())])
+
+
+# --- report section ---------------------------------------------------------------------
+
+_SE_COLUMNS = ["base_model", "se_model", "module", "base_params", "se_params", "extra_params",
+               "share_of_extra_params", "base_macs", "extra_macs", "base_flops", "extra_flops",
+               "extra_training_bytes"]
+WHOLE_MODEL = "(whole model)"
+
+
+def se_section(study: SeStudy) -> Section:
+    """What SE adds in parameters, MACs and FLOPs, per stage and in total."""
+    frame = study.to_dataframe()
+    frame["module"] = frame["module"].replace({"": WHOLE_MODEL})
+    frame = frame[_SE_COLUMNS]
+    sentences = [
+        f"{c.se_model} over {c.base_model}: +{c.total.extra_params:,} parameters (+{c.params_increase:.2%}), "
+        f"{c.last_stage_share:.1%} of them in the final stage ({c.stages[-1].module}); +{c.total.extra_macs:,} MACs "
+        f"(+{c.macs_increase:.2%}) and +{c.total.extra_flops:,} all-op FLOPs (+{c.flops_increase:.2%}, pooling "
+        "and the gate multiply included)." for c in study.comparisons
+    ]
+    paper = study.paper
+    if paper is not None:
+        old, new = study.paper_gflops
+        sentences.append(
+            f"The SENet paper (Hu et al. 2018) reports {old} → {new} GFLOPs (multiply-adds) for {paper.base_model} → "
+            f"{paper.se_model}, +{study.paper_increase:.2%}; counted exactly, the MACs grow "
+            f"+{paper.macs_increase:.2%}. "
+            f"The claim that {study.claimed_last_stage_share:.0%} of SE's extra parameters sit in the final stage "
+            f"does not hold: {paper.stages[-1].extra_params:,} of {paper.total.extra_params:,}, "
+            f"{paper.last_stage_share:.1%}."
+        )
+    intro = ("Squeeze-and-excitation adds two 1×1 convs per block on a globally pooled map, so its parameters grow "
+             "with the square of a block's width while its MACs do not grow with the feature map: heavy in "
+             "parameters in the wide late stages, nearly free in MACs. " + " ".join(sentences))
+    stages = frame[frame["module"] != WHOLE_MODEL][["se_model", "module", "extra_params", "share_of_extra_params"]]
+    return Section("Squeeze-and-excitation: what it costs and where", intro, frame,
+                   figures=[ChartJob("se", se_chart, (stages,))])
+
+
+def se_chart(stages: pd.DataFrame) -> Figure:
+    """SE's extra parameters per stage, one panel per comparison, each bar labelled with its share.
+
+    Args:
+        stages: one row per (comparison, stage) with ``se_model``, ``module``, ``extra_params`` and
+            ``share_of_extra_params``.
+    """
+    comparisons = list(dict.fromkeys(stages["se_model"]))
+    with chart_style():
+        figure = Figure(figsize=(11, 4.4))
+        axes_row = figure.subplots(1, len(comparisons), squeeze=False, gridspec_kw=dict(PANEL_GRID, bottom=0.2))[0]
+        for axes, name in zip(axes_row, comparisons, strict=True):
+            rows = stages[stages["se_model"] == name]
+            bars = axes.bar(range(len(rows)), rows["extra_params"], color=PALETTE[1], label="extra parameters")
+            axes.bar_label(bars, [f"{share:.1%}" for share in rows["share_of_extra_params"]], fontsize=8)
+            axes.set_xticks(range(len(rows)), list(rows["module"]), rotation=30, ha="right")
+            axes.set_xlabel("stage")
+            axes.set_ylabel("extra parameters (count)")
+            axes.set_title(f"{name}: share of its extra parameters per stage")
+            axis_units(axes, "y", Unit.COUNT, log=False)
+            axes.margins(y=0.15)
+            axes.legend(loc="upper left")
+        figure.suptitle("Where SE's extra parameters sit")
+    return figure
+
+
+# --- the plug-in ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeSettings:
+    """The comparisons made (each model at its native resolution)."""
+
+    pairs: tuple[SePair, ...] = SE_PAIRS
+
+
+class SqueezeExcitation(Study[SeSettings, SeStudy]):
+    """What squeeze-and-excitation costs, and where its parameters sit."""
+
+    name = "se"
+    title = "what squeeze-and-excitation costs, and in which stages"
+    position = 30
+
+    def settings(self, values: Mapping[str, Any]) -> SeSettings:
+        """No options."""
+        return SeSettings()
+
+    def report_settings(self) -> SeSettings:
+        """ResNet-50 vs SE-ResNet-50, EfficientNet-B0 without and with SE."""
+        return SeSettings()
+
+    def jobs(self, settings: SeSettings) -> list[AnalysisJob]:
+        """Both sides of every pair."""
+        return [job for pair in settings.pairs for job in (pair.base.job(), pair.with_se.job())]
+
+    def assemble(self, settings: SeSettings, results: Mapping[Any, Any]) -> SeStudy:
+        """One :func:`compare_se` per pair."""
+        return SeStudy(tuple(
+            compare_se(results[pair.base.job()], results[pair.with_se.job()], base_label=pair.base.label,
+                       se_label=pair.with_se.label)
+            for pair in settings.pairs
+        ))
+
+    def section(self, result: SeStudy) -> Section:
+        """:func:`se_section`."""
+        return se_section(result)
+
+
+register_study(SqueezeExcitation())

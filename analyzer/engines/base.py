@@ -1,0 +1,135 @@
+"""The engine plug-in seam: what an engine is, and the registry ``analyze`` reads.
+
+An engine is an independent source of per-module operator costs. Every analysis walks the
+model once on ``meta`` tensors (the dispatch walk, which also measures shapes and memory);
+an engine turns that walk, or its own pass over the model, into :class:`EngineCounts`.
+``analyze(engine=...)``, the cross-check, the verdict and the command line's ``--engine``
+choices all read :func:`registered_engines`. A new engine is one module in this package that
+calls :func:`register_engine`, plus a member of :class:`EngineName`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal, Protocol
+
+import torch
+from torch import nn
+
+from ..naming import StrEnum, parse_member
+from .counts import EngineCounts
+from .tracker import ModuleCalls
+
+
+class EngineName(StrEnum):
+    """The registered engines, in the order reports list them."""
+
+    DISPATCH = "dispatch"
+    ANALYTIC = "analytic"
+    FVCORE = "fvcore"
+
+
+#: ``analyze(engine=ALL)``: every registered engine, the primary one's counts in the records.
+ALL: Final = "all"
+EngineSelection = EngineName | Literal["all"]
+#: The engine whose counts fill the records when every engine runs.
+PRIMARY: Final = EngineName.DISPATCH
+
+
+@dataclass(frozen=True)
+class EngineContext:
+    """What an engine may read.
+
+    Attributes:
+        model: the user's model, in eval mode; an engine must leave it as it found it.
+        inputs: example inputs (positional tuple or keyword dict); tensors may be ``meta``.
+        dtype: dtype of floating inputs and parameters.
+        calls: per module name, the input and output shapes of every call in the dispatch walk.
+        reference: the dispatch walk's own counts.
+    """
+
+    model: nn.Module
+    inputs: tuple[Any, ...] | Mapping[str, Any]
+    dtype: torch.dtype
+    calls: Mapping[str, ModuleCalls]
+    reference: EngineCounts
+
+
+class Engine(Protocol):
+    """An engine plug-in.
+
+    Attributes:
+        name: its registry key.
+        label: how prose names it (``the analytic engine``, ``fvcore``).
+        description: one line on how it counts (shown in ``--help`` and reports).
+        keyword_inputs: whether it can count a model called with keyword arguments.
+        blind_spot: why it may attribute no conv/linear operator to a module that runs some
+            (the cross-check's reason when only this engine sees zero), or ``""``.
+        lone_reason: what it means when this engine alone differs from the others, or ``""``
+            for the default ("a counting bug in <engine>").
+    """
+
+    name: EngineName
+    label: str
+    description: str
+    keyword_inputs: bool
+    blind_spot: str
+    lone_reason: str
+
+    def count(self, context: EngineContext) -> EngineCounts:
+        """Per-module own operator costs, in convcost's units."""
+        ...
+
+
+_ENGINES: dict[EngineName, Engine] = {}
+
+
+def register_engine(engine: Engine) -> Engine:
+    """Add ``engine`` to the registry.
+
+    Raises:
+        ValueError: its name is not an :class:`EngineName`, or already registered.
+    """
+    if not isinstance(engine.name, EngineName):
+        raise ValueError(f"an engine's name must be an EngineName member; got {engine.name!r}")
+    if engine.name in _ENGINES:
+        raise ValueError(f"engine {engine.name} is already registered")
+    _ENGINES[engine.name] = engine
+    return engine
+
+
+def registered_engines() -> tuple[Engine, ...]:
+    """Every registered engine, in :class:`EngineName` order."""
+    return tuple(_ENGINES[name] for name in EngineName if name in _ENGINES)
+
+
+def get_engine(name: EngineName | str) -> Engine:
+    """The engine registered as ``name``.
+
+    Raises:
+        ValueError: no such engine (the message lists the registered ones).
+    """
+    member = parse_member(EngineName, name, "engine")
+    if member not in _ENGINES:
+        raise ValueError(f"engine {member} is not registered; registered: {', '.join(_ENGINES)}")
+    return _ENGINES[member]
+
+
+def parse_selection(value: EngineSelection | str) -> EngineSelection:
+    """``value`` as a registered engine name or ``"all"``.
+
+    Raises:
+        ValueError: neither (the message lists the valid choices).
+    """
+    if value == ALL:
+        return ALL
+    valid = [*(engine.name.value for engine in registered_engines()), ALL]
+    if value not in valid:
+        raise ValueError(f"engine must be one of {', '.join(valid)}; got {value!r}")
+    return EngineName(value)
+
+
+def selection_choices() -> tuple[str, ...]:
+    """Every value :func:`parse_selection` accepts: the registered engines, then ``all``."""
+    return (*(engine.name.value for engine in registered_engines()), ALL)

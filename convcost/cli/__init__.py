@@ -1,0 +1,5 @@
+"""The ``convcost`` command line."""
+
+from .app import main
+
+__all__ = ["main"]

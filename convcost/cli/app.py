@@ -1,0 +1,61 @@
+"""The convcost command line: list the zoo, analyze a model, compare models, explain another tool's
+count, run a study, plan training memory, write the full report.
+
+A MODEL is a registry name (see: convcost list), path/to/file.py:factory or
+package.module:factory, where factory() takes no arguments and returns a torch.nn.Module.
+Registry models default to their native resolution; your own models to a 1x3x224x224
+input unless --input or --resolution says otherwise. Bad input exits with status 2 and a
+one-line message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from convcost._version import __version__
+from convcost.analyzer import AnalysisError, InputShapeError
+from convcost.architectures import UnknownModelError
+from convcost.studies import SettingsError
+
+from .commands import COMMANDS
+from .errors import EXIT_USAGE, UsageError
+from .models import expand_models
+from .output import check_writable
+
+__all__ = ["EXIT_USAGE", "UsageError", "build_parser", "expand_models", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with one subcommand per job."""
+    parser = argparse.ArgumentParser(prog="convcost", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"convcost {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        command.register(commands)
+    return parser
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``convcost`` with ``argv`` (default: the process arguments); returns the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+        if getattr(args, "output", None) is not None:  # fail before any work, not after
+            check_writable(args.output)
+        status: int = args.run(args)
+        return status
+    except SystemExit as exit_:  # argparse: --help/--version (0) or a usage error (2), already printed
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    except (UsageError, UnknownModelError, InputShapeError, AnalysisError, SettingsError, OSError) as error:
+        print(f"convcost: error: {_one_line(error)}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

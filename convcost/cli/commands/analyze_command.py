@@ -1,0 +1,45 @@
+"""``convcost analyze``: per-layer costs of one model, optionally under another tool's convention."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from convcost.analyzer import EngineName
+from convcost.analyzer.conventions import CONVENTIONS, convention_total, explain
+from convcost.analyzer.engines import selection_choices
+from convcost.reports.formats import AnalysisView, ConventionView, registered_renderers
+
+from ..arguments import depth
+from ..errors import UsageError
+from ..models import add_model_options, analyze_loaded, input_for, load_model
+from ..output import add_output_options, emit, renderer
+
+
+def run(args: argparse.Namespace) -> int:
+    """Analyse the model and render it."""
+    chosen = renderer(args)
+    if args.convention and not chosen.shows_convention:
+        showing = ", ".join(r.format.value for r in registered_renderers() if r.shows_convention)
+        raise UsageError(f"--convention is shown in {showing} output; {chosen.format} holds {chosen.holds}")
+    model = load_model(args.model)
+    analysis = analyze_loaded(model, input_for(model, args.resolution, args.input), args.engine)
+    convention = (ConventionView(convention_total(analysis, args.convention), explain(analysis, args.convention))
+                  if args.convention else None)
+    emit(chosen.analysis(AnalysisView(analysis, args.depth, convention)), args.output)
+    return 0
+
+
+def register(commands: Any) -> None:
+    """Add ``analyze``."""
+    parser = commands.add_parser("analyze", help="per-layer costs of one model",
+                                 description="Per-layer params, MACs, FLOPs and memory of one model.")
+    add_model_options(parser)
+    parser.add_argument("--engine", choices=selection_choices(), default=EngineName.DISPATCH.value,
+                        help="counting engine; all cross-checks every conv/linear layer (default: dispatch)")
+    parser.add_argument("--depth", type=depth, default=3, metavar="N",
+                        help="table only: show modules down to depth N (default: 3)")
+    parser.add_argument("--convention", choices=[c.value for c in CONVENTIONS], metavar="TOOL",
+                        help=f"also give the total under TOOL's counting rules: {', '.join(CONVENTIONS)}")
+    add_output_options(parser)
+    parser.set_defaults(run=run)

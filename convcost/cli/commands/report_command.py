@@ -1,0 +1,88 @@
+"""``convcost report``: every model at its native resolution and every study, as one report directory.
+
+The models' analyses and the studies' jobs run together, each once, in worker processes; a
+job that measures time runs afterwards, alone. Reports only render what arrives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from convcost import architectures
+from convcost.analyzer import Analysis, EngineName
+from convcost.analyzer.engines import selection_choices
+from convcost.reports.build import build_report
+from convcost.studies import AnalysisJob, Job, study_names
+from convcost.studies.suite import assemble, gather_jobs, report_runs, run_jobs
+
+from ..arguments import positive_int
+from ..errors import UsageError
+from ..models import RegistryAnalysis, expand_models, published_frame, scaling_series
+from ..output import check_writable, progress
+
+DEFAULT_REPORT_DIR = "convcost-report"
+
+
+def study_list(text: str) -> tuple[str, ...]:
+    """``all``, ``none`` or a comma-separated list of registered studies, returned in report order."""
+    every = study_names()
+    if text in ("all", "none"):
+        return every if text == "all" else ()
+    chosen = {name.strip() for name in text.split(",")}
+    if not chosen <= set(every):
+        raise argparse.ArgumentTypeError(f"{text!r}: give all, none or a comma-separated list of {', '.join(every)}")
+    return tuple(name for name in every if name in chosen)
+
+
+def _model_job(name: str, engine: str) -> Job:
+    """The report's analysis of one model: with the default engine, the very job the studies share."""
+    return AnalysisJob.of(name) if engine == EngineName.DISPATCH else RegistryAnalysis(name, engine)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Analyse, run the studies, write the directory."""
+    started = time.perf_counter()
+    names = expand_models([args.models])
+    for name in names:
+        architectures.model_info(name)  # unknown names fail here, before any work
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot create {args.out}: {error.strerror}") from error
+    check_writable(args.out / "index.html")
+    workers = args.jobs or os.cpu_count() or 1
+    runs = report_runs(args.studies)
+    model_jobs = [_model_job(name, args.engine) for name in names]
+    jobs = list(dict.fromkeys([*model_jobs, *gather_jobs(runs)]))
+    results = dict(progress(run_jobs(jobs, workers), len(jobs), "analyzing", unit="job"))
+    analyses: list[Analysis] = [results[job] for job in model_jobs]
+    sections = [outcome.section() for outcome in assemble(runs, results)]
+    index = build_report(analyses, args.out, published=published_frame(names), scaling_models=scaling_series(),
+                         sections=sections, jobs=workers)
+    print(f"wrote {index} ({len(analyses)} models, {len(sections)} studies, "
+          f"{time.perf_counter() - started:.1f} s)")
+    return 0
+
+
+def register(commands: Any) -> None:
+    """Add ``report``."""
+    parser = commands.add_parser("report", help="the full report of the zoo and the studies",
+                                 description="Every built-in model at native resolution and every study: "
+                                             "index.html, per-model and summary CSV/JSON, a CSV per study table, "
+                                             "and charts (PNG and SVG).")
+    parser.add_argument("--out", type=Path, default=Path(DEFAULT_REPORT_DIR), metavar="DIR",
+                        help=f"output directory (default: {DEFAULT_REPORT_DIR})")
+    parser.add_argument("--engine", choices=selection_choices(), default=EngineName.DISPATCH.value,
+                        help="counting engine; all also runs fvcore and the analytic engine (much slower) "
+                             "(default: dispatch)")
+    parser.add_argument("--models", default="*", metavar="PATTERN",
+                        help="only models matching this pattern or range (default: all)")
+    parser.add_argument("--jobs", type=positive_int, default=None, metavar="N",
+                        help="worker processes (default: one per CPU)")
+    parser.add_argument("--studies", type=study_list, default=study_names(), metavar="LIST",
+                        help=f"study sections: all, none or some of {','.join(study_names())} (default: all)")
+    parser.set_defaults(run=run)

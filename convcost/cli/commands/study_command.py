@@ -1,0 +1,102 @@
+"""``convcost study NAME`` and the studies with a command of their own (``convcost plan``).
+
+Every study, its options and its help come from the registry (:mod:`convcost.studies`):
+nothing here names one.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import Any
+
+from convcost.studies import Invocation, Study, StudyOption, get_study, registered_studies
+
+from ..errors import UsageError
+from ..output import add_output_options, emit, renderer
+
+
+def _studies(invocation: Invocation) -> list[Study[Any, Any]]:
+    return [study for study in registered_studies() if study.invocation is invocation]
+
+
+def _add_option(parser: argparse.ArgumentParser, option: StudyOption, help_prefix: str = "",
+                default: Any = None) -> None:
+    keywords: dict[str, Any] = {"help": help_prefix + option.help, "default": default}
+    if option.type is not None:
+        keywords["type"] = option.type
+    if option.choices is not None:
+        keywords["choices"] = list(option.choices)
+    if option.metavar is not None:
+        keywords["metavar"] = option.metavar
+    if not option.positional:
+        keywords["dest"] = option.dest
+        keywords["required"] = option.required
+    parser.add_argument(*option.flags, **keywords)
+
+
+def _values(study: Study[Any, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """The study's option values: given ones, else the option's default."""
+    values = {}
+    for option in study.options:
+        given = getattr(args, option.dest, argparse.SUPPRESS)
+        values[option.dest] = option.default if given is argparse.SUPPRESS else given
+    return values
+
+
+def _render(study: Study[Any, Any], values: dict[str, Any], args: argparse.Namespace) -> int:
+    result = study.compute(study.settings(values))
+    emit(renderer(args).section(study.section(result)), args.output)
+    return 0
+
+
+def run_study(args: argparse.Namespace) -> int:
+    """``convcost study NAME``: refuse another study's options, then compute and render NAME."""
+    study = get_study(args.name)
+    for other in _studies(Invocation.STUDY_COMMAND):
+        for option in other.options:
+            if other is not study and getattr(args, option.dest, argparse.SUPPRESS) is not argparse.SUPPRESS:
+                raise UsageError(f"{option.flags[0]} {option.purpose}; the {study.name} study does not take it")
+    return _render(study, _values(study, args), args)
+
+
+def _run_own_command(args: argparse.Namespace) -> int:
+    study = get_study(args.study)
+    return _render(study, _values(study, args), args)
+
+
+def _check_flags(studies: Sequence[Study[Any, Any]]) -> None:
+    """Options of ``convcost study`` are shared by every study there: a flag may be declared once."""
+    seen: dict[str, str] = {}
+    for study in studies:
+        for option in study.options:
+            for flag in option.flags:
+                if option.positional or flag in seen:
+                    raise ValueError(f"study {study.name!r} declares {flag!r}, which "
+                                     + (f"study {seen[flag]!r} declares too" if flag in seen
+                                        else "is positional (only a study with its own command may have one)"))
+                seen[flag] = study.name
+
+
+def register(commands: Any) -> None:
+    """Add ``study`` (every study reached that way) and one command per study that has its own."""
+    listed = _studies(Invocation.STUDY_COMMAND)
+    _check_flags(listed)
+    names = [study.name for study in listed]
+    parser = commands.add_parser("study", help=f"one study: {', '.join(names)}",
+                                 description="A study of the design, as a table, CSV (its main table), JSON "
+                                             "(every table) or an HTML page with its charts. "
+                                             + " ".join(f"{s.name}: {s.title}." for s in listed))
+    parser.add_argument("name", choices=names, metavar="NAME", help=", ".join(names))
+    for study in listed:
+        for option in study.options:
+            _add_option(parser, option, f"{study.name} only: ", default=argparse.SUPPRESS)
+    add_output_options(parser)
+    parser.set_defaults(run=run_study)
+
+    for study in _studies(Invocation.OWN_COMMAND):
+        own = commands.add_parser(study.name, help=study.title, description=study.description or study.title)
+        for option in study.options:
+            _add_option(own, option, default=argparse.SUPPRESS if not option.positional else None)
+        add_output_options(own)
+        own.set_defaults(run=_run_own_command, study=study.name)

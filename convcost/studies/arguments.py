@@ -1,0 +1,51 @@
+"""Command-line value types shared by study options and the ``convcost`` command.
+
+Each converts one argument's text and raises ``argparse.ArgumentTypeError`` with a message
+that says what would be valid, which argparse prints as a one-line usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from .sizes import parse_bytes
+
+
+def positive_int(text: str) -> int:
+    """A positive integer."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return int(text)
+
+
+def non_negative_int(text: str) -> int:
+    """0 or a positive integer."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (0, 1, 2, ...)")
+    return int(text)
+
+
+def byte_size(text: str) -> int:
+    """Bytes in ``16GiB``, ``512MiB``, ``8GB`` … (see :func:`~convcost.studies.sizes.parse_bytes`)."""
+    try:
+        return parse_bytes(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def batch_sizes(text: str) -> tuple[int, ...]:
+    """``1,2,8,24`` → ``(1, 2, 8, 24)``."""
+    parts = text.split(",")
+    if not all(part.strip().isdigit() and int(part) > 0 for part in parts):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of batch sizes: give positive integers joined "
+                                         "by commas, e.g. 1,2,8,24")
+    return tuple(int(part) for part in parts)
+
+
+def index_list(text: str) -> tuple[int, ...]:
+    """``0,2,5`` → ``(0, 2, 5)``: indices, 0 or more."""
+    parts = text.split(",")
+    if not all(part.strip().isdigit() for part in parts):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of indices: give whole numbers joined by commas, "
+                                         "e.g. 0,1,2")
+    return tuple(int(part) for part in parts)

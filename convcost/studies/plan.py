@@ -1,0 +1,446 @@
+"""Study ``plan``: training memory against batch size, and the largest batch that fits a budget.
+
+Training memory of one step is modelled as::
+
+    fixed     = weights + gradients + optimizer state + buffers
+              = params · e · (2 + states) + buffers · e
+    per batch = bytes autograd saves for backward (``Totals.training_bytes``)
+    total(N)  = fixed + saved(N)
+
+with ``e`` bytes per element of the dtype and ``states`` tensors of optimizer state per
+parameter: 1 for SGD with momentum, 2 for Adam (first and second moments). Buffers
+(BatchNorm running statistics and counters) are counted at ``e`` bytes per element too.
+
+Saved bytes are measured at batch 1 and 2. When batch 2 saves exactly twice batch 1 they
+are ``linear`` in the batch. When not, batch 3 is measured too, and if the three points
+lie on a line the saved bytes are ``affine``: a per-sample slope plus a constant (a model
+that saves batch-independent tensors, such as training-mode batch statistics). Otherwise
+every batch asked about is ``measured``. The first two
+cases extrapolate exactly; the last analyses each batch and bisects for the largest one.
+
+The EfficientNetV2 paper (Tan & Le 2021, section 3.2) notes that EfficientNet-B6 trained
+at 512 px with batch 24 runs out of memory on a 16 GB V100; ``training_plan(
+"efficientnet_b6", 512, budget="16GiB")`` shows why. What the model leaves out is listed
+in :data:`CAVEATS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pandas as pd
+import torch
+from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
+
+from convcost.architectures import model_info
+from convcost.reports.charts import PALETTE, ChartJob, axis_units, chart_style
+from convcost.reports.prose import bytes_text
+from convcost.reports.sections import Section, Table
+from convcost.reports.units import Unit, human_bytes
+
+from .arguments import batch_sizes, byte_size, positive_int
+from .base import Invocation, SettingsError, Study, StudyOption, register_study
+from .common import analyze_model, dtype_bytes, records_frame
+from .sizes import UNITS, parse_bytes
+
+__all__ = [
+    "CAVEATS",
+    "DEFAULT_BATCHES",
+    "OPTIMIZER_STATES",
+    "PUBLISHED_OOM",
+    "UNITS",
+    "OutOfMemoryReport",
+    "PlanRow",
+    "TrainingPlan",
+    "largest_batch",
+    "parse_bytes",
+    "plan_section",
+    "training_plan",
+]
+
+#: Optimizer name → state tensors kept per parameter.
+OPTIMIZER_STATES: dict[str, int] = {"sgd": 1, "adam": 2}
+DEFAULT_BATCHES: tuple[int, ...] = (1, 2, 4, 8, 16, 24, 32, 64, 128)
+#: What the estimate does not count.
+CAVEATS: tuple[str, ...] = (
+    "analyze runs the forward in eval mode: training-mode BatchNorm also saves its per-channel batch mean "
+    "and inverse std (2·C values per layer, independent of the batch), which are not counted",
+    "dropout and stochastic-depth masks (one element per sample and feature, or per sample) exist only in "
+    "training mode and are not counted",
+    "gradients of activations live during backward, autograd temporaries, cuDNN workspaces, allocator "
+    "fragmentation and caching, and the CUDA context (several hundred MiB) are not counted",
+    "one dtype for everything: mixed precision keeps float32 master weights and optimizer state",
+)
+
+
+@dataclass(frozen=True)
+class OutOfMemoryReport:
+    """A published report that a batch ran out of memory.
+
+    Attributes:
+        batch: images per step; device: what ran out of memory; source: where it was published.
+    """
+
+    batch: int
+    device: str
+    source: str
+
+
+#: Published out-of-memory reports by (model, resolution).
+PUBLISHED_OOM: dict[tuple[str, int], OutOfMemoryReport] = {
+    ("efficientnet_b6", 512): OutOfMemoryReport(24, "a 16 GB V100",
+                                                "EfficientNetV2 paper (Tan & Le 2021, section 3.2)"),
+}
+BatchModel = Literal["linear", "affine", "measured"]
+_MAX_SEARCH_BATCH = 1 << 24
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    """Training memory at one batch size (bytes).
+
+    Attributes:
+        batch: images per step.
+        saved_bytes: activation bytes autograd keeps for backward at this batch.
+        total_bytes: ``fixed_bytes + saved_bytes``.
+        fits: ``total_bytes`` is within the budget (True when there is no budget).
+    """
+
+    batch: int
+    saved_bytes: int
+    total_bytes: int
+    fits: bool
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """Training memory of one model at one resolution, by batch size.
+
+    Attributes:
+        model, resolution, optimizer, dtype: what was planned.
+        bytes_per_element: of ``dtype``.
+        params, buffers: element counts.
+        weight_bytes, gradient_bytes, optimizer_bytes, buffer_bytes: the fixed part.
+        saved_bytes_per_sample: saved activation bytes each extra sample adds (the slope).
+        saved_bytes_constant: saved bytes that do not depend on the batch (the intercept).
+        batch_model: ``linear``, ``affine`` or ``measured`` (see the module docstring).
+        budget_bytes: memory budget, None when none was given.
+        max_batch: largest batch within the budget (0: not even one sample), None without budget.
+        rows: one per requested batch.
+        caveats: what the plan leaves out.
+    """
+
+    model: str
+    resolution: int
+    optimizer: str
+    dtype: str
+    bytes_per_element: int
+    params: int
+    buffers: int
+    weight_bytes: int
+    gradient_bytes: int
+    optimizer_bytes: int
+    buffer_bytes: int
+    saved_bytes_per_sample: int
+    saved_bytes_constant: int
+    batch_model: BatchModel
+    budget_bytes: int | None
+    max_batch: int | None
+    rows: tuple[PlanRow, ...]
+    caveats: tuple[str, ...] = CAVEATS
+
+    @property
+    def published_oom(self) -> OutOfMemoryReport | None:
+        """A published out-of-memory report for this model and resolution (:data:`PUBLISHED_OOM`), if any."""
+        return PUBLISHED_OOM.get((self.model, self.resolution))
+
+    @property
+    def fixed_bytes(self) -> int:
+        """Weights + gradients + optimizer state + buffers: what does not grow with the batch."""
+        return self.weight_bytes + self.gradient_bytes + self.optimizer_bytes + self.buffer_bytes
+
+    def row(self, batch: int) -> PlanRow:
+        """The row of ``batch``."""
+        for row in self.rows:
+            if row.batch == batch:
+                return row
+        raise KeyError(f"no row for batch {batch}; have {[r.batch for r in self.rows]}")
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """One row per batch, with the fixed parts and the budget repeated as columns (for charts)."""
+        frame = records_frame(self.rows)
+        for column in ("model", "resolution", "optimizer", "dtype", "fixed_bytes", "budget_bytes"):
+            frame[column] = getattr(self, column)
+        return frame
+
+
+def largest_batch(fixed: int, saved: Callable[[int], int], budget: int) -> int:
+    """Largest ``N`` with ``fixed + saved(N) <= budget`` (0 when even ``N = 1`` does not fit).
+
+    ``saved`` must be non-decreasing; it is searched by doubling then bisection, so it is
+    called about ``2·log2(N)`` times.
+    """
+    room = budget - fixed
+    if saved(1) > room:
+        return 0
+    low, high = 1, 2
+    while high <= _MAX_SEARCH_BATCH and saved(high) <= room:
+        low, high = high, high * 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if saved(middle) <= room else (low, middle)
+    return low
+
+
+def training_plan(
+    model: str,
+    resolution: int | None = None,
+    *,
+    optimizer: str = "sgd",
+    batches: Sequence[int] = DEFAULT_BATCHES,
+    budget: str | int | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> TrainingPlan:
+    """Plan training memory of registry ``model`` at ``resolution`` (default native) by batch size.
+
+    Args:
+        optimizer: a key of :data:`OPTIMIZER_STATES` (``sgd`` with momentum, ``adam``).
+        batches: batch sizes to tabulate.
+        budget: memory budget, bytes or a string for :func:`parse_bytes` (``"16GiB"``).
+        dtype: dtype of weights, gradients, optimizer state and activations.
+
+    Raises:
+        ValueError: unknown optimizer, a batch below 1, or an unreadable budget.
+    """
+    if optimizer not in OPTIMIZER_STATES:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZER_STATES)}; got {optimizer!r}")
+    if any(batch < 1 for batch in batches):
+        raise ValueError(f"batch sizes must be >= 1; got {list(batches)}")
+    budget_bytes = None if budget is None else parse_bytes(budget)
+    side = resolution or model_info(model).resolution
+    first = analyze_model(model, side, batch=1, dtype=dtype)
+    measured = {1: first.totals.training_bytes}
+
+    def measure(batch: int) -> int:
+        if batch not in measured:
+            measured[batch] = analyze_model(model, side, batch=batch, dtype=dtype).totals.training_bytes
+        return measured[batch]
+
+    slope = measure(2) - measure(1)
+    constant = measure(1) - slope
+    batch_model: BatchModel = "linear"
+    if constant:
+        batch_model = "affine" if measure(3) - measure(2) == slope else "measured"
+
+    def saved(batch: int) -> int:
+        return measure(batch) if batch_model == "measured" else constant + slope * batch
+
+    totals, size = first.totals, dtype_bytes(dtype)
+    weight = totals.params * size
+    fixed = weight * (2 + OPTIMIZER_STATES[optimizer]) + totals.buffers * size
+    rows = tuple(
+        PlanRow(batch, saved(batch), fixed + saved(batch),
+                budget_bytes is None or fixed + saved(batch) <= budget_bytes)
+        for batch in batches
+    )
+    max_batch = None if budget_bytes is None else largest_batch(fixed, saved, budget_bytes)
+    return TrainingPlan(
+        model=model, resolution=side, optimizer=optimizer, dtype=first.dtype, bytes_per_element=size,
+        params=totals.params, buffers=totals.buffers, weight_bytes=weight, gradient_bytes=weight,
+        optimizer_bytes=weight * OPTIMIZER_STATES[optimizer], buffer_bytes=totals.buffers * size,
+        saved_bytes_per_sample=slope, saved_bytes_constant=constant, batch_model=batch_model,
+        budget_bytes=budget_bytes, max_batch=max_batch, rows=rows,
+    )
+
+
+# --- report section ---------------------------------------------------------------------
+
+_PLAN_FIXED_COLUMNS = ["optimizer", "params", "weight_bytes", "gradient_bytes", "optimizer_bytes", "buffer_bytes",
+                       "fixed_bytes", "saved_bytes_per_sample", "saved_bytes_constant", "batch_model",
+                       "budget_bytes", "max_batch"]
+
+
+def _oom_sentence(plan: TrainingPlan) -> str:
+    report = plan.published_oom
+    if report is None:
+        return ""
+    batch, device, source = report.batch, report.device, report.source
+    row = next((r for r in plan.rows if r.batch == batch), None)
+    if row is None:
+        return f" The {source} reports that batch {batch} runs out of memory on {device}."
+    verdict = "does not fit" if not row.fits else "fits"
+    budget = f", {row.total_bytes / plan.budget_bytes:.1f}× the budget" if plan.budget_bytes else ""
+    return (f" The {source} reports that batch {batch} runs out of memory on {device}: here batch {batch} needs "
+            f"{bytes_text(row.total_bytes)} with {plan.optimizer}{budget}, so it {verdict}.")
+
+
+def plan_section(plans: Sequence[TrainingPlan]) -> Section:
+    """Training memory against batch size for one model and resolution under one or more optimizers."""
+    if not plans:
+        raise ValueError("plan_section needs at least one plan")
+    first = plans[0]
+    rows = pd.concat([plan.to_dataframe().assign(max_batch=plan.max_batch) for plan in plans], ignore_index=True)
+    frame = rows[["optimizer", "batch", "fixed_bytes", "saved_bytes", "total_bytes", "fits"]]
+    fixed = pd.DataFrame([{key: getattr(plan, key) for key in _PLAN_FIXED_COLUMNS} for plan in plans])
+    fixed_text = ", ".join(f"{bytes_text(plan.fixed_bytes)} with {plan.optimizer}" for plan in plans)
+    intro = (
+        f"Training memory of one step of {first.model} at {first.resolution} px in {first.dtype}: the weights, "
+        "their gradients and the optimizer state (one tensor per parameter for SGD with momentum, two for Adam) "
+        f"and the buffers are fixed — {fixed_text} — and the activations autograd saves for backward grow by "
+        f"{bytes_text(first.saved_bytes_per_sample)} per image ({first.batch_model} in the batch)."
+    )
+    if first.budget_bytes is not None:
+        largest = ", ".join(f"{plan.max_batch} with {plan.optimizer}" for plan in plans)
+        intro += f" Within {bytes_text(first.budget_bytes)} the largest batch is {largest}."
+    intro += _oom_sentence(first)
+    title = f"{first.model} at {first.resolution} px: training memory by batch size"
+    return Section(
+        f"Training memory plan: {first.model} at {first.resolution} px", intro, frame,
+        figures=[ChartJob("plan", plan_chart, (
+            rows[["optimizer", "batch", "total_bytes", "fixed_bytes", "budget_bytes", "max_batch"]], title))],
+        tables=[Table("Fixed part, growth per image and the largest batch", fixed)],
+        notes=[f"{caveat[0].upper()}{caveat[1:]}." for caveat in first.caveats],
+    )
+
+
+def plan_chart(rows: pd.DataFrame, title: str) -> Figure:
+    """Training memory against batch size per optimizer (log–log), the fixed part, the budget and the largest
+    batch that fits.
+
+    Args:
+        rows: one row per (optimizer, batch) with ``optimizer``, ``batch``, ``total_bytes``,
+            ``fixed_bytes``, ``budget_bytes`` (missing: no budget) and ``max_batch``.
+    """
+    with chart_style():
+        figure = Figure(figsize=(9, 5))
+        axes = figure.subplots(gridspec_kw=dict(left=0.1, right=0.97, bottom=0.12, top=0.88))
+        for index, (optimizer, plan) in enumerate(rows.groupby("optimizer", sort=False)):
+            color = PALETTE[index]
+            axes.plot(plan["batch"], plan["total_bytes"], marker="o", color=color,
+                      label=f"{optimizer}: weights + gradients + state + saved activations")
+            axes.axhline(plan["fixed_bytes"].iloc[0], color=color, linestyle=":", linewidth=1,
+                         label=f"{optimizer}: fixed part (batch-independent)")
+            largest = plan["max_batch"].iloc[0]
+            if pd.notna(largest) and largest > 0:
+                axes.axvline(largest, color=color, linestyle="--", linewidth=1,
+                             label=f"{optimizer}: largest batch within budget = {int(largest)}")
+        budget = rows["budget_bytes"].dropna()
+        if not budget.empty:
+            axes.axhline(budget.iloc[0], color="black", linewidth=1.5,
+                         label=f"budget {human_bytes(budget.iloc[0], compact=True)}")
+        axes.set_xscale("log", base=2)
+        axes.set_xticks(sorted(set(rows["batch"])), [str(b) for b in sorted(set(rows["batch"]))])
+        axes.xaxis.set_minor_formatter(NullFormatter())
+        axis_units(axes, "y", Unit.BYTES, log=True)
+        axes.set_xlabel("batch size (images, log scale)")
+        axes.set_ylabel("training memory (bytes, log scale)")
+        axes.legend(loc="upper left", fontsize=7)
+        figure.suptitle(title)
+    return figure
+
+
+# --- the plug-in ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanJob:
+    """One training plan (``meta`` device): model, resolution, budget, optimizer and batch sizes."""
+
+    model: str
+    resolution: int | None
+    budget_bytes: int | None
+    optimizer: str
+    batches: tuple[int, ...] = DEFAULT_BATCHES
+
+    @property
+    def isolated(self) -> bool:
+        """Counting only: runs anywhere."""
+        return False
+
+    def run(self) -> TrainingPlan:
+        """:func:`training_plan`."""
+        return training_plan(self.model, self.resolution, optimizer=self.optimizer, batches=self.batches,
+                             budget=self.budget_bytes)
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    """One model and resolution planned under one or more optimizers.
+
+    Attributes:
+        resolution: input side (pixels), None for the model's native one.
+        budget_bytes: memory budget, None for none.
+    """
+
+    model: str
+    resolution: int | None
+    budget_bytes: int | None
+    optimizers: tuple[str, ...]
+    batches: tuple[int, ...] = DEFAULT_BATCHES
+
+    def job(self, optimizer: str) -> PlanJob:
+        """The plan under ``optimizer``."""
+        return PlanJob(self.model, self.resolution, self.budget_bytes, optimizer, self.batches)
+
+
+#: The main report's plan: EfficientNet-B6 at 512 px against a 16 GiB card, SGD and Adam (the EfficientNetV2
+#: paper's out-of-memory remark).
+REPORT_PLAN = PlanSettings("efficientnet_b6", 512, parse_bytes("16GiB"), ("sgd", "adam"))
+
+
+class Plan(Study[PlanSettings, tuple[TrainingPlan, ...]]):
+    """Training memory against batch size, and the largest batch within a budget."""
+
+    name = "plan"
+    title = "training memory against batch size, and the largest batch that fits"
+    description = ("Weights, gradients, optimizer state and saved activations of one training step of a registry "
+                   "model, by batch size, and the largest batch within a memory budget.")
+    position = 60
+    invocation = Invocation.OWN_COMMAND
+    options = (
+        StudyOption(("model",), "registry name", "names the model to plan", metavar="MODEL"),
+        StudyOption(("--resolution",), "input side in pixels (default: native)", "sets the plan's resolution",
+                    type=positive_int, metavar="N"),
+        StudyOption(("--budget",), "memory budget such as 16GiB, 512MiB or 8GB (binary units are powers of 1024)",
+                    "sets the plan's memory budget", type=byte_size, metavar="SIZE"),
+        StudyOption(("--optimizer",), "sgd (with momentum: 1 state tensor) or adam (2) (default: sgd)",
+                    "chooses the plan's optimizer", choices=tuple(OPTIMIZER_STATES), default="sgd"),
+        StudyOption(("--batches",), f"batch sizes to tabulate (default: {','.join(map(str, DEFAULT_BATCHES))})",
+                    "sets the plan's batch sizes", type=batch_sizes, default=DEFAULT_BATCHES, metavar="LIST"),
+    )
+
+    def settings(self, values: Mapping[str, Any]) -> PlanSettings:
+        """One plan of a registry model.
+
+        Raises:
+            SettingsError: the model is not a registry name.
+            convcost.architectures.UnknownModelError: no such model (the message names the closest).
+        """
+        model = values["model"]
+        if ":" in model:
+            raise SettingsError(f"{model!r}: plan takes a registry model (see convcost list)")
+        model_info(model)
+        return PlanSettings(model, values.get("resolution"), values.get("budget"),
+                            (values.get("optimizer") or "sgd",), tuple(values.get("batches") or DEFAULT_BATCHES))
+
+    def report_settings(self) -> PlanSettings:
+        """:data:`REPORT_PLAN`."""
+        return REPORT_PLAN
+
+    def jobs(self, settings: PlanSettings) -> list[PlanJob]:
+        """One plan per optimizer."""
+        return [settings.job(optimizer) for optimizer in settings.optimizers]
+
+    def assemble(self, settings: PlanSettings, results: Mapping[Any, Any]) -> tuple[TrainingPlan, ...]:
+        """The plans, in optimizer order."""
+        return tuple(results[settings.job(optimizer)] for optimizer in settings.optimizers)
+
+    def section(self, result: tuple[TrainingPlan, ...]) -> Section:
+        """:func:`plan_section`."""
+        return plan_section(result)
+
+
+register_study(Plan())

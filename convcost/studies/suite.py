@@ -1,0 +1,106 @@
+"""Running several studies together: their jobs gathered (each once), run, and each study assembled.
+
+The main report analyses every registry model at its native resolution anyway; the studies'
+jobs that equal one of those analyses are not run twice. :func:`run_jobs` runs the shared
+jobs in worker processes and every isolated job (real-tensor timing) afterwards, alone.
+Nothing here names a study: every one comes from the registry.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from convcost.reports.parallel import parallel_map
+from convcost.reports.sections import Section
+
+from .base import AnalysisJob, Job, Study, get_study, registered_studies
+
+
+@dataclass(frozen=True)
+class StudyRun:
+    """A study and the settings it runs with."""
+
+    study: Study[Any, Any]
+    settings: Any
+
+    def jobs(self) -> Sequence[Job]:
+        """The study's jobs under these settings."""
+        return self.study.jobs(self.settings)
+
+    def assemble(self, results: Mapping[Any, Any]) -> StudyOutcome:
+        """The study's result from ``results``."""
+        return StudyOutcome(self.study, self.study.assemble(self.settings, results))
+
+
+@dataclass(frozen=True)
+class StudyOutcome:
+    """A study's result."""
+
+    study: Study[Any, Any]
+    result: Any
+
+    def section(self) -> Section:
+        """The study's report section."""
+        return self.study.section(self.result)
+
+
+def report_runs(names: Iterable[str] | None = None) -> list[StudyRun]:
+    """The studies named (default: every registered one), in report order, with their report settings.
+
+    Raises:
+        ValueError: an unknown name (the message lists the studies).
+    """
+    chosen = {get_study(name).name for name in names} if names is not None else None
+    return [StudyRun(study, study.report_settings()) for study in registered_studies()
+            if chosen is None or study.name in chosen]
+
+
+def gather_jobs(runs: Iterable[StudyRun]) -> list[Job]:
+    """Every job of ``runs`` once: native analyses first (the report has those), then the others in order."""
+    unique = list(dict.fromkeys(job for run in runs for job in run.jobs()))
+    native = [job for job in unique if isinstance(job, AnalysisJob) and job.native]
+    return native + [job for job in unique if job not in native]
+
+
+def _run(job: Job) -> Any:
+    return job.run()
+
+
+def _alone(job: Job, workers: int) -> Any:
+    """Run ``job`` with nothing else running: in a fresh forked process when this one forks workers (so its
+    real tensor arithmetic never happens in the process that forks), else here."""
+    if workers <= 1 or not sys.platform.startswith("linux"):
+        return job.run()
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        return pool.submit(_run, job).result()
+
+
+def run_jobs(jobs: Sequence[Job], workers: int = 1) -> Iterator[tuple[Job, Any]]:
+    """``(job, result)`` of every job: the shared ones in up to ``workers`` processes, in order, then each
+    isolated one alone."""
+    shared = [job for job in jobs if not job.isolated]
+    yield from zip(shared, parallel_map(_run, shared, workers), strict=True)
+    for job in jobs:
+        if job.isolated:
+            yield job, _alone(job, workers)
+
+
+def assemble(runs: Iterable[StudyRun], results: Mapping[Any, Any]) -> list[StudyOutcome]:
+    """Every study of ``runs`` from the results of its jobs.
+
+    Raises:
+        KeyError: a job a study needs is missing from ``results``.
+    """
+    return [run.assemble(results) for run in runs]
+
+
+def compute(names: Iterable[str] | None = None) -> dict[str, Any]:
+    """The named studies (default: all) with their report settings, every job run here: name → result."""
+    runs = report_runs(names)
+    results = dict(run_jobs(gather_jobs(runs)))
+    return {outcome.study.name: outcome.result for outcome in assemble(runs, results)}

@@ -1,0 +1,33 @@
+"""Small helpers for the prose of report sections: exact figures with their unit, ranges, lists."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .units import human_bytes
+
+
+def bytes_text(value: int) -> str:
+    """``2069696448`` → ``2,069,696,448 B (1.93 GiB)``."""
+    return f"{value:,} B ({human_bytes(value)})"
+
+
+def span(values: Sequence[float]) -> str:
+    """``[1.5, 6.52]`` → ``×1.50–6.52``; values that look alike at two decimals → ``×1.50``."""
+    low, high = f"{min(values):.2f}", f"{max(values):.2f}"
+    return f"×{low}" if low == high else f"×{low}–{high}"
+
+
+def plural(count: int, noun: str, plural_form: str | None = None) -> str:
+    """``1, "run"`` → ``1 run``; ``3, "run"`` → ``3 runs``; ``plural_form`` when it is not ``noun + "s"``."""
+    return f"{count} {noun if count == 1 else plural_form or noun + 's'}"
+
+
+def names(items: Sequence[str]) -> str:
+    """``["a", "b", "c"]`` → ``a, b and c``."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def verb(subjects: Sequence[str]) -> str:
+    """``count`` for several subjects, ``counts`` for one."""
+    return "counts" if len(subjects) == 1 else "count"
