@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= convcost-report
 
-.PHONY: setup report test lint clean
+.PHONY: setup report test lint typecheck check clean
 
 $(BIN)/convcost: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,5 +24,12 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 
+# mypy on the package as installed (convcost.analyzer, ...): see .ci/typecheck.py
+typecheck: setup
+	$(BIN)/python .ci/typecheck.py
+
+# everything CI runs
+check: test lint typecheck
+
 clean:
-	rm -rf $(VENV) $(OUT)
+	rm -rf $(VENV) $(OUT) build

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .analysis import Analysis
 from .formulas.ops import MATRIX_KEYS, OpKey
@@ -124,11 +125,17 @@ def _not_of_types(analysis: Analysis, types: frozenset[str]) -> Iterator[LayerRe
     return (layer for layer in analysis.layers if layer.type not in types)
 
 
-def _batch_norm_elements(analysis: Analysis) -> tuple[int, int]:
-    """Input elements of batch norms ``(with affine weights, without)``."""
+class BatchNormElements(NamedTuple):
+    """Input elements of batch norms with affine weights, and without."""
+
+    affine: int
+    plain: int
+
+
+def _batch_norm_elements(analysis: Analysis) -> BatchNormElements:
     with_weights = (layer for layer in _of_types(analysis, BATCH_NORM_TYPES) if layer.params)
     affine = _ops(analysis, OpKey.BATCH_NORM, with_weights).in_elements
-    return affine, _ops(analysis, OpKey.BATCH_NORM).in_elements - affine
+    return BatchNormElements(affine, _ops(analysis, OpKey.BATCH_NORM).in_elements - affine)
 
 
 def _bias(analysis: Analysis, key: OpKey) -> int:

@@ -96,7 +96,7 @@ class Layout:
 
 
 def declared_layout(model: nn.Module) -> Layout:
-    """The roles ``model`` declares through ``module_roles()``, or an empty layout.
+    """The roles ``model`` declares through ``module_roles()``, or an empty layout (no method, or it returns None).
 
     Raises:
         ValueError: the declaration names a module the model does not have, or a role that is not a
@@ -106,6 +106,8 @@ def declared_layout(model: nn.Module) -> Layout:
     if not callable(declare):
         return Layout()
     declared = declare()
+    if declared is None:  # the model has the method but declares nothing
+        return Layout()
     if not isinstance(declared, Mapping):
         raise ValueError(f"{type(model).__name__}.{DECLARATION}() must return a mapping of module name to role; "
                          f"got {type(declared).__name__}")

@@ -23,8 +23,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from analyzer import analyze
-from architectures import create_model
+from convcost.analyzer import analyze
+from convcost.architectures import create_model
 
 CASES: list[tuple[str, int]] = [
     ("efficientnet_b0", 224), ("efficientnet_b1", 240), ("efficientnet_b2", 260), ("efficientnet_b2", 288),

@@ -16,14 +16,16 @@ from typing import Any, Literal
 import matplotlib
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+from matplotlib.typing import ColorType, RcKeyType
 
 from .columns import Column
 from .frames import CATEGORIES
 from .units import Unit, human_bytes, human_count
 
-_STYLE = {
+_STYLE: dict[RcKeyType, Any] = {
     "text.parse_math": False,
     "svg.fonttype": "none",  # text stays text: small, selectable files
     "svg.hashsalt": "convcost",  # stable element ids, so the same data gives the same SVG
@@ -32,7 +34,8 @@ _STYLE = {
     "font.size": 9,
     "axes.titley": 1.01,  # a fixed title position skips matplotlib's costly overlap search
 }
-PALETTE = matplotlib.colormaps["tab10"].colors
+#: The ten colours of matplotlib's ``tab10`` cycle.
+PALETTE: tuple[ColorType, ...] = tuple(matplotlib.color_sequences["tab10"])
 CATEGORY_COLORS = dict(zip(CATEGORIES, PALETTE, strict=False))
 _TITLES = {Column.PARAMS: "Parameters", Column.MACS: "MACs (conv + linear)",
            Column.ACTIVATION_BYTES: "Activation memory (all forward outputs)",
@@ -101,7 +104,7 @@ class BinaryLocator(MaxNLocator):
         scale = 1.0
         while max(abs(vmin), abs(vmax)) / scale >= 1024:
             scale *= 1024
-        return super().tick_values(vmin / scale, vmax / scale) * scale
+        return [tick * scale for tick in super().tick_values(vmin / scale, vmax / scale)]
 
 
 def axis_units(axes: Axes, axis: Literal["x", "y"], unit: Unit, log: bool) -> None:
@@ -256,10 +259,13 @@ def short_model(model: str) -> str:
     return model.rsplit("_", 1)[-1]
 
 
-def grouped_bars(axes: Axes, labels: list[str], series: dict[str, list[float]]) -> None:
-    """Bars of each series side by side at every label."""
+def grouped_bars(axes: Axes, labels: list[str], series: dict[str, list[float]]) -> list[BarContainer]:
+    """Bars of each series side by side at every label; the bars of each series."""
     width = 0.8 / len(series)
+    bars = []
     for index, (name, values) in enumerate(series.items()):
         offset = (index - (len(series) - 1) / 2) * width
-        axes.bar([i + offset for i in range(len(labels))], values, width, label=name, color=PALETTE[index])
+        bars.append(axes.bar([i + offset for i in range(len(labels))], values, width, label=name,
+                             color=PALETTE[index]))
     axes.set_xticks(range(len(labels)), labels)
+    return bars

@@ -8,7 +8,7 @@ so a column means the same thing wherever it appears. The meanings are the conve
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from convcost.analyzer.analysis import Metric
 
@@ -122,14 +122,22 @@ def column(key: str) -> Column | None:
     return _BY_KEY.get(key)
 
 
-def conventions(dtype: str) -> list[tuple[str, str]]:
-    """(term, meaning) pairs explaining every cost column, for footnotes; bytes are in ``dtype``."""
-    terms = [(c.title, c.meaning) for c in (Column.PARAMS, Column.BUFFERS, Column.MACS, Column.FLOPS)]
-    terms += [(f"{c.title} ({dtype})", c.meaning)
+class Definition(NamedTuple):
+    """A term of a footnote and what it means."""
+
+    term: str
+    meaning: str
+
+
+def conventions(dtype: str) -> list[Definition]:
+    """Definitions of every cost column, for footnotes; bytes are in ``dtype``."""
+    terms = [Definition(c.title, c.meaning) for c in (Column.PARAMS, Column.BUFFERS, Column.MACS, Column.FLOPS)]
+    terms += [Definition(f"{c.title} ({dtype})", c.meaning)
               for c in (Column.OUTPUT_BYTES, Column.SAVED_BYTES, Column.ACTIVATION_BYTES, Column.TRAINING_BYTES,
                         Column.PEAK_BYTES)]
-    terms.append(("Rows", "every row is the module's own cost (operators its forward runs outside any child, "
-                          "parameters it owns directly), so rows add up to the totals; a row whose children are "
-                          "hidden at the depth limit shows its whole subtree"))
-    terms.append(("Units", "K/M/G/T = 10³/10⁶/10⁹/10¹²; KiB/MiB/GiB = 2¹⁰/2²⁰/2³⁰ bytes; files hold raw integers"))
+    terms.append(Definition("Rows", "every row is the module's own cost (operators its forward runs outside any "
+                                    "child, parameters it owns directly), so rows add up to the totals; a row whose "
+                                    "children are hidden at the depth limit shows its whole subtree"))
+    terms.append(Definition("Units", "K/M/G/T = 10³/10⁶/10⁹/10¹²; KiB/MiB/GiB = 2¹⁰/2²⁰/2³⁰ bytes; files hold raw "
+                                     "integers"))
     return terms

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -33,21 +33,29 @@ def _human_bytes(value: Any) -> str:
     return human(Unit.BYTES, value)
 
 
-def _formats(frame: pd.DataFrame, unit_column: Column | None) -> list[tuple[str, Callable[[Any], str], bool]]:
-    """``(title, format, is numeric)`` of every column of ``frame`` (whose index is already a column)."""
-    formats = []
+class ColumnFormat(NamedTuple):
+    """How one column is shown: its title, the function that turns a value into text, and right-alignment."""
+
+    title: str
+    text: Callable[[Any], str]
+    numeric: bool
+
+
+def _formats(frame: pd.DataFrame, unit_column: Column | None) -> list[ColumnFormat]:
+    """The format of every column of ``frame`` (whose index is already a column)."""
+    formats: list[ColumnFormat] = []
     for position, key in enumerate(frame.columns):
         spec = column(str(key))
         values = frame.iloc[:, position]
         is_number = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
         if spec is not None:
-            formats.append((spec.title, spec.human, spec.is_numeric))
+            formats.append(ColumnFormat(spec.title, spec.human, spec.is_numeric))
         elif is_number and str(key).endswith(BYTES_SUFFIX):
-            formats.append((str(key), _human_bytes, True))
+            formats.append(ColumnFormat(str(key), _human_bytes, True))
         elif is_number and unit_column is not None:
-            formats.append((str(key), unit_column.human, unit_column.is_numeric))
+            formats.append(ColumnFormat(str(key), unit_column.human, unit_column.is_numeric))
         else:
-            formats.append((str(key), _plain_number, is_number))
+            formats.append(ColumnFormat(str(key), _plain_number, is_number))
     return formats
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import default_settings
 
 from convcost.analyzer import Analysis, analyze
 from convcost.architectures import create_model
 from convcost.studies import get_study
-from helpers import default_settings
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 

@@ -6,10 +6,9 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from convcost.studies import get_study
-
 from convcost.reports.charts import ChartJob
 from convcost.reports.sections import Section
+from convcost.studies import get_study
 
 #: Settings that differ from the report's: the fused study untimed (its timing is tested on its own).
 UNTIMED: dict[str, dict[str, Any]] = {"fused": {"runs": 0}}

@@ -8,12 +8,12 @@ import json
 from html.parser import HTMLParser
 
 import pytest
+from helpers import default_settings
 
 from convcost.cli import app as cli
 from convcost.cli.commands.report_command import study_list
 from convcost.studies import Study, study_names
 from convcost.studies.plan import training_plan
-from helpers import default_settings
 
 B0_TOTALS = {
     "convcost": 802_325_916, "paper": 385_814_752, "torchvision": 385_814_752, "fvcore": 401_659_392,

@@ -17,6 +17,7 @@ from .base import (
     register_engine,
     registered_engines,
     selection_choices,
+    unregister_engine,
 )
 from .counts import EngineCounts, OpTally
 
@@ -36,4 +37,5 @@ __all__ = [
     "register_engine",
     "registered_engines",
     "selection_choices",
+    "unregister_engine",
 ]

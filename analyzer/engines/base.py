@@ -99,6 +99,11 @@ def register_engine(engine: Engine) -> Engine:
     return engine
 
 
+def unregister_engine(name: EngineName) -> Engine | None:
+    """Remove and return the engine registered as ``name`` (for tests that stand another in its place)."""
+    return _ENGINES.pop(name, None)
+
+
 def registered_engines() -> tuple[Engine, ...]:
     """Every registered engine, in :class:`EngineName` order."""
     return tuple(_ENGINES[name] for name in EngineName if name in _ENGINES)

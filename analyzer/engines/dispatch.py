@@ -61,12 +61,12 @@ def meta_parameters(model: nn.Module, dtype: torch.dtype) -> Iterator[set[int]]:
                         stand_in.requires_grad_(tensor.requires_grad)
                     stand_ins[id(tensor)] = stand_in
     try:
-        for table, name, tensor in slots:
-            table[name] = stand_ins[id(tensor)]
+        for slot_table, name, tensor in slots:
+            slot_table[name] = stand_ins[id(tensor)]
         yield {storage_key(t) for t in stand_ins.values()}
     finally:
-        for table, name, tensor in slots:
-            table[name] = tensor
+        for slot_table, name, tensor in slots:
+            slot_table[name] = tensor
 
 
 def meta_inputs(inputs: Any, dtype: torch.dtype) -> Any:

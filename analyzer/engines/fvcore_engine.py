@@ -100,7 +100,10 @@ def _tally(key: str, cost: OpCost, call: OpCall) -> Counter[str]:
                     f"{key}|in_elements": call.in_numel, f"{key}|out_elements": call.out_numel})
 
 
-def _formula_handle(formula: OpFormula):
+Handle = Callable[[list[Any], list[Any]], Counter[str]]
+
+
+def _formula_handle(formula: OpFormula) -> Handle:
     def handle(inputs: list[Any], outputs: list[Any]) -> Counter[str]:
         call = _jit_call(inputs, outputs)
         if _is_size_arithmetic(call):
@@ -110,8 +113,8 @@ def _formula_handle(formula: OpFormula):
     return handle
 
 
-def _macs_handle(name: str, fvcore_macs: Any, bias_index: int | None):
-    key = OP_FORMULAS[name].key if name in OP_FORMULAS else "linear"
+def _macs_handle(name: str, fvcore_macs: Any, bias_index: int | None) -> Handle:
+    key = OP_FORMULAS[name].key if name in OP_FORMULAS else OpKey.LINEAR
 
     def handle(inputs: list[Any], outputs: list[Any]) -> Counter[str]:
         macs = int(fvcore_macs(inputs, outputs))
@@ -122,7 +125,7 @@ def _macs_handle(name: str, fvcore_macs: Any, bias_index: int | None):
     return handle
 
 
-def _free_handle(name: str):
+def _free_handle(name: str) -> Handle:
     return lambda inputs, outputs: Counter({FREE_PREFIX + name: 1})
 
 

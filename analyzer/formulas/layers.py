@@ -107,14 +107,14 @@ def conv_output_spatial(h: LayerHyper, in_spatial: Shape) -> Shape | None:
         return None
     if h.padding == "same":
         return tuple(in_spatial)
-    padding = (0,) * len(in_spatial) if h.padding == "valid" else h.padding
+    padding = (0,) * len(in_spatial) if isinstance(h.padding, str) else h.padding  # "valid"
     sizes = []
     for i, size in enumerate(in_spatial):
         reach = h.dilation[i] * (h.kernel[i] - 1)
         if h.transposed:
-            sizes.append((size - 1) * h.stride[i] - 2 * padding[i] + reach + h.output_padding[i] + 1)  # type: ignore[index]
+            sizes.append((size - 1) * h.stride[i] - 2 * padding[i] + reach + h.output_padding[i] + 1)
         else:
-            sizes.append((size + 2 * padding[i] - reach - 1) // h.stride[i] + 1)  # type: ignore[index]
+            sizes.append((size + 2 * padding[i] - reach - 1) // h.stride[i] + 1)
     return tuple(sizes)
 
 

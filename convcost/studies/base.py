@@ -35,8 +35,7 @@ class Job(Protocol):
 
     @property
     def isolated(self) -> bool:
-        """It measures time on real tensors, so it runs alone, in its own process when the others run in
-        workers, after every shared job has finished."""
+        """It measures time on real tensors, so it runs alone, after every shared job has finished."""
         ...
 
     def run(self) -> Any:

@@ -338,7 +338,9 @@ def scaling_from_analyses(analyses: Mapping[str, Analysis]) -> ScalingStudy:
     base = EFFICIENTNET_SCALING[order[0]]
     base_ideal = efficientnet_macs(base, IDEAL)
     base_macs = analyses[order[0]].totals.macs // batch
-    rows, drift, parts = [], [], []
+    rows: list[ScalingRow] = []
+    drift: list[DriftRow] = []
+    parts: list[PartRow] = []
     for name, analysis in analyses.items():
         scaling, totals = EFFICIENTNET_SCALING[name], analysis.totals
         phi, law = order.index(name), _law(scaling, base)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 from matplotlib.figure import Figure
@@ -42,6 +42,20 @@ __all__ = [
     "se_section",
     "se_study",
 ]
+
+class PaperGflops(NamedTuple):
+    """A paper's GFLOPs (multiply-adds) of a network without and with SE."""
+
+    base: float
+    with_se: float
+
+
+class LabelPair(NamedTuple):
+    """Labels of the two sides of a comparison (:func:`compare_se`'s ``base_label``, ``se_label``)."""
+
+    base: str
+    with_se: str
+
 
 @dataclass(frozen=True)
 class ModelVariant:
@@ -74,9 +88,9 @@ SE_PAIRS: tuple[SePair, ...] = (
     SePair(ModelVariant("efficientnet_b0", {"se": False}), ModelVariant("efficientnet_b0")),
 )
 #: ResNet-50 → SE-ResNet-50 multiply-adds in the SENet paper (Hu et al. 2018, Table 2): +0.26 %.
-SENET_PAPER_GFLOPS: tuple[float, float] = (3.86, 3.87)
+SENET_PAPER_GFLOPS = PaperGflops(3.86, 3.87)
 #: The comparison the SENet paper makes, as (base label, SE label) of :func:`compare_se`.
-PAPER_PAIR: tuple[str, str] = ("resnet50", "se_resnet50")
+PAPER_PAIR = LabelPair("resnet50", "se_resnet50")
 #: A claim often repeated about SE-ResNet-50: the final stage holds 96 % of SE's extra parameters.
 CLAIMED_LAST_STAGE_SHARE = 0.96
 
@@ -213,7 +227,7 @@ class SeStudy:
     """
 
     comparisons: tuple[SeComparison, ...]
-    paper_gflops: tuple[float, float] = SENET_PAPER_GFLOPS
+    paper_gflops: PaperGflops = SENET_PAPER_GFLOPS
     claimed_last_stage_share: float = CLAIMED_LAST_STAGE_SHARE
 
     @property
@@ -224,7 +238,7 @@ class SeStudy:
     @property
     def paper_increase(self) -> float:
         """Relative increase of the paper's GFLOPs (multiply-adds) from ResNet-50 to SE-ResNet-50."""
-        return self.paper_gflops[1] / self.paper_gflops[0] - 1
+        return self.paper_gflops.with_se / self.paper_gflops.base - 1
 
     def to_dataframe(self) -> pd.DataFrame:
         """Every comparison's rows, one after the other."""
@@ -269,7 +283,7 @@ def se_section(study: SeStudy) -> Section:
     ]
     paper = study.paper
     if paper is not None:
-        old, new = study.paper_gflops
+        old, new = study.paper_gflops.base, study.paper_gflops.with_se
         sentences.append(
             f"The SENet paper (Hu et al. 2018) reports {old} → {new} GFLOPs (multiply-adds) for {paper.base_model} → "
             f"{paper.se_model}, +{study.paper_increase:.2%}; counted exactly, the MACs grow "

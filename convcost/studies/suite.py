@@ -2,16 +2,14 @@
 
 The main report analyses every registry model at its native resolution anyway; the studies'
 jobs that equal one of those analyses are not run twice. :func:`run_jobs` runs the shared
-jobs in worker processes and every isolated job (real-tensor timing) afterwards, alone.
+jobs in worker processes and every isolated job (real-tensor timing) afterwards, alone, in
+this process: nothing else runs while it measures, and no renderer measures anything.
 Nothing here names a study: every one comes from the registry.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,23 +69,19 @@ def _run(job: Job) -> Any:
     return job.run()
 
 
-def _alone(job: Job, workers: int) -> Any:
-    """Run ``job`` with nothing else running: in a fresh forked process when this one forks workers (so its
-    real tensor arithmetic never happens in the process that forks), else here."""
-    if workers <= 1 or not sys.platform.startswith("linux"):
-        return job.run()
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
-        return pool.submit(_run, job).result()
-
-
 def run_jobs(jobs: Sequence[Job], workers: int = 1) -> Iterator[tuple[Job, Any]]:
-    """``(job, result)`` of every job: the shared ones in up to ``workers`` processes, in order, then each
-    isolated one alone."""
+    """``(job, result)`` of every job: the shared ones in up to ``workers`` forked processes, in order, then
+    each isolated one here, alone, once every worker has finished.
+
+    Shared jobs count on ``meta`` tensors, so forking for them is safe whatever this process did
+    before; an isolated job's real arithmetic starts OpenMP threads in this process, after which
+    only workers that do no tensor arithmetic (the report's chart drawing) may be forked.
+    """
     shared = [job for job in jobs if not job.isolated]
     yield from zip(shared, parallel_map(_run, shared, workers), strict=True)
     for job in jobs:
         if job.isolated:
-            yield job, _alone(job, workers)
+            yield job, job.run()
 
 
 def assemble(runs: Iterable[StudyRun], results: Mapping[Any, Any]) -> list[StudyOutcome]:

@@ -171,7 +171,8 @@ def swish_from_analyses(analyses: Mapping[str, Analysis]) -> SwishStudy:
     for analysis in analyses.values():
         if (analysis.model, analysis.input_shapes, analysis.dtype) != (first.model, first.input_shapes, first.dtype):
             raise ValueError("analyses must share model, input and dtype")
-    rows, modules = [], []
+    rows: list[SwishVariant] = []
+    modules: list[ActivationSaved] = []
     for variant, analysis in analyses.items():
         kind = type(create_activation(variant)).__name__
         acts = [layer for layer in analysis.layers if layer.type == kind]
@@ -253,12 +254,10 @@ def swish_chart(variants: pd.DataFrame, title: str) -> Figure:
     with chart_style():
         figure = Figure(figsize=(8, 4.4))
         axes = figure.subplots(gridspec_kw=dict(left=0.13, right=0.97, bottom=0.12, top=0.86))
-        grouped_bars(axes, list(variants["variant"]), {
-            "activation modules": list(variants["activation_saved_bytes"]),
-            "whole model": list(variants["training_bytes"]),
-        })
-        for container in axes.containers:
-            axes.bar_label(container, [human_bytes(v, compact=True) for v in container.datavalues], fontsize=8)
+        series = {"activation modules": list(variants["activation_saved_bytes"]),
+                  "whole model": list(variants["training_bytes"])}
+        for bars, heights in zip(grouped_bars(axes, list(variants["variant"]), series), series.values(), strict=True):
+            axes.bar_label(bars, [human_bytes(height, compact=True) for height in heights], fontsize=8)
         axes.set_xlabel("activation")
         axes.set_ylabel("bytes saved for backward")
         axis_units(axes, "y", Unit.BYTES, log=False)

@@ -11,6 +11,7 @@ from .base import (
     get_renderer,
     register_renderer,
     registered_renderers,
+    unregister_renderer,
 )
 
 load_plugins(__name__)
@@ -24,4 +25,5 @@ __all__ = [
     "get_renderer",
     "register_renderer",
     "registered_renderers",
+    "unregister_renderer",
 ]

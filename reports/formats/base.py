@@ -111,6 +111,11 @@ def register_renderer(renderer: Renderer) -> Renderer:
     return renderer
 
 
+def unregister_renderer(fmt: Format) -> Renderer | None:
+    """Remove and return the renderer of ``fmt`` (for tests that stand another in its place)."""
+    return _RENDERERS.pop(fmt, None)
+
+
 def registered_renderers() -> tuple[Renderer, ...]:
     """Every registered renderer, in :class:`Format` order."""
     return tuple(_RENDERERS[fmt] for fmt in Format if fmt in _RENDERERS)
