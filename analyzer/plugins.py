@@ -1,10 +1,74 @@
-"""Plug-in discovery: import every module of a package, so each one registers itself."""
+"""Plug-ins: a registry of one kind of them, and discovery (import every module of a package).
+
+Every extension axis of convcost (engines, output formats, studies; operator formulas have
+their own table in ``formulas.ops``) is a :class:`Registry` that plug-in modules add to when
+imported, and :func:`load_plugins` imports them all, so adding one is adding its file.
+"""
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Callable, Hashable, Iterator
 from types import ModuleType
+from typing import Any, Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class Registry(Generic[K, V]):
+    """Plug-ins of one kind by key: duplicates refused, listed in a stated order, misses named with the valid keys.
+
+    Args:
+        what: what a plug-in is, for messages (``engine``, ``study``).
+        key: a plug-in's key.
+        order: sort key for listing (default: registration order).
+    """
+
+    def __init__(self, what: str, key: Callable[[V], K], order: Callable[[V], Any] | None = None) -> None:
+        self.what = what
+        self._key = key
+        self._order = order
+        self._items: dict[K, V] = {}
+
+    def register(self, item: V) -> V:
+        """Add ``item``.
+
+        Raises:
+            ValueError: its key is taken.
+        """
+        key = self._key(item)
+        if key in self._items:
+            raise ValueError(f"{self.what} {key!s} is already registered")
+        self._items[key] = item
+        return item
+
+    def unregister(self, key: K) -> V | None:
+        """Remove and return the plug-in under ``key`` (for tests that stand another in its place)."""
+        return self._items.pop(key, None)
+
+    def get(self, key: K) -> V:
+        """The plug-in under ``key``.
+
+        Raises:
+            ValueError: none is (the message lists the registered keys).
+        """
+        try:
+            return self._items[key]
+        except KeyError:
+            known = ", ".join(str(self._key(item)) for item in self)
+            raise ValueError(f"{self.what} {key!s} is not registered; registered: {known}") from None
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def __iter__(self) -> Iterator[V]:
+        items = list(self._items.values())
+        return iter(sorted(items, key=self._order) if self._order is not None else items)
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 def load_plugins(package: str) -> list[ModuleType]:

@@ -92,3 +92,13 @@ def test_wheel_holds_only_convcost(tmp_path: Path) -> None:
     assert run.returncode == 0 and int(run.stdout) > 0, run.stderr
     for name in GENERIC:
         assert python(f"import {name}", elsewhere, site).returncode != 0, name
+
+
+def test_importing_convcost_loads_no_torch(tmp_path: Path) -> None:
+    # the public names load on first use, so `import convcost` (and reading its version) stays light
+    run = python("import sys, convcost; convcost.__version__; print('torch' in sys.modules)", tmp_path)
+    assert run.returncode == 0 and run.stdout.strip() == "False", run.stderr
+    run = python("import sys, convcost; convcost.analyze; print('torch' in sys.modules)", tmp_path)
+    assert run.returncode == 0 and run.stdout.strip() == "True", run.stderr
+    with pytest.raises(AttributeError, match="no attribute 'analyse'"):
+        _ = convcost.analyse  # type: ignore[attr-defined]

@@ -135,7 +135,7 @@ def test_every_format_has_a_renderer_in_enum_order() -> None:
     assert [renderer.format for renderer in registered_renderers()] == list(Format)
     with pytest.raises(ValueError, match="format must be one of table, csv, json, html; got 'xml'"):
         get_renderer("xml")
-    with pytest.raises(ValueError, match="already has a renderer"):
+    with pytest.raises(ValueError, match="already registered"):
         register_renderer(get_renderer(Format.CSV))
 
 

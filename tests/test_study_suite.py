@@ -212,6 +212,25 @@ def test_registry_refuses_clashes(doubling) -> None:
     with pytest.raises(ValueError, match="lower-case identifier"):
         register_study(BadName())
 
+    class Deaf(Study[int, int]):  # declares an option and never reads it
+        name, title, position = "deaf", "ignores --loud", 10_002
+        options = (StudyOption(("--loud",), "ignored", "is ignored"),)
+
+        def report_settings(self) -> int:
+            return 0
+
+        def jobs(self, settings: int) -> list[DoubleJob]:
+            return []
+
+        def assemble(self, settings: int, results: Mapping[Any, Any]) -> int:
+            return settings
+
+        def section(self, result: int) -> Section:
+            return Section("Deaf", "", pd.DataFrame())
+
+    with pytest.raises(ValueError, match="declares options, so it must read them in settings"):
+        register_study(Deaf())
+
 
 def test_own_command_studies_have_a_command_not_a_study_name() -> None:
     own = [study.name for study in registered_studies() if study.invocation is Invocation.OWN_COMMAND]

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ..naming import StrEnum, parse_member
+from ..plugins import Registry
 from .counts import EngineCounts
 from .tracker import ModuleCalls
 
@@ -82,7 +83,8 @@ class Engine(Protocol):
         ...
 
 
-_ENGINES: dict[EngineName, Engine] = {}
+_ENGINES: Registry[EngineName, Engine] = Registry("engine", lambda engine: engine.name,
+                                                  lambda engine: list(EngineName).index(engine.name))
 
 
 def register_engine(engine: Engine) -> Engine:
@@ -93,32 +95,26 @@ def register_engine(engine: Engine) -> Engine:
     """
     if not isinstance(engine.name, EngineName):
         raise ValueError(f"an engine's name must be an EngineName member; got {engine.name!r}")
-    if engine.name in _ENGINES:
-        raise ValueError(f"engine {engine.name} is already registered")
-    _ENGINES[engine.name] = engine
-    return engine
+    return _ENGINES.register(engine)
 
 
 def unregister_engine(name: EngineName) -> Engine | None:
     """Remove and return the engine registered as ``name`` (for tests that stand another in its place)."""
-    return _ENGINES.pop(name, None)
+    return _ENGINES.unregister(name)
 
 
 def registered_engines() -> tuple[Engine, ...]:
     """Every registered engine, in :class:`EngineName` order."""
-    return tuple(_ENGINES[name] for name in EngineName if name in _ENGINES)
+    return tuple(_ENGINES)
 
 
 def get_engine(name: EngineName | str) -> Engine:
     """The engine registered as ``name``.
 
     Raises:
-        ValueError: no such engine (the message lists the registered ones).
+        ValueError: not an engine name, or no such engine registered (the message lists them).
     """
-    member = parse_member(EngineName, name, "engine")
-    if member not in _ENGINES:
-        raise ValueError(f"engine {member} is not registered; registered: {', '.join(_ENGINES)}")
-    return _ENGINES[member]
+    return _ENGINES.get(parse_member(EngineName, name, "engine"))
 
 
 def parse_selection(value: EngineSelection | str) -> EngineSelection:

@@ -25,6 +25,7 @@ from enum import Enum
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from convcost.analyzer import Analysis
+from convcost.analyzer.plugins import Registry
 from convcost.reports.sections import Section
 
 from .common import analyze_model
@@ -144,13 +145,14 @@ class Study(ABC, Generic[SettingsT, ResultT]):
     #: A longer description for the study's own ``--help``.
     description: ClassVar[str] = ""
 
-    @abstractmethod
     def settings(self, values: Mapping[str, Any]) -> SettingsT:
-        """Settings from the values of :attr:`options` (keyed by :attr:`StudyOption.dest`).
+        """Settings from the values of :attr:`options` (keyed by :attr:`StudyOption.dest`); a study without
+        options runs with its :meth:`report_settings`.
 
         Raises:
             SettingsError: values the study cannot run with.
         """
+        return self.report_settings()
 
     @abstractmethod
     def report_settings(self) -> SettingsT:
@@ -177,34 +179,35 @@ class Study(ABC, Generic[SettingsT, ResultT]):
         return self.assemble(settings, {job: job.run() for job in self.jobs(settings)})
 
 
-_STUDIES: dict[str, Study[Any, Any]] = {}
+_STUDIES: Registry[str, Study[Any, Any]] = Registry("study", lambda study: study.name,
+                                                    lambda study: study.position)
 
 
 def register_study(study: Study[Any, Any]) -> Study[Any, Any]:
     """Add ``study`` to the registry.
 
     Raises:
-        ValueError: its name is not a lower-case identifier or is taken, or its position is taken.
+        ValueError: its name is not a lower-case identifier or is taken, its position is taken, or it declares
+            options without reading them in :meth:`Study.settings`.
     """
     if not study.name.isidentifier() or study.name != study.name.lower():
         raise ValueError(f"a study's name must be a lower-case identifier; got {study.name!r}")
-    if study.name in _STUDIES:
-        raise ValueError(f"study {study.name!r} is already registered")
-    clash = next((other.name for other in _STUDIES.values() if other.position == study.position), None)
-    if clash is not None:
+    clash = next((other.name for other in _STUDIES if other.position == study.position), None)
+    if clash is not None and clash != study.name:
         raise ValueError(f"study {study.name!r} takes position {study.position}, which {clash!r} has")
-    _STUDIES[study.name] = study
-    return study
+    if study.options and type(study).settings is Study.settings:
+        raise ValueError(f"study {study.name!r} declares options, so it must read them in settings()")
+    return _STUDIES.register(study)
 
 
 def unregister_study(name: str) -> None:
     """Remove a study (for tests that register a throw-away one)."""
-    _STUDIES.pop(name, None)
+    _STUDIES.unregister(name)
 
 
 def registered_studies() -> tuple[Study[Any, Any], ...]:
     """Every registered study, in report order."""
-    return tuple(sorted(_STUDIES.values(), key=lambda study: study.position))
+    return tuple(_STUDIES)
 
 
 def study_names() -> tuple[str, ...]:
@@ -218,7 +221,6 @@ def get_study(name: str) -> Study[Any, Any]:
     Raises:
         ValueError: no such study (the message lists them).
     """
-    study = _STUDIES.get(name)
-    if study is None:
+    if name not in _STUDIES:
         raise ValueError(f"studies are {', '.join(study_names())}; got {name!r}")
-    return study
+    return _STUDIES.get(name)

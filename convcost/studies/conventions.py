@@ -221,10 +221,6 @@ class Conventions(Study[ConventionsSettings, ConventionsStudy]):
     position = 70
     invocation = Invocation.REPORT_ONLY
 
-    def settings(self, values: Mapping[str, Any]) -> ConventionsSettings:
-        """No options."""
-        return ConventionsSettings()
-
     def report_settings(self) -> ConventionsSettings:
         """EfficientNet-B0."""
         return ConventionsSettings()

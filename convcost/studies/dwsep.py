@@ -416,10 +416,6 @@ class Dwsep(Study[DwsepSettings, DwsepStudy]):
     title = "depthwise-separable savings per layer and per network, against 1/C_out + 1/k²"
     position = 20
 
-    def settings(self, values: Mapping[str, Any]) -> DwsepSettings:
-        """No options."""
-        return DwsepSettings()
-
     def report_settings(self) -> DwsepSettings:
         """MobileNetV2, EfficientNet-B0 and B7."""
         return DwsepSettings()

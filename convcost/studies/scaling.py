@@ -487,10 +487,6 @@ class Scaling(Study[ScalingSettings, ScalingStudy]):
     title = "EfficientNet B0–B7 costs against the compound-scaling law"
     position = 10
 
-    def settings(self, values: Mapping[str, Any]) -> ScalingSettings:
-        """No options."""
-        return ScalingSettings()
-
     def report_settings(self) -> ScalingSettings:
         """B0–B7."""
         return ScalingSettings()

@@ -343,10 +343,6 @@ class SqueezeExcitation(Study[SeSettings, SeStudy]):
     title = "what squeeze-and-excitation costs, and in which stages"
     position = 30
 
-    def settings(self, values: Mapping[str, Any]) -> SeSettings:
-        """No options."""
-        return SeSettings()
-
     def report_settings(self) -> SeSettings:
         """ResNet-50 vs SE-ResNet-50, EfficientNet-B0 without and with SE."""
         return SeSettings()

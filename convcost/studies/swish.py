@@ -290,10 +290,6 @@ class Swish(Study[SwishSettings, SwishStudy]):
     title = "training memory of Swish, MemoryEfficientSwish and nn.SiLU"
     position = 40
 
-    def settings(self, values: Mapping[str, Any]) -> SwishSettings:
-        """No options."""
-        return SwishSettings()
-
     def report_settings(self) -> SwishSettings:
         """EfficientNet-B0, batch 32."""
         return SwishSettings()

@@ -17,6 +17,7 @@ import pandas as pd
 from convcost.analyzer import Analysis
 from convcost.analyzer.conventions import ConventionTotal, ReconciliationRow
 from convcost.analyzer.naming import StrEnum, parse_member
+from convcost.analyzer.plugins import Registry
 
 from ..sections import Section
 
@@ -94,7 +95,8 @@ class Renderer(Protocol):
         ...
 
 
-_RENDERERS: dict[Format, Renderer] = {}
+_RENDERERS: Registry[Format, Renderer] = Registry("renderer of format", lambda renderer: renderer.format,
+                                                  lambda renderer: list(Format).index(renderer.format))
 
 
 def register_renderer(renderer: Renderer) -> Renderer:
@@ -105,29 +107,23 @@ def register_renderer(renderer: Renderer) -> Renderer:
     """
     if not isinstance(renderer.format, Format):
         raise ValueError(f"a renderer's format must be a Format member; got {renderer.format!r}")
-    if renderer.format in _RENDERERS:
-        raise ValueError(f"format {renderer.format} already has a renderer")
-    _RENDERERS[renderer.format] = renderer
-    return renderer
+    return _RENDERERS.register(renderer)
 
 
 def unregister_renderer(fmt: Format) -> Renderer | None:
     """Remove and return the renderer of ``fmt`` (for tests that stand another in its place)."""
-    return _RENDERERS.pop(fmt, None)
+    return _RENDERERS.unregister(fmt)
 
 
 def registered_renderers() -> tuple[Renderer, ...]:
     """Every registered renderer, in :class:`Format` order."""
-    return tuple(_RENDERERS[fmt] for fmt in Format if fmt in _RENDERERS)
+    return tuple(_RENDERERS)
 
 
 def get_renderer(fmt: Format | str) -> Renderer:
     """The renderer of ``fmt``.
 
     Raises:
-        ValueError: not a registered format (the message lists them).
+        ValueError: not a format, or no renderer registered for it (the message lists them).
     """
-    member = parse_member(Format, fmt, "format")
-    if member not in _RENDERERS:
-        raise ValueError(f"format {member} has no renderer; formats: {', '.join(_RENDERERS)}")
-    return _RENDERERS[member]
+    return _RENDERERS.get(parse_member(Format, fmt, "format"))
