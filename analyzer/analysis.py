@@ -1,4 +1,4 @@
-"""The result of :func:`analyzer.analyze`, and queries over it in the spirit of fvcore."""
+"""The result of :func:`convcost.analyzer.analyze`, and queries over it in the spirit of fvcore."""
 
 from __future__ import annotations
 
@@ -165,6 +165,7 @@ class Analysis:
             row = {key: value for key, value in asdict(layer).items()
                    if key not in ("check", "ops")}
             row["kind"] = layer.kind or ""
+            row["category"] = layer.category.value
             if layer.check is not None:
                 row.update({f"check_{k}": v for k, v in asdict(layer.check).items() if k != "kind"})
             rows.append(row)

@@ -53,7 +53,9 @@ def analyze(
             (:func:`~convcost.analyzer.engines.registered_engines`): ``dispatch`` (aten ops on
             ``meta`` tensors; no real arithmetic or memory), ``analytic`` (conv/linear from
             hyper-parameters), ``fvcore`` (traced real forward); or ``all``: every engine, the
-            dispatch counts in the records and every conv/linear layer cross-checked.
+            dispatch counts in the records. Every analysis walks the model on ``meta`` tensors, so
+            the dispatch engine's totals are always reported, and whenever a second engine ran,
+            every conv/linear layer is cross-checked across them.
         dtype: dtype of floating inputs, parameters and activations for the byte counts.
         name: name to report (default: the model's class name).
 
@@ -80,7 +82,9 @@ def analyze(
     with preserved_training_flags(model):
         walk = _walk(model, inputs, dtype)
         context = EngineContext(model, inputs, dtype, walk.tracker.calls, walk.counts)
-        engines: dict[EngineName, EngineCounts] = {e.name: e.count(context) for e in chosen}
+        # the dispatch walk always runs (it measures shapes and memory), so its counts are always reported
+        engines: dict[EngineName, EngineCounts] = {EngineName.DISPATCH: walk.counts}
+        engines.update({e.name: e.count(context) for e in chosen if e.name not in engines})
 
     layers = _records(model, walk, engines[primary], layout)
     engine_totals = {engine_name: _engine_totals(counts) for engine_name, counts in engines.items()}

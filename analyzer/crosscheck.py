@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from .engines import EngineCounts, EngineName, registered_engines
 from .records import Disagreement, LayerRecord
 
-#: The formula's own entry in a disagreement's values (the analytic engine's per-layer count).
+#: A disagreement's entry for the closed-form formula: the analytic engine's per-layer count is the formula.
 FORMULA = EngineName.ANALYTIC.value
 
 

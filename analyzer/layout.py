@@ -42,6 +42,12 @@ class CostCategory(StrEnum):
     OTHER = "other"
 
 
+#: The category of each conv/linear kind outside SE gates, heads and classifiers.
+KIND_CATEGORIES: dict[ConvKind, CostCategory] = {
+    ConvKind.STANDARD: CostCategory.STANDARD, ConvKind.DEPTHWISE: CostCategory.DEPTHWISE,
+    ConvKind.POINTWISE: CostCategory.POINTWISE, ConvKind.GROUPED: CostCategory.GROUPED,
+    ConvKind.TRANSPOSED: CostCategory.TRANSPOSED, ConvKind.LINEAR: CostCategory.LINEAR,
+}
 #: Roles that make a module a part of the network (the unit of per-stage breakdowns).
 PART_ROLES: frozenset[ModuleRole] = frozenset({ModuleRole.STEM, ModuleRole.STAGE, ModuleRole.HEAD,
                                                ModuleRole.CLASSIFIER})
@@ -92,7 +98,7 @@ class Layout:
             return CostCategory.HEAD
         if ModuleRole.SE in roles:
             return CostCategory.SE
-        return CostCategory(kind.value) if kind is not None else CostCategory.OTHER
+        return KIND_CATEGORIES[kind] if kind is not None else CostCategory.OTHER
 
 
 def declared_layout(model: nn.Module) -> Layout:

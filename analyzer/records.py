@@ -5,7 +5,7 @@ Conventions (also in the README):
   tensors it owns (BatchNorm running statistics), as element counts.
 - ``macs``: multiply-accumulates of conv and linear operators (what papers call FLOPs
   or MAdds). ``flops``: ``2·macs``, plus bias adds, plus every other operator at the
-  per-element cost its formula states (``analyzer.formulas.ops``).
+  per-element cost its formula states (``convcost.analyzer.formulas.ops``).
 - Every per-layer count is the module's *own*: operators run by its forward outside any
   child module, and parameters it owns directly, so rows sum to the totals. Inclusive
   figures come from :meth:`Analysis.total` and :meth:`Analysis.by_module`.

@@ -10,7 +10,7 @@ The public API::
 Subpackages: ``convcost.architectures`` (the model zoo, plain PyTorch), ``convcost.analyzer``
 (engines, operator formulas, records), ``convcost.reports`` (tables, CSV/JSON, charts, HTML),
 ``convcost.studies`` (the studies, one plug-in module each) and ``convcost.cli`` (the command).
-Names are imported on first use, so ``import convcost`` and ``convcost --help`` do not load torch.
+Names are imported on first use, so ``import convcost`` alone does not load torch.
 """
 
 from __future__ import annotations

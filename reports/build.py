@@ -4,7 +4,7 @@ A report directory holds ``index.html``, ``summary.csv``/``summary.json``, ``mod
 and ``.json`` per model, ``charts/<name>.png`` and ``.svg``, and ``sections/<name>.csv`` for
 every table of the extra sections. Every file is written atomically; ``index.html`` is written last.
 
-Charts are drawn in worker processes (:func:`reports.parallel.parallel_map`). Reports only
+Charts are drawn in worker processes (:func:`convcost.analyzer.parallel.parallel_map`). Reports only
 render: every section arrives made, with its measurements (latency included) already taken.
 """
 
@@ -18,6 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from convcost.analyzer import Analysis
+from convcost.analyzer.parallel import parallel_map
 
 from . import charts
 from .atomic import write_bytes, write_text
@@ -25,7 +26,6 @@ from .charts import ChartJob, RenderedChart
 from .export import analysis_json, csv_text, json_text, summaries_json
 from .frames import PUBLISHED_FIELDS, breakdown_frame, category_share, layer_frame, summary_frame
 from .html import Page, render_html, section_view
-from .parallel import parallel_map
 from .sections import Section, slug
 
 _SCALING_NAMES = {"index": "scaling-by-index", "resolution": "scaling-by-resolution"}
@@ -132,7 +132,7 @@ def build_report(analyses: Sequence[Analysis], out_dir: str | Path, *, title: st
     """Write the report directory for ``analyses`` and return the path of its ``index.html``.
 
     Args:
-        published: published figures, one row per figure (:data:`reports.frames.PUBLISHED_FIELDS`).
+        published: published figures, one row per figure (:data:`convcost.reports.frames.PUBLISHED_FIELDS`).
         scaling_models: model names of a scaling series (such as B0–B7), in order, for the cost curves.
         sections: extra sections (studies), appended after the models, in order.
         jobs: worker processes for drawing charts.

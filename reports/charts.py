@@ -1,4 +1,4 @@
-"""Charts as matplotlib figures built from plain data (frames from :mod:`reports.frames`).
+"""Charts as matplotlib figures built from plain data (frames from :mod:`convcost.reports.frames`).
 
 Figures are made with :class:`matplotlib.figure.Figure` (no pyplot, no global backend) and
 rendered to PNG and SVG bytes by :func:`render`. Text is never parsed as mathtext, so a
@@ -141,8 +141,8 @@ def scaling_curves(summary: pd.DataFrame, published: pd.DataFrame, x: Literal["i
     """Params, MACs, activation and training memory of a model series (such as B0–B7), log scale.
 
     Args:
-        summary: :func:`reports.frames.summary_frame` rows of the series, in series order.
-        published: published figures (:data:`reports.frames.PUBLISHED_FIELDS`); paper points are overlaid.
+        summary: :func:`convcost.reports.frames.summary_frame` rows of the series, in series order.
+        published: published figures (:data:`convcost.reports.frames.PUBLISHED_FIELDS`); paper points are overlaid.
         x: ``index`` (position in the series) or ``resolution`` (input pixels, log scale).
     """
     models = list(summary[Column.MODEL.key])
@@ -203,7 +203,7 @@ def accuracy_frontier(summary: pd.DataFrame, published: pd.DataFrame) -> Figure:
 
 
 def stage_bars(breakdown: pd.DataFrame, model: str) -> Figure:
-    """MACs and params per stage, stacked by cost category (a :func:`reports.frames.breakdown_frame`)."""
+    """MACs and params per stage, stacked by cost category (a :func:`convcost.reports.frames.breakdown_frame`)."""
     with chart_style():
         figure = Figure(figsize=(10, 4.8))
         axes_pair = figure.subplots(1, 2, gridspec_kw=dict(left=0.08, right=0.98, bottom=0.24, top=0.84,
@@ -231,7 +231,7 @@ def stage_bars(breakdown: pd.DataFrame, model: str) -> Figure:
 
 
 def category_share_chart(share: pd.DataFrame) -> Figure:
-    """Each model's MACs split by conv kind, as 100% stacked bars (a :func:`reports.frames.category_share`)."""
+    """Each model's MACs split by conv kind, as 100% stacked bars (a :func:`convcost.reports.frames.category_share`)."""
     with chart_style():
         height = 1.6 + 0.3 * len(share)
         figure = Figure(figsize=(9, height))

@@ -2,7 +2,7 @@
 
 The terminal table, CSV, JSON, HTML and charts all name a quantity through :class:`Column`,
 so a column means the same thing wherever it appears. The meanings are the conventions of
-``analyzer.records`` and ``analyzer.formulas.ops``, worded for a reader.
+``convcost.analyzer.records`` and ``convcost.analyzer.formulas.ops``, worded for a reader.
 """
 
 from __future__ import annotations

@@ -66,7 +66,7 @@ def _cell(text: Callable[[Any], str], value: Any) -> str:
 def display_frame(frame: pd.DataFrame, unit_column: Column | None = None) -> tuple[pd.DataFrame, list[bool]]:
     """``frame`` as strings for a reader, and which columns are numeric (to right-align).
 
-    Vocabulary columns (:mod:`reports.columns` keys) take human units and their titles; other
+    Vocabulary columns (:mod:`convcost.reports.columns` keys) take human units and their titles; other
     columns whose key ends in ``_bytes`` binary units; other integers get thousands separators
     and floats four significant digits. A named index becomes the first column.
 

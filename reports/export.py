@@ -1,4 +1,4 @@
-"""CSV and JSON exports: raw integers, the column keys of :mod:`reports.columns` as field names.
+"""CSV and JSON exports: raw integers, the column keys of :mod:`convcost.reports.columns` as field names.
 
 JSON of one analysis (``convcost analyze M --format json``) is one object with the summary
 fields (``model, input_shape, params, macs, flops, activation_bytes, training_bytes,

@@ -1,6 +1,6 @@
 """Analysis records as pandas DataFrames of raw integers: the data every renderer starts from.
 
-Nothing here formats or rounds. Frames are keyed by :class:`~reports.columns.Column` keys.
+Nothing here formats or rounds. Frames are keyed by :class:`~convcost.reports.columns.Column` keys.
 """
 
 from __future__ import annotations

@@ -34,11 +34,11 @@ class Section:
     Attributes:
         title: heading.
         intro: one paragraph of plain text saying what the section shows.
-        frame: the section's main table; columns named by :class:`reports.columns.Column` keys are
+        frame: the section's main table; columns named by :class:`convcost.reports.columns.Column` keys are
             shown in human units under their titles, other columns whose key ends in ``_bytes`` in
             binary units, other integers with thousands separators.
         figures: charts shown below the table (also written as PNG and SVG): built figures, or
-            :class:`~reports.charts.ChartJob` objects, which are drawn only when a page needs them
+            :class:`~convcost.reports.charts.ChartJob` objects, which are drawn only when a page needs them
             and can be drawn in worker processes.
         tables: further tables shown after the charts.
         notes: short remarks (caveats, how a figure was measured) listed under the main table.

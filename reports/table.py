@@ -108,7 +108,7 @@ def analysis_text(analysis: Analysis, depth: int | None = 3) -> str:
 
 def frame_text(frame: pd.DataFrame, unit_column: Column | None = None,
                footer: Mapping[str, Any] | None = None) -> str:
-    """Any frame as an aligned table (see :func:`reports.display.display_frame` for ``unit_column``).
+    """Any frame as an aligned table (see :func:`convcost.reports.display.display_frame` for ``unit_column``).
 
     Args:
         footer: a total row keyed like the columns, shown under a second rule.
@@ -133,7 +133,7 @@ def section_text(section: Section) -> str:
 
 
 def summary_text(summary: pd.DataFrame) -> str:
-    """A comparison table of whole-model figures (a :func:`reports.frames.summary_frame`)."""
+    """A comparison table of whole-model figures (a :func:`convcost.reports.frames.summary_frame`)."""
     return frame_text(summary[[c.key for c in _SCREEN_SUMMARY]])
 
 

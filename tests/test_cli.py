@@ -259,6 +259,22 @@ def test_report_on_a_subset(capsys, tmp_path) -> None:
     assert sum(int(r["macs"]) for r in rows) == B0_MACS
 
 
+def test_report_with_every_engine_analyses_each_model_once(capsys, tmp_path, monkeypatch) -> None:
+    from convcost.cli.models import RegistryAnalysis
+    from convcost.studies import AnalysisJob
+
+    ran: list[str] = []
+    for job_type in (AnalysisJob, RegistryAnalysis):
+        run_job = job_type.run
+        monkeypatch.setattr(job_type, "run", lambda self, run_job=run_job: ran.append(repr(self)) or run_job(self))
+    code, out, _ = run(capsys, "report", "--out", str(tmp_path), "--models", "efficientnet_b0", "--engine", "all",
+                       "--jobs", "1", "--studies", "conventions")
+    assert code == 0 and "(1 models, 1 studies" in out
+    assert ran == ["RegistryAnalysis(name='efficientnet_b0', engine='all')"]  # the study reuses the model's
+    document = json.loads((tmp_path / "models" / "efficientnet-b0.json").read_text())
+    assert [e["engine"] for e in document["engines"]] == ["dispatch", "analytic", "fvcore"]
+
+
 def test_report_bad_input(capsys, tmp_path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")

@@ -74,3 +74,17 @@ def test_the_zoo_declares_its_parts() -> None:
     assert layout.stages == tuple(f"stages.{i}" for i in range(7))
     assert layout.roles["stem"] is ModuleRole.STEM and layout.roles["fc"] is ModuleRole.CLASSIFIER
     assert layout.part_of("stages.3.1.se.fc1") == "stages.3" and layout.part_of("pool") is None
+
+
+def test_the_zoo_and_the_analyzer_name_the_same_roles() -> None:
+    from convcost.architectures import MODULE_ROLES
+
+    assert tuple(MODULE_ROLES) == tuple(role.value for role in ModuleRole)
+
+
+def test_every_conv_kind_has_a_category() -> None:
+    from convcost.analyzer import ConvKind
+    from convcost.analyzer.layout import KIND_CATEGORIES
+
+    assert set(KIND_CATEGORIES) == set(ConvKind)
+    assert all(category.value == kind.value for kind, category in KIND_CATEGORIES.items())

@@ -60,6 +60,10 @@ def test_analysis_records_the_primary_engine() -> None:
     assert analyze(small(), (1, 3, 6, 6)).primary_engine is EngineName.DISPATCH
     analysis = analyze(small(), (1, 3, 6, 6), engine="analytic")
     assert analysis.primary_engine is EngineName.ANALYTIC and analysis.engine == "analytic"
+    # the dispatch walk always runs: its totals are reported and the two engines are cross-checked
+    assert [t.engine for t in analysis.engines] == [EngineName.DISPATCH, EngineName.ANALYTIC]
+    assert analysis.verdict.engines_run == (EngineName.ANALYTIC, EngineName.DISPATCH)
+    assert "Engines analytic, dispatch: agree on every conv/linear layer." in check_view(analysis).sentences
     every = analyze(small(), (1, 3, 6, 6), engine=ALL)
     assert every.engine == ALL and every.primary_engine is EngineName.DISPATCH
     assert every.verdict.engines_run == tuple(EngineName) and every.verdict.engines_not_run == ()

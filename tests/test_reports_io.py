@@ -4,8 +4,8 @@ import os
 
 import pytest
 
+from convcost.analyzer.parallel import parallel_map
 from convcost.reports.atomic import write_text
-from convcost.reports.parallel import parallel_map
 
 
 def test_write_replaces_the_whole_file(tmp_path) -> None:

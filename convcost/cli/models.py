@@ -156,7 +156,7 @@ class RegistryAnalysis:
 
 
 def published_frame(names: Sequence[str]) -> pd.DataFrame:
-    """Published figures of registry models, one row per figure (:data:`reports.frames.PUBLISHED_FIELDS`)."""
+    """Published figures of registry models, one row per figure (:data:`convcost.reports.frames.PUBLISHED_FIELDS`)."""
     rows = [{"model": name, "family": architectures.model_info(name).family, **dataclasses.asdict(figure)}
             for name in names for figure in architectures.model_info(name).published]
     return pd.DataFrame(rows, columns=list(PUBLISHED_FIELDS))

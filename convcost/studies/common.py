@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from convcost.analyzer.analysis import Analysis
-from convcost.analyzer.analyze import analyze
+from convcost.analyzer import Analysis, EngineName, analyze
 from convcost.architectures import create_model, model_info
 
 if TYPE_CHECKING:
@@ -43,7 +42,7 @@ def analyze_model(
     if "image_size" in info.overrides:
         overrides.setdefault("image_size", side)
     model = create_model(name, device="meta", **overrides)
-    return analyze(model, (batch, 3, side, side), engine="dispatch", dtype=dtype, name=name)
+    return analyze(model, (batch, 3, side, side), engine=EngineName.DISPATCH, dtype=dtype, name=name)
 
 
 def children(analysis: Analysis, parent: str) -> list[str]:

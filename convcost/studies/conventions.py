@@ -71,7 +71,7 @@ class ConventionsStudy:
     Attributes:
         model: analysed model; input_shape: its (first) input shape.
         flops: convcost's all-op FLOPs; macs: conv + linear MACs.
-        totals: one per tool, in :data:`analyzer.conventions.CONVENTIONS` order.
+        totals: one per tool, in :data:`convcost.analyzer.conventions.CONVENTIONS` order.
         counts: tool → its count of every operator either side counts (rows sum to both totals).
     """
 

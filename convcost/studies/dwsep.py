@@ -72,7 +72,7 @@ class SeparablePair:
         depthwise_params, pointwise_params: trainable parameters (elements), bias included.
         depthwise_macs, pointwise_macs: measured multiply-accumulates.
         standard_params, standard_macs: one ``C → C_out`` k×k conv (bias as the pointwise's),
-            from ``analyzer.formulas.layers``.
+            from ``convcost.analyzer.formulas.layers``.
     """
 
     model: str

@@ -78,7 +78,7 @@ class Swap(NamedTuple):
 
 
 #: Block kind → its rebuild.
-SWAP: dict[str, Swap] = {"fused": Swap("mbconv", 0.25), "mbconv": Swap("fused", 0.0)}
+SWAP: dict[BlockKind, Swap] = {"fused": Swap("mbconv", 0.25), "mbconv": Swap("fused", 0.0)}
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ class StageCost:
 
     stage: int
     as_built: bool
-    block: str
+    block: BlockKind
     expand_ratio: int
     kernel: int
     stride: int
@@ -340,8 +340,8 @@ def fused_study(
 def with_latency(study: FusedStudy, runs: int = DEFAULT_RUNS, warmup: int = 1) -> FusedStudy:
     """``study`` with both variants of every stage timed (see the module docstring); counts unchanged.
 
-    This runs real tensor arithmetic: the main report runs it as an isolated job (alone, in its
-    own process), never beside other work or inside a renderer.
+    This runs real tensor arithmetic: the main report runs it as an isolated job (alone, after
+    every other job has finished), never beside other work or inside a renderer.
 
     Raises:
         ValueError: ``runs`` < 1 or ``warmup`` < 0.

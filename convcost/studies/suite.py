@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from convcost.reports.parallel import parallel_map
+from convcost.analyzer.parallel import parallel_map
 from convcost.reports.sections import Section
 
 from .base import AnalysisJob, Job, Study, get_study, registered_studies

@@ -58,7 +58,7 @@ class ComparisonView:
     """Several analyses side by side.
 
     Attributes:
-        published: published figures, one row per figure (:data:`reports.frames.PUBLISHED_FIELDS`).
+        published: published figures, one row per figure (:data:`convcost.reports.frames.PUBLISHED_FIELDS`).
         scaling_models: model names of a scaling series (B0–B7), in order, for cost curves.
     """
 

@@ -1,4 +1,4 @@
-"""``json``: one document of raw values (the schema is in :mod:`reports.export`)."""
+"""``json``: one document of raw values (the schema is in :mod:`convcost.reports.export`)."""
 
 from __future__ import annotations
 

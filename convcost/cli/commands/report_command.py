@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from convcost import architectures
-from convcost.analyzer import Analysis, EngineName
-from convcost.analyzer.engines import selection_choices
+from convcost.analyzer import ALL, Analysis, EngineName
+from convcost.analyzer.engines import parse_selection, selection_choices
 from convcost.reports.build import build_report
 from convcost.studies import AnalysisJob, Job, study_names
 from convcost.studies.suite import assemble, gather_jobs, report_runs, run_jobs
@@ -43,6 +43,14 @@ def _model_job(name: str, engine: str) -> Job:
     return AnalysisJob.of(name) if engine == EngineName.DISPATCH else RegistryAnalysis(name, engine)
 
 
+def _stand_ins(names: list[str], engine: str) -> dict[Job, Job]:
+    """Studies' native analyses that a model job of the report answers: its records are the dispatch
+    engine's whenever that engine is primary (``dispatch``, or ``all`` with more engines beside it)."""
+    if parse_selection(engine) not in (EngineName.DISPATCH, ALL):
+        return {}
+    return {AnalysisJob.of(name): _model_job(name, engine) for name in names}
+
+
 def run(args: argparse.Namespace) -> int:
     """Analyse, run the studies, write the directory."""
     started = time.perf_counter()
@@ -57,8 +65,10 @@ def run(args: argparse.Namespace) -> int:
     workers = args.jobs or os.cpu_count() or 1
     runs = report_runs(args.studies)
     model_jobs = [_model_job(name, args.engine) for name in names]
-    jobs = list(dict.fromkeys([*model_jobs, *gather_jobs(runs)]))
+    stand_ins = _stand_ins(names, args.engine)
+    jobs = list(dict.fromkeys([*model_jobs, *(stand_ins.get(job, job) for job in gather_jobs(runs))]))
     results = dict(progress(run_jobs(jobs, workers), len(jobs), "analyzing", unit="job"))
+    results.update({job: results[model_job] for job, model_job in stand_ins.items()})
     analyses: list[Analysis] = [results[job] for job in model_jobs]
     sections = [outcome.section() for outcome in assemble(runs, results)]
     index = build_report(analyses, args.out, published=published_frame(names), scaling_models=scaling_series(),
