@@ -161,12 +161,21 @@ def _flopcounter(analysis: Analysis) -> list[Term]:
             for key in MATRIX_KEYS]
 
 
+#: Padding a conv module may state as a string; a trace records such a conv as ``aten::_convolution_mode``.
+STRING_PADDING = frozenset({"same", "valid"})
+
+
 def _fvcore(analysis: Analysis) -> list[Term]:
     bn_affine, bn_plain = _batch_norm_elements(analysis)
     pooled = _ops(analysis, OpKey.MEAN, _of_types(analysis, ADAPTIVE_AVG_POOL_TYPES)).in_elements
     norms = _ops(analysis, OpKey.NORM).in_elements
+    moded = (layer for layer in analysis.layers if layer.check is not None and layer.check.padding in STRING_PADDING)
     return [
-        *_matrix_macs(analysis, "1 per multiply-add (fvcore counts a MAC as one flop); bias ignored"),
+        Term(OpKey.CONV, _ops(analysis, OpKey.CONV).macs - _ops(analysis, OpKey.CONV, moded).macs,
+             "1 per multiply-add (fvcore counts a MAC as one flop); bias ignored; a conv with padding 'same' or "
+             "'valid' counts 0 (fvcore has no handle for aten::_convolution_mode)"),
+        Term(OpKey.LINEAR, _ops(analysis, OpKey.LINEAR).macs,
+             "1 per multiply-add (fvcore counts a MAC as one flop); bias ignored"),
         Term(OpKey.BATCH_NORM, 2 * bn_affine + bn_plain, "eval: 2 per input element (1 without affine)"),
         Term(OpKey.NORM, 5 * norms, "layer/group norm: 5 per input element"),
         Term(OpKey.MEAN, pooled, "aten::adaptive_avg_pool2d: 1 per input element; x.mean() is unsupported (0)"),

@@ -14,7 +14,7 @@ import copy
 import itertools
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +63,8 @@ def _fvcore_macs_handles(fv: Any) -> dict[str, FvcoreMacs]:
 
 #: Prefix of the fvcore counter keys for operators that cost nothing.
 FREE_PREFIX = "free|"
+#: Prefix of the fvcore counter keys for operators fvcore has a handle for and convcost has no formula for.
+UNSUPPORTED_PREFIX = "unsupported|"
 SIZE_ARITHMETIC = "traced size arithmetic (0-d tensors)"
 
 
@@ -129,20 +131,35 @@ def _free_handle(name: str) -> Handle:
     return lambda inputs, outputs: Counter({FREE_PREFIX + name: 1})
 
 
-def op_handles(jit_handles: Any) -> dict[str, Any]:
-    """fvcore handles for every operator convcost knows."""
-    handles: dict[str, Any] = {name: _free_handle(name) for name in FREE_OPS}
+def _unsupported_handle(name: str) -> Handle:
+    return lambda inputs, outputs: Counter({UNSUPPORTED_PREFIX + name: 1})
+
+
+def op_handles(jit_handles: Any, fvcore_defaults: Iterable[str] = ()) -> dict[str, Any]:
+    """fvcore handles for every operator convcost knows, and for every other one fvcore would count by its own
+    rules (``fvcore_defaults``): those are listed as unsupported, as the dispatch engine lists them."""
+    handles: dict[str, Any] = {name: _unsupported_handle(name) for name in fvcore_defaults}
+    handles.update({name: _free_handle(name) for name in FREE_OPS})
     handles.update({name: _formula_handle(formula) for name, formula in OP_FORMULAS.items()})
     macs_handles = _fvcore_macs_handles(jit_handles)
     handles.update({name: _macs_handle(name, own.handle, own.bias_index) for name, own in macs_handles.items()})
     return handles
 
 
+def _default_handled_ops(analysis: Any) -> list[str]:
+    """The operators a fresh ``FlopCountAnalysis`` counts by its own rules (fvcore keeps them in a private dict)."""
+    return list(getattr(analysis, "_op_handles", {}))
+
+
 def _runnable_copy(model: nn.Module) -> nn.Module:
+    """A copy to trace, so that a forward that updates buffers or attributes updates the copy's, never the model's.
+
+    A ``meta`` model becomes an uninitialised CPU copy: the counts depend on shapes only.
+    """
     tensors = itertools.chain(model.parameters(), model.buffers())
     if any(t.is_meta for t in tensors):
-        return copy.deepcopy(model).to_empty(device="cpu")  # uninitialised values: counts depend on shapes only
-    return model
+        return copy.deepcopy(model).to_empty(device="cpu")
+    return copy.deepcopy(model)
 
 
 def _real_inputs(inputs: Any, model: nn.Module) -> Any:
@@ -182,7 +199,7 @@ def count_fvcore(model: nn.Module, inputs: tuple[Any, ...]) -> EngineCounts:
     runnable = _runnable_copy(model)
     analysis = fvcore_nn.FlopCountAnalysis(runnable, _real_inputs(inputs, runnable))
     analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False).tracer_warnings("none")
-    analysis.set_op_handle(**op_handles(jit_handles))
+    analysis.set_op_handle(**op_handles(jit_handles, _default_handled_ops(analysis)))
     with warnings.catch_warnings(), torch.no_grad(), _no_hooks_left(runnable):
         warnings.simplefilter("ignore")
         inclusive = analysis.by_module_and_operator()
@@ -198,6 +215,9 @@ def count_fvcore(model: nn.Module, inputs: tuple[Any, ...]) -> EngineCounts:
                 continue
             if label.startswith(FREE_PREFIX):
                 counts.free[label[len(FREE_PREFIX):]] += int(value)
+                continue
+            if label.startswith(UNSUPPORTED_PREFIX):
+                counts.unsupported[name][label[len(UNSUPPORTED_PREFIX):]] += int(value)
                 continue
             key, metric = label.split("|")
             tally = counts.ops[name][OpKey(key)]

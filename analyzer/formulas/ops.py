@@ -204,9 +204,10 @@ def _convolution(call: OpCall) -> OpCost:
     return _conv_cost(call, transposed=bool(call.arg(6, False)))
 
 
-@register_op(["aten::conv1d", "aten::conv2d", "aten::conv3d"], OpKey.CONV, _CONV_RULE)
+@register_op(["aten::conv1d", "aten::conv2d", "aten::conv3d", "aten::_convolution_mode"], OpKey.CONV, _CONV_RULE)
 def _conv_nd(call: OpCall) -> OpCost:
-    # (input, weight, bias, stride, padding, dilation, groups): never transposed
+    # (input, weight, bias, stride, padding, dilation, groups): never transposed. _convolution_mode is the
+    # same call with padding "same"/"valid" (a trace records it; dispatch sees its aten::convolution)
     return _conv_cost(call, transposed=False)
 
 
@@ -242,6 +243,91 @@ def _linear(call: OpCall) -> OpCost:
     macs = call.out_numel * x.shape[-1]
     bias = call.out_numel if call.tensor(2) is not None else 0
     return OpCost(macs, 2 * macs + bias)
+
+
+def einsum_index_sizes(equation: str, shapes: Sequence[Shape]) -> tuple[dict[str, int], list[str], str]:
+    """Each index letter's size, the operands' index strings and the output's, from an einsum equation.
+
+    ``...`` stands for the broadcast of the operands' leading dimensions; it is given the
+    letters ``0``, ``1`` … (right-aligned, so that broadcasting matches), which no equation uses.
+
+    Raises:
+        ValueError: the equation names a different number of operands than ``shapes``.
+    """
+    text = equation.replace(" ", "")
+    inputs, arrow, output = text.partition("->")
+    terms = inputs.split(",")
+    if len(terms) != len(shapes):
+        raise ValueError(f"einsum equation {equation!r} names {len(terms)} operands; got {len(shapes)}")
+    width = max((len(shape) - len(term.replace("...", "")) for term, shape in zip(terms, shapes, strict=True)),
+                default=0)
+    ellipsis = "".join(str(i) for i in range(width))
+    sizes: dict[str, int] = {}
+    expanded = []
+    for term, shape in zip(terms, shapes, strict=True):
+        extra = len(shape) - len(term.replace("...", ""))
+        term = term.replace("...", ellipsis[width - extra:]) if "..." in term else term
+        expanded.append(term)
+        for letter, size in zip(term, shape, strict=True):
+            sizes[letter] = max(sizes.get(letter, 1), size)
+    if not arrow:  # implicit output: every letter used once, in alphabetical order, after the ellipsis
+        counts = {letter: "".join(expanded).count(letter) for letter in sizes}
+        output = ellipsis + "".join(sorted(letter for letter, n in counts.items() if n == 1 and letter.isalpha()))
+    else:
+        output = output.replace("...", ellipsis)
+    return sizes, expanded, output
+
+
+def einsum_macs(equation: str, shapes: Sequence[Shape]) -> int:
+    """Multiply-accumulates of an einsum contracted left to right, as ``torch.einsum`` does by default.
+
+    Two operands: one MAC per combination of every index (each output element sums over the
+    contracted ones). More: the first two are contracted into an intermediate holding the
+    indices still needed, which is then contracted with the next. One operand does no multiplication.
+    """
+    sizes, terms, output = einsum_index_sizes(equation, shapes)
+    macs = 0
+    current = terms[0]
+    for position, term in enumerate(terms[1:], start=1):
+        letters = set(current) | set(term)
+        macs += math.prod(sizes[letter] for letter in letters)
+        later = set(output).union(*terms[position + 1:])
+        current = "".join(letter for letter in sorted(letters) if letter in later)
+    return macs
+
+
+@register_op(["aten::einsum"], OpKey.LINEAR,
+             "two operands: MACs = product of the sizes of every index; more: contracted left to right; "
+             "FLOPs = 2·MACs (a trace records aten::einsum; dispatch sees the bmm it becomes)")
+def _einsum(call: OpCall) -> OpCost:
+    operands = [value for value in call.arg(1, ()) if isinstance(value, TensorArg)]
+    macs = einsum_macs(str(call.arg(0)), [operand.shape for operand in operands])
+    return OpCost(macs, 2 * macs)
+
+
+@register_op(["aten::scaled_dot_product_attention"], OpKey.LINEAR,
+             "q·kᵀ then weights·v: MACs = batch·L·S·(E + E_v); FLOPs = 2·MACs (a trace records it; dispatch sees "
+             "the matrix products it becomes)")
+def _scaled_dot_product_attention(call: OpCall) -> OpCost:
+    query, key, value = call.required_tensor(0), call.required_tensor(1), call.required_tensor(2)
+    batch = math.prod(query.shape[:-2])
+    length, source = query.shape[-2], key.shape[-2]
+    macs = batch * length * source * (query.shape[-1] + value.shape[-1])
+    return OpCost(macs, 2 * macs)
+
+
+@register_op(["aten::_native_multi_head_attention"], OpKey.LINEAR,
+             "nn.MultiheadAttention's fused inference path: q, k, v projections (L·E², S·E², S·E² per batch), "
+             "attention (2·L·S·E) and the output projection (L·E²); FLOPs = 2·MACs (biases, softmax not itemised)")
+def _native_multi_head_attention(call: OpCall) -> OpCost:
+    # (query, key, value, embed_dim, num_head, qkv_weight, qkv_bias, proj_weight, proj_bias, ...), batch first
+    query, key = call.required_tensor(0), call.required_tensor(1)
+    embed = int(call.arg(3))
+    batch = math.prod(query.shape[:-2]) if len(query.shape) > 2 else 1
+    length, source = query.shape[-2], key.shape[-2]
+    macs = batch * (length * embed * embed + 2 * source * embed * embed + 2 * length * source * embed
+                    + length * embed * embed)
+    return OpCost(macs, 2 * macs)
 
 
 # --- normalisation -----------------------------------------------------------------------
