@@ -23,14 +23,13 @@ from .engines import (
 from .engines.analytic import analytic_layer_macs
 from .engines.dispatch import DispatchResult, ForwardError, count_forward
 from .engines.tracker import ModuleCalls, preserved_training_flags
-from .errors import AnalysisError, InputShapeError
+from .errors import AnalysisError, InputShapeError, WindowTooLargeError
 from .formulas.layers import layer_hyper, layer_params
 from .layout import Layout, declared_layout
 from .records import EngineTotals, LayerCheck, LayerRecord, OpStats, Totals
 
 InputSpec = Sequence[int] | torch.Tensor | Sequence[Any] | Mapping[str, Any]
 _EXAMPLE = "(1, 3, 224, 224) for (N, C, H, W)"
-_TOO_SMALL = ("too small", "greater than actual input size", "larger than", "negative dimension")
 
 
 def analyze(
@@ -179,7 +178,7 @@ def _walk(model: nn.Module, inputs: tuple[Any, ...] | Mapping[str, Any], dtype: 
         mismatch = _input_mismatch(model, inputs)
         if mismatch is not None:
             raise InputShapeError(f"{mismatch} ({message})") from failure.error
-        if any(marker in str(failure.error) for marker in _TOO_SMALL):
+        if isinstance(failure.error, WindowTooLargeError):
             raise InputShapeError(f"input resolution too small for this model: {message}") from failure.error
         raise AnalysisError(message) from failure.error
 

@@ -7,3 +7,16 @@ class AnalysisError(RuntimeError):
 
 class InputShapeError(ValueError):
     """The input shape does not fit the model; the message says what would."""
+
+
+class WindowTooLargeError(RuntimeError):
+    """A convolution or pooling window is larger than its padded input (the walk checks before running it).
+
+    Attributes:
+        operator: the aten operator; detail: the sizes, in words.
+    """
+
+    def __init__(self, operator: str, detail: str) -> None:
+        super().__init__(f"{operator}: {detail}")
+        self.operator = operator
+        self.detail = detail

@@ -109,6 +109,30 @@ def test_resolution_too_small_is_named() -> None:
         analyze(model, (1, 3, 5, 5))
 
 
+@pytest.mark.parametrize(("model", "shape", "needle"), [
+    (nn.Conv3d(3, 4, (3, 7, 7)), (1, 3, 4, 5, 5), "window of 7 (kernel 7, dilation 1) is larger than the padded "
+                                                  "input 5 + 2·0 = 5 along spatial axis 1"),
+    (nn.Conv2d(3, 4, 3, dilation=3), (1, 3, 6, 6), "window of 7 (kernel 3, dilation 3)"),
+    (nn.Sequential(nn.Conv2d(3, 4, 3), nn.AvgPool2d(4)), (1, 3, 4, 4), "aten::avg_pool2d: its window of 4"),
+    (nn.Conv1d(3, 4, 5, padding=1), (1, 3, 2), "padded input 2 + 2·1 = 4"),
+])
+def test_too_small_is_decided_from_shapes(model: nn.Module, shape: tuple[int, ...], needle: str) -> None:
+    with pytest.raises(InputShapeError, match="input resolution too small for this model") as raised:
+        analyze(model, shape)
+    assert needle in str(raised.value)
+
+
+class SaysTooSmall(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise RuntimeError("this batch is too small for my taste")
+
+
+def test_words_alone_do_not_make_an_input_too_small() -> None:
+    with pytest.raises(AnalysisError, match="too small for my taste") as raised:
+        analyze(SaysTooSmall(), (1, 3, 8, 8))
+    assert not isinstance(raised.value, InputShapeError)
+
+
 def test_static_same_padding_at_another_size_fails_clearly() -> None:
     model = create_model("efficientnet_b0", padding="same_static", device="meta")
     with pytest.raises(AnalysisError, match="built for 224x224 inputs but got 240x240"):

@@ -22,7 +22,9 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves, tree_map
 
+from ..errors import WindowTooLargeError
 from ..formulas.ops import FREE_OPS, OP_FORMULAS, OpCall, TensorArg
+from ..formulas.windows import WINDOW_CHECKS, window_misfit
 from .base import EngineContext, EngineName, register_engine
 from .counts import EngineCounts
 from .tracker import ModuleTracker
@@ -202,8 +204,12 @@ class _OpCounter(TorchDispatchMode):
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
-        out = _run(func, args, kwargs)
         name = _schema(func)[0]
+        if name in WINDOW_CHECKS:
+            misfit = window_misfit(name, _op_call(func, args, kwargs, None))
+            if misfit is not None:
+                raise WindowTooLargeError(name, misfit)
+        out = _run(func, args, kwargs)
         module = self.tracker.current
         formula = OP_FORMULAS.get(name)
         if formula is not None:
