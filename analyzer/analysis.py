@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Literal, get_args
 
 from .engines.base import EngineName, EngineSelection, registered_engines
 from .formulas.ops import OpKey
-from .records import Disagreement, EngineTotals, LayerRecord, Shape, Totals
+from .records import Disagreement, EngineTotals, Execution, LayerRecord, Shape, Totals
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,6 +75,11 @@ class Analysis:
         disagreements: conv/linear layers where engines differ (``engine="all"``).
         engines: totals reached by each engine that ran.
         stages: module names of the stages the model declares (empty when it declares none).
+        execution: what the walk ran on: ``meta`` stand-ins, or real tensors on a copy of the model.
+        execution_reason: why the walk ran on real tensors (the ``meta`` failure), empty otherwise.
+        complete: the forward ran to the end; a partial analysis (attached to an
+            :class:`~convcost.analyzer.errors.AnalysisError`) counts every parameter but only the
+            modules that ran before the failure.
     """
 
     model: str
@@ -89,6 +94,9 @@ class Analysis:
     disagreements: tuple[Disagreement, ...] = ()
     engines: tuple[EngineTotals, ...] = ()
     stages: tuple[str, ...] = ()
+    execution: Execution = Execution.META
+    execution_reason: str = ""
+    complete: bool = True
 
     @cached_property
     def _by_name(self) -> dict[str, LayerRecord]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -21,12 +22,15 @@ from .engines import (
     registered_engines,
 )
 from .engines.analytic import analytic_layer_macs
-from .engines.dispatch import DispatchResult, ForwardError, count_forward
-from .engines.tracker import ModuleCalls, preserved_training_flags
+from .engines.dispatch import DispatchResult, ForwardError, count_forward, meta_parameters
+from .engines.tracker import ModuleCalls, tensor_shapes
 from .errors import AnalysisError, InputShapeError, WindowTooLargeError
 from .formulas.layers import layer_hyper, layer_params
 from .layout import Layout, declared_layout
-from .records import EngineTotals, LayerCheck, LayerRecord, OpStats, Totals
+from .naming import parse_member
+from .preserve import preserved_model
+from .real_run import real_inputs, runnable_copy
+from .records import EngineTotals, Execution, LayerCheck, LayerRecord, OpStats, Totals
 
 InputSpec = Sequence[int] | torch.Tensor | Sequence[Any] | Mapping[str, Any]
 _EXAMPLE = "(1, 3, 224, 224) for (N, C, H, W)"
@@ -39,35 +43,42 @@ def analyze(
     engine: EngineSelection | str = EngineName.DISPATCH,
     dtype: torch.dtype = torch.float32,
     name: str | None = None,
+    execution: Execution | str | None = None,
 ) -> Analysis:
     """Measure every module of ``model`` on one input, in eval mode.
 
     Args:
-        model: any ``nn.Module``; it is never modified (hooks removed, training flags restored,
-            parameters untouched), even when the analysis fails.
+        model: any ``nn.Module``; it is never modified (parameters, buffers, attributes, hooks and
+            training flags are as they were, see :mod:`convcost.analyzer.preserve`), even when the
+            analysis fails or is interrupted.
         input_shape: a shape such as ``(1, 3, 224, 224)``, or example inputs: a tensor, a
-            tuple of positional arguments, or a dict of keyword arguments. Only their shapes
-            are used, and their dtypes for non-floating tensors (floating ones take ``dtype``).
+            tuple of positional arguments (tensors may sit in lists and dicts), or a dict of keyword
+            arguments. Only their shapes are used (and their dtypes for non-floating tensors;
+            floating ones take ``dtype``), except by a walk on real tensors, which uses real ones as given.
         engine: source of the per-layer counts, a registered engine
-            (:func:`~convcost.analyzer.engines.registered_engines`): ``dispatch`` (aten ops on
-            ``meta`` tensors; no real arithmetic or memory), ``analytic`` (conv/linear from
-            hyper-parameters), ``fvcore`` (traced real forward); or ``all``: every engine, the
-            dispatch counts in the records. Every analysis walks the model on ``meta`` tensors, so
-            the dispatch engine's totals are always reported, and whenever a second engine ran,
-            every conv/linear layer is cross-checked across them.
+            (:func:`~convcost.analyzer.engines.registered_engines`): ``dispatch`` (every aten op of the
+            walk), ``analytic`` (conv/linear from hyper-parameters), ``fvcore`` (a traced forward of a
+            copy); or ``all``: every engine, the dispatch counts in the records. The walk always
+            runs, so the dispatch engine's totals are always reported, and whenever a second engine
+            ran, every conv/linear layer is cross-checked across them.
         dtype: dtype of floating inputs, parameters and activations for the byte counts.
         name: name to report (default: the model's class name).
+        execution: ``meta`` (shapes only), ``real`` (real tensors on a copy of the model), or None:
+            ``meta``, and ``real`` when the forward cannot run on ``meta`` tensors (its shapes depend on
+            values). :attr:`Analysis.execution` says which ran and why.
 
     Raises:
         TypeError: ``model`` is not an ``nn.Module``.
-        ValueError: ``engine`` is not a registered engine or ``all``; the model's ``module_roles()``
-            declaration is malformed.
+        ValueError: ``engine`` or ``execution`` is not one of the valid choices; the model's
+            ``module_roles()`` declaration is malformed.
         InputShapeError: the input shape is empty, malformed, or does not fit the model.
-        AnalysisError: the forward pass failed; the message names the module that was running.
+        AnalysisError: the forward pass failed; the message names the module that was running, and
+            :attr:`AnalysisError.partial` holds what could be counted.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"analyze needs a torch.nn.Module; got {type(model).__name__}")
     selection = parse_selection(engine)
+    wanted = None if execution is None else parse_member(Execution, execution, "execution")
     chosen = [e for e in registered_engines() if selection == ALL or e.name == selection]
     primary = PRIMARY if selection == ALL else selection
     inputs = _normalise_inputs(input_shape)
@@ -77,15 +88,105 @@ def analyze(
             raise InputShapeError(f"the {', '.join(positional_only)} engine traces positional inputs only; "
                                   "pass a tuple of tensors")
     layout = declared_layout(model)
+    setup = _Setup(model, inputs, dtype, name or type(model).__name__, selection, primary, layout)
 
-    with preserved_training_flags(model):
-        walk = _walk(model, inputs, dtype)
-        context = EngineContext(model, inputs, dtype, walk.tracker.calls, walk.counts)
+    with preserved_model(model):
+        run = _walk_with_fallback(setup, wanted)
+        weights = _weight_elements(model, dtype)
+        context = EngineContext(model, inputs, dtype, run.walk.tracker.calls, run.walk.counts)
         # the dispatch walk always runs (it measures shapes and memory), so its counts are always reported
-        engines: dict[EngineName, EngineCounts] = {EngineName.DISPATCH: walk.counts}
+        engines: dict[EngineName, EngineCounts] = {EngineName.DISPATCH: run.walk.counts}
         engines.update({e.name: e.count(context) for e in chosen if e.name not in engines})
+    return _assemble(setup, run, engines, weights)
 
-    layers = _records(model, walk, engines[primary], layout)
+
+@dataclass(frozen=True)
+class _Setup:
+    """What every step of one analysis needs to know."""
+
+    model: nn.Module
+    inputs: tuple[Any, ...] | Mapping[str, Any]
+    dtype: torch.dtype
+    name: str
+    selection: EngineSelection
+    primary: EngineName
+    layout: Layout
+
+
+@dataclass(frozen=True)
+class _Run:
+    """The walk that counted, on what it ran and why."""
+
+    walk: DispatchResult
+    execution: Execution
+    reason: str = ""
+    complete: bool = True
+
+
+def _walk_with_fallback(setup: _Setup, wanted: Execution | None) -> _Run:
+    """The ``meta`` walk; when its forward cannot run there (and the input does fit), a walk on real tensors."""
+    if wanted is not Execution.REAL:
+        try:
+            return _Run(_walk(setup, real=False), Execution.META)
+        except _CannotRun as meta_failure:
+            if wanted is Execution.META:
+                raise meta_failure.error from meta_failure.error.__cause__
+            reason = f"the forward cannot run on meta tensors: {meta_failure.cause}"
+    else:
+        reason = "asked for"
+    try:
+        return _Run(_walk(setup, real=True), Execution.REAL, reason)
+    except _CannotRun as real_failure:
+        raise real_failure.error from real_failure.error.__cause__
+
+
+class _CannotRun(Exception):
+    """A walk's forward failed for a reason other than the input's shape; ``error`` is what to raise."""
+
+    def __init__(self, error: AnalysisError, cause: str) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.cause = cause
+
+
+def _walk(setup: _Setup, *, real: bool) -> DispatchResult:
+    model, inputs = setup.model, setup.inputs
+    runnable = runnable_copy(model) if real else model
+    args = real_inputs(inputs, runnable, setup.dtype if _is_floating(setup.dtype) else None) if real else inputs
+    try:
+        with preserved_model(model):  # what the forward assigned on the way is undone before anything else runs
+            return count_forward(runnable, args, setup.dtype, real=real)
+    except ForwardError as failure:
+        where = failure.module
+        module = model.get_submodule(where) if where else model
+        label = f"'{where}' ({type(module).__name__})" if where else f"the root module ({type(module).__name__})"
+        on = "real tensors (a copy of the model)" if real else "meta tensors"
+        message = f"forward failed in {label} on input {_shapes(inputs)} ({on}): {failure.error}"
+        if isinstance(failure.error, WindowTooLargeError):
+            raise InputShapeError(f"input resolution too small for this model: {message}") from failure.error
+        mismatch = _input_mismatch(model, inputs)
+        if mismatch is not None:
+            raise InputShapeError(f"{mismatch} ({message})") from failure.error
+        partial = None
+        if failure.partial is not None:
+            run = _Run(failure.partial, Execution.REAL if real else Execution.META, complete=False)
+            partial = _assemble(setup, run, {EngineName.DISPATCH: failure.partial.counts},
+                                _weight_elements(model, setup.dtype))
+        error = AnalysisError(message, partial)
+        error.__cause__ = failure.error
+        raise _CannotRun(error, f"{type(failure.error).__name__}: {failure.error}") from failure.error
+
+
+def _is_floating(dtype: torch.dtype) -> bool:
+    return dtype.is_floating_point
+
+
+def _assemble(setup: _Setup, run: _Run, engines: Mapping[EngineName, EngineCounts],
+              weights: Mapping[str, int]) -> Analysis:
+    """The analysis from a walk and the engines' counts."""
+    primary = setup.primary if setup.primary in engines else EngineName.DISPATCH
+    walk = run.walk
+    layers = _records(setup.model, walk, engines[primary], setup.layout, weights)
     engine_totals = {engine_name: _engine_totals(counts) for engine_name, counts in engines.items()}
     totals = Totals(
         params=sum(layer.params for layer in layers),
@@ -98,10 +199,10 @@ def analyze(
         peak_module=walk.peak_module,
     )
     return Analysis(
-        model=name or type(model).__name__,
-        input_shapes=_shapes(inputs),
-        dtype=str(dtype).removeprefix("torch."),
-        engine=selection,
+        model=setup.name,
+        input_shapes=_shapes(setup.inputs),
+        dtype=str(setup.dtype).removeprefix("torch."),
+        engine=setup.selection,
         primary_engine=primary,
         layers=layers,
         totals=totals,
@@ -109,7 +210,10 @@ def analyze(
         free_ops=dict(engines[primary].free),
         disagreements=cross_check(layers, engines) if len(engines) > 1 else (),
         engines=tuple(engine_totals.values()),
-        stages=layout.stages,
+        stages=setup.layout.stages,
+        execution=run.execution,
+        execution_reason=run.reason,
+        complete=run.complete,
     )
 
 
@@ -135,8 +239,9 @@ def _normalise_inputs(spec: InputSpec) -> tuple[Any, ...] | Mapping[str, Any]:
 
 
 def _shapes(inputs: tuple[Any, ...] | Mapping[str, Any]) -> tuple[tuple[int, ...], ...]:
-    values = inputs.values() if isinstance(inputs, Mapping) else inputs
-    return tuple(tuple(v.shape) for v in values if isinstance(v, torch.Tensor))
+    """Shapes of every tensor in the inputs, those inside lists, tuples and dicts included, in order."""
+    values = list(inputs.values()) if isinstance(inputs, Mapping) else list(inputs)
+    return tensor_shapes(values)
 
 
 def _first_conv(model: nn.Module) -> tuple[str, nn.modules.conv._ConvNd] | None:
@@ -167,23 +272,8 @@ def _input_mismatch(model: nn.Module, inputs: tuple[Any, ...] | Mapping[str, Any
     return None
 
 
-def _walk(model: nn.Module, inputs: tuple[Any, ...] | Mapping[str, Any], dtype: torch.dtype) -> DispatchResult:
-    try:
-        return count_forward(model, inputs, dtype)
-    except ForwardError as failure:
-        where = failure.module
-        module = model.get_submodule(where) if where else model
-        label = f"'{where}' ({type(module).__name__})" if where else f"the root module ({type(module).__name__})"
-        message = f"forward failed in {label} on input {_shapes(inputs)}: {failure.error}"
-        mismatch = _input_mismatch(model, inputs)
-        if mismatch is not None:
-            raise InputShapeError(f"{mismatch} ({message})") from failure.error
-        if isinstance(failure.error, WindowTooLargeError):
-            raise InputShapeError(f"input resolution too small for this model: {message}") from failure.error
-        raise AnalysisError(message) from failure.error
-
-
-def _records(model: nn.Module, walk: DispatchResult, counts: EngineCounts, layout: Layout) -> tuple[LayerRecord, ...]:
+def _records(model: nn.Module, walk: DispatchResult, counts: EngineCounts, layout: Layout,
+             weights: Mapping[str, int]) -> tuple[LayerRecord, ...]:
     records = []
     seen_params: set[int] = set()
     for name, module in model.named_modules():
@@ -193,7 +283,7 @@ def _records(model: nn.Module, walk: DispatchResult, counts: EngineCounts, layou
         calls = walk.tracker.calls.get(name)
         ops = counts.ops.get(name, {})
         macs = sum(t.macs for t in ops.values())
-        check = _layer_check(module, calls, macs)
+        check = _layer_check(module, calls, macs, weights.get(name, 0))
         record = LayerRecord(
             name=name,
             depth=name.count(".") + 1 if name else 0,
@@ -217,14 +307,14 @@ def _records(model: nn.Module, walk: DispatchResult, counts: EngineCounts, layou
     return tuple(records)
 
 
-def _layer_check(module: nn.Module, calls: ModuleCalls | None, measured_macs: int) -> LayerCheck | None:
+def _layer_check(module: nn.Module, calls: ModuleCalls | None, measured_macs: int,
+                 module_params: int) -> LayerCheck | None:
     h = layer_hyper(module)
     if h is None:
         return None
     params = layer_params(h)
     cost = analytic_layer_macs(h, calls) if calls else None
     macs = cost.macs if cost else 0
-    module_params = _weight_elements(module)
     padding = h.padding if isinstance(h.padding, str) else "x".join(map(str, h.padding))
     return LayerCheck(
         kind=h.kind, in_channels=h.in_channels, out_channels=h.out_channels, kernel=h.kernel, stride=h.stride,
@@ -235,10 +325,20 @@ def _layer_check(module: nn.Module, calls: ModuleCalls | None, measured_macs: in
     )
 
 
-def _weight_elements(module: nn.Module) -> int:
-    """Elements of the weight and bias the layer computes with: frozen, shared or reparametrised alike."""
-    return sum(t.numel() for t in (getattr(module, "weight", None), getattr(module, "bias", None))
-               if isinstance(t, torch.Tensor))
+def _weight_elements(model: nn.Module, dtype: torch.dtype) -> dict[str, int]:
+    """Per conv/linear module, elements of the weight and bias it computes with: frozen, shared or
+    reparametrised alike.
+
+    Read on ``meta`` stand-ins, in eval mode and without grad, so that a parametrization (spectral
+    norm's power iteration) computes nothing real and updates no real buffer.
+    """
+    found = {}
+    with meta_parameters(model, dtype), torch.no_grad():
+        for name, module in model.named_modules():
+            if layer_hyper(module) is not None:
+                found[name] = sum(t.numel() for t in (getattr(module, "weight", None), getattr(module, "bias", None))
+                                  if isinstance(t, torch.Tensor))
+    return found
 
 
 def _engine_totals(counts: EngineCounts) -> EngineTotals:

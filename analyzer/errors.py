@@ -1,8 +1,25 @@
 """Errors convcost raises for bad input or a forward pass that cannot run."""
 
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .analysis import Analysis
+
+
 class AnalysisError(RuntimeError):
-    """The model's forward pass failed; the message names the module that was running."""
+    """The model's forward pass failed; the message names the module that was running.
+
+    Attributes:
+        partial: what could be counted: every parameter, and the modules that ran before the failure
+            (``partial.complete`` is False), or None when nothing could be.
+    """
+
+    def __init__(self, message: str, partial: Analysis | None = None) -> None:
+        super().__init__(message)
+        self.partial = partial
 
 
 class InputShapeError(ValueError):

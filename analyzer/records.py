@@ -23,8 +23,18 @@ from .engines.base import EngineName
 from .formulas.layers import ConvKind
 from .formulas.ops import OpKey
 from .layout import CostCategory
+from .naming import StrEnum
 
 Shape = tuple[int, ...]
+
+
+class Execution(StrEnum):
+    """What the walk ran on."""
+
+    #: ``meta`` stand-ins: shapes only, no real arithmetic or memory (the default).
+    META = "meta"
+    #: real tensors on a copy of the model: for forwards whose shapes depend on values.
+    REAL = "real"
 
 
 @dataclass(frozen=True)

@@ -251,27 +251,38 @@ def _call(model: nn.Module, inputs: Any) -> Any:
     return model(**inputs) if isinstance(inputs, dict) else model(*inputs)
 
 
-def count_forward(model: nn.Module, inputs: Any, dtype: torch.dtype) -> DispatchResult:
-    """Walk ``model`` once on ``meta`` stand-ins: operator counts, allocated, live and saved bytes.
+@contextmanager
+def real_parameters(model: nn.Module) -> Iterator[set[int]]:
+    """The model's own tensors, left in place (for a walk on real tensors); yields their storage keys."""
+    tensors = [t for module in model.modules() for table in (module._parameters, module._buffers)
+               for t in table.values() if t is not None]
+    yield {storage_key(t) for t in tensors}
 
+
+def count_forward(model: nn.Module, inputs: Any, dtype: torch.dtype, *, real: bool = False) -> DispatchResult:
+    """Walk ``model`` once: operator counts, allocated, live and saved bytes.
+
+    By default every parameter, buffer and input is a ``meta`` stand-in: no real arithmetic
+    or memory. With ``real``, the model and the inputs are used as they are (the caller
+    passes a copy of the model and real inputs), for forwards whose shapes depend on values.
     Autograd records the pass (so saved-tensor hooks see what training would keep) but the
     hooks keep only a count, not the tensor: the graph holds no activation, so tensors die
     when the forward drops them, as in inference, and the live bytes are inference's.
 
     Args:
         inputs: a tuple of positional arguments or a dict of keyword arguments (any tensors).
-        dtype: dtype of floating inputs, parameters and buffers.
+        dtype: dtype of floating inputs, parameters and buffers of a ``meta`` walk.
 
     Raises:
-        ForwardError: the forward failed; it carries the module it failed in.
+        ForwardError: the forward failed; it carries the module it failed in and what was counted so far.
     """
-    meta_args = meta_inputs(inputs, dtype)
+    args = inputs if real else meta_inputs(inputs, dtype)
     tracker = ModuleTracker(model)
     counts = EngineCounts(EngineName.DISPATCH)
     result = DispatchResult(counts, tracker)
-    with meta_parameters(model, dtype) as excluded:
+    with real_parameters(model) if real else meta_parameters(model, dtype) as excluded:
         memory = LiveBytes(excluded)
-        for tensor in _tensors(meta_args):
+        for tensor in _tensors(args):
             memory.track(tensor, "")
         seen: set[int | tuple[str, int]] = set()
 
@@ -286,11 +297,14 @@ def count_forward(model: nn.Module, inputs: Any, dtype: torch.dtype) -> Dispatch
                 result.saved_bytes[tracker.current] += tensor.untyped_storage().nbytes()
             return None
 
-        with _located(tracker), torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, _no_backward), \
-                tracker, _OpCounter(tracker, counts, memory, result.allocated_bytes):
-            output = _call(model, meta_args)
-        result.peak_bytes, result.peak_module = memory.peak, memory.peak_module
-        del output
+        try:
+            with _located(tracker, result), torch.enable_grad(), \
+                    torch.autograd.graph.saved_tensors_hooks(pack, _no_backward), tracker, \
+                    _OpCounter(tracker, counts, memory, result.allocated_bytes):
+                output = _call(model, args)
+            del output
+        finally:  # a failed walk's partial result keeps the peak reached before the failure
+            result.peak_bytes, result.peak_module = memory.peak, memory.peak_module
     return result
 
 
@@ -299,20 +313,22 @@ def _no_backward(packed: None) -> torch.Tensor:
 
 
 class ForwardError(RuntimeError):
-    """A forward pass failed; ``module`` is where the exception started (``""``: the root)."""
+    """A forward pass failed; ``module`` is where the exception started (``""``: the root), ``partial`` what the
+    walk counted up to the failure."""
 
-    def __init__(self, module: str, error: BaseException) -> None:
+    def __init__(self, module: str, error: BaseException, partial: DispatchResult | None = None) -> None:
         super().__init__(str(error))
         self.module = module
         self.error = error
+        self.partial = partial
 
 
 @contextmanager
-def _located(tracker: ModuleTracker) -> Iterator[None]:
+def _located(tracker: ModuleTracker, result: DispatchResult) -> Iterator[None]:
     try:
         yield
     except Exception as error:
-        raise ForwardError(tracker.failed_in(error) or "", error) from error
+        raise ForwardError(tracker.failed_in(error) or "", error, result) from error
 
 
 class DispatchEngine:

@@ -10,8 +10,6 @@ CPU copy first; the user's model is never modified.
 
 from __future__ import annotations
 
-import copy
-import itertools
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -24,6 +22,7 @@ from torch import nn
 
 from ..errors import AnalysisError, InputShapeError
 from ..formulas.ops import FREE_OPS, OP_FORMULAS, OpCall, OpCost, OpFormula, OpKey, TensorArg
+from ..real_run import real_inputs, runnable_copy
 from .base import EngineContext, EngineName, register_engine
 from .counts import EngineCounts
 
@@ -151,28 +150,6 @@ def _default_handled_ops(analysis: Any) -> list[str]:
     return list(getattr(analysis, "_op_handles", {}))
 
 
-def _runnable_copy(model: nn.Module) -> nn.Module:
-    """A copy to trace, so that a forward that updates buffers or attributes updates the copy's, never the model's.
-
-    A ``meta`` model becomes an uninitialised CPU copy: the counts depend on shapes only.
-    """
-    tensors = itertools.chain(model.parameters(), model.buffers())
-    if any(t.is_meta for t in tensors):
-        return copy.deepcopy(model).to_empty(device="cpu")
-    return copy.deepcopy(model)
-
-
-def _real_inputs(inputs: Any, model: nn.Module) -> Any:
-    reference = next(itertools.chain(model.parameters(), model.buffers()), None)
-    device = reference.device if reference is not None else torch.device("cpu")
-
-    def convert(value: Any) -> Any:
-        if isinstance(value, torch.Tensor):
-            dtype = reference.dtype if value.is_floating_point() and reference is not None else value.dtype
-            return torch.zeros(value.shape, dtype=dtype, device=device)
-        return value
-
-    return torch.utils._pytree.tree_map(convert, inputs)
 
 
 @contextmanager
@@ -196,8 +173,9 @@ def count_fvcore(model: nn.Module, inputs: tuple[Any, ...]) -> EngineCounts:
         inputs: positional arguments; only their shapes and dtypes are used.
     """
     fvcore_nn, jit_handles = _import_fvcore()
-    runnable = _runnable_copy(model)
-    analysis = fvcore_nn.FlopCountAnalysis(runnable, _real_inputs(inputs, runnable))
+    # a copy, so a forward that updates buffers or attributes updates the copy's; values do not change the counts
+    runnable = runnable_copy(model, initialise=False)
+    analysis = fvcore_nn.FlopCountAnalysis(runnable, real_inputs(inputs, runnable))
     analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False).tracer_warnings("none")
     analysis.set_op_handle(**op_handles(jit_handles, _default_handled_ops(analysis)))
     with warnings.catch_warnings(), torch.no_grad(), _no_hooks_left(runnable):

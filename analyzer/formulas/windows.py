@@ -26,7 +26,8 @@ def _per_dim(value: Any, dims: int, default: int) -> list[int]:
     return values * dims if len(values) == 1 else values
 
 
-def _misfit(spatial: Sequence[int], kernel: Sequence[int], padding: Sequence[int], dilation: Sequence[int]) -> str | None:
+def _misfit(spatial: Sequence[int], kernel: Sequence[int], padding: Sequence[int],
+            dilation: Sequence[int]) -> str | None:
     for axis, (size, k, p, d) in enumerate(zip(spatial, kernel, padding, dilation, strict=True)):
         window = d * (k - 1) + 1
         if size + 2 * p < window:
