@@ -13,7 +13,7 @@ from .errors import AnalysisError, InputShapeError
 from .formulas.layers import ConvKind
 from .formulas.ops import OpKey
 from .layout import CostCategory, ModuleRole
-from .records import Disagreement, EngineTotals, LayerCheck, LayerRecord, Totals
+from .records import Disagreement, EngineTotals, Execution, LayerCheck, LayerRecord, Totals
 
 __all__ = [
     "ALL",
@@ -25,6 +25,7 @@ __all__ = [
     "EngineName",
     "EngineSelection",
     "EngineTotals",
+    "Execution",
     "InputShapeError",
     "LayerCheck",
     "LayerRecord",

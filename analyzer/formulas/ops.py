@@ -50,6 +50,7 @@ class OpKey(StrEnum):
     SUM = "sum"
     MAX = "max"
     POOL = "pool"
+    COMPARE = "compare"
 
 
 @dataclass(frozen=True)
@@ -386,8 +387,15 @@ per_output_element(["aten::add", "aten::add_", "aten::sub", "aten::sub_", "aten:
 per_output_element(["aten::mul", "aten::mul_"], OpKey.MUL, 1, "one multiply")
 per_output_element(["aten::div", "aten::div_"], OpKey.DIV, 1, "one divide")
 per_output_element(["aten::exp", "aten::log", "aten::sqrt", "aten::rsqrt", "aten::neg", "aten::abs",
-                    "aten::reciprocal", "aten::pow", "aten::maximum", "aten::minimum", "aten::where"],
+                    "aten::reciprocal", "aten::pow", "aten::maximum", "aten::minimum", "aten::where",
+                    "aten::log2", "aten::log10", "aten::log1p", "aten::expm1", "aten::sin", "aten::cos", "aten::erf",
+                    "aten::floor", "aten::ceil", "aten::round", "aten::trunc", "aten::frac", "aten::sign",
+                    "aten::remainder", "aten::fmod", "aten::masked_fill", "aten::masked_fill_"],
                    OpKey.ELEMENTWISE, 1, "one operation")
+per_output_element(["aten::eq", "aten::ne", "aten::gt", "aten::ge", "aten::lt", "aten::le", "aten::logical_and",
+                    "aten::logical_or", "aten::logical_not", "aten::logical_xor", "aten::bitwise_and",
+                    "aten::bitwise_or", "aten::bitwise_not", "aten::bitwise_xor"],
+                   OpKey.COMPARE, 1, "one comparison or logical operation")
 per_output_element(["aten::_softmax", "aten::softmax", "aten::_log_softmax", "aten::log_softmax",
                     "aten::_safe_softmax"], OpKey.SOFTMAX, 3,
                    "exp, sum, divide")
@@ -405,7 +413,8 @@ per_input_element(["aten::mean", "aten::adaptive_avg_pool1d", "aten::adaptive_av
                    "aten::adaptive_avg_pool3d", "aten::_adaptive_avg_pool2d", "aten::_adaptive_avg_pool3d"],
                   OpKey.MEAN, "n-1 adds and a divide per output; adaptive pools whose bins overlap are approximated")
 per_input_element(["aten::sum"], OpKey.SUM, "n-1 adds per output, rounded up to n")
-per_input_element(["aten::amax", "aten::amin", "aten::adaptive_max_pool2d"], OpKey.MAX, "one compare")
+per_input_element(["aten::amax", "aten::amin", "aten::max", "aten::min", "aten::adaptive_max_pool2d"], OpKey.MAX,
+                  "one compare")
 
 
 @register_op(
@@ -440,9 +449,12 @@ register_free(
      "aten::constant_pad_nd", "aten::pad", "aten::empty", "aten::empty_like", "aten::new_empty",
      "aten::empty_strided", "aten::new_empty_strided", "aten::zeros", "aten::zeros_like", "aten::new_zeros",
      "aten::ones", "aten::ones_like", "aten::full", "aten::full_like", "aten::new_full", "aten::fill_",
-     "aten::zero_", "aten::type_as"],
+     "aten::zero_", "aten::type_as", "aten::arange", "aten::scalar_tensor", "aten::repeat", "aten::roll",
+     "aten::flip", "aten::index", "aten::index_select", "aten::gather", "aten::index_put", "aten::index_put_",
+     "aten::nonzero", "aten::embedding", "aten::as_strided_", "aten::lift_fresh_copy"],
     "data movement or initialisation: memory traffic, no arithmetic",
 )
+register_free(["aten::_local_scalar_dense"], "reading one value out of a tensor (.item()): no arithmetic")
 register_free(
     ["aten::bernoulli", "aten::bernoulli_", "aten::rand", "aten::rand_like", "aten::randn", "aten::randn_like",
      "aten::uniform_", "aten::normal_"],
