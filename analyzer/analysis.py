@@ -29,8 +29,9 @@ class Verdict:
             (``the analytic engine``, ``fvcore``), alphabetically.
         checked: conv/linear layers that ran, each compared with its closed-form formula.
         differing: those whose formula params or MACs differ from the module and the primary engine.
-        disagreements: layers where engines differ, with the reason.
+        disagreements: modules where engines differ, with the reason.
         engine_totals: totals per engine that ran.
+        compared_macs, total_macs: MACs counted a second way, and all MACs.
     """
 
     primary_engine: EngineName
@@ -40,6 +41,13 @@ class Verdict:
     differing: tuple[LayerRecord, ...]
     disagreements: tuple[Disagreement, ...]
     engine_totals: tuple[EngineTotals, ...]
+    compared_macs: int = 0
+    total_macs: int = 0
+
+    @property
+    def compared_share(self) -> float:
+        """Fraction of the MACs counted a second way (1.0 for a model with no MACs)."""
+        return self.compared_macs / self.total_macs if self.total_macs else 1.0
 
     @property
     def agreeing(self) -> int:
@@ -77,6 +85,8 @@ class Analysis:
         stages: module names of the stages the model declares (empty when it declares none).
         execution: what the walk ran on: ``meta`` stand-ins, or real tensors on a copy of the model.
         execution_reason: why the walk ran on real tensors (the ``meta`` failure), empty otherwise.
+        compared_macs: MACs counted a second way: in a conv/linear layer checked against its formula, or in a
+            module where another engine counted multiply-accumulates too.
         complete: the forward ran to the end; a partial analysis (attached to an
             :class:`~convcost.analyzer.errors.AnalysisError`) counts every parameter but only the
             modules that ran before the failure.
@@ -97,6 +107,7 @@ class Analysis:
     execution: Execution = Execution.META
     execution_reason: str = ""
     complete: bool = True
+    compared_macs: int = 0
 
     @cached_property
     def _by_name(self) -> dict[str, LayerRecord]:
@@ -158,6 +169,8 @@ class Analysis:
             differing=tuple(layer for layer in checked if layer.check is not None and not layer.check.agrees),
             disagreements=self.disagreements,
             engine_totals=self.engines,
+            compared_macs=self.compared_macs,
+            total_macs=self.totals.macs,
         )
 
     def unsupported_ops(self) -> dict[str, int]:

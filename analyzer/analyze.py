@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from .analysis import Analysis
-from .crosscheck import cross_check
+from .crosscheck import compared_macs, cross_check
 from .engines import (
     ALL,
     PRIMARY,
@@ -88,12 +88,14 @@ def analyze(
             raise InputShapeError(f"the {', '.join(positional_only)} engine traces positional inputs only; "
                                   "pass a tuple of tensors")
     layout = declared_layout(model)
-    setup = _Setup(model, inputs, dtype, name or type(model).__name__, selection, primary, layout)
+    setup = _Setup(model, inputs, dtype, name or type(model).__name__, selection, primary, layout,
+                   any(e.reads_functions for e in chosen))
 
     with preserved_model(model):
         run = _walk_with_fallback(setup, wanted)
         weights = _weight_elements(model, dtype)
-        context = EngineContext(model, inputs, dtype, run.walk.tracker.calls, run.walk.counts)
+        context = EngineContext(model, inputs, dtype, run.walk.tracker.calls, run.walk.counts,
+                                run.walk.function_costs, run.walk.unread_functions)
         # the dispatch walk always runs (it measures shapes and memory), so its counts are always reported
         engines: dict[EngineName, EngineCounts] = {EngineName.DISPATCH: run.walk.counts}
         engines.update({e.name: e.count(context) for e in chosen if e.name not in engines})
@@ -111,6 +113,7 @@ class _Setup:
     selection: EngineSelection
     primary: EngineName
     layout: Layout
+    record_functions: bool = False
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,7 @@ def _walk(setup: _Setup, *, real: bool) -> DispatchResult:
     args = real_inputs(inputs, runnable, setup.dtype if _is_floating(setup.dtype) else None) if real else inputs
     try:
         with preserved_model(model):  # what the forward assigned on the way is undone before anything else runs
-            return count_forward(runnable, args, setup.dtype, real=real)
+            return count_forward(runnable, args, setup.dtype, real=real, record_functions=setup.record_functions)
     except ForwardError as failure:
         where = failure.module
         module = model.get_submodule(where) if where else model
@@ -214,6 +217,7 @@ def _assemble(setup: _Setup, run: _Run, engines: Mapping[EngineName, EngineCount
         execution=run.execution,
         execution_reason=run.reason,
         complete=run.complete,
+        compared_macs=compared_macs(layers, engines, primary),
     )
 
 

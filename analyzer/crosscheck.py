@@ -1,51 +1,74 @@
-"""Cross-check of conv and linear layers across engines: every disagreement, with a reason."""
+"""Cross-check across engines: every module whose MACs two engines count differently, with a reason.
+
+Every module with multiply-accumulates is compared, not only conv and linear layers: matrix
+products in ``F.linear``, ``matmul``, ``einsum`` and attention count as much. A conv or linear
+layer's parameters are also checked against its hyper-parameters.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .engines import EngineCounts, EngineName, registered_engines
+from .engines import Engine, EngineCounts, EngineName, registered_engines
 from .records import Disagreement, LayerRecord
 
-#: A disagreement's entry for the closed-form formula: the analytic engine's per-layer count is the formula.
-FORMULA = EngineName.ANALYTIC.value
+#: A disagreement's entry for the parameters the layer's hyper-parameters call for.
+FORMULA = "formula"
 
 
-def _reason(values: dict[str, int]) -> str:
-    """Why ``values`` (source → MACs) differ, in the words of the engine that stands out."""
-    engines = {engine.name.value: engine for engine in registered_engines()}
-    if any(values.values()):
-        for source, value in values.items():
-            engine = engines.get(source)
-            if value == 0 and engine is not None and engine.blind_spot:
-                return engine.blind_spot
+def _ops(names: Mapping[str, int] | None) -> str:
+    return ", ".join(sorted(names or {}))
+
+
+def _reason(module: str, values: dict[str, int], engines: Mapping[EngineName, EngineCounts]) -> str:
+    """Why ``values`` (engine → MACs of ``module``) differ, in the words of the engine that stands out."""
+    known: dict[str, Engine] = {engine.name.value: engine for engine in registered_engines()}
+    lowest = min(values.values())
+    low = [name for name, value in values.items() if value == lowest]
+    if len(low) == 1:
+        engine = known.get(low[0])
+        counts = engines.get(engine.name) if engine is not None else None
+        unsupported = counts.unsupported.get(module) if counts is not None else None
+        if unsupported:
+            label = engine.label if engine is not None else low[0]
+            return f"{label} counts fewer here: it has no formula or handle for {_ops(unsupported)}"
+        if lowest == 0 and engine is not None and engine.blind_spot:
+            return engine.blind_spot
     distinct = set(values.values())
-    if len(distinct) == 2:
-        odd = [source for source, value in values.items() if list(values.values()).count(value) == 1]
-        if len(odd) == 1:
-            engine = engines.get(odd[0])
-            if engine is not None and engine.lone_reason:
-                return engine.lone_reason
-            return f"{odd[0]} differs from the formula and the other engine: a counting bug in {odd[0]}"
-    return "all engines differ"
+    if len(values) == 2 and EngineName.DISPATCH.value in values:  # the walk sees every aten op: the other differs
+        odd = [name for name in values if name != EngineName.DISPATCH.value]
+    else:
+        odd = [name for name, value in values.items() if list(values.values()).count(value) == 1]
+    if len(distinct) == 2 and len(odd) == 1:
+        engine = known.get(odd[0])
+        if engine is not None and engine.lone_reason:
+            return engine.lone_reason
+        return f"{odd[0]} differs from the other engines: a counting bug in {odd[0]}"
+    return "the engines all differ"
 
 
 def cross_check(layers: tuple[LayerRecord, ...],
                 engines: Mapping[EngineName, EngineCounts]) -> tuple[Disagreement, ...]:
-    """Disagreements on params (formula vs module) and MACs (formula vs every engine that ran)."""
+    """Disagreements on params (a layer's formula against its tensors) and on every module's own MACs (engine
+    against engine)."""
     found: list[Disagreement] = []
     for layer in layers:
         check = layer.check
-        if check is None or layer.calls == 0:
-            continue
-        if check.analytic_params != check.module_params:
+        if check is not None and layer.calls and check.analytic_params != check.module_params:
             found.append(Disagreement(layer.name, "params", {FORMULA: check.analytic_params,
                                                              "module": check.module_params},
                                       "the layer's weight and bias are not shaped as its hyper-parameters say"))
-        values = {FORMULA: check.analytic_macs}
-        for name, counts in engines.items():
-            if name.value != FORMULA:
-                values[name.value] = counts.macs(layer.name)
+        values = {name.value: counts.macs(layer.name) for name, counts in engines.items()}
         if len(set(values.values())) > 1:
-            found.append(Disagreement(layer.name, "macs", values, _reason(values)))
+            found.append(Disagreement(layer.name, "macs", values, _reason(layer.name, values, engines)))
     return tuple(found)
+
+
+def compared_macs(layers: tuple[LayerRecord, ...], engines: Mapping[EngineName, EngineCounts],
+                  primary: EngineName) -> int:
+    """MACs of the primary engine counted a second way: in a conv/linear layer checked against its formula, or
+    in a module another engine also saw multiply-accumulates in."""
+    others = [counts for name, counts in engines.items() if name != primary]
+    return sum(layer.macs for layer in layers
+               if layer.macs and ((layer.check is not None and layer.calls)
+                                  or any(counts.macs(layer.name) for counts in others)))

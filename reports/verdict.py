@@ -55,11 +55,12 @@ def sentences(verdict: Verdict) -> tuple[str, ...]:
     if len(verdict.engines_run) > 1:
         names = ", ".join(name.value for name in verdict.engines_run)
         count = len(verdict.disagreements)
-        said.append(f"Engines {names}: " + (f"{count} disagreements on conv/linear layers." if count
-                                            else "agree on every conv/linear layer."))
+        said.append(f"Engines {names}: " + (f"{count} disagreements." if count else "agree on every module."))
     elif verdict.engines_not_run:
         said.append(f"One engine ran; with --engine {ALL}, {_names(list(verdict.engines_not_run))} count every "
-                    "layer too and every layer where they differ is listed.")
+                    "module too and every module where they differ is listed.")
+    said.append(f"{verdict.compared_share:.1%} of the MACs ({verdict.compared_macs:,} of {verdict.total_macs:,}) "
+                "were counted a second way.")
     return tuple(said)
 
 

@@ -63,7 +63,7 @@ def test_analysis_records_the_primary_engine() -> None:
     # the dispatch walk always runs: its totals are reported and the two engines are cross-checked
     assert [t.engine for t in analysis.engines] == [EngineName.DISPATCH, EngineName.ANALYTIC]
     assert analysis.verdict.engines_run == (EngineName.ANALYTIC, EngineName.DISPATCH)
-    assert "Engines analytic, dispatch: agree on every conv/linear layer." in check_view(analysis).sentences
+    assert "Engines analytic, dispatch: agree on every module." in check_view(analysis).sentences
     every = analyze(small(), (1, 3, 6, 6), engine=ALL)
     assert every.engine == ALL and every.primary_engine is EngineName.DISPATCH
     assert every.verdict.engines_run == tuple(EngineName) and every.verdict.engines_not_run == ()
@@ -77,6 +77,7 @@ class Doubling:
     label = "the doubling engine"
     description = "doubles the walk's MACs"
     keyword_inputs = True
+    reads_functions = False
     blind_spot = ""
     lone_reason = "the doubling engine counts every multiply-accumulate twice"
 
@@ -108,9 +109,9 @@ def test_an_engine_in_the_registry_is_cross_checked_and_named_in_the_verdict(dou
     assert analysis.disagreements[0].values == {"analytic": 216 * 36, "dispatch": 216 * 36, "fvcore": 2 * 216 * 36}
     assert {t.engine: t.macs for t in analysis.engines}[EngineName.FVCORE] == 2 * SMALL_MACS
     view = check_view(analysis)
-    assert not view.ok and "2 disagreements on conv/linear layers" in " ".join(view.sentences)
+    assert not view.ok and "2 disagreements" in " ".join(view.sentences)
     alone = check_view(analyze(small(), (1, 3, 6, 6)))
-    assert "with --engine all, the analytic engine and the doubling engine count every layer too" in " ".join(
+    assert "with --engine all, the analytic engine and the doubling engine count every module too" in " ".join(
         alone.sentences)
 
 

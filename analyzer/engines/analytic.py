@@ -1,9 +1,15 @@
-"""The analytic engine: conv and linear layers from their hyper-parameters alone.
+"""The analytic engine: every multiply-accumulate from closed-form formulas of the calls the code makes.
 
-Conv/linear MACs and FLOPs come from ``formulas.layers`` applied to each layer's
-configuration and the input shape it was called with; every other operator (norms,
-activations, pooling, the SE multiply, residual adds) has no hyper-parameter form, so it
-keeps the operator formula applied to the shapes the dispatch walk recorded.
+Matrix products are counted where the user's code calls them — ``F.conv2d``, ``F.linear``,
+``torch.matmul``, ``torch.einsum``, ``F.scaled_dot_product_attention``,
+``F.multi_head_attention_forward`` … — by the formulas of :mod:`convcost.analyzer.formulas.functions`,
+from hyper-parameters and shapes, before PyTorch decomposes them into the aten operators the
+dispatch engine counts: two independent derivations of the same MACs. Every other operator
+(norms, activations, pooling, the SE multiply, residual adds) has no such form, so it keeps
+the operator formula applied to the shapes the dispatch walk recorded.
+
+:func:`analytic_layer_macs` is the per-layer formula every conv/linear module is checked against
+(:class:`~convcost.analyzer.records.LayerCheck`), from the module's hyper-parameters.
 """
 
 from __future__ import annotations
@@ -13,8 +19,8 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from ..formulas.layers import LayerHyper, conv_output_spatial, layer_hyper, layer_macs
-from ..formulas.ops import MATRIX_KEYS, OpKey
+from ..formulas.layers import LayerHyper, conv_output_spatial, layer_macs
+from ..formulas.ops import MATRIX_KEYS
 from .base import EngineContext, EngineName, register_engine
 from .counts import EngineCounts
 from .tracker import ModuleCalls
@@ -68,29 +74,38 @@ class AnalyticEngine:
 
     name = EngineName.ANALYTIC
     label = "the analytic engine"
-    description = "conv/linear MACs from each layer's hyper-parameters and input shape"
+    description = "every matrix product from closed-form formulas of the torch functions the code calls"
+    reads_functions = True
     keyword_inputs = True
     blind_spot = ""
-    lone_reason = ("the measured operators differ from the layer's hyper-parameters: its forward does more "
-                   "or other work than a plain conv/linear (e.g. a subclass calling extra ops)")
+    lone_reason = ("the aten operators PyTorch ran differ from the formulas of the torch functions this module "
+                   "calls: a decomposition does other work, or matrix products are reached without a function "
+                   "the analytic engine knows (e.g. an aten operator called directly)")
 
     def count(self, context: EngineContext) -> EngineCounts:
-        """The walk's counts with every conv/linear layer's own matrix ops replaced by the formulas."""
+        """The walk's counts with every matrix product replaced by the formula of the function that made it.
+
+        FLOPs of a matrix product are ``2·MACs`` plus the bias adds the walk saw inside the aten matrix
+        operators (a bias may instead reach an ``add``, depending on the decomposition), so FLOP totals
+        agree whenever MACs do.
+        """
         reference = context.reference
         counts = EngineCounts(self.name, copy.deepcopy(reference.ops), copy.deepcopy(reference.unsupported),
                               copy.copy(reference.free))
-        for name, module in context.model.named_modules():
-            h = layer_hyper(module)
-            calls = context.calls.get(name)
-            if h is None or calls is None:
-                continue
-            cost = analytic_layer_macs(h, calls)
-            in_elements = sum(math.prod(inputs[0]) for inputs in calls.inputs)
-            own = counts.ops[name]
+        for module, own in counts.ops.items():
             for key in MATRIX_KEYS:
-                own.pop(key, None)
-            own[OpKey.LINEAR if h.is_linear else OpKey.CONV].add(calls.count, cost.macs, cost.flops, in_elements,
-                                                                 cost.output_elements)
+                measured = own.pop(key, None)
+                formula = context.functions.get(module, {}).get(key)
+                if formula is not None:
+                    bias = measured.flops - 2 * measured.macs if measured is not None else 0
+                    own[key].add(formula.calls, formula.macs, 2 * formula.macs + bias)
+        for module, tallies in context.functions.items():
+            for key, tally in tallies.items():
+                if key not in counts.ops.get(module, {}):
+                    counts.ops[module][key].add(tally.calls, tally.macs, 2 * tally.macs)
+        for module, unread in context.unread_functions.items():
+            for function, calls in unread.items():
+                counts.unsupported[module][f"{function} (arguments no formula reads)"] += calls
         return counts
 
 

@@ -11,15 +11,16 @@ calls :func:`register_engine`, plus a member of :class:`EngineName`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, Literal, Protocol
 
 import torch
 from torch import nn
 
+from ..formulas.ops import OpKey
 from ..naming import StrEnum, parse_member
 from ..plugins import Registry
-from .counts import EngineCounts
+from .counts import EngineCounts, OpTally
 from .tracker import ModuleCalls
 
 
@@ -48,6 +49,9 @@ class EngineContext:
         dtype: dtype of floating inputs and parameters.
         calls: per module name, the input and output shapes of every call in the dispatch walk.
         reference: the dispatch walk's own counts.
+        functions: per module name, the matrix-product torch functions it called, costed by their own
+            formulas (recorded when an engine that ``reads_functions`` was chosen; else empty).
+        unread_functions: per module name, such functions whose arguments no formula could read → calls.
     """
 
     model: nn.Module
@@ -55,6 +59,8 @@ class EngineContext:
     dtype: torch.dtype
     calls: Mapping[str, ModuleCalls]
     reference: EngineCounts
+    functions: Mapping[str, Mapping[OpKey, OpTally]] = field(default_factory=dict)
+    unread_functions: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
 
 class Engine(Protocol):
@@ -65,6 +71,8 @@ class Engine(Protocol):
         label: how prose names it (``the analytic engine``, ``fvcore``).
         description: one line on how it counts (shown in ``--help`` and reports).
         keyword_inputs: whether it can count a model called with keyword arguments.
+        reads_functions: whether it needs the walk to cost every matrix-product torch function
+            (:attr:`EngineContext.functions`).
         blind_spot: why it may attribute no conv/linear operator to a module that runs some
             (the cross-check's reason when only this engine sees zero), or ``""``.
         lone_reason: what it means when this engine alone differs from the others, or ``""``
@@ -75,6 +83,7 @@ class Engine(Protocol):
     label: str
     description: str
     keyword_inputs: bool
+    reads_functions: bool
     blind_spot: str
     lone_reason: str
 

@@ -11,22 +11,24 @@ from __future__ import annotations
 
 import functools
 import weakref
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves, tree_map
 
 from ..errors import WindowTooLargeError
+from ..formulas.functions import FUNCTION_FORMULAS, function_cost
 from ..formulas.ops import FREE_OPS, OP_FORMULAS, OpCall, TensorArg
 from ..formulas.windows import WINDOW_CHECKS, window_misfit
 from .base import EngineContext, EngineName, register_engine
-from .counts import EngineCounts
+from .counts import EngineCounts, OpTally
 from .tracker import ModuleTracker
 
 
@@ -225,6 +227,28 @@ class _OpCounter(TorchDispatchMode):
         return out
 
 
+class _FunctionRecorder(TorchFunctionMode):
+    """Costs the matrix-product torch functions the forward calls (the outermost ones) by their own formulas."""
+
+    def __init__(self, tracker: ModuleTracker, result: DispatchResult) -> None:
+        super().__init__()
+        self.tracker, self.result = tracker, result
+
+    def __torch_function__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        if func in FUNCTION_FORMULAS:
+            module = self.tracker.current
+            try:
+                cost = function_cost(func, args, kwargs, out)
+            except Exception:  # an argument form the formula does not read: listed, not guessed
+                self.result.unread_functions[module][getattr(func, "__name__", str(func))] += 1
+            else:
+                if cost is not None:
+                    self.result.function_costs[module][cost.key].add(1, cost.macs, cost.flops)
+        return out
+
+
 @dataclass
 class DispatchResult:
     """Everything one dispatch walk measured.
@@ -237,6 +261,9 @@ class DispatchResult:
         peak_module: module running when the peak was reached.
         saved_bytes: module → bytes of activation storages autograd saved for backward in its
             own operators (each storage once; parameters and buffers excluded).
+        function_costs: module → operator key → the matrix-product torch functions it called, costed by
+            :mod:`convcost.analyzer.formulas.functions` (only when the walk records functions).
+        unread_functions: module → such functions whose arguments a formula could not read → calls.
     """
 
     counts: EngineCounts
@@ -245,6 +272,9 @@ class DispatchResult:
     peak_bytes: int = 0
     peak_module: str = ""
     saved_bytes: Counter[str] = field(default_factory=Counter)
+    function_costs: dict[str, dict[Any, OpTally]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(OpTally)))
+    unread_functions: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
 
 
 def _call(model: nn.Module, inputs: Any) -> Any:
@@ -259,7 +289,8 @@ def real_parameters(model: nn.Module) -> Iterator[set[int]]:
     yield {storage_key(t) for t in tensors}
 
 
-def count_forward(model: nn.Module, inputs: Any, dtype: torch.dtype, *, real: bool = False) -> DispatchResult:
+def count_forward(model: nn.Module, inputs: Any, dtype: torch.dtype, *, real: bool = False,
+                  record_functions: bool = False) -> DispatchResult:
     """Walk ``model`` once: operator counts, allocated, live and saved bytes.
 
     By default every parameter, buffer and input is a ``meta`` stand-in: no real arithmetic
@@ -272,6 +303,8 @@ def count_forward(model: nn.Module, inputs: Any, dtype: torch.dtype, *, real: bo
     Args:
         inputs: a tuple of positional arguments or a dict of keyword arguments (any tensors).
         dtype: dtype of floating inputs, parameters and buffers of a ``meta`` walk.
+        record_functions: also cost every matrix-product torch function by its own formula (for the
+            analytic engine).
 
     Raises:
         ForwardError: the forward failed; it carries the module it failed in and what was counted so far.
@@ -300,7 +333,8 @@ def count_forward(model: nn.Module, inputs: Any, dtype: torch.dtype, *, real: bo
         try:
             with _located(tracker, result), torch.enable_grad(), \
                     torch.autograd.graph.saved_tensors_hooks(pack, _no_backward), tracker, \
-                    _OpCounter(tracker, counts, memory, result.allocated_bytes):
+                    _OpCounter(tracker, counts, memory, result.allocated_bytes), \
+                    _FunctionRecorder(tracker, result) if record_functions else nullcontext():
                 output = _call(model, args)
             del output
         finally:  # a failed walk's partial result keeps the peak reached before the failure
@@ -337,6 +371,7 @@ class DispatchEngine:
     name = EngineName.DISPATCH
     label = "the dispatch engine"
     description = "every aten operator of a forward on meta tensors (no real arithmetic or memory)"
+    reads_functions = False
     keyword_inputs = True
     blind_spot = ""
     lone_reason = ""

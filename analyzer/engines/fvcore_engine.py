@@ -117,9 +117,16 @@ def _formula_handle(formula: OpFormula) -> Handle:
 def _macs_handle(name: str, fvcore_macs: Any, bias_index: int | None) -> Handle:
     key = OP_FORMULAS[name].key if name in OP_FORMULAS else OpKey.LINEAR
 
+    fallback = OP_FORMULAS.get(name)
+
     def handle(inputs: list[Any], outputs: list[Any]) -> Counter[str]:
-        macs = int(fvcore_macs(inputs, outputs))
         call = _jit_call(inputs, outputs)
+        try:
+            macs = int(fvcore_macs(inputs, outputs))
+        except Exception:  # fvcore's handle reads fewer forms (a 1-D matmul operand): convcost's formula does
+            if fallback is None:
+                raise
+            macs = fallback.cost(call).macs
         has_bias = bias_index is not None and isinstance(call.arg(bias_index), TensorArg)
         return _tally(key, OpCost(macs, 2 * macs + (call.out_numel if has_bias else 0)), call)
 
@@ -211,6 +218,7 @@ class FvcoreEngine:
     name = EngineName.FVCORE
     label = "fvcore"
     description = "fvcore's FlopCountAnalysis on a traced forward, its own conv/matmul MACs"
+    reads_functions = False
     keyword_inputs = False
     blind_spot = ("fvcore attributed no conv/linear operator to this module: its trace scope misses calls made "
                   "outside forward, or the ops were attributed to a parent")

@@ -224,14 +224,15 @@ def _addmm(call: OpCall) -> OpCost:
     return OpCost(macs, 2 * macs + call.out_numel)
 
 
-@register_op(["aten::mm", "aten::bmm", "aten::matmul"], OpKey.LINEAR, _MATMUL_RULE)
+@register_op(["aten::mm", "aten::bmm", "aten::matmul", "aten::mv", "aten::dot", "aten::vdot"], OpKey.LINEAR,
+             _MATMUL_RULE)
 def _matmul(call: OpCall) -> OpCost:
     a = call.required_tensor(0)
     macs = call.out_numel * a.shape[-1]
     return OpCost(macs, 2 * macs)
 
 
-@register_op(["aten::baddbmm"], OpKey.LINEAR, _MATMUL_RULE)
+@register_op(["aten::baddbmm", "aten::addmv"], OpKey.LINEAR, _MATMUL_RULE)
 def _baddbmm(call: OpCall) -> OpCost:
     a = call.required_tensor(1)
     macs = call.out_numel * a.shape[-1]
