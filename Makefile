@@ -3,8 +3,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= convcost-report
+# the interop tier: torchvision and timm install beside torch 2.14.1 only (wheels on local disk, a CUDA build
+# that runs on the CPU), so they get an environment of their own, which also tests a second torch version
+INTEROP_VENV ?= .venv-interop
+INTEROP_BIN := $(INTEROP_VENV)/bin
 
-.PHONY: setup report test lint typecheck check clean
+.PHONY: setup report test lint typecheck interop check clean
 
 $(BIN)/convcost: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +23,18 @@ report: setup
 	$(BIN)/convcost report --out $(OUT)
 
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not interop"
+
+$(INTEROP_BIN)/convcost: pyproject.toml
+	$(PYTHON) -m venv $(INTEROP_VENV)
+	$(INTEROP_BIN)/pip install --quiet --upgrade pip
+	$(INTEROP_BIN)/pip install --quiet "torch==2.14.1" "torchvision==0.29.1"
+	$(INTEROP_BIN)/pip install --quiet timm -e ".[dev]"
+	touch $@
+
+# every test on torch 2.14.1, real torchvision and timm networks included
+interop: $(INTEROP_BIN)/convcost
+	CONVCOST_INTEROP=1 $(INTEROP_BIN)/python -m pytest
 
 lint: setup
 	$(BIN)/ruff check .
@@ -29,7 +44,7 @@ typecheck: setup
 	$(BIN)/python .ci/typecheck.py
 
 # everything CI runs
-check: test lint typecheck
+check: test lint typecheck interop
 
 clean:
-	rm -rf $(VENV) $(OUT) build
+	rm -rf $(VENV) $(INTEROP_VENV) $(OUT) build

@@ -2,7 +2,9 @@
 
 JSON of one analysis (``convcost analyze M --format json``) is one object with the summary
 fields (``model, input_shape, params, macs, flops, activation_bytes, training_bytes,
-peak_bytes, unsupported_ops`` and more) and ``layers``: one object per module with
+peak_bytes, unsupported_ops`` and more), the cross-check (``engines``, ``disagreements``,
+``compared_macs``), how the walk ran (``execution``: ``meta`` or ``real``, ``execution_reason``,
+``complete``) and ``layers``: one object per module with
 ``name, type, kind, depth, output_shape, params, buffers, macs, flops, output_bytes,
 saved_bytes``, the module's own costs, so layers add up to the totals.
 """
@@ -35,6 +37,10 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
         "engine": analysis.engine,
         "engines": [asdict(totals) for totals in analysis.engines],
         "disagreements": [asdict(d) for d in analysis.disagreements],
+        "compared_macs": analysis.compared_macs,
+        "execution": analysis.execution.value,
+        "execution_reason": analysis.execution_reason,
+        "complete": analysis.complete,
         "layers": [_jsonable(layer_row(layer)) for layer in analysis.layers],
     }
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from convcost.analyzer import Analysis, LayerRecord
+from convcost.analyzer import Analysis, Execution, LayerRecord
 from convcost.analyzer.conventions import ConventionTotal
 
 from .columns import SUMMARY_COLUMNS, TABLE_COLUMNS, Column, conventions
@@ -91,8 +91,11 @@ def analysis_text(analysis: Analysis, depth: int | None = 3) -> str:
     check = check_view(analysis)
     checks = [_wrap("Cross-check: " + " ".join(check.sentences))]
     checks += [f"\n{table.caption}:\n{frame_text(table.frame)}" for table in check.tables()]
+    walked = ([_wrap(f"Walked on real tensors (a copy of the model): {analysis.execution_reason}")]
+              if analysis.execution is Execution.REAL else [])
     lines = [
         f"{analysis.model}: input {shapes} ({analysis.dtype}), engine {analysis.engine}",
+        *walked,
         "",
         tree_table(analysis, depth),
         "",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from matplotlib.figure import Figure
+from torch import nn
 
 from convcost.reports.charts import ChartJob
 from convcost.reports.sections import Section
@@ -29,3 +31,40 @@ def figure_of(section: Section) -> Figure:
         assert axes.get_xlabel() and axes.get_legend() is not None
         assert axes.get_title() or len(figure.axes) == 1  # several panels: each says what it shows
     return figure
+
+
+# --- the model never changes ------------------------------------------------------------
+
+
+def _items(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return tuple(id(item) for item in value)
+    if isinstance(value, dict):
+        return tuple((key, id(item)) for key, item in value.items())
+    return None
+
+
+def snapshot(model: nn.Module) -> dict[str, Any]:
+    """Everything analysis must leave as it found it (see the module docstring)."""
+    state: dict[str, Any] = {}
+    for name, module in model.named_modules(remove_duplicate=False):
+        state[f"{name}:module"] = (id(module), type(module), module.training)
+        for table in ("_parameters", "_buffers"):
+            for key, tensor in getattr(module, table).items():
+                state[f"{name}:{table}:{key}"] = None if tensor is None else (
+                    id(tensor), tensor._version, tensor.requires_grad, tensor.detach().clone())
+        for key, value in module.__dict__.items():
+            if key not in ("_parameters", "_buffers", "_modules"):
+                state[f"{name}:attr:{key}"] = (id(value), _items(value))
+    return state
+
+
+def assert_unchanged(before: dict[str, Any], after: dict[str, Any]) -> None:
+    assert before.keys() == after.keys(), set(before) ^ set(after)
+    for key, old in before.items():
+        new = after[key]
+        if isinstance(old, tuple) and len(old) == 4 and isinstance(old[3], torch.Tensor):
+            assert old[:3] == new[:3], key
+            assert torch.equal(old[3], new[3]), key
+        else:
+            assert old == new, key

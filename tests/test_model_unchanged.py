@@ -8,50 +8,15 @@ training flag; every parameter and buffer (identity, ``_version``, values); ever
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import torch
+from helpers import assert_unchanged, snapshot
 from torch import nn
 from torch.nn.utils import parametrizations
 
 from convcost.analyzer import ALL, AnalysisError, Execution, analyze
 
 ENGINES = ["dispatch", "analytic", "fvcore", ALL]
-
-
-def _items(value: Any) -> Any:
-    if isinstance(value, (list, tuple)):
-        return tuple(id(item) for item in value)
-    if isinstance(value, dict):
-        return tuple((key, id(item)) for key, item in value.items())
-    return None
-
-
-def snapshot(model: nn.Module) -> dict[str, Any]:
-    """Everything analysis must leave as it found it (see the module docstring)."""
-    state: dict[str, Any] = {}
-    for name, module in model.named_modules(remove_duplicate=False):
-        state[f"{name}:module"] = (id(module), type(module), module.training)
-        for table in ("_parameters", "_buffers"):
-            for key, tensor in getattr(module, table).items():
-                state[f"{name}:{table}:{key}"] = None if tensor is None else (
-                    id(tensor), tensor._version, tensor.requires_grad, tensor.detach().clone())
-        for key, value in module.__dict__.items():
-            if key not in ("_parameters", "_buffers", "_modules"):
-                state[f"{name}:attr:{key}"] = (id(value), _items(value))
-    return state
-
-
-def assert_unchanged(before: dict[str, Any], after: dict[str, Any]) -> None:
-    assert before.keys() == after.keys(), set(before) ^ set(after)
-    for key, old in before.items():
-        new = after[key]
-        if isinstance(old, tuple) and len(old) == 4 and isinstance(old[3], torch.Tensor):
-            assert old[:3] == new[:3], key
-            assert torch.equal(old[3], new[3]), key
-        else:
-            assert old == new, key
 
 
 class Caching(nn.Module):
@@ -264,3 +229,16 @@ def test_the_snapshot_sees_every_kind_of_change(change: str) -> None:
             model.conv.bias.add_(1)
     with pytest.raises(AssertionError):
         assert_unchanged(before, snapshot(model))
+
+
+def test_reports_say_how_the_walk_ran() -> None:
+    from convcost.reports.export import analysis_json
+    from convcost.reports.table import analysis_text
+
+    analysis = analyze(DataDependent(), (1, 3, 8, 8))
+    document = analysis_json(analysis)
+    assert (document["execution"], document["complete"]) == ("real", True)
+    assert "cannot run on meta tensors" in document["execution_reason"]
+    assert document["compared_macs"] == 4 * 27 * 36
+    assert "Walked on real tensors (a copy of the model)" in analysis_text(analysis)
+    assert "Walked on real tensors" not in analysis_text(analyze(Counting(), (1, 3, 8, 8)))
