@@ -77,6 +77,7 @@ def test_three_engines_agree_on_every_conv_and_linear(name: str) -> None:
     resolution = model_info(name).resolution
     analysis = analyze(create_model(name, device="meta"), (1, 3, resolution, resolution), engine="all", name=name)
     assert analysis.disagreements == ()
+    assert analysis.compared_macs == analysis.totals.macs  # every MAC counted by all three engines
     checks = [layer.check for layer in analysis.layers if layer.check is not None]
     assert checks and all(check.agrees for check in checks)
     engine_macs = {e.engine: e.macs for e in analysis.engines}
