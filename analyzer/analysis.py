@@ -14,7 +14,8 @@ from .records import Disagreement, EngineTotals, Execution, LayerRecord, Shape, 
 if TYPE_CHECKING:
     import pandas as pd
 
-Metric = Literal["params", "buffers", "macs", "flops", "output_bytes", "saved_bytes"]
+Metric = Literal["params", "trainable_params", "frozen_params", "buffers", "macs", "flops", "output_bytes",
+                 "saved_bytes"]
 METRICS: tuple[str, ...] = get_args(Metric)
 
 

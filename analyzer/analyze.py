@@ -193,6 +193,7 @@ def _assemble(setup: _Setup, run: _Run, engines: Mapping[EngineName, EngineCount
     engine_totals = {engine_name: _engine_totals(counts) for engine_name, counts in engines.items()}
     totals = Totals(
         params=sum(layer.params for layer in layers),
+        trainable_params=sum(layer.trainable_params for layer in layers),
         buffers=sum(layer.buffers for layer in layers),
         macs=sum(layer.macs for layer in layers),
         flops=sum(layer.flops for layer in layers),
@@ -296,7 +297,8 @@ def _records(model: nn.Module, walk: DispatchResult, counts: EngineCounts, layou
             is_leaf=not module._modules,
             input_shapes=calls.inputs[0] if calls else (),
             output_shapes=calls.outputs[0] if calls and calls.outputs else (),
-            params=sum(p.numel() for p in own_params if p.requires_grad),
+            params=sum(p.numel() for p in own_params),
+            trainable_params=sum(p.numel() for p in own_params if p.requires_grad),
             buffers=sum(b.numel() for b in module._buffers.values() if b is not None),
             macs=macs,
             flops=sum(t.flops for t in ops.values()),

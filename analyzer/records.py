@@ -1,8 +1,10 @@
 """Plain records an analysis produces: integers, strings and shapes, no tensors.
 
 Conventions (also in the README):
-- ``params``: trainable parameters owned directly by the module; ``buffers``: other
-  tensors it owns (BatchNorm running statistics), as element counts.
+- ``params``: every parameter owned directly by the module, trainable or frozen (as
+  torchvision's ``num_params`` and the papers count); ``trainable_params`` those with
+  ``requires_grad``, ``frozen_params`` the others; ``buffers``: other tensors it owns
+  (BatchNorm running statistics), as element counts.
 - ``macs``: multiply-accumulates of conv and linear operators (what papers call FLOPs
   or MAdds). ``flops``: ``2·macs``, plus bias adds, plus every other operator at the
   per-element cost its formula states (``convcost.analyzer.formulas.ops``).
@@ -44,8 +46,8 @@ class LayerCheck:
     Attributes:
         kind: standard, depthwise, pointwise, grouped, transposed or linear.
         analytic_params, analytic_macs: from hyper-parameters and input shape only.
-        module_params: elements of the weight and bias the layer uses (frozen, shared and
-            reparametrised ones included, unlike :attr:`LayerRecord.params`).
+        module_params: elements of the weight and bias the layer uses (shared and reparametrised ones
+            included, unlike :attr:`LayerRecord.params`, which counts each parameter once, where it is owned).
         measured_macs: conv/linear MACs the selected engine attributed to this layer.
         agrees: analytic params equal ``module_params`` and analytic MACs equal the measured ones.
         output_size_from: ``formula`` or ``measured`` (the layer pads inside its own forward).
@@ -109,6 +111,7 @@ class LayerRecord:
     input_shapes: tuple[Shape, ...]
     output_shapes: tuple[Shape, ...]
     params: int
+    trainable_params: int
     buffers: int
     macs: int
     flops: int
@@ -118,6 +121,11 @@ class LayerRecord:
     check: LayerCheck | None = None
     part: str | None = None
     category: CostCategory = CostCategory.OTHER
+
+    @property
+    def frozen_params(self) -> int:
+        """Parameters without ``requires_grad``."""
+        return self.params - self.trainable_params
 
     @property
     def flops_by_op(self) -> dict[OpKey, int]:
@@ -155,7 +163,8 @@ class Totals:
     """Whole-model figures.
 
     Attributes:
-        params, buffers: element counts.
+        params: every parameter (elements); trainable_params: those with ``requires_grad``.
+        buffers: element count.
         macs: conv + linear multiply-accumulates.
         flops: all-operator FLOPs (excluding unsupported operators).
         activation_bytes: bytes of every tensor the forward allocated, with no reuse.
@@ -173,6 +182,12 @@ class Totals:
     training_bytes: int
     peak_bytes: int
     peak_module: str = ""
+    trainable_params: int = 0
+
+    @property
+    def frozen_params(self) -> int:
+        """Parameters without ``requires_grad``."""
+        return self.params - self.trainable_params
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,10 @@ class Column(Enum):
     DEPTH = ("depth", "Depth", Unit.INT, "nesting depth; the root is 0")
     OUTPUT_SHAPE = ("output_shape", "Output shape", Unit.SHAPE, "shape of the module's (first) output")
     PARAMS = ("params", "Params", Unit.COUNT,
-              "trainable parameters owned directly by the module (elements)")
+              "parameters owned directly by the module, trainable or frozen (elements)")
+    TRAINABLE_PARAMS = ("trainable_params", "Trainable", Unit.COUNT,
+                        "parameters with requires_grad, those an optimizer updates (elements)")
+    FROZEN_PARAMS = ("frozen_params", "Frozen", Unit.COUNT, "parameters without requires_grad (elements)")
     BUFFERS = ("buffers", "Buffers", Unit.COUNT,
                "other tensors the module owns, such as BatchNorm running statistics (elements)")
     MACS = ("macs", "MACs", Unit.COUNT,
@@ -92,13 +95,13 @@ class Column(Enum):
 
 #: Per-layer columns (CSV, JSON ``layers``, HTML layer tables), own costs of each module.
 LAYER_COLUMNS: tuple[Column, ...] = (
-    Column.NAME, Column.TYPE, Column.KIND, Column.DEPTH, Column.OUTPUT_SHAPE, Column.PARAMS, Column.BUFFERS,
-    Column.MACS, Column.FLOPS, Column.OUTPUT_BYTES, Column.SAVED_BYTES,
+    Column.NAME, Column.TYPE, Column.KIND, Column.DEPTH, Column.OUTPUT_SHAPE, Column.PARAMS, Column.TRAINABLE_PARAMS,
+    Column.FROZEN_PARAMS, Column.BUFFERS, Column.MACS, Column.FLOPS, Column.OUTPUT_BYTES, Column.SAVED_BYTES,
 )
 #: Whole-model columns (summary CSV/JSON, comparison tables).
 SUMMARY_COLUMNS: tuple[Column, ...] = (
-    Column.MODEL, Column.INPUT_SHAPE, Column.RESOLUTION, Column.PARAMS, Column.BUFFERS, Column.MACS, Column.FLOPS,
-    Column.ACTIVATION_BYTES, Column.TRAINING_BYTES, Column.PEAK_BYTES, Column.PEAK_MODULE, Column.UNSUPPORTED_OPS,
+    Column.MODEL, Column.INPUT_SHAPE, Column.RESOLUTION, Column.PARAMS, Column.TRAINABLE_PARAMS, Column.FROZEN_PARAMS,
+    Column.BUFFERS, Column.MACS, Column.FLOPS, Column.ACTIVATION_BYTES, Column.TRAINING_BYTES, Column.PEAK_BYTES, Column.PEAK_MODULE, Column.UNSUPPORTED_OPS,
 )
 #: Columns of the terminal tree table, after the layer label.
 TABLE_COLUMNS: tuple[Column, ...] = (
@@ -112,7 +115,8 @@ PUBLISHED_COLUMNS: tuple[Column, ...] = (
 )
 _BY_KEY = {column.key: column for column in Column}
 _METRICS: dict[Column, Metric] = {
-    Column.PARAMS: "params", Column.BUFFERS: "buffers", Column.MACS: "macs", Column.FLOPS: "flops",
+    Column.PARAMS: "params", Column.TRAINABLE_PARAMS: "trainable_params", Column.FROZEN_PARAMS: "frozen_params",
+    Column.BUFFERS: "buffers", Column.MACS: "macs", Column.FLOPS: "flops",
     Column.OUTPUT_BYTES: "output_bytes", Column.SAVED_BYTES: "saved_bytes",
 }
 

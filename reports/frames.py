@@ -34,7 +34,8 @@ def layer_row(layer: LayerRecord) -> dict[str, Any]:
     values = {
         Column.NAME: layer.name, Column.TYPE: layer.type, Column.KIND: layer.kind or "", Column.DEPTH: layer.depth,
         Column.OUTPUT_SHAPE: layer.output_shapes[0] if layer.output_shapes else None,
-        Column.PARAMS: layer.params, Column.BUFFERS: layer.buffers, Column.MACS: layer.macs,
+        Column.PARAMS: layer.params, Column.TRAINABLE_PARAMS: layer.trainable_params,
+        Column.FROZEN_PARAMS: layer.frozen_params, Column.BUFFERS: layer.buffers, Column.MACS: layer.macs,
         Column.FLOPS: layer.flops, Column.OUTPUT_BYTES: layer.output_bytes, Column.SAVED_BYTES: layer.saved_bytes,
     }
     return {column.key: values[column] for column in LAYER_COLUMNS}
@@ -51,7 +52,8 @@ def summary_record(analysis: Analysis) -> dict[str, Any]:
     shape = analysis.input_shapes[0] if analysis.input_shapes else ()
     values = {
         Column.MODEL: analysis.model, Column.INPUT_SHAPE: shape, Column.RESOLUTION: shape[-1] if shape else None,
-        Column.PARAMS: totals.params, Column.BUFFERS: totals.buffers, Column.MACS: totals.macs,
+        Column.PARAMS: totals.params, Column.TRAINABLE_PARAMS: totals.trainable_params,
+        Column.FROZEN_PARAMS: totals.frozen_params, Column.BUFFERS: totals.buffers, Column.MACS: totals.macs,
         Column.FLOPS: totals.flops, Column.ACTIVATION_BYTES: totals.activation_bytes,
         Column.TRAINING_BYTES: totals.training_bytes, Column.PEAK_BYTES: totals.peak_bytes,
         Column.PEAK_MODULE: totals.peak_module, Column.UNSUPPORTED_OPS: analysis.unsupported_ops(),

@@ -143,7 +143,8 @@ def _cards(analysis: Analysis) -> tuple[Card, ...]:
     shapes = ", ".join(shape_text(s) for s in analysis.input_shapes)
     return (
         Card("Input", shapes, f"{analysis.dtype} · engine {analysis.engine}"),
-        Card(Column.PARAMS.title, Column.PARAMS.human(t.params), f"{t.params:,} trainable; {t.buffers:,} in buffers"),
+        Card(Column.PARAMS.title, Column.PARAMS.human(t.params),
+             f"{t.params:,}: {t.trainable_params:,} trainable, {t.frozen_params:,} frozen; {t.buffers:,} in buffers"),
         Card(Column.MACS.title, Column.MACS.human(t.macs), f"{t.macs:,} conv + linear"),
         Card(Column.FLOPS.title, Column.FLOPS.human(t.flops), f"{t.flops:,} all operators"),
         Card("Activation memory", Column.ACTIVATION_BYTES.human(t.activation_bytes), "every forward output"),

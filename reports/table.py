@@ -20,8 +20,9 @@ from .verdict import check_view
 
 FOOTNOTE_WIDTH = 100
 #: Summary columns worth a terminal column (the rest are in the files).
-_SCREEN_SUMMARY = tuple(c for c in SUMMARY_COLUMNS if c not in (Column.RESOLUTION, Column.BUFFERS,
-                                                                 Column.PEAK_MODULE, Column.UNSUPPORTED_OPS))
+_SCREEN_SUMMARY = tuple(c for c in SUMMARY_COLUMNS if c not in (
+    Column.RESOLUTION, Column.TRAINABLE_PARAMS, Column.FROZEN_PARAMS, Column.BUFFERS, Column.PEAK_MODULE,
+    Column.UNSUPPORTED_OPS))
 
 
 def align(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool],

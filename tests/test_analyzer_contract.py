@@ -191,8 +191,11 @@ def test_frozen_layers_still_agree_with_their_formula() -> None:
     model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))
     model[0].requires_grad_(False)
     analysis = analyze(model, (1, 3, 8, 8), engine="all")
-    assert analysis.layer("0").params == 0  # trainable parameters only
-    assert analysis.layer("0").check.module_params == 224  # 8·3·9 + 8
+    layer = analysis.layer("0")
+    assert layer.trainable_params == 0  # frozen: none an optimizer updates
+    assert layer.params == layer.frozen_params == layer.check.module_params == 224  # 8·3·9 + 8, counted all the same
+    totals = analysis.totals
+    assert (totals.params, totals.trainable_params, totals.frozen_params) == (224 + 16, 16, 224)
     assert analysis.disagreements == ()
 
 

@@ -3,7 +3,7 @@
 Training memory of one step is modelled as::
 
     fixed     = weights + gradients + optimizer state + buffers
-              = params · e · (2 + states) + buffers · e
+              = params · e + trainable params · e · (1 + states) + buffers · e
     per batch = bytes autograd saves for backward (``Totals.training_bytes``)
     total(N)  = fixed + saved(N)
 
@@ -240,7 +240,8 @@ def training_plan(
 
     totals, size = first.totals, dtype_bytes(dtype)
     weight = totals.params * size
-    fixed = weight * (2 + OPTIMIZER_STATES[optimizer]) + totals.buffers * size
+    trained = totals.trainable_params * size  # frozen parameters get no gradient and no optimizer state
+    fixed = weight + trained * (1 + OPTIMIZER_STATES[optimizer]) + totals.buffers * size
     rows = tuple(
         PlanRow(batch, saved(batch), fixed + saved(batch),
                 budget_bytes is None or fixed + saved(batch) <= budget_bytes)
@@ -249,8 +250,8 @@ def training_plan(
     max_batch = None if budget_bytes is None else largest_batch(fixed, saved, budget_bytes)
     return TrainingPlan(
         model=model, resolution=side, optimizer=optimizer, dtype=first.dtype, bytes_per_element=size,
-        params=totals.params, buffers=totals.buffers, weight_bytes=weight, gradient_bytes=weight,
-        optimizer_bytes=weight * OPTIMIZER_STATES[optimizer], buffer_bytes=totals.buffers * size,
+        params=totals.params, buffers=totals.buffers, weight_bytes=weight, gradient_bytes=trained,
+        optimizer_bytes=trained * OPTIMIZER_STATES[optimizer], buffer_bytes=totals.buffers * size,
         saved_bytes_per_sample=slope, saved_bytes_constant=constant, batch_model=batch_model,
         budget_bytes=budget_bytes, max_batch=max_batch, rows=rows,
     )
