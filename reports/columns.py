@@ -101,7 +101,8 @@ LAYER_COLUMNS: tuple[Column, ...] = (
 #: Whole-model columns (summary CSV/JSON, comparison tables).
 SUMMARY_COLUMNS: tuple[Column, ...] = (
     Column.MODEL, Column.INPUT_SHAPE, Column.RESOLUTION, Column.PARAMS, Column.TRAINABLE_PARAMS, Column.FROZEN_PARAMS,
-    Column.BUFFERS, Column.MACS, Column.FLOPS, Column.ACTIVATION_BYTES, Column.TRAINING_BYTES, Column.PEAK_BYTES, Column.PEAK_MODULE, Column.UNSUPPORTED_OPS,
+    Column.BUFFERS, Column.MACS, Column.FLOPS, Column.ACTIVATION_BYTES, Column.TRAINING_BYTES, Column.PEAK_BYTES,
+    Column.PEAK_MODULE, Column.UNSUPPORTED_OPS,
 )
 #: Columns of the terminal tree table, after the layer label.
 TABLE_COLUMNS: tuple[Column, ...] = (
