@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from .columns import Column, column
+from .safe import printable
 from .units import Unit, human
 
 #: Columns outside the vocabulary whose key ends with this hold bytes and are shown in binary units.
@@ -60,7 +61,7 @@ def _formats(frame: pd.DataFrame, unit_column: Column | None) -> list[ColumnForm
 
 
 def _cell(text: Callable[[Any], str], value: Any) -> str:
-    return "" if _missing(value) else text(value)
+    return "" if _missing(value) else printable(text(value))
 
 
 def display_frame(frame: pd.DataFrame, unit_column: Column | None = None) -> tuple[pd.DataFrame, list[bool]]:

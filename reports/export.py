@@ -22,6 +22,7 @@ from convcost.analyzer import Analysis
 
 from .columns import column
 from .frames import layer_row, summary_record
+from .safe import csv_cell
 from .sections import Section
 
 
@@ -61,13 +62,22 @@ def json_text(data: Any) -> str:
 
 
 def csv_text(frame: pd.DataFrame) -> str:
-    """``frame`` as CSV: raw integers; shapes as ``1x3x224x224``; operator tallies as ``op×calls; ...``."""
+    """``frame`` as CSV (RFC 4180 lines): raw integers; shapes as ``1x3x224x224``; operator tallies as
+    ``op×calls; ...``; texts a spreadsheet would run as formulas neutralised (:func:`~.safe.csv_cell`).
+
+    Lines end in CR LF, so a cell holding a line break of either kind is quoted and every reader sees
+    one row per record.
+    """
     plain = frame.copy()
     for key in plain.columns:
         col = column(str(key))
-        if col is not None:
-            plain[key] = [col.plain(value) for value in plain[key]]
-    return plain.to_csv(index=False, lineterminator="\n")
+        values = [col.plain(value) for value in plain[key]] if col is not None else list(plain[key])
+        if any(isinstance(value, str) for value in values):
+            plain[key] = pd.Series([csv_cell(value) for value in values], index=plain.index, dtype=object)
+        elif col is not None:
+            plain[key] = values
+    plain.columns = [csv_cell(str(key)) for key in plain.columns]
+    return plain.to_csv(index=False, lineterminator="\r\n")
 
 
 def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:

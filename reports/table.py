@@ -14,11 +14,14 @@ from convcost.analyzer.conventions import ConventionTotal
 from .columns import SUMMARY_COLUMNS, TABLE_COLUMNS, Column, conventions
 from .display import display_frame, display_row
 from .frames import ROOT_LABEL, layer_row
+from .safe import clipped, printable
 from .sections import Section
 from .units import ops_text, shape_text
 from .verdict import check_view
 
 FOOTNOTE_WIDTH = 100
+#: Longest module name or type a table row shows (files keep the whole name).
+NAME_WIDTH = 48
 #: Summary columns worth a terminal column (the rest are in the files).
 _SCREEN_SUMMARY = tuple(c for c in SUMMARY_COLUMNS if c not in (
     Column.RESOLUTION, Column.TRAINABLE_PARAMS, Column.FROZEN_PARAMS, Column.BUFFERS, Column.PEAK_MODULE,
@@ -47,7 +50,7 @@ def align(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence
 def _tree_cells(analysis: Analysis, layer: LayerRecord, cut: bool) -> list[str]:
     """Label and values of one tree row: own costs, or the whole subtree when its children are hidden."""
     name = layer.name.rsplit(".", 1)[-1] if layer.name else analysis.model
-    label = f"{'  ' * layer.depth}{name} ({layer.type})"
+    label = f"{'  ' * layer.depth}{clipped(printable(name), NAME_WIDTH)} ({clipped(printable(layer.type), NAME_WIDTH)})"
     row = layer_row(layer)
     if cut:
         row.update({c.key: analysis.total(layer.name, c.metric) for c in TABLE_COLUMNS if c.metric is not None})
@@ -95,7 +98,7 @@ def analysis_text(analysis: Analysis, depth: int | None = 3) -> str:
     walked = ([_wrap(f"Walked on real tensors (a copy of the model): {analysis.execution_reason}")]
               if analysis.execution is Execution.REAL else [])
     lines = [
-        f"{analysis.model}: input {shapes} ({analysis.dtype}), engine {analysis.engine}",
+        f"{printable(analysis.model)}: input {shapes} ({analysis.dtype}), engine {analysis.engine}",
         *walked,
         "",
         tree_table(analysis, depth),

@@ -27,9 +27,10 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
     def check(name: str, text: str) -> None:
         path = GOLDEN_DIR / name
         if request.config.getoption("--update-golden"):
-            path.write_text(text, encoding="utf-8")
+            path.write_text(text, encoding="utf-8", newline="")
         assert path.exists(), f"no golden file {path}; run pytest --update-golden once and review it"
-        assert text == path.read_text(encoding="utf-8"), f"output differs from {path} (pytest --update-golden)"
+        with path.open(encoding="utf-8", newline="") as stored:  # line endings are part of the output
+            assert text == stored.read(), f"output differs from {path} (pytest --update-golden)"
 
     return check
 
