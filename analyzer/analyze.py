@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import copy
+import itertools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from numbers import Integral
 from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.parameter import is_lazy
 
 from .analysis import Analysis
 from .crosscheck import compared_macs, cross_check
@@ -22,7 +27,7 @@ from .engines import (
     registered_engines,
 )
 from .engines.analytic import analytic_layer_macs
-from .engines.dispatch import DispatchResult, ForwardError, count_forward, meta_parameters
+from .engines.dispatch import DispatchResult, ForwardError, call_model, count_forward, meta_parameters
 from .engines.tracker import ModuleCalls, tensor_shapes
 from .errors import AnalysisError, InputShapeError, WindowTooLargeError
 from .formulas.layers import layer_hyper, layer_params
@@ -41,7 +46,7 @@ def analyze(
     input_shape: InputSpec = (1, 3, 224, 224),
     *,
     engine: EngineSelection | str = EngineName.DISPATCH,
-    dtype: torch.dtype = torch.float32,
+    dtype: torch.dtype | None = None,
     name: str | None = None,
     execution: Execution | str | None = None,
 ) -> Analysis:
@@ -61,7 +66,8 @@ def analyze(
             copy); or ``all``: every engine, the dispatch counts in the records. The walk always
             runs, so the dispatch engine's totals are always reported, and whenever a second engine
             ran, every conv/linear layer is cross-checked across them.
-        dtype: dtype of floating inputs, parameters and activations for the byte counts.
+        dtype: floating-point dtype of inputs, parameters and activations for the byte counts; default the
+            model's own (a ``.half()`` model is measured in float16), float32 for a model with none.
         name: name to report (default: the model's class name).
         execution: ``meta`` (shapes only), ``real`` (real tensors on a copy of the model), or None:
             ``meta``, and ``real`` when the forward cannot run on ``meta`` tensors (its shapes depend on
@@ -87,9 +93,12 @@ def analyze(
         if positional_only:
             raise InputShapeError(f"the {', '.join(positional_only)} engine traces positional inputs only; "
                                   "pass a tuple of tensors")
+    dtype = _analysis_dtype(model, dtype)
+    label = name or type(model).__name__
+    if any(is_lazy(p) for p in itertools.chain(model.parameters(), model.buffers())):
+        model = _initialised_copy(model, inputs, dtype)
     layout = declared_layout(model)
-    setup = _Setup(model, inputs, dtype, name or type(model).__name__, selection, primary, layout,
-                   any(e.reads_functions for e in chosen))
+    setup = _Setup(model, inputs, dtype, label, selection, primary, layout, any(e.reads_functions for e in chosen))
 
     with preserved_model(model):
         run = _walk_with_fallback(setup, wanted)
@@ -100,6 +109,39 @@ def analyze(
         engines: dict[EngineName, EngineCounts] = {EngineName.DISPATCH: run.walk.counts}
         engines.update({e.name: e.count(context) for e in chosen if e.name not in engines})
     return _assemble(setup, run, engines, weights)
+
+
+def _analysis_dtype(model: nn.Module, dtype: torch.dtype | None) -> torch.dtype:
+    """``dtype`` checked, or the model's own floating dtype (float32 when it has none).
+
+    Raises:
+        ValueError: ``dtype`` is not a floating-point torch dtype.
+    """
+    if dtype is None:
+        tensors = itertools.chain(model.parameters(), model.buffers())
+        return next((t.dtype for t in tensors if not is_lazy(t) and t.is_floating_point()), torch.float32)
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise ValueError(f"dtype must be a floating-point torch dtype such as torch.float32, torch.float16 or "
+                         f"torch.bfloat16; got {dtype!r}")
+    return dtype
+
+
+def _initialised_copy(model: nn.Module, inputs: tuple[Any, ...] | Mapping[str, Any],
+                      dtype: torch.dtype) -> nn.Module:
+    """A copy of a model with lazy modules, their shapes inferred by one forward on real inputs (no grad).
+
+    Raises:
+        AnalysisError: that forward failed (the message says to run the model once before analysing it).
+    """
+    runnable = copy.deepcopy(model)
+    try:
+        with torch.no_grad():
+            call_model(runnable, real_inputs(inputs, runnable, dtype))
+    except Exception as error:
+        raise AnalysisError(f"the model has lazy modules (uninitialised parameters) and a forward to initialise a "
+                            f"copy of them failed: {type(error).__name__}: {error}; run the model once on a real "
+                            "input before analysing it") from error
+    return runnable
 
 
 @dataclass(frozen=True)
@@ -234,13 +276,40 @@ def _normalise_inputs(spec: InputSpec) -> tuple[Any, ...] | Mapping[str, Any]:
                               f"or a dict of keyword tensors; got {type(spec).__name__}")
     if len(spec) == 0:
         raise InputShapeError(f"input_shape is empty; expected a shape such as {_EXAMPLE}")
-    if all(isinstance(d, int) and not isinstance(d, bool) for d in spec):
-        if any(d < 1 for d in spec):
-            raise InputShapeError(f"input_shape {tuple(spec)} has a dimension below 1; expected e.g. {_EXAMPLE}")
-        return (torch.empty(tuple(spec), device="meta"),)
-    if any(isinstance(d, (int, float)) for d in spec):
+    if all(_is_integer(d) for d in spec):
+        return (_meta_tensor(list(spec)),)
+    if all(isinstance(d, (Integral, float)) for d in spec):  # a shape with a non-integer size
         raise InputShapeError(f"input_shape must hold positive integers, e.g. {_EXAMPLE}; got {tuple(spec)}")
-    return tuple(spec)
+    return tuple(_meta_tensor(item) if _is_shape(item) else item for item in spec)
+
+
+#: Most elements a tensor may hold (PyTorch counts them in a signed 64-bit integer).
+MAX_ELEMENTS = 2**63 - 1
+
+
+def _is_integer(value: Any) -> bool:
+    """An int or a numpy integer, not a bool."""
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def _is_shape(value: Any) -> bool:
+    """A tuple, list or ``torch.Size`` of integers: one input given by its shape."""
+    return isinstance(value, (tuple, list)) and len(value) > 0 and all(_is_integer(d) for d in value)
+
+
+def _meta_tensor(shape: Sequence[Any]) -> torch.Tensor:
+    """A ``meta`` tensor of ``shape``.
+
+    Raises:
+        InputShapeError: a size below 1, or more elements than a tensor can hold.
+    """
+    sizes = tuple(int(d) for d in shape)
+    if any(d < 1 for d in sizes):
+        raise InputShapeError(f"input_shape {sizes} has a dimension below 1; expected e.g. {_EXAMPLE}")
+    if math.prod(sizes) > MAX_ELEMENTS:
+        raise InputShapeError(f"input_shape {sizes} has {math.prod(sizes):.3g} elements, more than a tensor can hold "
+                              f"(2^63 - 1 = {MAX_ELEMENTS:.3g}); expected e.g. {_EXAMPLE}")
+    return torch.empty(sizes, device="meta")
 
 
 def _shapes(inputs: tuple[Any, ...] | Mapping[str, Any]) -> tuple[tuple[int, ...], ...]:

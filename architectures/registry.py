@@ -102,9 +102,22 @@ def model_info(name: str) -> ModelInfo:
     try:
         return _REGISTRY[name]
     except KeyError:
-        close = difflib.get_close_matches(name, _REGISTRY, n=5, cutoff=0.4)
+        close = closest_names(name)
         hint = f"closest: {', '.join(close)}" if close else f"known: {', '.join(_REGISTRY)}"
         raise UnknownModelError(f"unknown model {name!r}; {hint}") from None
+
+
+#: Characters people type for one another (a letter o for a zero, a letter l for a one).
+_LOOKALIKES = str.maketrans({"o": "0", "O": "0", "l": "1", "I": "1", "i": "1", "-": "_"})
+
+
+def closest_names(name: str, count: int = 5) -> list[str]:
+    """Registered names closest to ``name``: one that differs only by look-alike characters first, then by
+    similarity (difflib), best first."""
+    folded = name.lower().translate(_LOOKALIKES)
+    lookalikes = [known for known in _REGISTRY if known.lower().translate(_LOOKALIKES) == folded]
+    similar = difflib.get_close_matches(name, _REGISTRY, n=count, cutoff=0.4)
+    return list(dict.fromkeys([*lookalikes, *similar]))[:count]
 
 
 def create_model(name: str, *, device: torch.device | str | None = None, **overrides: Any) -> nn.Module:

@@ -23,6 +23,7 @@ from ._version import __version__
 if TYPE_CHECKING:
     from .analyzer import Analysis, AnalysisError, InputShapeError, analyze
     from .architectures import ModelInfo, UnknownModelError, create_model, list_models, model_info
+    from .loading import LoadedModel, ModelLoadError, load_model
 
 #: Public name → the module that defines it.
 _SOURCES: dict[str, str] = {
@@ -35,18 +36,24 @@ _SOURCES: dict[str, str] = {
     "create_model": "convcost.architectures",
     "list_models": "convcost.architectures",
     "model_info": "convcost.architectures",
+    "LoadedModel": "convcost.loading",
+    "ModelLoadError": "convcost.loading",
+    "load_model": "convcost.loading",
 }
 
 __all__ = [
     "Analysis",
     "AnalysisError",
     "InputShapeError",
+    "LoadedModel",
     "ModelInfo",
+    "ModelLoadError",
     "UnknownModelError",
     "__version__",
     "analyze",
     "create_model",
     "list_models",
+    "load_model",
     "model_info",
 ]
 

@@ -277,7 +277,8 @@ class DispatchResult:
     unread_functions: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
 
 
-def _call(model: nn.Module, inputs: Any) -> Any:
+def call_model(model: nn.Module, inputs: Any) -> Any:
+    """``model`` called with positional (a tuple) or keyword (a dict) inputs."""
     return model(**inputs) if isinstance(inputs, dict) else model(*inputs)
 
 
@@ -335,7 +336,7 @@ def count_forward(model: nn.Module, inputs: Any, dtype: torch.dtype, *, real: bo
                     torch.autograd.graph.saved_tensors_hooks(pack, _no_backward), tracker, \
                     _OpCounter(tracker, counts, memory, result.allocated_bytes), \
                     _FunctionRecorder(tracker, result) if record_functions else nullcontext():
-                output = _call(model, args)
+                output = call_model(model, args)
             del output
         finally:  # a failed walk's partial result keeps the peak reached before the failure
             result.peak_bytes, result.peak_module = memory.peak, memory.peak_module

@@ -17,10 +17,11 @@ from collections.abc import Sequence
 from convcost._version import __version__
 from convcost.analyzer import AnalysisError, InputShapeError
 from convcost.architectures import UnknownModelError
+from convcost.loading import ModelLoadError
 from convcost.studies import SettingsError
 
 from .commands import COMMANDS
-from .errors import EXIT_USAGE, UsageError
+from .errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 from .models import expand_models
 from .output import check_writable
 
@@ -52,9 +53,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return status
     except SystemExit as exit_:  # argparse: --help/--version (0) or a usage error (2), already printed
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
-    except (UsageError, UnknownModelError, InputShapeError, AnalysisError, SettingsError, OSError) as error:
+    except (UsageError, ModelLoadError, UnknownModelError, InputShapeError, AnalysisError, SettingsError,
+            OSError) as error:
         print(f"convcost: error: {_one_line(error)}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("convcost: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 #: Exit status of a usage error (as argparse's own).
 EXIT_USAGE = 2
+#: Exit status after Ctrl-C (128 + SIGINT, as shells report it).
+EXIT_INTERRUPTED = 130
 
 
 class UsageError(Exception):

@@ -1,23 +1,17 @@
-"""MODEL arguments: registry names, ranges and patterns, and users' ``file.py:factory`` models."""
+"""MODEL arguments: registry names, ranges and patterns (loading itself is :func:`convcost.loading.load_model`)."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib
-import importlib.util
-import os
 import re
-import sys
 from collections.abc import Iterable, Sequence
-from pathlib import Path
-from typing import Any
 
 import pandas as pd
-from torch import nn
 
 from convcost import architectures
 from convcost.analyzer import Analysis, EngineSelection, analyze
+from convcost.loading import LoadedModel, load_model
 from convcost.reports.frames import PUBLISHED_FIELDS
 
 from .arguments import input_shape, positive_int
@@ -26,15 +20,6 @@ from .errors import UsageError
 #: Input side of a user's model when neither --input nor --resolution is given.
 DEFAULT_RESOLUTION = 224
 _RANGE = re.compile(r"^(?P<stem>.*?)(?P<start>\d+)\.\.(?P<tail>[^\d.]*)(?P<end>\d+)$")
-
-
-@dataclasses.dataclass(frozen=True)
-class LoadedModel:
-    """A model ready to analyze: its display name, the module, and its native resolution if known."""
-
-    name: str
-    module: nn.Module
-    native_resolution: int | None = None
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -46,20 +31,31 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     shape.add_argument("--input", type=input_shape, metavar="SHAPE", help="full input shape, e.g. 1x3x224x224")
 
 
+def _range(spec: str, stem: str, start: int, end: int) -> list[str]:
+    """The registered models named ``stem`` + a number from ``start`` to ``end``, in registry order."""
+    if end < start:
+        raise UsageError(f"range {spec!r} runs backwards")
+    numbered = [(int(found[1]), name) for name in architectures.list_models()
+                if (found := re.fullmatch(re.escape(stem) + r"(\d+)", name))]
+    members = [name for number, name in numbered if start <= number <= end]
+    if not members:
+        known = ", ".join(name for _, name in numbered) or "none"
+        raise UsageError(f"range {spec!r} matches no registered model; models named {stem}<number>: {known}")
+    return members
+
+
 def expand_models(specs: Iterable[str]) -> list[str]:
-    """Registry ranges (``efficientnet_b0..b7``, ``..7``) and shell patterns expanded; other specs as given.
+    """Registry ranges (``efficientnet_b0..b7``, ``..7``: the registered members between the two numbers) and
+    shell patterns expanded; other specs as given.
 
     Raises:
-        UsageError: a pattern matches nothing, or a range runs backwards.
+        UsageError: a pattern or range matches nothing, or a range runs backwards.
     """
     names: list[str] = []
     for spec in specs:
         match = _RANGE.match(spec)
         if match and match["stem"].endswith(match["tail"]):
-            start, end = int(match["start"]), int(match["end"])
-            if end < start:
-                raise UsageError(f"range {spec!r} runs backwards")
-            names += [f"{match['stem']}{i:0{len(match['start'])}d}" for i in range(start, end + 1)]
+            names += _range(spec, match["stem"], int(match["start"]), int(match["end"]))
         elif any(char in spec for char in "*?["):
             found = architectures.list_models(spec)
             if not found:
@@ -68,60 +64,6 @@ def expand_models(specs: Iterable[str]) -> list[str]:
         else:
             names.append(spec)
     return list(dict.fromkeys(names))
-
-
-def _import_file(path: Path) -> Any:
-    """Execute ``path`` as a module (registered in ``sys.modules`` while it runs, as dataclasses need)."""
-    name = f"convcost_user_{re.sub(r'[^0-9a-zA-Z_]', '_', path.stem)}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError("not a Python file")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
-        raise
-    return module
-
-
-def _load_factory(spec: str) -> LoadedModel:
-    source, _, factory_name = spec.rpartition(":")
-    if not source or not factory_name.isidentifier():
-        raise UsageError(f"{spec!r}: expected path/to/file.py:factory or package.module:factory")
-    is_file = source.endswith(".py") or "/" in source or os.sep in source
-    if is_file and not Path(source).is_file():
-        raise UsageError(f"no such file: {source}")
-    try:
-        module = _import_file(Path(source)) if is_file else importlib.import_module(source)
-    except Exception as error:  # the user's code: report it, whatever it raised
-        raise UsageError(f"cannot import {source}: {type(error).__name__}: {error}") from error
-    factory = getattr(module, factory_name, None)
-    if not callable(factory):
-        defined = sorted(n for n, v in vars(module).items()
-                         if callable(v) and getattr(v, "__module__", None) == module.__name__)
-        hint = f"; callables defined there: {', '.join(defined)}" if defined else ""
-        raise UsageError(f"{source} has no factory {factory_name!r}{hint}")
-    try:
-        model = factory()
-    except Exception as error:  # the user's code
-        raise UsageError(f"{spec}: {factory_name}() failed: {type(error).__name__}: {error}") from error
-    if not isinstance(model, nn.Module):
-        raise UsageError(f"{spec}: {factory_name}() returned {type(model).__name__}, not a torch.nn.Module")
-    return LoadedModel(spec, model)
-
-
-def load_model(spec: str) -> LoadedModel:
-    """A registry model (built on ``meta``) or a user's ``file.py:factory`` / ``module:factory`` model.
-
-    Raises:
-        UsageError: the model cannot be found, imported or built.
-    """
-    if ":" in spec:
-        return _load_factory(spec)
-    info = architectures.model_info(spec)
-    return LoadedModel(spec, architectures.create_model(spec, device="meta"), info.resolution)
 
 
 def input_for(model: LoadedModel, resolution: int | None, shape: tuple[int, ...] | None = None) -> tuple[int, ...]:
@@ -165,3 +107,7 @@ def published_frame(names: Sequence[str]) -> pd.DataFrame:
 def scaling_series() -> list[str]:
     """The EfficientNet B0–B7 names, in order."""
     return [n for n in architectures.list_models() if architectures.model_info(n).family == "efficientnet"]
+
+
+__all__ = ["LoadedModel", "RegistryAnalysis", "analyze_loaded", "expand_models", "input_for", "load_model",
+           "published_frame", "scaling_series"]
