@@ -8,7 +8,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Integral
-from typing import Any
+from typing import Any, TypeGuard
 
 import torch
 from torch import nn
@@ -292,7 +292,7 @@ def _is_integer(value: Any) -> bool:
     return isinstance(value, Integral) and not isinstance(value, bool)
 
 
-def _is_shape(value: Any) -> bool:
+def _is_shape(value: Any) -> TypeGuard[Sequence[Any]]:
     """A tuple, list or ``torch.Size`` of integers: one input given by its shape."""
     return isinstance(value, (tuple, list)) and len(value) > 0 and all(_is_integer(d) for d in value)
 
