@@ -11,6 +11,7 @@ one-line message.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 
@@ -43,10 +44,31 @@ def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
 
+#: A value that starts with a minus sign: argparse would read it as a flag.
+_NEGATIVE = re.compile(r"^-\d")
+
+
+def attach_negative_values(argv: Sequence[str]) -> list[str]:
+    """``--input -1x3`` → ``--input=-1x3``, so that a value starting with a minus sign reaches the option and is
+    refused for what it is, not read as an unknown flag."""
+    glued: list[str] = []
+    index = 0
+    while index < len(argv):
+        token = argv[index]
+        following = argv[index + 1] if index + 1 < len(argv) else ""
+        if token.startswith("--") and "=" not in token and _NEGATIVE.match(following):
+            glued.append(f"{token}={following}")
+            index += 2
+        else:
+            glued.append(token)
+            index += 1
+    return glued
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``convcost`` with ``argv`` (default: the process arguments); returns the exit status."""
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(attach_negative_values(sys.argv[1:] if argv is None else list(argv)))
         if getattr(args, "output", None) is not None:  # fail before any work, not after
             check_writable(args.output)
         status: int = args.run(args)

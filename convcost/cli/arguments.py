@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import math
 
-from convcost.studies.arguments import batch_sizes, byte_size, index_list, non_negative_int, positive_int
+from convcost.studies.arguments import MAX_SIZE, batch_sizes, byte_size, index_list, non_negative_int, positive_int
 
 __all__ = [
     "batch_sizes",
@@ -24,7 +25,11 @@ def input_shape(text: str) -> tuple[int, ...]:
     if not all(part.isdigit() and int(part) > 0 for part in parts):
         raise argparse.ArgumentTypeError(f"{text!r} is not a shape: give positive sizes joined by x, "
                                          "e.g. 1x3x224x224")
-    return tuple(int(part) for part in parts)
+    shape = tuple(int(part) for part in parts)
+    if math.prod(shape) > MAX_SIZE:
+        raise argparse.ArgumentTypeError(f"{text!r} has {math.prod(shape):.3g} elements, more than a tensor can "
+                                         "hold (2^63 - 1)")
+    return shape
 
 
 def depth(text: str) -> int:

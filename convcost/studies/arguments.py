@@ -10,11 +10,16 @@ import argparse
 
 from .sizes import parse_bytes
 
+#: The largest size PyTorch takes (its sizes are signed 64-bit integers).
+MAX_SIZE = 2**63 - 1
+
 
 def positive_int(text: str) -> int:
-    """A positive integer."""
+    """A positive integer a tensor size can hold."""
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    if int(text) > MAX_SIZE:
+        raise argparse.ArgumentTypeError(f"{text} is larger than any size PyTorch takes (2^63 - 1)")
     return int(text)
 
 
