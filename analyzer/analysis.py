@@ -124,6 +124,22 @@ class Analysis:
                     sums[name].update(own)
         return sums
 
+    def __repr__(self) -> str:
+        """A few lines: the model and input, the totals, memory and the cross-check (not every record)."""
+        t, verdict = self.totals, self.verdict
+        shapes = ", ".join("x".join(map(str, shape)) for shape in self.input_shapes)
+        lines = [
+            f"<{type(self).__name__} {self.model}: input {shapes} ({self.dtype}), engine {self.engine}, "
+            f"{self.execution} tensors{'' if self.complete else ', PARTIAL: the forward failed'}",
+            f"  params {t.params:,} ({t.trainable_params:,} trainable), MACs {t.macs:,}, FLOPs {t.flops:,}",
+            f"  bytes ({self.dtype}): activations {t.activation_bytes:,}, saved for backward {t.training_bytes:,}, "
+            f"inference peak {t.peak_bytes:,}",
+            f"  cross-check: {verdict.agreeing} of {verdict.checked} conv/linear layers agree with their formula, "
+            f"{len(self.disagreements)} disagreements, {verdict.compared_share:.1%} of MACs counted twice"
+            + (f"; unsupported ops: {', '.join(self.unsupported)}" if self.unsupported else "") + ">",
+        ]
+        return "\n".join(lines)
+
     def layer(self, name: str) -> LayerRecord:
         """The record of module ``name``.
 

@@ -5,7 +5,8 @@ The public API::
     from convcost import analyze, create_model, list_models
 
     analysis = analyze(create_model("efficientnet_b0", device="meta"), (1, 3, 224, 224))
-    analysis.totals.macs  # 385814752 conv + linear multiply-accumulates
+    analysis.totals.macs  # 385814752 multiply-accumulates
+    print(analysis.summary(depth=2))  # the table; also to_csv(), to_json(), to_html()
 
 Subpackages: ``convcost.architectures`` (the model zoo, plain PyTorch), ``convcost.analyzer``
 (engines, operator formulas, records), ``convcost.reports`` (tables, CSV/JSON, charts, HTML),
@@ -21,16 +22,17 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from .analyzer import Analysis, AnalysisError, InputShapeError, analyze
+    from .analyzer import AnalysisError, InputShapeError
+    from .api import Analysis, analyze
     from .architectures import ModelInfo, UnknownModelError, create_model, list_models, model_info
     from .loading import LoadedModel, ModelLoadError, load_model
 
 #: Public name → the module that defines it.
 _SOURCES: dict[str, str] = {
-    "Analysis": "convcost.analyzer",
+    "Analysis": "convcost.api",
     "AnalysisError": "convcost.analyzer",
     "InputShapeError": "convcost.analyzer",
-    "analyze": "convcost.analyzer",
+    "analyze": "convcost.api",
     "ModelInfo": "convcost.architectures",
     "UnknownModelError": "convcost.architectures",
     "create_model": "convcost.architectures",
