@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal, get_args
 
@@ -43,6 +43,7 @@ class Verdict:
     disagreements: tuple[Disagreement, ...]
     engine_totals: tuple[EngineTotals, ...]
     compared_macs: int = 0
+    ignored_ops: dict[str, int] = field(default_factory=dict)
     total_macs: int = 0
 
     @property
@@ -86,6 +87,7 @@ class Analysis:
         stages: module names of the stages the model declares (empty when it declares none).
         execution: what the walk ran on: ``meta`` stand-ins, or real tensors on a copy of the model.
         execution_reason: why the walk ran on real tensors (the ``meta`` failure), empty otherwise.
+        ignored_ops: operators this analysis was told to count as nothing → calls.
         compared_macs: MACs counted a second way: in a conv/linear layer checked against its formula, or in a
             module where another engine counted multiply-accumulates too.
         complete: the forward ran to the end; a partial analysis (attached to an
@@ -109,6 +111,7 @@ class Analysis:
     execution_reason: str = ""
     complete: bool = True
     compared_macs: int = 0
+    ignored_ops: dict[str, int] = field(default_factory=dict)
 
     @cached_property
     def _by_name(self) -> dict[str, LayerRecord]:

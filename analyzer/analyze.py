@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Integral
 from typing import Any, TypeGuard
@@ -31,6 +31,8 @@ from .engines.dispatch import DispatchResult, ForwardError, call_model, count_fo
 from .engines.tracker import ModuleCalls, tensor_shapes
 from .errors import AnalysisError, InputShapeError, WindowTooLargeError
 from .formulas.layers import layer_hyper, layer_params
+from .formulas.ops import OpFormula
+from .formulas.table import DEFAULT_OPS, OpTable, op_table
 from .layout import Layout, declared_layout
 from .naming import parse_member
 from .preserve import preserved_model
@@ -49,6 +51,8 @@ def analyze(
     dtype: torch.dtype | None = None,
     name: str | None = None,
     execution: Execution | str | None = None,
+    ops: Mapping[Any, OpFormula] | None = None,
+    ignore: Iterable[Any] = (),
 ) -> Analysis:
     """Measure every module of ``model`` on one input, in eval mode.
 
@@ -72,6 +76,10 @@ def analyze(
         execution: ``meta`` (shapes only), ``real`` (real tensors on a copy of the model), or None:
             ``meta``, and ``real`` when the forward cannot run on ``meta`` tensors (its shapes depend on
             values). :attr:`Analysis.execution` says which ran and why.
+        ops: formulas for this analysis only, by operator (``"aten::silu"`` or ``torch.ops.aten.silu``),
+            overriding or adding to the registry's (:mod:`convcost.analyzer.formulas.ops` is not changed).
+        ignore: operators to count as nothing in this analysis; they are listed in
+            :attr:`Analysis.ignored_ops` with their calls.
 
     Raises:
         TypeError: ``model`` is not an ``nn.Module``.
@@ -98,13 +106,14 @@ def analyze(
     if any(is_lazy(p) for p in itertools.chain(model.parameters(), model.buffers())):
         model = _initialised_copy(model, inputs, dtype)
     layout = declared_layout(model)
-    setup = _Setup(model, inputs, dtype, label, selection, primary, layout, any(e.reads_functions for e in chosen))
+    setup = _Setup(model, inputs, dtype, label, selection, primary, layout, any(e.reads_functions for e in chosen),
+                   op_table(ops, ignore))
 
     with preserved_model(model):
         run = _walk_with_fallback(setup, wanted)
         weights = _weight_elements(model, dtype)
         context = EngineContext(model, inputs, dtype, run.walk.tracker.calls, run.walk.counts,
-                                run.walk.function_costs, run.walk.unread_functions)
+                                run.walk.function_costs, run.walk.unread_functions, setup.ops)
         # the dispatch walk always runs (it measures shapes and memory), so its counts are always reported
         engines: dict[EngineName, EngineCounts] = {EngineName.DISPATCH: run.walk.counts}
         engines.update({e.name: e.count(context) for e in chosen if e.name not in engines})
@@ -156,6 +165,7 @@ class _Setup:
     primary: EngineName
     layout: Layout
     record_functions: bool = False
+    ops: OpTable = DEFAULT_OPS
 
 
 @dataclass(frozen=True)
@@ -200,7 +210,8 @@ def _walk(setup: _Setup, *, real: bool) -> DispatchResult:
     args = real_inputs(inputs, runnable, setup.dtype if _is_floating(setup.dtype) else None) if real else inputs
     try:
         with preserved_model(model):  # what the forward assigned on the way is undone before anything else runs
-            return count_forward(runnable, args, setup.dtype, real=real, record_functions=setup.record_functions)
+            return count_forward(runnable, args, setup.dtype, real=real, record_functions=setup.record_functions,
+                                 ops=setup.ops)
     except ForwardError as failure:
         where = failure.module
         module = model.get_submodule(where) if where else model
@@ -254,6 +265,7 @@ def _assemble(setup: _Setup, run: _Run, engines: Mapping[EngineName, EngineCount
         totals=totals,
         unsupported=engine_totals[primary].unsupported_ops,
         free_ops=dict(engines[primary].free),
+        ignored_ops=dict(engines[primary].ignored),
         disagreements=cross_check(layers, engines) if len(engines) > 1 else (),
         engines=tuple(engine_totals.values()),
         stages=setup.layout.stages,

@@ -47,4 +47,31 @@ def test_jupyter_shows_a_compact_table() -> None:
 def test_partial_analyses_and_model_loading_are_public(tmp_path) -> None:
     loaded = load_model("efficientnet_b0")
     assert loaded.native_resolution == 224 and isinstance(loaded.module, nn.Module)
-    assert {"analyze", "Analysis", "load_model", "ModelLoadError", "create_model", "list_models"} <= set(convcost.__all__)
+    public = {"analyze", "Analysis", "load_model", "ModelLoadError", "create_model", "list_models"}
+    assert public <= set(convcost.__all__)
+
+
+def test_an_op_formula_for_one_analysis_leaves_the_registry_alone() -> None:
+    from convcost.analyzer import OpKey
+    from convcost.analyzer.formulas.ops import OP_FORMULAS, OpCost, OpFormula
+
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.SiLU(), nn.Dropout(0.1))
+    default = analyze(model, (1, 3, 6, 6))
+    triple = OpFormula(OpKey.SILU, lambda call: OpCost(flops=3 * call.out_numel), "3 FLOPs per element")
+    tuned = analyze(model, (1, 3, 6, 6), ops={"aten::silu": triple}, ignore=["aten::convolution"])
+    assert tuned.by_operator()[OpKey.SILU] == 3 * 4 * 16 and default.by_operator()[OpKey.SILU] == 2 * 4 * 16
+    assert tuned.totals.macs == 0 and tuned.ignored_ops == {"aten::convolution": 1}
+    assert OP_FORMULAS["aten::silu"].rule != triple.rule  # the registry is untouched
+    assert analyze(model, (1, 3, 6, 6)).by_operator() == default.by_operator()
+
+
+def test_bad_op_overrides_are_named() -> None:
+    import pytest
+
+    from convcost.analyzer.formulas.ops import OpCost
+
+    model = nn.SiLU()
+    with pytest.raises(ValueError, match="named like 'aten::silu'"):
+        analyze(model, (1, 4), ignore=["silu"])
+    with pytest.raises(ValueError, match="must be an OpFormula"):
+        analyze(model, (1, 4), ops={"aten::silu": lambda call: OpCost()})

@@ -91,7 +91,7 @@ class AnalyticEngine:
         """
         reference = context.reference
         counts = EngineCounts(self.name, copy.deepcopy(reference.ops), copy.deepcopy(reference.unsupported),
-                              copy.copy(reference.free))
+                              copy.copy(reference.free), copy.copy(reference.ignored))
         for module, own in counts.ops.items():
             for key in MATRIX_KEYS:
                 measured = own.pop(key, None)

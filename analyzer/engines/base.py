@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ..formulas.ops import OpKey
+from ..formulas.table import DEFAULT_OPS, OpTable
 from ..naming import StrEnum, parse_member
 from ..plugins import Registry
 from .counts import EngineCounts, OpTally
@@ -52,6 +53,7 @@ class EngineContext:
         functions: per module name, the matrix-product torch functions it called, costed by their own
             formulas (recorded when an engine that ``reads_functions`` was chosen; else empty).
         unread_functions: per module name, such functions whose arguments no formula could read → calls.
+        ops: the operator formulas of this analysis (the registry's, or its own overrides).
     """
 
     model: nn.Module
@@ -61,6 +63,7 @@ class EngineContext:
     reference: EngineCounts
     functions: Mapping[str, Mapping[OpKey, OpTally]] = field(default_factory=dict)
     unread_functions: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    ops: OpTable = DEFAULT_OPS
 
 
 class Engine(Protocol):

@@ -44,12 +44,14 @@ class EngineCounts:
         ops: module name → operator key → tally.
         unsupported: module name → aten operator name → calls with no formula.
         free: aten operator name → calls that cost nothing by a stated rule.
+        ignored: aten operator name → calls the analysis was told to ignore.
     """
 
     engine: EngineName
     ops: dict[str, dict[OpKey, OpTally]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(OpTally)))
     unsupported: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     free: Counter[str] = field(default_factory=Counter)
+    ignored: Counter[str] = field(default_factory=Counter)
 
     def macs(self, module: str) -> int:
         """Own conv and linear MACs of ``module``."""

@@ -25,7 +25,8 @@ from torch.utils._pytree import tree_leaves, tree_map
 
 from ..errors import WindowTooLargeError
 from ..formulas.functions import FUNCTION_FORMULAS, function_cost
-from ..formulas.ops import FREE_OPS, OP_FORMULAS, OpCall, TensorArg
+from ..formulas.ops import OpCall, TensorArg
+from ..formulas.table import DEFAULT_OPS, OpTable
 from ..formulas.windows import WINDOW_CHECKS, window_misfit
 from .base import EngineContext, EngineName, register_engine
 from .counts import EngineCounts, OpTally
@@ -200,9 +201,9 @@ class LiveBytes:
 
 class _OpCounter(TorchDispatchMode):
     def __init__(self, tracker: ModuleTracker, counts: EngineCounts, memory: LiveBytes,
-                 allocated: Counter[str]) -> None:
+                 allocated: Counter[str], ops: OpTable) -> None:
         super().__init__()
-        self.tracker, self.counts, self.memory, self.allocated = tracker, counts, memory, allocated
+        self.tracker, self.counts, self.memory, self.allocated, self.ops = tracker, counts, memory, allocated, ops
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
@@ -213,12 +214,14 @@ class _OpCounter(TorchDispatchMode):
                 raise WindowTooLargeError(name, misfit)
         out = _run(func, args, kwargs)
         module = self.tracker.current
-        formula = OP_FORMULAS.get(name)
+        formula = self.ops.formula(name)
         if formula is not None:
             call = _op_call(func, args, kwargs, out)
             cost = formula.cost(call)
             self.counts.ops[module][formula.key].add(1, cost.macs, cost.flops, call.in_numel, call.out_numel)
-        elif name in FREE_OPS:
+        elif name in self.ops.ignored:
+            self.counts.ignored[name] += 1
+        elif name in self.ops.free:
             self.counts.free[name] += 1
         else:
             self.counts.unsupported[module][name] += 1
@@ -291,7 +294,7 @@ def real_parameters(model: nn.Module) -> Iterator[set[int]]:
 
 
 def count_forward(model: nn.Module, inputs: Any, dtype: torch.dtype, *, real: bool = False,
-                  record_functions: bool = False) -> DispatchResult:
+                  record_functions: bool = False, ops: OpTable = DEFAULT_OPS) -> DispatchResult:
     """Walk ``model`` once: operator counts, allocated, live and saved bytes.
 
     By default every parameter, buffer and input is a ``meta`` stand-in: no real arithmetic
@@ -306,6 +309,7 @@ def count_forward(model: nn.Module, inputs: Any, dtype: torch.dtype, *, real: bo
         dtype: dtype of floating inputs, parameters and buffers of a ``meta`` walk.
         record_functions: also cost every matrix-product torch function by its own formula (for the
             analytic engine).
+        ops: the operator formulas to count with (the registry's, or one analysis's overrides).
 
     Raises:
         ForwardError: the forward failed; it carries the module it failed in and what was counted so far.
@@ -334,7 +338,7 @@ def count_forward(model: nn.Module, inputs: Any, dtype: torch.dtype, *, real: bo
         try:
             with _located(tracker, result), torch.enable_grad(), \
                     torch.autograd.graph.saved_tensors_hooks(pack, _no_backward), tracker, \
-                    _OpCounter(tracker, counts, memory, result.allocated_bytes), \
+                    _OpCounter(tracker, counts, memory, result.allocated_bytes, ops), \
                     _FunctionRecorder(tracker, result) if record_functions else nullcontext():
                 output = call_model(model, args)
             del output

@@ -21,7 +21,8 @@ import torch
 from torch import nn
 
 from ..errors import AnalysisError, InputShapeError
-from ..formulas.ops import FREE_OPS, OP_FORMULAS, OpCall, OpCost, OpFormula, OpKey, TensorArg
+from ..formulas.ops import OP_FORMULAS, OpCall, OpCost, OpFormula, OpKey, TensorArg
+from ..formulas.table import DEFAULT_OPS, OpTable
 from ..real_run import real_inputs, runnable_copy
 from .base import EngineContext, EngineName, register_engine
 from .counts import EngineCounts
@@ -64,6 +65,8 @@ def _fvcore_macs_handles(fv: Any) -> dict[str, FvcoreMacs]:
 FREE_PREFIX = "free|"
 #: Prefix of the fvcore counter keys for operators fvcore has a handle for and convcost has no formula for.
 UNSUPPORTED_PREFIX = "unsupported|"
+#: Prefix of the fvcore counter keys for operators the analysis ignores.
+IGNORED_PREFIX = "ignored|"
 SIZE_ARITHMETIC = "traced size arithmetic (0-d tensors)"
 
 
@@ -114,10 +117,10 @@ def _formula_handle(formula: OpFormula) -> Handle:
     return handle
 
 
-def _macs_handle(name: str, fvcore_macs: Any, bias_index: int | None) -> Handle:
-    key = OP_FORMULAS[name].key if name in OP_FORMULAS else OpKey.LINEAR
+def _macs_handle(name: str, fvcore_macs: Any, bias_index: int | None, table: OpTable) -> Handle:
+    key = formula.key if (formula := table.formula(name)) is not None else OpKey.LINEAR
 
-    fallback = OP_FORMULAS.get(name)
+    fallback = table.formula(name)
 
     def handle(inputs: list[Any], outputs: list[Any]) -> Counter[str]:
         call = _jit_call(inputs, outputs)
@@ -137,18 +140,25 @@ def _free_handle(name: str) -> Handle:
     return lambda inputs, outputs: Counter({FREE_PREFIX + name: 1})
 
 
+def _ignored_handle(name: str) -> Handle:
+    return lambda inputs, outputs: Counter({IGNORED_PREFIX + name: 1})
+
+
 def _unsupported_handle(name: str) -> Handle:
     return lambda inputs, outputs: Counter({UNSUPPORTED_PREFIX + name: 1})
 
 
-def op_handles(jit_handles: Any, fvcore_defaults: Iterable[str] = ()) -> dict[str, Any]:
+def op_handles(jit_handles: Any, fvcore_defaults: Iterable[str] = (), table: OpTable = DEFAULT_OPS) -> dict[str, Any]:
     """fvcore handles for every operator convcost knows, and for every other one fvcore would count by its own
-    rules (``fvcore_defaults``): those are listed as unsupported, as the dispatch engine lists them."""
+    rules (``fvcore_defaults``): those are listed as unsupported, as the dispatch engine lists them. An operator
+    the analysis ignores counts nothing; one it overrides takes the override."""
     handles: dict[str, Any] = {name: _unsupported_handle(name) for name in fvcore_defaults}
-    handles.update({name: _free_handle(name) for name in FREE_OPS})
-    handles.update({name: _formula_handle(formula) for name, formula in OP_FORMULAS.items()})
-    macs_handles = _fvcore_macs_handles(jit_handles)
-    handles.update({name: _macs_handle(name, own.handle, own.bias_index) for name, own in macs_handles.items()})
+    handles.update({name: _free_handle(name) for name in table.free})
+    handles.update({name: _formula_handle(formula) for name, formula in table.formulas.items()})
+    handles.update({name: _macs_handle(name, own.handle, own.bias_index, table)
+                    for name, own in _fvcore_macs_handles(jit_handles).items() if table.formulas.get(name)
+                    is OP_FORMULAS.get(name)})
+    handles.update({name: _ignored_handle(name) for name in table.ignored})
     return handles
 
 
@@ -173,7 +183,7 @@ def _no_hooks_left(model: nn.Module) -> Iterator[None]:
                 del module._forward_hooks[key]
 
 
-def count_fvcore(model: nn.Module, inputs: tuple[Any, ...]) -> EngineCounts:
+def count_fvcore(model: nn.Module, inputs: tuple[Any, ...], table: OpTable = DEFAULT_OPS) -> EngineCounts:
     """Per-module own costs from fvcore (``model`` must already be in the mode to analyse).
 
     Args:
@@ -184,7 +194,7 @@ def count_fvcore(model: nn.Module, inputs: tuple[Any, ...]) -> EngineCounts:
     runnable = runnable_copy(model, initialise=False)
     analysis = fvcore_nn.FlopCountAnalysis(runnable, real_inputs(inputs, runnable))
     analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False).tracer_warnings("none")
-    analysis.set_op_handle(**op_handles(jit_handles, _default_handled_ops(analysis)))
+    analysis.set_op_handle(**op_handles(jit_handles, _default_handled_ops(analysis), table))
     with warnings.catch_warnings(), torch.no_grad(), _no_hooks_left(runnable):
         warnings.simplefilter("ignore")
         inclusive = analysis.by_module_and_operator()
@@ -203,6 +213,9 @@ def count_fvcore(model: nn.Module, inputs: tuple[Any, ...]) -> EngineCounts:
                 continue
             if label.startswith(UNSUPPORTED_PREFIX):
                 counts.unsupported[name][label[len(UNSUPPORTED_PREFIX):]] += int(value)
+                continue
+            if label.startswith(IGNORED_PREFIX):
+                counts.ignored[label[len(IGNORED_PREFIX):]] += int(value)
                 continue
             key, metric = label.split("|")
             tally = counts.ops[name][OpKey(key)]
@@ -234,7 +247,7 @@ class FvcoreEngine:
         if isinstance(context.inputs, Mapping):
             raise InputShapeError("the fvcore engine traces positional inputs only; pass a tuple of tensors")
         try:
-            return count_fvcore(context.model, context.inputs)
+            return count_fvcore(context.model, context.inputs, context.ops)
         except Exception as error:
             raise AnalysisError(f"the fvcore engine could not trace the model: {type(error).__name__}: {error}; "
                                 "the dispatch engine (the default) does not need a trace") from error
