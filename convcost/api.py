@@ -38,9 +38,11 @@ class Analysis(analysis_records.Analysis):
             write_text(path, text)
         return text
 
-    def summary(self, depth: int | None = 3) -> str:
-        """The terminal table: the module tree down to ``depth`` (None: every module), totals, cross-check."""
-        return self._render(Format.TABLE, None, depth)
+    def summary(self, depth: int | None = 3, *, own: bool = False, legend: bool = False) -> str:
+        """The terminal table: the module tree down to ``depth`` (None: every module), each row its subtree's
+        costs (``own``: the module's own), then the memory, coverage and cross-check lines (``legend``: and the
+        counting conventions)."""
+        return get_renderer(Format.TABLE).analysis(AnalysisView(self, depth, own=own, legend=legend))
 
     def to_csv(self, path: str | os.PathLike[str] | None = None) -> str:
         """One row per module, raw integers (written to ``path`` too, when given)."""

@@ -51,6 +51,15 @@ class Column(Enum):
              "floating-point operations: 2·MACs for conv/linear plus one per bias add, plus every other "
              "operator at the per-element cost its formula states (a transcendental function counts as one); "
              "unsupported operators are not counted")
+    SUBTREE_PARAMS = ("subtree_params", "Params (subtree)", Unit.COUNT,
+                      "parameters of the module and every module inside it (elements)")
+    SUBTREE_MACS = ("subtree_macs", "MACs (subtree)", Unit.COUNT, "MACs of the module and every module inside it")
+    SUBTREE_FLOPS = ("subtree_flops", "FLOPs (subtree)", Unit.COUNT, "FLOPs of the module and every module inside it")
+    SUBTREE_OUTPUT_BYTES = ("subtree_output_bytes", "Output (subtree)", Unit.BYTES,
+                            "output bytes of the module and every module inside it")
+    SUBTREE_SAVED_BYTES = ("subtree_saved_bytes", "Saved (subtree)", Unit.BYTES,
+                           "bytes saved for backward by the module and every module inside it")
+    MACS_SHARE = ("macs_share", "% MACs", Unit.SHARE, "the module's subtree MACs as a share of the model's")
     OUTPUT_BYTES = ("output_bytes", "Output", Unit.BYTES,
                     "bytes of new tensors the module's own operators allocated; views and in-place results are "
                     "free")
@@ -90,13 +99,15 @@ class Column(Enum):
     @property
     def is_numeric(self) -> bool:
         """Whether the column holds a number (right-aligned on screen)."""
-        return self.unit in (Unit.INT, Unit.COUNT, Unit.BYTES, Unit.PERCENT)
+        return self.unit in (Unit.INT, Unit.COUNT, Unit.BYTES, Unit.PERCENT, Unit.SHARE)
 
 
-#: Per-layer columns (CSV, JSON ``layers``, HTML layer tables), own costs of each module.
+#: Per-layer columns (CSV, JSON ``layers``, HTML layer tables): each module's own costs, then its subtree's.
 LAYER_COLUMNS: tuple[Column, ...] = (
     Column.NAME, Column.TYPE, Column.KIND, Column.DEPTH, Column.OUTPUT_SHAPE, Column.PARAMS, Column.TRAINABLE_PARAMS,
     Column.FROZEN_PARAMS, Column.BUFFERS, Column.MACS, Column.FLOPS, Column.OUTPUT_BYTES, Column.SAVED_BYTES,
+    Column.SUBTREE_PARAMS, Column.SUBTREE_MACS, Column.SUBTREE_FLOPS, Column.SUBTREE_OUTPUT_BYTES,
+    Column.SUBTREE_SAVED_BYTES, Column.MACS_SHARE,
 )
 #: Whole-model columns (summary CSV/JSON, comparison tables).
 SUMMARY_COLUMNS: tuple[Column, ...] = (

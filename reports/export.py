@@ -42,7 +42,7 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
         "execution": analysis.execution.value,
         "execution_reason": analysis.execution_reason,
         "complete": analysis.complete,
-        "layers": [_jsonable(layer_row(layer)) for layer in analysis.layers],
+        "layers": [_jsonable(layer_row(layer, analysis)) for layer in analysis.layers],
     }
 
 

@@ -29,21 +29,29 @@ def part_label(layer: LayerRecord) -> str:
     return layer.part if layer.part is not None else UNDECLARED
 
 
-def layer_row(layer: LayerRecord) -> dict[str, Any]:
-    """One module's own costs keyed by :data:`LAYER_COLUMNS` keys (output shape of the first output)."""
+def layer_row(layer: LayerRecord, analysis: Analysis) -> dict[str, Any]:
+    """One module's own costs, then its subtree's, keyed by :data:`LAYER_COLUMNS` keys (output shape of the
+    first output)."""
+    subtree_macs = analysis.total(layer.name, "macs")
     values = {
         Column.NAME: layer.name, Column.TYPE: layer.type, Column.KIND: layer.kind or "", Column.DEPTH: layer.depth,
         Column.OUTPUT_SHAPE: layer.output_shapes[0] if layer.output_shapes else None,
         Column.PARAMS: layer.params, Column.TRAINABLE_PARAMS: layer.trainable_params,
         Column.FROZEN_PARAMS: layer.frozen_params, Column.BUFFERS: layer.buffers, Column.MACS: layer.macs,
         Column.FLOPS: layer.flops, Column.OUTPUT_BYTES: layer.output_bytes, Column.SAVED_BYTES: layer.saved_bytes,
+        Column.SUBTREE_PARAMS: analysis.total(layer.name, "params"), Column.SUBTREE_MACS: subtree_macs,
+        Column.SUBTREE_FLOPS: analysis.total(layer.name, "flops"),
+        Column.SUBTREE_OUTPUT_BYTES: analysis.total(layer.name, "output_bytes"),
+        Column.SUBTREE_SAVED_BYTES: analysis.total(layer.name, "saved_bytes"),
+        Column.MACS_SHARE: subtree_macs / analysis.totals.macs if analysis.totals.macs else 0.0,
     }
     return {column.key: values[column] for column in LAYER_COLUMNS}
 
 
 def layer_frame(analysis: Analysis) -> pd.DataFrame:
-    """One row per module in ``named_modules`` order, root first; costs are the module's own."""
-    return pd.DataFrame([layer_row(layer) for layer in analysis.layers], columns=[c.key for c in LAYER_COLUMNS])
+    """One row per module in ``named_modules`` order, root first: its own costs, then its subtree's."""
+    return pd.DataFrame([layer_row(layer, analysis) for layer in analysis.layers],
+                        columns=[c.key for c in LAYER_COLUMNS])
 
 
 def summary_record(analysis: Analysis) -> dict[str, Any]:

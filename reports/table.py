@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from convcost.analyzer import Analysis, Execution, LayerRecord
+from convcost.analyzer import Analysis, Execution
 from convcost.analyzer.conventions import ConventionTotal
 
 from .columns import SUMMARY_COLUMNS, TABLE_COLUMNS, Column, conventions
@@ -22,6 +22,8 @@ from .verdict import check_view
 FOOTNOTE_WIDTH = 100
 #: Longest module name or type a table row shows (files keep the whole name).
 NAME_WIDTH = 48
+#: Title of the tree table's share column.
+SHARE_TITLE = "% MACs"
 #: Summary columns worth a terminal column (the rest are in the files).
 _SCREEN_SUMMARY = tuple(c for c in SUMMARY_COLUMNS if c not in (
     Column.RESOLUTION, Column.TRAINABLE_PARAMS, Column.FROZEN_PARAMS, Column.BUFFERS, Column.PEAK_MODULE,
@@ -47,30 +49,56 @@ def align(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence
     return "\n".join(lines)
 
 
-def _tree_cells(analysis: Analysis, layer: LayerRecord, cut: bool) -> list[str]:
-    """Label and values of one tree row: own costs, or the whole subtree when its children are hidden."""
-    name = layer.name.rsplit(".", 1)[-1] if layer.name else analysis.model
-    label = f"{'  ' * layer.depth}{clipped(printable(name), NAME_WIDTH)} ({clipped(printable(layer.type), NAME_WIDTH)})"
-    row = layer_row(layer)
-    if cut:
-        row.update({c.key: analysis.total(layer.name, c.metric) for c in TABLE_COLUMNS if c.metric is not None})
-    return [label, *(c.human(row[c.key]) for c in TABLE_COLUMNS)]
+def tree_prefixes(names: Sequence[str]) -> dict[str, str]:
+    """The tree lines (``├─``, ``│``, ``└─``) in front of each of ``names`` (dotted module names, root ``""``
+    first, parents before children)."""
+    children: dict[str, list[str]] = {}
+    for name in names:
+        if name:
+            children.setdefault(name.rpartition(".")[0], []).append(name)
+    prefixes = {"": ""}
+    stack = [(kid, "", kid == kids[-1]) for kids in [children.get("", [])] for kid in reversed(kids)]
+    while stack:
+        name, lead, last = stack.pop()
+        prefixes[name] = lead + ("└─ " if last else "├─ ")
+        below = children.get(name, [])
+        stack += [(kid, lead + ("   " if last else "│  "), kid == below[-1]) for kid in reversed(below)]
+    return prefixes
 
 
-def tree_table(analysis: Analysis, depth: int | None = 3) -> str:
-    """Modules down to ``depth`` (None: all) as an indented tree, then a total row.
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole:.1%}" if part and whole else "--"
 
-    A row shows its module's own costs; a row at the depth limit whose children are hidden
-    shows its whole subtree (:meth:`Analysis.total`), so the rows add up to the total.
+
+def tree_table(analysis: Analysis, depth: int | None = 3, *, own: bool = False) -> str:
+    """Modules down to ``depth`` (None: all) as a tree, with each row's share of the model's MACs.
+
+    A row shows its module's subtree, children included (:meth:`Analysis.total`), so a parent row
+    answers "what does this part cost?" and the root row is the whole model. With ``own``, a row shows
+    only its module's own costs (a row whose children are hidden still shows its subtree) and a total
+    row follows, so the rows add up to it.
     """
-    rows = [_tree_cells(analysis, layer, cut=depth is not None and layer.depth == depth and not layer.is_leaf)
-            for layer in analysis.layers if depth is None or layer.depth <= depth]
+    shown = [layer for layer in analysis.layers if depth is None or layer.depth <= depth]
+    prefixes = tree_prefixes([layer.name for layer in shown])
+    rows = []
+    for layer in shown:
+        name = layer.name.rpartition(".")[2] if layer.name else analysis.model
+        label = (f"{prefixes.get(layer.name, '')}{clipped(printable(name), NAME_WIDTH)} "
+                 f"({clipped(printable(layer.type), NAME_WIDTH)})")
+        values = layer_row(layer, analysis)
+        subtree = not own or (depth is not None and layer.depth == depth and not layer.is_leaf)
+        if subtree:
+            values.update({c.key: analysis.total(layer.name, c.metric) for c in TABLE_COLUMNS if c.metric is not None})
+        rows.append([label, *(c.human(values[c.key]) for c in TABLE_COLUMNS),
+                     _share(values[Column.MACS.key], analysis.totals.macs)])
+    headers = [Column.NAME.title, *(c.title for c in TABLE_COLUMNS), SHARE_TITLE]
+    right = [False, *(c.is_numeric for c in TABLE_COLUMNS), True]
+    if not own:
+        return align(headers, rows, right)
     totals = {Column.PARAMS: analysis.totals.params, Column.MACS: analysis.totals.macs,
               Column.FLOPS: analysis.totals.flops, Column.OUTPUT_BYTES: analysis.totals.activation_bytes,
               Column.SAVED_BYTES: analysis.totals.training_bytes}
-    total_row = ["Total", *(c.human(totals[c]) if c in totals else "" for c in TABLE_COLUMNS)]
-    headers = [Column.NAME.title, *(c.title for c in TABLE_COLUMNS)]
-    right = [False, *(c.is_numeric for c in TABLE_COLUMNS)]
+    total_row = ["Total", *(c.human(totals[c]) if c in totals else "" for c in TABLE_COLUMNS), "100.0%"]
     return align(headers, rows, right, footer=[total_row])
 
 
@@ -85,8 +113,9 @@ def footnote(dtype: str) -> str:
     return "\n".join(["Conventions:", *items])
 
 
-def analysis_text(analysis: Analysis, depth: int | None = 3) -> str:
-    """The full terminal report of one analysis: heading, tree table, memory and coverage lines, footnote."""
+def analysis_text(analysis: Analysis, depth: int | None = 3, *, own: bool = False, legend: bool = False) -> str:
+    """The terminal report of one analysis: heading, tree table (see :func:`tree_table` for ``own``), memory,
+    coverage and cross-check lines, and with ``legend`` the counting conventions."""
     totals = analysis.totals
     shapes = ", ".join(shape_text(s) for s in analysis.input_shapes)
     unsupported = analysis.unsupported_ops()
@@ -101,14 +130,13 @@ def analysis_text(analysis: Analysis, depth: int | None = 3) -> str:
         f"{printable(analysis.model)}: input {shapes} ({analysis.dtype}), engine {analysis.engine}",
         *walked,
         "",
-        tree_table(analysis, depth),
+        tree_table(analysis, depth, own=own),
         "",
         f"{Column.PEAK_BYTES.title} live activations (inference): {Column.PEAK_BYTES.human(totals.peak_bytes)}"
         f" in {totals.peak_module or ROOT_LABEL}; {Column.BUFFERS.title}: {Column.BUFFERS.human(totals.buffers)}",
         coverage,
         *checks,
-        "",
-        footnote(analysis.dtype),
+        *(["", footnote(analysis.dtype)] if legend else []),
     ]
     return "\n".join(lines) + "\n"
 

@@ -23,7 +23,8 @@ class Unit(Enum):
     BYTES = "bytes"
     SHAPE = "shape"  # a tensor shape
     OPS = "ops"  # operator name → calls
-    PERCENT = "percent"
+    PERCENT = "percent"  # a number already in percent (a published top-1)
+    SHARE = "share"  # a fraction of a whole, 0 to 1, shown as a percentage
 
 
 def _scaled(value: float, base: int, prefixes: Sequence[str]) -> tuple[float, str]:
@@ -72,6 +73,8 @@ def human(unit: Unit, value: Any) -> str:
         return human_count(value)
     if unit is Unit.BYTES:
         return human_bytes(value)
+    if unit is Unit.SHARE:
+        return f"{value:.1%}" if value else "--"
     if unit is Unit.PERCENT:
         return f"{value:.1f}"
     return str(plain(unit, value))

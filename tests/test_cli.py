@@ -74,11 +74,13 @@ def test_list_with_no_match_is_a_usage_error(capsys) -> None:
 
 
 def test_analyze_table_defaults_to_native_resolution(capsys) -> None:
-    code, out, _ = run(capsys, "analyze", "efficientnet_b1", "--depth", "1")
+    code, out, _ = run(capsys, "analyze", "efficientnet_b1", "--depth", "1", "--legend")
     assert code == 0
     assert out.startswith("efficientnet_b1: input 1x3x240x240 (float32), engine dispatch")
     assert "    " not in "".join(line[:4] for line in out.split("\n\n")[1].splitlines()[2:])  # depth 1 at most
     assert "Conventions:" in out
+    code, out, _ = run(capsys, "analyze", "efficientnet_b1", "--depth", "1")
+    assert code == 0 and "Conventions:" not in out  # the legend only on request
 
 
 def test_analyze_json_follows_the_contract(capsys) -> None:

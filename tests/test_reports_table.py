@@ -12,16 +12,28 @@ def test_b0_table_matches_golden(b0_analysis: Analysis, golden) -> None:
 
 
 def test_cut_rows_show_their_whole_subtree(b0_analysis: Analysis) -> None:
-    lines = tree_table(b0_analysis, depth=1).splitlines()
-    stages = next(line for line in lines if line.startswith("  stages (Sequential)"))
+    lines = tree_table(b0_analysis, depth=1, own=True).splitlines()  # own costs, as before
+    stages = next(line for line in lines if line.startswith("├─ stages (Sequential)"))
     assert human_count(b0_analysis.total("stages", "macs")) in stages  # 353.63M, not the container's own 0
-    assert not any(line.startswith("    ") for line in lines)  # nothing below depth 1
+    assert not any(line.startswith("│") for line in lines)  # nothing below depth 1
     assert lines[-1].startswith("Total") and "385.81M" in lines[-1]
 
 
+def test_parent_rows_show_their_subtree_and_share(b0_analysis: Analysis) -> None:
+    lines = tree_table(b0_analysis, depth=2).splitlines()
+    stem = next(line for line in lines if line.startswith("├─ stem (ConvNormAct)"))
+    assert "10.84M" in stem and "23.28M" in stem  # its conv's MACs; conv, batch norm and SiLU FLOPs
+    assert stem.endswith("2.8%") and "928" in stem  # the stem's conv and batch norm: 864 + 64 parameters
+    root = lines[2]
+    assert root.startswith("efficientnet_b0 (StagedConvNet)") and "385.81M" in root and root.endswith("100.0%")
+    assert next(line for line in lines if "└─ fc (Linear)" in line).endswith("0.3%")  # 1,280,000 of 385.8M
+    assert not any(line.startswith("Total") for line in lines)  # the root row is the total
+
+
 def test_full_depth_shows_every_module(b0_analysis: Analysis) -> None:
-    lines = tree_table(b0_analysis, depth=None).splitlines()
+    lines = tree_table(b0_analysis, depth=None, own=True).splitlines()
     assert len(lines) == len(b0_analysis.layers) + 4  # header, rule, rows, rule, total
+    assert len(tree_table(b0_analysis, depth=None).splitlines()) == len(b0_analysis.layers) + 2
 
 
 def test_align_pads_columns() -> None:

@@ -47,7 +47,9 @@ def test_columns_share_one_vocabulary() -> None:
     assert column("not a column") is None
     assert [c.key for c in LAYER_COLUMNS] == ["name", "type", "kind", "depth", "output_shape", "params",
                                              "trainable_params", "frozen_params", "buffers", "macs", "flops",
-                                             "output_bytes", "saved_bytes"]
+                                             "output_bytes", "saved_bytes", "subtree_params", "subtree_macs",
+                                             "subtree_flops", "subtree_output_bytes", "subtree_saved_bytes",
+                                             "macs_share"]
     assert {"model", "input_shape", "params", "macs", "flops", "activation_bytes", "training_bytes", "peak_bytes",
             "unsupported_ops"} <= {c.key for c in SUMMARY_COLUMNS}
 

@@ -46,11 +46,15 @@ class AnalysisView:
     Attributes:
         depth: deepest module level a tree table shows (None: all).
         convention: another tool's total to show beside convcost's, if asked for.
+        own: a tree table shows each module's own costs (rows add up to the total) instead of its subtree's.
+        legend: a text format adds the counting conventions.
     """
 
     analysis: Analysis
     depth: int | None = 3
     convention: ConventionView | None = None
+    own: bool = False
+    legend: bool = False
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ class TableRenderer:
 
     def analysis(self, view: AnalysisView) -> str:
         """Heading, module tree, memory and coverage lines, cross-check, conventions; then another tool's total."""
-        text = analysis_text(view.analysis, view.depth)
+        text = analysis_text(view.analysis, view.depth, own=view.own, legend=view.legend)
         if view.convention is not None:
             text += "\n" + convention_text(view.convention.total, view.analysis)
         return text

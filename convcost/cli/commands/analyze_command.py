@@ -26,7 +26,8 @@ def run(args: argparse.Namespace) -> int:
     analysis = analyze_loaded(model, input_for(model, args.resolution, args.input), args.engine)
     convention = (ConventionView(convention_total(analysis, args.convention), explain(analysis, args.convention))
                   if args.convention else None)
-    emit(chosen.analysis(AnalysisView(analysis, args.depth, convention)), args.output)
+    emit(chosen.analysis(AnalysisView(analysis, args.depth, convention, own=args.own, legend=args.legend)),
+         args.output)
     return 0
 
 
@@ -39,6 +40,9 @@ def register(commands: Any) -> None:
                         help="counting engine; all cross-checks every conv/linear layer (default: dispatch)")
     parser.add_argument("--depth", type=depth, default=3, metavar="N",
                         help="table only: show modules down to depth N (default: 3)")
+    parser.add_argument("--own", action="store_true",
+                        help="table only: each row shows its module's own costs, not its subtree's (rows add up)")
+    parser.add_argument("--legend", action="store_true", help="table only: add the counting conventions")
     parser.add_argument("--convention", choices=[c.value for c in CONVENTIONS], metavar="TOOL",
                         help=f"also give the total under TOOL's counting rules: {', '.join(CONVENTIONS)}")
     add_output_options(parser)
