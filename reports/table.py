@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -70,8 +71,18 @@ def _share(part: int, whole: int) -> str:
     return f"{part / whole:.1%}" if part and whole else "--"
 
 
-def tree_table(analysis: Analysis, depth: int | None = 3, *, own: bool = False) -> str:
-    """Modules down to ``depth`` (None: all) as a tree, with each row's share of the model's MACs.
+@dataclass(frozen=True)
+class TreeRows:
+    """The module tree as display cells: headers, rows, which columns are numeric, and a total row (or none)."""
+
+    headers: list[str]
+    rows: list[list[str]]
+    right: list[bool]
+    footer: list[list[str]]
+
+
+def tree_rows(analysis: Analysis, depth: int | None = 3, *, own: bool = False) -> TreeRows:
+    """Modules down to ``depth`` (None: all) as tree rows, with each row's share of the model's MACs.
 
     A row shows its module's subtree, children included (:meth:`Analysis.total`), so a parent row
     answers "what does this part cost?" and the root row is the whole model. With ``own``, a row shows
@@ -94,12 +105,18 @@ def tree_table(analysis: Analysis, depth: int | None = 3, *, own: bool = False) 
     headers = [Column.NAME.title, *(c.title for c in TABLE_COLUMNS), SHARE_TITLE]
     right = [False, *(c.is_numeric for c in TABLE_COLUMNS), True]
     if not own:
-        return align(headers, rows, right)
+        return TreeRows(headers, rows, right, [])
     totals = {Column.PARAMS: analysis.totals.params, Column.MACS: analysis.totals.macs,
               Column.FLOPS: analysis.totals.flops, Column.OUTPUT_BYTES: analysis.totals.activation_bytes,
               Column.SAVED_BYTES: analysis.totals.training_bytes}
     total_row = ["Total", *(c.human(totals[c]) if c in totals else "" for c in TABLE_COLUMNS), "100.0%"]
-    return align(headers, rows, right, footer=[total_row])
+    return TreeRows(headers, rows, right, [total_row])
+
+
+def tree_table(analysis: Analysis, depth: int | None = 3, *, own: bool = False) -> str:
+    """The module tree as an aligned text table (see :func:`tree_rows`)."""
+    tree = tree_rows(analysis, depth, own=own)
+    return align(tree.headers, tree.rows, tree.right, footer=tree.footer)
 
 
 def _wrap(text: str, indent: str = "    ") -> str:

@@ -138,7 +138,7 @@ def test_every_formula_is_keyed_by_an_op_key() -> None:
 
 def test_every_format_has_a_renderer_in_enum_order() -> None:
     assert [renderer.format for renderer in registered_renderers()] == list(Format)
-    with pytest.raises(ValueError, match="format must be one of table, csv, json, html; got 'xml'"):
+    with pytest.raises(ValueError, match="format must be one of table, csv, json, html, markdown; got 'xml'"):
         get_renderer("xml")
     with pytest.raises(ValueError, match="already registered"):
         register_renderer(get_renderer(Format.CSV))
@@ -183,4 +183,4 @@ def test_the_cli_renders_through_the_registry(capsys, shouting: Shouting) -> Non
     assert cli.main(["explain", "efficientnet_b0", "--vs", "thop", "--format", "csv"]) == 0
     assert capsys.readouterr().out == "EFFICIENTNET_B0: CONVCOST AGAINST THOP\n"
     assert cli.main(["analyze", "efficientnet_b0", "--convention", "thop", "--format", "csv"]) == 2
-    assert "--convention is shown in table, json, html output; csv holds a shout" in capsys.readouterr().err
+    assert "--convention is shown in table, json, html, markdown output; csv holds a shout" in capsys.readouterr().err

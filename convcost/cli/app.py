@@ -24,7 +24,7 @@ from convcost.studies import SettingsError
 from .commands import COMMANDS
 from .errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 from .models import expand_models
-from .output import check_writable
+from .output import check_writable, configure_logging, output_path
 
 __all__ = ["EXIT_USAGE", "UsageError", "build_parser", "expand_models", "main"]
 
@@ -68,9 +68,16 @@ def attach_negative_values(argv: Sequence[str]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``convcost`` with ``argv`` (default: the process arguments); returns the exit status."""
     try:
-        args = build_parser().parse_args(attach_negative_values(sys.argv[1:] if argv is None else list(argv)))
-        if getattr(args, "output", None) is not None:  # fail before any work, not after
-            check_writable(args.output)
+        arguments = sys.argv[1:] if argv is None else list(argv)
+        parser = build_parser()
+        if not arguments:  # no command: the list of them
+            parser.print_help()
+            return 0
+        args = parser.parse_args(attach_negative_values(arguments))
+        configure_logging(args)
+        path = output_path(args)
+        if path is not None:  # fail before any work, not after
+            check_writable(path)
         status: int = args.run(args)
         return status
     except SystemExit as exit_:  # argparse: --help/--version (0) or a usage error (2), already printed

@@ -29,6 +29,7 @@ class Format(StrEnum):
     CSV = "csv"
     JSON = "json"
     HTML = "html"
+    MARKDOWN = "markdown"
 
 
 @dataclass(frozen=True)

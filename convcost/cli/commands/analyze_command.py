@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 from typing import Any
 
 from convcost.analyzer import EngineName
@@ -13,7 +14,7 @@ from convcost.reports.formats import AnalysisView, ConventionView, registered_re
 from ..arguments import depth
 from ..errors import UsageError
 from ..models import add_model_options, analyze_loaded, input_for, load_model
-from ..output import add_output_options, emit, renderer
+from ..output import add_output_options, emit, log, renderer
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,11 +24,16 @@ def run(args: argparse.Namespace) -> int:
         showing = ", ".join(r.format.value for r in registered_renderers() if r.shows_convention)
         raise UsageError(f"--convention is shown in {showing} output; {chosen.format} holds {chosen.holds}")
     model = load_model(args.model)
-    analysis = analyze_loaded(model, input_for(model, args.resolution, args.input), args.engine)
+    shape = input_for(model, args.resolution, args.input)
+    log.info("analysing %s on input %s, engine %s", model.name, "x".join(map(str, shape)), args.engine)
+    started = time.perf_counter()
+    analysis = analyze_loaded(model, shape, args.engine)
+    log.info("counted in %.2f s on %s tensors %s", time.perf_counter() - started, analysis.execution,
+             analysis.execution_reason)
     convention = (ConventionView(convention_total(analysis, args.convention), explain(analysis, args.convention))
                   if args.convention else None)
     emit(chosen.analysis(AnalysisView(analysis, args.depth, convention, own=args.own, legend=args.legend)),
-         args.output)
+         args, f"{len(analysis.layers)} modules")
     return 0
 
 

@@ -18,11 +18,11 @@ def run(args: argparse.Namespace) -> int:
     """Analyse every model and render the comparison."""
     names = expand_models(args.models)
     analyses = []
-    for name in progress(names, len(names), "analyzing"):
+    for name in progress(names, len(names), "analyzing", quiet=args.quiet):
         model = load_model(name)
         analyses.append(analyze_loaded(model, input_for(model, args.resolution), args.engine))
     view = ComparisonView(analyses, published_frame([n for n in names if ":" not in n]), scaling_series())
-    emit(renderer(args).comparison(view), args.output)
+    emit(renderer(args).comparison(view), args, f"{len(analyses)} models")
     return 0
 
 

@@ -18,7 +18,7 @@ def run(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     analysis = analyze_loaded(model, input_for(model, args.resolution, args.input), EngineName.DISPATCH)
     section = reconciliation_section(analysis, convention_total(analysis, args.vs), explain(analysis, args.vs))
-    emit(renderer(args).section(section), args.output)
+    emit(renderer(args).section(section), args, section.title)
     return 0
 
 

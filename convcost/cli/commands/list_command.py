@@ -12,6 +12,7 @@ from convcost import architectures
 from convcost.reports.table import frame_text
 
 from ..errors import UsageError
+from ..output import add_common_options
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,4 +39,5 @@ def register(commands: Any) -> None:
                                  description="The model zoo with native resolution and published params, MACs, "
                                              "top-1 and their source.")
     parser.add_argument("pattern", nargs="?", default="*", metavar="PATTERN", help="shell-style name filter")
+    add_common_options(parser)
     parser.set_defaults(run=run)

@@ -22,7 +22,7 @@ from convcost.studies.suite import assemble, gather_jobs, report_runs, run_jobs
 from ..arguments import positive_int
 from ..errors import UsageError
 from ..models import RegistryAnalysis, expand_models, published_frame, scaling_series
-from ..output import check_writable, progress
+from ..output import add_common_options, check_writable, progress
 
 DEFAULT_REPORT_DIR = "convcost-report"
 
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     model_jobs = [_model_job(name, args.engine) for name in names]
     stand_ins = _stand_ins(names, args.engine)
     jobs = list(dict.fromkeys([*model_jobs, *(stand_ins.get(job, job) for job in gather_jobs(runs))]))
-    results = dict(progress(run_jobs(jobs, workers), len(jobs), "analyzing", unit="job"))
+    results = dict(progress(run_jobs(jobs, workers), len(jobs), "analyzing", unit="job", quiet=args.quiet))
     results.update({job: results[model_job] for job, model_job in stand_ins.items()})
     analyses: list[Analysis] = [results[job] for job in model_jobs]
     sections = [outcome.section() for outcome in assemble(runs, results)]
@@ -95,4 +95,5 @@ def register(commands: Any) -> None:
                         help="worker processes (default: one per CPU)")
     parser.add_argument("--studies", type=study_list, default=study_names(), metavar="LIST",
                         help=f"study sections: all, none or some of {','.join(study_names())} (default: all)")
+    add_common_options(parser)
     parser.set_defaults(run=run)

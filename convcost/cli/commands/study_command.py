@@ -46,7 +46,8 @@ def _values(study: Study[Any, Any], args: argparse.Namespace) -> dict[str, Any]:
 
 def _render(study: Study[Any, Any], values: dict[str, Any], args: argparse.Namespace) -> int:
     result = study.compute(study.settings(values))
-    emit(renderer(args).section(study.section(result)), args.output)
+    section = study.section(result)
+    emit(renderer(args).section(section), args, section.title)
     return 0
 
 
