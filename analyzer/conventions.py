@@ -18,12 +18,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from .analysis import Analysis
 from .formulas.ops import MATRIX_KEYS, OpKey
 from .naming import StrEnum, parse_member
-from .records import LayerRecord
+
+if TYPE_CHECKING:
+    from .analysis import Analysis
+    from .records import LayerRecord
 
 
 class Convention(StrEnum):

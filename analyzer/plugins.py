@@ -2,7 +2,9 @@
 
 Every extension axis of convcost (engines, output formats, studies; operator formulas have
 their own table in ``formulas.ops``) is a :class:`Registry` that plug-in modules add to when
-imported, and :func:`load_plugins` imports them all, so adding one is adding its file.
+imported, and :func:`load_plugins` imports them all, so adding one is adding its file. A
+registry imports its package's plug-ins the first time it is used, not when its package is
+imported: naming an engine or a format costs nothing until one is needed.
 """
 
 from __future__ import annotations
@@ -24,13 +26,22 @@ class Registry(Generic[K, V]):
         what: what a plug-in is, for messages (``engine``, ``study``).
         key: a plug-in's key.
         order: sort key for listing (default: registration order).
+        plugins: the package whose modules are the plug-ins, imported on first use (:func:`load_plugins`).
     """
 
-    def __init__(self, what: str, key: Callable[[V], K], order: Callable[[V], Any] | None = None) -> None:
+    def __init__(self, what: str, key: Callable[[V], K], order: Callable[[V], Any] | None = None,
+                 plugins: str | None = None) -> None:
         self.what = what
         self._key = key
         self._order = order
         self._items: dict[K, V] = {}
+        self._plugins = plugins
+
+    def _discover(self) -> None:
+        """Import the plug-in package's modules once (they register themselves as they load)."""
+        if self._plugins is not None:
+            package, self._plugins = self._plugins, None
+            load_plugins(package)
 
     def register(self, item: V) -> V:
         """Add ``item``.
@@ -38,6 +49,7 @@ class Registry(Generic[K, V]):
         Raises:
             ValueError: its key is taken.
         """
+        self._discover()
         key = self._key(item)
         if key in self._items:
             raise ValueError(f"{self.what} {key!s} is already registered")
@@ -46,6 +58,7 @@ class Registry(Generic[K, V]):
 
     def unregister(self, key: K) -> V | None:
         """Remove and return the plug-in under ``key`` (for tests that stand another in its place)."""
+        self._discover()
         return self._items.pop(key, None)
 
     def get(self, key: K) -> V:
@@ -54,6 +67,7 @@ class Registry(Generic[K, V]):
         Raises:
             ValueError: none is (the message lists the registered keys).
         """
+        self._discover()
         try:
             return self._items[key]
         except KeyError:
@@ -61,13 +75,16 @@ class Registry(Generic[K, V]):
             raise ValueError(f"{self.what} {key!s} is not registered; registered: {known}") from None
 
     def __contains__(self, key: object) -> bool:
+        self._discover()
         return key in self._items
 
     def __iter__(self) -> Iterator[V]:
+        self._discover()
         items = list(self._items.values())
         return iter(sorted(items, key=self._order) if self._order is not None else items)
 
     def __len__(self) -> int:
+        self._discover()
         return len(self._items)
 
 

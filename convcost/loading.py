@@ -1,7 +1,8 @@
 """Model specs as the command line takes them, for the Python API too: ``load_model("file.py:build")``.
 
 A spec is a registry name (``efficientnet_b0``, built on ``meta``), ``path/to/file.py:factory``
-or ``package.module:factory``, where ``factory(**kwargs)`` returns an ``nn.Module``. The
+or ``package.module:factory``, where ``factory(**kwargs)`` returns an ``nn.Module``, or a model
+of another zoo, ``timm:NAME`` or ``torchvision:NAME`` (:mod:`convcost.hubs`). The
 user's code runs with its ``sys.exit`` and command-line parsing contained: whatever it
 raises or prints to stderr becomes one :class:`ModelLoadError` saying what happened and what
 would work.
@@ -24,6 +25,7 @@ from typing import Any
 from torch import nn
 
 from . import architectures
+from .hubs import Hub, HubError, hub_of
 
 
 class ModelLoadError(ValueError):
@@ -116,15 +118,31 @@ def _load_factory(spec: str, kwargs: dict[str, Any]) -> LoadedModel:
     return LoadedModel(spec, model)
 
 
+def _load_hub(hub: Hub, spec: str, kwargs: dict[str, Any]) -> LoadedModel:
+    name = spec.partition(":")[2]
+    arguments = ", ".join(f"{key}={value!r}" for key, value in kwargs.items())
+    try:
+        model = _contained(f"building {spec}", lambda: hub.load(name, kwargs))
+    except (HubError, ModelLoadError) as error:
+        raise ModelLoadError(str(error)) from None
+    except Exception as error:  # the other library's code
+        raise ModelLoadError(f"{spec}({arguments}) failed: {type(error).__name__}: {error}") from error
+    return LoadedModel(spec, model, hub.resolution(model))
+
+
 def load_model(spec: str, **kwargs: Any) -> LoadedModel:
-    """A registry model (built on ``meta``, ``kwargs`` as its variant overrides) or a user's
-    ``file.py:factory`` / ``module:factory`` model (``kwargs`` passed to the factory).
+    """A registry model (built on ``meta``, ``kwargs`` as its variant overrides), a user's
+    ``file.py:factory`` / ``module:factory`` model (``kwargs`` passed to the factory), or a
+    ``timm:NAME`` / ``torchvision:NAME`` model (random weights on the CPU, ``kwargs`` passed to the zoo's builder).
 
     Raises:
         ModelLoadError: the model cannot be found, imported or built (a file given without its
             factory names the callables it defines).
         convcost.architectures.UnknownModelError: an unknown registry name (the message lists the closest).
     """
+    hub = hub_of(spec)
+    if hub is not None:
+        return _load_hub(hub, spec, kwargs)
     if ":" in spec:
         return _load_factory(spec, kwargs)
     if spec.endswith(".py") or Path(spec).is_file():

@@ -1,8 +1,9 @@
 """Assemble reports: the charts for a set of analyses, a single HTML page, or a whole report directory.
 
 A report directory holds ``index.html``, ``summary.csv``/``summary.json``, ``models/<name>.csv``
-and ``.json`` per model, ``charts/<name>.png`` and ``.svg``, and ``sections/<name>.csv`` for
-every table of the extra sections. Every file is written atomically; ``index.html`` is written last.
+and ``.json`` per model, ``charts/<name>.png`` and ``.svg``, ``sections/<name>.csv`` for
+every table of the extra sections, and the marker file ``.convcost-report``. It is replaced as a
+whole (:mod:`.directory`): a reader, or a run killed at any instant, finds the previous report or the new one.
 
 Charts are drawn in worker processes (:func:`convcost.analyzer.parallel.parallel_map`). Reports only
 render: every section arrives made, with its measurements (latency included) already taken.
@@ -23,6 +24,7 @@ from convcost.analyzer.parallel import parallel_map
 from . import charts
 from .atomic import write_bytes, write_text
 from .charts import ChartJob, RenderedChart
+from .directory import report_directory
 from .export import analysis_json, csv_text, json_text, summaries_json
 from .frames import PUBLISHED_FIELDS, breakdown_frame, category_share, layer_frame, summary_frame
 from .html import Page, render_html, section_view
@@ -131,6 +133,9 @@ def build_report(analyses: Sequence[Analysis], out_dir: str | Path, *, title: st
                  sections: Sequence[Section] = (), jobs: int = 1) -> Path:
     """Write the report directory for ``analyses`` and return the path of its ``index.html``.
 
+    ``out_dir`` is replaced as a whole (:func:`~convcost.reports.directory.report_directory`): files of a
+    previous report that this one lacks are gone, and a failure leaves the previous report as it was.
+
     Args:
         published: published figures, one row per figure (:data:`convcost.reports.frames.PUBLISHED_FIELDS`).
         scaling_models: model names of a scaling series (such as B0–B7), in order, for the cost curves.
@@ -138,26 +143,39 @@ def build_report(analyses: Sequence[Analysis], out_dir: str | Path, *, title: st
         jobs: worker processes for drawing charts.
 
     Raises:
+        ReportDirectoryError: another run is writing ``out_dir``, or it is a file, or a directory that is
+            neither empty nor a report (checked before any chart is drawn).
         OSError: the directory cannot be created or written.
     """
-    out = Path(out_dir)
+    with report_directory(out_dir) as staging:
+        write_report(analyses, staging, title=title, published=published, scaling_models=scaling_models,
+                     sections=sections, jobs=jobs)
+    return Path(out_dir) / "index.html"
+
+
+def write_report(analyses: Sequence[Analysis], directory: Path, *, title: str = "convcost report",
+                 published: pd.DataFrame | None = None, scaling_models: Sequence[str] = (),
+                 sections: Sequence[Section] = (), jobs: int = 1) -> Path:
+    """Write the files of the report for ``analyses`` into the existing, empty ``directory`` (the staging
+    directory of :func:`~convcost.reports.directory.report_directory`, for a caller that holds it across
+    the analysis) and return the path of its ``index.html``; arguments as :func:`build_report`.
+    """
+    drawn = _draw(analyses, overview_jobs(analyses, published, scaling_models), sections, jobs)
     for folder in ("models", "charts", "sections"):
-        (out / folder).mkdir(parents=True, exist_ok=True)
+        (directory / folder).mkdir(exist_ok=True)
     stems = _file_stems(analyses)
     for analysis in analyses:
-        write_text(out / "models" / f"{stems[analysis.model]}.csv", csv_text(layer_frame(analysis)))
-        write_text(out / "models" / f"{stems[analysis.model]}.json", json_text(analysis_json(analysis)))
-    write_text(out / "summary.csv", csv_text(summary_frame(analyses)))
-    write_text(out / "summary.json", json_text(summaries_json(analyses)))
-
-    drawn = _draw(analyses, overview_jobs(analyses, published, scaling_models), sections, jobs)
+        write_text(directory / "models" / f"{stems[analysis.model]}.csv", csv_text(layer_frame(analysis)))
+        write_text(directory / "models" / f"{stems[analysis.model]}.json", json_text(analysis_json(analysis)))
+    write_text(directory / "summary.csv", csv_text(summary_frame(analyses)))
+    write_text(directory / "summary.json", json_text(summaries_json(analyses)))
     for section, _ in drawn.sections:
         for file in section.csv_files():
-            write_text(out / "sections" / f"{file.stem}.csv", csv_text(file.frame))
+            write_text(directory / "sections" / f"{file.stem}.csv", csv_text(file.frame))
     every_chart = [*drawn.overview, *drawn.model_charts.values(), *(c for _, cs in drawn.sections for c in cs)]
     for chart in every_chart:
-        write_bytes(out / "charts" / f"{chart.name}.png", chart.png)
-        write_bytes(out / "charts" / f"{chart.name}.svg", chart.svg)
+        write_bytes(directory / "charts" / f"{chart.name}.png", chart.png)
+        write_bytes(directory / "charts" / f"{chart.name}.svg", chart.svg)
 
     page = Page(
         title=title,
@@ -168,4 +186,4 @@ def build_report(analyses: Sequence[Analysis], out_dir: str | Path, *, title: st
                      for a in analyses},
         files={"summary CSV": "summary.csv", "summary JSON": "summary.json"},
     )
-    return write_text(out / "index.html", render_html(analyses, page))
+    return write_text(directory / "index.html", render_html(analyses, page))

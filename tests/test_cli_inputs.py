@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import importlib
 import textwrap
 from pathlib import Path
 
@@ -111,7 +111,7 @@ def test_ctrl_c_exits_130_with_one_line(capsys, monkeypatch) -> None:
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(sys.modules["convcost.cli.commands.analyze_command"], "analyze_loaded", interrupted)
+    monkeypatch.setattr(importlib.import_module("convcost.cli.models"), "analyze_loaded", interrupted)
     assert main(["analyze", "efficientnet_b0"]) == 130
     out, err = capsys.readouterr()
     assert out == "" and err == "convcost: interrupted\n"

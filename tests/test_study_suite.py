@@ -232,8 +232,8 @@ def test_registry_refuses_clashes(doubling) -> None:
         register_study(Deaf())
 
 
-def test_own_command_studies_have_a_command_not_a_study_name() -> None:
-    own = [study.name for study in registered_studies() if study.invocation is Invocation.OWN_COMMAND]
-    assert "plan" in own
+def test_plan_is_a_report_section_and_a_command_not_a_study_name() -> None:
+    report_only = [study.name for study in registered_studies() if study.invocation is Invocation.REPORT_ONLY]
+    assert "plan" in report_only  # ``convcost plan MODEL`` plans any model; the study is the report's section
     with pytest.raises(SystemExit):
         cli.build_parser().parse_args(["study", "plan"])

@@ -5,39 +5,25 @@ model once on ``meta`` tensors (the dispatch walk, which also measures shapes an
 an engine turns that walk, or its own pass over the model, into :class:`EngineCounts`.
 ``analyze(engine=...)``, the cross-check, the verdict and the command line's ``--engine``
 choices all read :func:`registered_engines`. A new engine is one module in this package that
-calls :func:`register_engine`, plus a member of :class:`EngineName`.
+calls :func:`register_engine`, plus a member of :class:`~.names.EngineName`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Protocol
 
 import torch
 from torch import nn
 
 from ..formulas.ops import OpKey
 from ..formulas.table import DEFAULT_OPS, OpTable
-from ..naming import StrEnum, parse_member
+from ..naming import parse_member
 from ..plugins import Registry
 from .counts import EngineCounts, OpTally
+from .names import ALL, EngineName, EngineSelection
 from .tracker import ModuleCalls
-
-
-class EngineName(StrEnum):
-    """The registered engines, in the order reports list them."""
-
-    DISPATCH = "dispatch"
-    ANALYTIC = "analytic"
-    FVCORE = "fvcore"
-
-
-#: ``analyze(engine=ALL)``: every registered engine, the primary one's counts in the records.
-ALL: Final = "all"
-EngineSelection = EngineName | Literal["all"]
-#: The engine whose counts fill the records when every engine runs.
-PRIMARY: Final = EngineName.DISPATCH
 
 
 @dataclass(frozen=True)
@@ -96,7 +82,8 @@ class Engine(Protocol):
 
 
 _ENGINES: Registry[EngineName, Engine] = Registry("engine", lambda engine: engine.name,
-                                                  lambda engine: list(EngineName).index(engine.name))
+                                                  lambda engine: list(EngineName).index(engine.name),
+                                                  plugins=__package__)
 
 
 def register_engine(engine: Engine) -> Engine:

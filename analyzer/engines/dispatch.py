@@ -10,9 +10,10 @@ operators allocate, the peak of live bytes, and the bytes autograd saves for bac
 from __future__ import annotations
 
 import functools
+import itertools
 import weakref
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
@@ -120,10 +121,25 @@ def _unary_outputs(x: torch.Tensor, *_: Any, **__: Any) -> torch.Tensor:
     return _empty_like(x)
 
 
+def _broadcast(*shapes: Sequence[int]) -> tuple[int, ...]:
+    """The shape ``shapes`` broadcast to (torch.broadcast_shapes imports sympy, ~0.4 s, on first use).
+
+    Raises:
+        RuntimeError: two sizes of a dimension differ and neither is 1.
+    """
+    result: list[int] = []
+    for sizes in itertools.zip_longest(*(reversed(tuple(shape)) for shape in shapes), fillvalue=1):
+        wide = {size for size in sizes if size != 1}
+        if len(wide) > 1:
+            raise RuntimeError(f"shapes {[tuple(shape) for shape in shapes]} do not broadcast")
+        result.append(wide.pop() if wide else 1)
+    return tuple(reversed(result))
+
+
 def _binary_outputs(a: torch.Tensor, b: Any, *_: Any, **__: Any) -> torch.Tensor:
     if isinstance(b, torch.Tensor) and b.shape == a.shape and b.dtype == a.dtype:
         return _empty_like(a)
-    shape = torch.broadcast_shapes(a.shape, b.shape) if isinstance(b, torch.Tensor) else a.shape
+    shape = _broadcast(a.shape, b.shape) if isinstance(b, torch.Tensor) else a.shape
     return torch.empty(shape, dtype=torch.result_type(a, b), device=a.device)
 
 
@@ -133,10 +149,51 @@ def _mean_outputs(x: torch.Tensor, dim: Any = None, keepdim: bool = False, dtype
     return torch.empty(shape, dtype=dtype or x.dtype, device=x.device)
 
 
+def _mm_outputs(mat1: torch.Tensor, mat2: torch.Tensor, *_: Any, **__: Any) -> torch.Tensor:
+    if mat1.dim() != 2 or mat2.dim() != 2 or mat1.shape[1] != mat2.shape[0] or mat1.dtype != mat2.dtype:
+        raise RuntimeError(f"mm: {tuple(mat1.shape)} ({mat1.dtype}) and {tuple(mat2.shape)} ({mat2.dtype}) cannot "
+                           "be multiplied")
+    return torch.empty((mat1.shape[0], mat2.shape[1]), dtype=mat1.dtype, device=mat1.device)
+
+
+def _addmm_outputs(bias: torch.Tensor, mat1: torch.Tensor, mat2: torch.Tensor, *_: Any, **__: Any) -> torch.Tensor:
+    # addmm's meta kernel is a Python decomposition whose type-promotion wrapper imports torch._dynamo
+    # (over a second) on first use
+    out = _mm_outputs(mat1, mat2)
+    if bias.dtype != out.dtype or bias.dim() > out.dim() or any(
+            size not in (1, full) for size, full in zip(reversed(bias.shape), reversed(out.shape), strict=False)):
+        raise RuntimeError(f"addmm: bias {tuple(bias.shape)} ({bias.dtype}) does not broadcast to "
+                           f"{tuple(out.shape)} ({out.dtype})")
+    return out
+
+
+def _convolution_outputs(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride: list[int],
+                         padding: list[int], dilation: list[int], transposed: bool, output_padding: list[int],
+                         groups: int) -> torch.Tensor:
+    # convolution's meta kernel checks with torch._check, whose first call imports sympy (~0.4 s); the
+    # checks and the output shape are these (transposed convolutions go to the meta kernel)
+    if transposed:
+        return _aten.convolution.default(x, weight, bias, stride, padding, dilation, transposed, output_padding,
+                                         groups)
+    spatial = x.dim() - 2
+    if weight.dim() != x.dim() or spatial < 1 or x.shape[1] != weight.shape[1] * groups or weight.shape[0] % groups:
+        raise RuntimeError(f"convolution: input {tuple(x.shape)} does not fit weight {tuple(weight.shape)} "
+                           f"with groups={groups}")
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        raise RuntimeError(f"convolution: bias {tuple(bias.shape)} does not fit weight {tuple(weight.shape)}")
+    sizes = [(x.shape[2 + i] + 2 * padding[i] - dilation[i] * (weight.shape[2 + i] - 1) - 1) // stride[i] + 1
+             for i in range(spatial)]
+    if any(size < 1 for size in sizes):
+        raise RuntimeError(f"convolution: input {tuple(x.shape)} is smaller than kernel {tuple(weight.shape[2:])} "
+                           f"(dilation {list(dilation)}, padding {list(padding)})")
+    return torch.empty((x.shape[0], weight.shape[0], *sizes), dtype=x.dtype, device=x.device)
+
+
 _aten = torch.ops.aten
 #: Shape-only kernels for the most frequent ops, used on ``meta`` tensors instead of the
 #: meta kernels, which are Python reference implementations (batch norm alone took ~60% of a
-#: B7 walk). Outputs have the shapes and dtypes the meta kernels give; out-of-place ops only.
+#: B7 walk) whose checks import sympy and torch._dynamo (~1.5 s) on first use. Outputs have the
+#: shapes and dtypes the meta kernels give, and the same inputs are refused; out-of-place ops only.
 _FAST_META: dict[Any, Any] = {
     _aten.native_batch_norm.default: _batch_norm_outputs,
     _aten._native_batch_norm_legit_no_training.default: _batch_norm_outputs,
@@ -144,6 +201,9 @@ _FAST_META: dict[Any, Any] = {
                                      _aten.hardtanh.default, _aten.hardswish.default, _aten.tanh.default)},
     **{op: _binary_outputs for op in (_aten.add.Tensor, _aten.mul.Tensor, _aten.sub.Tensor)},
     _aten.mean.dim: _mean_outputs,
+    _aten.mm.default: _mm_outputs,
+    _aten.addmm.default: _addmm_outputs,
+    _aten.convolution.default: _convolution_outputs,
 }
 
 
@@ -200,6 +260,12 @@ class LiveBytes:
 
 
 class _OpCounter(TorchDispatchMode):
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        """Leave ``__torch_dispatch__`` unwrapped: torch would wrap it to keep ``torch.compile`` out, which
+        imports ``torch._dynamo`` (a second or more) on the first counted op; the walk never compiles."""
+        return False
+
     def __init__(self, tracker: ModuleTracker, counts: EngineCounts, memory: LiveBytes,
                  allocated: Counter[str], ops: OpTable) -> None:
         super().__init__()

@@ -1,11 +1,11 @@
 """The convcost command line: list the zoo, analyze a model, compare models, explain another tool's
 count, run a study, plan training memory, write the full report.
 
-A MODEL is a registry name (see: convcost list), path/to/file.py:factory or
-package.module:factory, where factory() takes no arguments and returns a torch.nn.Module.
-Registry models default to their native resolution; your own models to a 1x3x224x224
-input unless --input or --resolution says otherwise. Bad input exits with status 2 and a
-one-line message.
+A MODEL is a registry name (see: convcost list), path/to/file.py:factory,
+package.module:factory (factory(**kw) returns a torch.nn.Module; --kw NAME=VALUE passes
+keyword arguments), timm:NAME or torchvision:NAME. Registry models default to their native
+resolution, the others to a 1x3x224x224 input unless --input or --resolution says otherwise.
+Exit status: 0 done, 2 bad input (one line on stderr), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -14,29 +14,51 @@ import argparse
 import re
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from convcost._version import __version__
-from convcost.analyzer import AnalysisError, InputShapeError
-from convcost.architectures import UnknownModelError
-from convcost.loading import ModelLoadError
-from convcost.studies import SettingsError
+from convcost.analyzer.lazy import lazy_exports
 
 from .commands import COMMANDS
 from .errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
-from .models import expand_models
 from .output import check_writable, configure_logging, output_path
 
+if TYPE_CHECKING:
+    from .models import expand_models
+
 __all__ = ["EXIT_USAGE", "UsageError", "build_parser", "expand_models", "main"]
+__getattr__, __dir__ = lazy_exports(__name__, {"expand_models": "convcost.cli.models"})
+
+#: Errors that mean bad input, as (module, class): each is looked up only if its module was loaded, since an
+#: error of a module never imported cannot have been raised (so the parser and --help load none of them).
+INPUT_ERRORS: tuple[tuple[str, str], ...] = (
+    ("convcost.loading", "ModelLoadError"),
+    ("convcost.architectures.registry", "UnknownModelError"),
+    ("convcost.analyzer.errors", "InputShapeError"),
+    ("convcost.analyzer.errors", "AnalysisError"),
+    ("convcost.studies.base", "SettingsError"),
+)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with one subcommand per job."""
+def is_input_error(error: BaseException) -> bool:
+    """``error`` reports bad input: a usage error, a file that cannot be written, or one of :data:`INPUT_ERRORS`."""
+    if isinstance(error, (UsageError, OSError)):
+        return True
+    return any(isinstance(error, getattr(sys.modules[module], name))
+               for module, name in INPUT_ERRORS if module in sys.modules)
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser with one subcommand per job; only ``command``'s arguments are added when it is
+    named (``""``: none, for ``--help``, ``--version`` and a mistyped command), every command's when it is None."""
     parser = argparse.ArgumentParser(prog="convcost", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"convcost {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in COMMANDS:
-        command.register(commands)
+    for spec in COMMANDS:
+        sub = commands.add_parser(spec.name, help=spec.help, description=spec.description)
+        if command is None or command == spec.name:
+            spec.configure(sub)
     return parser
 
 
@@ -69,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``convcost`` with ``argv`` (default: the process arguments); returns the exit status."""
     try:
         arguments = sys.argv[1:] if argv is None else list(argv)
-        parser = build_parser()
+        parser = build_parser(arguments[0] if arguments else "")
         if not arguments:  # no command: the list of them
             parser.print_help()
             return 0
@@ -82,8 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return status
     except SystemExit as exit_:  # argparse: --help/--version (0) or a usage error (2), already printed
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
-    except (UsageError, ModelLoadError, UnknownModelError, InputShapeError, AnalysisError, SettingsError,
-            OSError) as error:
+    except Exception as error:
+        if not is_input_error(error):
+            raise
         print(f"convcost: error: {_one_line(error)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -1,4 +1,6 @@
-"""MODEL arguments: registry names, ranges and patterns (loading itself is :func:`convcost.loading.load_model`)."""
+"""MODEL arguments at run time: registry ranges and patterns, loading with ``--kw``, and the inputs that
+``--resolution``/``--input``/``--batch``/``--dtype`` ask for (loading itself is :func:`convcost.loading.load_model`;
+the options are declared in :mod:`.arguments`, which loads no torch)."""
 
 from __future__ import annotations
 
@@ -6,29 +8,22 @@ import argparse
 import dataclasses
 import re
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import pandas as pd
+import torch
 
 from convcost import architectures
 from convcost.analyzer import Analysis, EngineSelection, analyze
 from convcost.loading import LoadedModel, load_model
 from convcost.reports.frames import PUBLISHED_FIELDS
 
-from .arguments import input_shape, positive_int
+from .arguments import InputArgument, KeywordArgument
 from .errors import UsageError
 
 #: Input side of a user's model when neither --input nor --resolution is given.
 DEFAULT_RESOLUTION = 224
 _RANGE = re.compile(r"^(?P<stem>.*?)(?P<start>\d+)\.\.(?P<tail>[^\d.]*)(?P<end>\d+)$")
-
-
-def add_model_options(parser: argparse.ArgumentParser) -> None:
-    """``MODEL`` and its input: ``--resolution`` or ``--input``."""
-    parser.add_argument("model", metavar="MODEL", help="registry name, path/to/file.py:factory or module:factory")
-    shape = parser.add_mutually_exclusive_group()
-    shape.add_argument("--resolution", type=positive_int, metavar="N",
-                       help="input side in pixels (default: native, or 224 for your own model)")
-    shape.add_argument("--input", type=input_shape, metavar="SHAPE", help="full input shape, e.g. 1x3x224x224")
 
 
 def _range(spec: str, stem: str, start: int, end: int) -> list[str]:
@@ -66,17 +61,58 @@ def expand_models(specs: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def input_for(model: LoadedModel, resolution: int | None, shape: tuple[int, ...] | None = None) -> tuple[int, ...]:
-    """The input shape: ``shape`` if given, else 1x3xRxR at ``resolution``, the native one, or 224."""
-    if shape is not None:
-        return shape
-    side = resolution or model.native_resolution or DEFAULT_RESOLUTION
-    return (1, 3, side, side)
+def factory_keywords(keywords: Sequence[KeywordArgument]) -> dict[str, Any]:
+    """``--kw`` values by name.
+
+    Raises:
+        UsageError: a name given twice.
+    """
+    values: dict[str, Any] = {}
+    for keyword in keywords:
+        if keyword.name in values:
+            raise UsageError(f"--kw {keyword.name} is given twice; give each keyword argument once")
+        values[keyword.name] = keyword.value
+    return values
 
 
-def analyze_loaded(model: LoadedModel, shape: tuple[int, ...], engine: EngineSelection | str) -> Analysis:
-    """:func:`~convcost.analyzer.analyze` under the name the user gave the model."""
-    return analyze(model.module, shape, engine=engine, name=model.name)
+def model_from(args: argparse.Namespace) -> LoadedModel:
+    """The model ``MODEL`` names, built with the ``--kw`` keyword arguments (a zoo model whose padding is
+    computed for its input size is built for ``--resolution``)."""
+    keywords = factory_keywords(getattr(args, "kw", []))
+    resolution = getattr(args, "resolution", None)
+    zoo = resolution and args.model in architectures.list_models()
+    if zoo and "image_size" in architectures.model_info(args.model).overrides:
+        keywords.setdefault("image_size", resolution)
+    return load_model(args.model, **keywords)
+
+
+def input_for(model: LoadedModel, resolution: int | None, inputs: Sequence[InputArgument] | None = None,
+              batch: int | None = None) -> tuple[InputArgument, ...]:
+    """The inputs: those given, else one 1x3xRxR image at ``resolution``, the native one, or 224; with ``batch``
+    as the first size of each."""
+    if not inputs:
+        side = resolution or model.native_resolution or DEFAULT_RESOLUTION
+        inputs = [InputArgument((1, 3, side, side))]
+    if batch is None:
+        return tuple(inputs)
+    return tuple(dataclasses.replace(item, shape=(batch, *item.shape[1:])) for item in inputs)
+
+
+def example_inputs(inputs: Sequence[InputArgument]) -> Any:
+    """What :func:`~convcost.analyzer.analyze` takes for ``inputs``: a shape, a list of shapes, or ``meta``
+    tensors where an input names its dtype."""
+    if len(inputs) == 1 and inputs[0].dtype is None:
+        return inputs[0].shape
+    return [item.shape if item.dtype is None
+            else torch.empty(item.shape, dtype=getattr(torch, item.dtype), device="meta") for item in inputs]
+
+
+def analyze_loaded(model: LoadedModel, inputs: Sequence[InputArgument], engine: EngineSelection | str,
+                   dtype: str | None = None) -> Analysis:
+    """:func:`~convcost.analyzer.analyze` under the name the user gave the model (``dtype``: a
+    :data:`~.arguments.FLOAT_DTYPES` name, None for the model's own)."""
+    return analyze(model.module, example_inputs(inputs), engine=engine, name=model.name,
+                   dtype=None if dtype is None else getattr(torch, dtype))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,5 +145,5 @@ def scaling_series() -> list[str]:
     return [n for n in architectures.list_models() if architectures.model_info(n).family == "efficientnet"]
 
 
-__all__ = ["LoadedModel", "RegistryAnalysis", "analyze_loaded", "expand_models", "input_for", "load_model",
-           "published_frame", "scaling_series"]
+__all__ = ["LoadedModel", "RegistryAnalysis", "analyze_loaded", "example_inputs", "expand_models",
+           "factory_keywords", "input_for", "load_model", "model_from", "published_frame", "scaling_series"]

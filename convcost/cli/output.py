@@ -14,12 +14,13 @@ import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TypeVar
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING, TypeVar
 
 from convcost.reports.atomic import write_text
-from convcost.reports.formats import Format, Renderer, get_renderer, registered_renderers
+from convcost.reports.formats import Format, get_renderer
+
+if TYPE_CHECKING:
+    from convcost.reports.formats import Renderer
 
 from .errors import UsageError
 
@@ -43,7 +44,7 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:
     """``--format`` (every registered format), ``-o/--output``, ``--quiet`` and ``--verbose``."""
-    formats = [renderer.format.value for renderer in registered_renderers()]
+    formats = [fmt.value for fmt in Format]
     suffixes = ", ".join(f"{suffix} {fmt}" for suffix, fmt in SUFFIX_FORMATS.items())
     parser.add_argument("--format", choices=formats, default=None,
                         help=f"output format (default: from -o's suffix: {suffixes}; else {Format.TABLE})")
@@ -68,8 +69,15 @@ def output_format(args: argparse.Namespace) -> Format:
 
 
 def renderer(args: argparse.Namespace) -> Renderer:
-    """The renderer the options chose."""
-    return get_renderer(output_format(args))
+    """The renderer the options chose.
+
+    Raises:
+        UsageError: no renderer is registered for it.
+    """
+    try:
+        return get_renderer(output_format(args))
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def output_path(args: argparse.Namespace) -> Path | None:
@@ -122,5 +130,7 @@ def emit(text: str, args: argparse.Namespace, what: str) -> None:
 
 def progress(items: Iterable[T], total: int, what: str, unit: str = "model", *, quiet: bool = False) -> Iterable[T]:
     """A progress bar on stderr when it is a terminal, there is more than one item and not ``quiet``."""
+    from tqdm import tqdm  # only commands that show progress pay for it
+
     hidden = quiet or total < 2 or not sys.stderr.isatty()
     return tqdm(items, total=total, desc=what, unit=unit, disable=hidden, file=sys.stderr)

@@ -11,28 +11,31 @@
 A study module holds the study's computation (pure functions from models or analyses to
 frozen records of raw numbers), its report section and chart, and its :class:`Study`
 plug-in. Every one runs the ``dispatch`` engine on ``meta`` models except the fused
-study's latency. Importing this package imports every module in it, so a new study is one
-new module (and its test); :func:`registered_studies` lists them in report order.
+study's latency. The registry imports every module of this package the first time it is
+read, so a new study is one new module (and its test); :func:`registered_studies` lists them
+in report order. Names here are imported on first use: this package alone loads no torch.
 """
 
-from convcost.analyzer.plugins import load_plugins
+from __future__ import annotations
 
-from .base import (
-    AnalysisJob,
-    Invocation,
-    Job,
-    SettingsError,
-    Study,
-    StudyOption,
-    get_study,
-    register_study,
-    registered_studies,
-    study_names,
-    unregister_study,
-)
-from .common import analyze_model
+from typing import TYPE_CHECKING
 
-load_plugins(__name__)
+from convcost.analyzer.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from .base import (
+        Invocation,
+        Job,
+        SettingsError,
+        Study,
+        StudyOption,
+        get_study,
+        register_study,
+        registered_studies,
+        study_names,
+        unregister_study,
+    )
+    from .common import AnalysisJob, analyze_model
 
 __all__ = [
     "AnalysisJob",
@@ -48,3 +51,6 @@ __all__ = [
     "study_names",
     "unregister_study",
 ]
+__getattr__, __dir__ = lazy_exports(__name__, {
+    name: ".common" if name in ("AnalysisJob", "analyze_model") else ".base" for name in __all__
+})

@@ -12,8 +12,9 @@ an instance with :func:`register_study`. It declares, once:
 - :meth:`Study.assemble`: its result from the jobs' results;
 - :meth:`Study.section`: its report section (tables, charts, prose).
 
-Nothing else lists the studies: :mod:`convcost.studies` imports every module here, and the
-command line, the report and the tests read :func:`registered_studies`.
+Nothing else lists the studies: the registry imports every module of :mod:`convcost.studies`
+the first time it is read, and the command line, the report and the tests read
+:func:`registered_studies`. This module loads neither torch nor pandas.
 """
 
 from __future__ import annotations
@@ -22,13 +23,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
-from convcost.analyzer import Analysis
 from convcost.analyzer.plugins import Registry
-from convcost.reports.sections import Section
 
-from .common import analyze_model
+if TYPE_CHECKING:
+    from convcost.reports.sections import Section
 
 
 class Job(Protocol):
@@ -46,46 +46,11 @@ class Job(Protocol):
     def __hash__(self) -> int: ...
 
 
-@dataclass(frozen=True)
-class AnalysisJob:
-    """A registry model analysed at its native resolution (``dispatch`` engine, ``meta`` device).
-
-    Attributes:
-        model: registry name; batch: images per pass.
-        overrides: ``(keyword, value)`` pairs for ``create_model``, sorted (so equal jobs compare equal).
-    """
-
-    model: str
-    batch: int = 1
-    overrides: tuple[tuple[str, Any], ...] = ()
-
-    @classmethod
-    def of(cls, model: str, batch: int = 1, **overrides: Any) -> AnalysisJob:
-        """A job with its overrides sorted."""
-        return cls(model, batch, tuple(sorted(overrides.items())))
-
-    @property
-    def isolated(self) -> bool:
-        """Counting on ``meta`` tensors runs anywhere, alongside other jobs."""
-        return False
-
-    @property
-    def native(self) -> bool:
-        """Batch 1 and no overrides: the analysis the main report makes of every model anyway."""
-        return self.batch == 1 and not self.overrides
-
-    def run(self) -> Analysis:
-        """Analyse the model."""
-        return analyze_model(self.model, batch=self.batch, **dict(self.overrides))
-
-
 class Invocation(Enum):
     """How the command line reaches a study."""
 
     #: ``convcost study NAME [options]``
     STUDY_COMMAND = "study"
-    #: its own command, ``convcost NAME [options]`` (``plan``)
-    OWN_COMMAND = "command"
     #: only as a section of the main report
     REPORT_ONLY = "report"
 
@@ -95,7 +60,7 @@ class StudyOption:
     """One command-line option of a study, in argparse's terms.
 
     Attributes:
-        flags: ``("--runs",)``, or ``("model",)`` for a positional argument.
+        flags: ``("--runs",)``.
         help: the ``--help`` text.
         purpose: what it does, as a phrase completing "FLAG ..." in an error when it is given to
             another study (``"times the fused study's stages"``).
@@ -180,7 +145,7 @@ class Study(ABC, Generic[SettingsT, ResultT]):
 
 
 _STUDIES: Registry[str, Study[Any, Any]] = Registry("study", lambda study: study.name,
-                                                    lambda study: study.position)
+                                                    lambda study: study.position, plugins=__package__)
 
 
 def register_study(study: Study[Any, Any]) -> Study[Any, Any]:

@@ -1,9 +1,10 @@
-"""Helpers every study shares: analysing a registry model at a resolution, and records → DataFrame."""
+"""Helpers every study shares: analysing a registry model at a resolution (also as a :class:`AnalysisJob`), and
+records → DataFrame."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -14,7 +15,7 @@ from convcost.architectures import create_model, model_info
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["analyze_model", "children", "dtype_bytes", "records_frame"]
+__all__ = ["AnalysisJob", "analyze_model", "children", "dtype_bytes", "records_frame"]
 
 
 def analyze_model(
@@ -43,6 +44,40 @@ def analyze_model(
         overrides.setdefault("image_size", side)
     model = create_model(name, device="meta", **overrides)
     return analyze(model, (batch, 3, side, side), engine=EngineName.DISPATCH, dtype=dtype, name=name)
+
+
+@dataclass(frozen=True)
+class AnalysisJob:
+    """A registry model analysed at its native resolution (``dispatch`` engine, ``meta`` device).
+
+    Attributes:
+        model: registry name; batch: images per pass.
+        overrides: ``(keyword, value)`` pairs for ``create_model``, sorted (so equal jobs compare equal).
+    """
+
+    model: str
+    batch: int = 1
+    overrides: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def of(cls, model: str, batch: int = 1, **overrides: Any) -> AnalysisJob:
+        """A job with its overrides sorted."""
+        return cls(model, batch, tuple(sorted(overrides.items())))
+
+    @property
+    def isolated(self) -> bool:
+        """Counting on ``meta`` tensors runs anywhere, alongside other jobs."""
+        return False
+
+    @property
+    def native(self) -> bool:
+        """Batch 1 and no overrides: the analysis the main report makes of every model anyway."""
+        return self.batch == 1 and not self.overrides
+
+    def run(self) -> Analysis:
+        """Analyse the model."""
+        return analyze_model(self.model, batch=self.batch, **dict(self.overrides))
+
 
 
 def children(analysis: Analysis, parent: str) -> list[str]:

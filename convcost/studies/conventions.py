@@ -25,8 +25,8 @@ from convcost.reports.reconciliation import reconciliation_frame
 from convcost.reports.sections import Section, Table
 from convcost.reports.units import Unit, human_count, shape_text
 
-from .base import AnalysisJob, Invocation, Study, register_study
-from .common import records_frame
+from .base import Invocation, Study, register_study
+from .common import AnalysisJob, records_frame
 
 __all__ = ["CONVENTIONS_MODEL", "ConventionsStudy", "ToolTotal", "conventions_section", "conventions_study"]
 

@@ -36,8 +36,8 @@ from convcost.reports.charts import PALETTE, PANEL_GRID, ChartJob, chart_style
 from convcost.reports.prose import names
 from convcost.reports.sections import Section, Table
 
-from .base import AnalysisJob, Study, register_study
-from .common import analyze_model, records_frame
+from .base import Study, register_study
+from .common import AnalysisJob, analyze_model, records_frame
 
 __all__ = [
     "DWSEP_MODELS",

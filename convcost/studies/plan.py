@@ -11,12 +11,15 @@ with ``e`` bytes per element of the dtype and ``states`` tensors of optimizer st
 parameter: 1 for SGD with momentum, 2 for Adam (first and second moments). Buffers
 (BatchNorm running statistics and counters) are counted at ``e`` bytes per element too.
 
-Saved bytes are measured at batch 1 and 2. When batch 2 saves exactly twice batch 1 they
-are ``linear`` in the batch. When not, batch 3 is measured too, and if the three points
-lie on a line the saved bytes are ``affine``: a per-sample slope plus a constant (a model
-that saves batch-independent tensors, such as training-mode batch statistics). Otherwise
-every batch asked about is ``measured``. The first two
-cases extrapolate exactly; the last analyses each batch and bisects for the largest one.
+The model is a registry name or any ``nn.Module`` with its inputs (:class:`PlanModel`); the
+batch is the first size of every input. Saved bytes are measured at batch 1 and 2. When
+batch 2 saves exactly twice batch 1 they are ``linear`` in the batch. When not, batch 3 is
+measured too, and if the three points lie on a line the saved bytes are ``affine``: a
+per-sample slope plus a constant (a model that saves batch-independent tensors, such as
+training-mode batch statistics). Otherwise every batch asked about is ``measured``. The
+first two cases extrapolate exactly, so the largest batch within a budget is solved exactly
+however large; the last analyses each batch and searches by doubling then bisection, up to
+:data:`MAX_SEARCH_BATCH` (a plan says when its search stopped there: :attr:`TrainingPlan.limit`).
 
 The EfficientNetV2 paper (Tan & Le 2021, section 3.2) notes that EfficientNet-B6 trained
 at 512 px with batch 24 runs out of memory on a 16 GB V100; ``training_plan(
@@ -26,6 +29,7 @@ in :data:`CAVEATS`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -34,25 +38,32 @@ import pandas as pd
 import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
+from torch import nn
 
-from convcost.architectures import model_info
+from convcost.analyzer import EngineName, analyze
+from convcost.analyzer.naming import StrEnum
+from convcost.architectures import create_model, model_info
 from convcost.reports.charts import PALETTE, ChartJob, axis_units, chart_style
 from convcost.reports.prose import bytes_text
 from convcost.reports.sections import Section, Table
 from convcost.reports.units import Unit, human_bytes
 
-from .arguments import batch_sizes, byte_size, positive_int
-from .base import Invocation, SettingsError, Study, StudyOption, register_study
-from .common import analyze_model, dtype_bytes, records_frame
+from .arguments import MAX_SIZE
+from .base import Invocation, Study, register_study
+from .common import dtype_bytes, records_frame
 from .sizes import UNITS, parse_bytes
+from .training import DEFAULT_BATCHES, OPTIMIZER_STATES
 
 __all__ = [
     "CAVEATS",
     "DEFAULT_BATCHES",
+    "MAX_SEARCH_BATCH",
     "OPTIMIZER_STATES",
     "PUBLISHED_OOM",
     "UNITS",
+    "BatchLimit",
     "OutOfMemoryReport",
+    "PlanModel",
     "PlanRow",
     "TrainingPlan",
     "largest_batch",
@@ -61,9 +72,6 @@ __all__ = [
     "training_plan",
 ]
 
-#: Optimizer name → state tensors kept per parameter.
-OPTIMIZER_STATES: dict[str, int] = {"sgd": 1, "adam": 2}
-DEFAULT_BATCHES: tuple[int, ...] = (1, 2, 4, 8, 16, 24, 32, 64, 128)
 #: What the estimate does not count.
 CAVEATS: tuple[str, ...] = (
     "analyze runs the forward in eval mode: training-mode BatchNorm also saves its per-channel batch mean "
@@ -95,7 +103,66 @@ PUBLISHED_OOM: dict[tuple[str, int], OutOfMemoryReport] = {
                                                 "EfficientNetV2 paper (Tan & Le 2021, section 3.2)"),
 }
 BatchModel = Literal["linear", "affine", "measured"]
-_MAX_SEARCH_BATCH = 1 << 24
+#: Largest batch the search analyses when saved bytes are not linear in the batch (each step is an analysis).
+MAX_SEARCH_BATCH = 1 << 24
+
+
+class BatchLimit(StrEnum):
+    """What bounds :attr:`TrainingPlan.max_batch`."""
+
+    #: the budget: the batch after it does not fit (exact)
+    BUDGET = "budget"
+    #: the search stopped at :data:`MAX_SEARCH_BATCH`, which fits: at least that many fit
+    SEARCH = "search"
+    #: a larger batch would make an input of more than 2^63 - 1 elements, which no tensor holds
+    TENSOR = "tensor"
+
+
+@dataclass(frozen=True)
+class PlanModel:
+    """What a plan measures: any model and its inputs at a given batch.
+
+    Attributes:
+        name: how the plan names it.
+        module: the model (never modified; a ``meta`` model costs no memory).
+        inputs: the batch → what :func:`~convcost.analyzer.analyze` takes (the batch is the first size of every
+            input).
+        sample_elements: elements of one sample's inputs, all inputs together.
+        resolution: the input side in pixels, if the input is one square image.
+    """
+
+    name: str
+    module: nn.Module
+    inputs: Callable[[int], Any]
+    sample_elements: int
+    resolution: int | None = None
+
+    @classmethod
+    def of_registry(cls, name: str, resolution: int | None = None) -> PlanModel:
+        """Registry model ``name`` on ``meta``, on 3-channel images of side ``resolution`` (default native)."""
+        info = model_info(name)
+        side = resolution or info.resolution
+        overrides = {"image_size": side} if "image_size" in info.overrides else {}
+        return cls(name, create_model(name, device="meta", **overrides), lambda batch: (batch, 3, side, side),
+                   3 * side * side, side)
+
+    @classmethod
+    def of_shapes(cls, name: str, module: nn.Module, shapes: Sequence[Sequence[int]]) -> PlanModel:
+        """``module`` on inputs of ``shapes`` (their first size is replaced by the batch)."""
+        samples = [tuple(shape[1:]) for shape in shapes]
+
+        def inputs(batch: int) -> Any:
+            batched = [(batch, *sample) for sample in samples]
+            return batched[0] if len(batched) == 1 else batched
+
+        square = len(samples) == 1 and len(samples[0]) == 3 and samples[0][1] == samples[0][2]
+        return cls(name, module, inputs, sum(math.prod(sample) for sample in samples),
+                   samples[0][1] if square else None)
+
+    def saved_bytes(self, batch: int, dtype: torch.dtype) -> int:
+        """Bytes autograd saves for backward at ``batch`` (:attr:`Totals.training_bytes`)."""
+        analysis = analyze(self.module, self.inputs(batch), engine=EngineName.DISPATCH, dtype=dtype, name=self.name)
+        return analysis.totals.training_bytes
 
 
 @dataclass(frozen=True)
@@ -120,7 +187,9 @@ class TrainingPlan:
     """Training memory of one model at one resolution, by batch size.
 
     Attributes:
-        model, resolution, optimizer, dtype: what was planned.
+        model, optimizer, dtype: what was planned.
+        resolution: the input side in pixels (None: the input is not one square image, see ``input_shapes``).
+        input_shapes: the inputs at batch 1.
         bytes_per_element: of ``dtype``.
         params, buffers: element counts.
         weight_bytes, gradient_bytes, optimizer_bytes, buffer_bytes: the fixed part.
@@ -129,12 +198,14 @@ class TrainingPlan:
         batch_model: ``linear``, ``affine`` or ``measured`` (see the module docstring).
         budget_bytes: memory budget, None when none was given.
         max_batch: largest batch within the budget (0: not even one sample), None without budget.
+        limit: what bounds ``max_batch`` (None without budget): the budget, or a cap (then at least
+            ``max_batch`` fit, see :class:`BatchLimit`).
         rows: one per requested batch.
         caveats: what the plan leaves out.
     """
 
     model: str
-    resolution: int
+    resolution: int | None
     optimizer: str
     dtype: str
     bytes_per_element: int
@@ -150,12 +221,33 @@ class TrainingPlan:
     budget_bytes: int | None
     max_batch: int | None
     rows: tuple[PlanRow, ...]
+    limit: BatchLimit | None = None
+    input_shapes: tuple[tuple[int, ...], ...] = ()
     caveats: tuple[str, ...] = CAVEATS
 
     @property
     def published_oom(self) -> OutOfMemoryReport | None:
         """A published out-of-memory report for this model and resolution (:data:`PUBLISHED_OOM`), if any."""
-        return PUBLISHED_OOM.get((self.model, self.resolution))
+        return None if self.resolution is None else PUBLISHED_OOM.get((self.model, self.resolution))
+
+    @property
+    def input_text(self) -> str:
+        """``512 px``, or the input shapes at batch 1 (``1x77, 1x3x224x224``)."""
+        if self.resolution is not None:
+            return f"{self.resolution} px"
+        return "input " + ", ".join("x".join(map(str, shape)) for shape in self.input_shapes)
+
+    @property
+    def max_batch_text(self) -> str:
+        """The largest batch in words, with what bounds it when that is not the budget (``""`` without budget)."""
+        if self.max_batch is None:
+            return ""
+        if self.limit is BatchLimit.SEARCH:
+            return (f"at least {self.max_batch:,} (saved bytes are not linear in the batch, so the search analyses "
+                    f"batches and stops at {MAX_SEARCH_BATCH:,}, which fits)")
+        if self.limit is BatchLimit.TENSOR:
+            return f"{self.max_batch:,} (a larger batch would make an input of more than 2^63 - 1 elements)"
+        return f"{self.max_batch:,}"
 
     @property
     def fixed_bytes(self) -> int:
@@ -177,8 +269,8 @@ class TrainingPlan:
         return frame
 
 
-def largest_batch(fixed: int, saved: Callable[[int], int], budget: int) -> int:
-    """Largest ``N`` with ``fixed + saved(N) <= budget`` (0 when even ``N = 1`` does not fit).
+def largest_batch(fixed: int, saved: Callable[[int], int], budget: int, cap: int = MAX_SEARCH_BATCH) -> int:
+    """Largest ``N <= cap`` with ``fixed + saved(N) <= budget`` (0 when even ``N = 1`` does not fit).
 
     ``saved`` must be non-decreasing; it is searched by doubling then bisection, so it is
     called about ``2·log2(N)`` times.
@@ -187,16 +279,34 @@ def largest_batch(fixed: int, saved: Callable[[int], int], budget: int) -> int:
     if saved(1) > room:
         return 0
     low, high = 1, 2
-    while high <= _MAX_SEARCH_BATCH and saved(high) <= room:
+    while high <= cap and saved(high) <= room:
         low, high = high, high * 2
+    high = min(high, cap + 1)
     while high - low > 1:
         middle = (low + high) // 2
         low, high = (middle, high) if saved(middle) <= room else (low, middle)
     return low
 
 
+def _max_batch(fixed: int, saved: Callable[[int], int], budget: int, slope: int, constant: int,
+               batch_model: BatchModel, tensor_cap: int) -> tuple[int, BatchLimit]:
+    """The largest batch within ``budget`` and what bounds it: solved exactly when saved bytes are linear or
+    affine in the batch, searched up to :data:`MAX_SEARCH_BATCH` otherwise; never more than ``tensor_cap``."""
+    room = budget - fixed
+    if batch_model == "measured":
+        cap = min(MAX_SEARCH_BATCH, tensor_cap)
+        found = largest_batch(fixed, saved, budget, cap)
+        limit = BatchLimit.BUDGET if found < cap else (
+            BatchLimit.TENSOR if cap == tensor_cap else BatchLimit.SEARCH)
+        return found, limit
+    if room < constant + slope:
+        return 0, BatchLimit.BUDGET
+    exact = tensor_cap if slope <= 0 else (room - constant) // slope
+    return (exact, BatchLimit.BUDGET) if exact < tensor_cap else (tensor_cap, BatchLimit.TENSOR)
+
+
 def training_plan(
-    model: str,
+    model: str | PlanModel,
     resolution: int | None = None,
     *,
     optimizer: str = "sgd",
@@ -204,7 +314,8 @@ def training_plan(
     budget: str | int | None = None,
     dtype: torch.dtype = torch.float32,
 ) -> TrainingPlan:
-    """Plan training memory of registry ``model`` at ``resolution`` (default native) by batch size.
+    """Plan training memory of ``model`` by batch size: a registry name (at ``resolution``, default native) or
+    any model with its inputs (:class:`PlanModel`).
 
     Args:
         optimizer: a key of :data:`OPTIMIZER_STATES` (``sgd`` with momentum, ``adam``).
@@ -220,13 +331,13 @@ def training_plan(
     if any(batch < 1 for batch in batches):
         raise ValueError(f"batch sizes must be >= 1; got {list(batches)}")
     budget_bytes = None if budget is None else parse_bytes(budget)
-    side = resolution or model_info(model).resolution
-    first = analyze_model(model, side, batch=1, dtype=dtype)
+    target = model if isinstance(model, PlanModel) else PlanModel.of_registry(model, resolution)
+    first = analyze(target.module, target.inputs(1), engine=EngineName.DISPATCH, dtype=dtype, name=target.name)
     measured = {1: first.totals.training_bytes}
 
     def measure(batch: int) -> int:
         if batch not in measured:
-            measured[batch] = analyze_model(model, side, batch=batch, dtype=dtype).totals.training_bytes
+            measured[batch] = target.saved_bytes(batch, dtype)
         return measured[batch]
 
     slope = measure(2) - measure(1)
@@ -247,13 +358,15 @@ def training_plan(
                 budget_bytes is None or fixed + saved(batch) <= budget_bytes)
         for batch in batches
     )
-    max_batch = None if budget_bytes is None else largest_batch(fixed, saved, budget_bytes)
+    max_batch, limit = (None, None) if budget_bytes is None else _max_batch(
+        fixed, saved, budget_bytes, slope, constant, batch_model, MAX_SIZE // max(target.sample_elements, 1))
     return TrainingPlan(
-        model=model, resolution=side, optimizer=optimizer, dtype=first.dtype, bytes_per_element=size,
-        params=totals.params, buffers=totals.buffers, weight_bytes=weight, gradient_bytes=trained,
-        optimizer_bytes=trained * OPTIMIZER_STATES[optimizer], buffer_bytes=totals.buffers * size,
-        saved_bytes_per_sample=slope, saved_bytes_constant=constant, batch_model=batch_model,
-        budget_bytes=budget_bytes, max_batch=max_batch, rows=rows,
+        model=target.name, resolution=target.resolution, optimizer=optimizer, dtype=first.dtype,
+        bytes_per_element=size, params=totals.params, buffers=totals.buffers, weight_bytes=weight,
+        gradient_bytes=trained, optimizer_bytes=trained * OPTIMIZER_STATES[optimizer],
+        buffer_bytes=totals.buffers * size, saved_bytes_per_sample=slope, saved_bytes_constant=constant,
+        batch_model=batch_model, budget_bytes=budget_bytes, max_batch=max_batch, rows=rows, limit=limit,
+        input_shapes=first.input_shapes,
     )
 
 
@@ -261,7 +374,7 @@ def training_plan(
 
 _PLAN_FIXED_COLUMNS = ["optimizer", "params", "weight_bytes", "gradient_bytes", "optimizer_bytes", "buffer_bytes",
                        "fixed_bytes", "saved_bytes_per_sample", "saved_bytes_constant", "batch_model",
-                       "budget_bytes", "max_batch"]
+                       "budget_bytes", "max_batch", "limit"]
 
 
 def _oom_sentence(plan: TrainingPlan) -> str:
@@ -279,7 +392,7 @@ def _oom_sentence(plan: TrainingPlan) -> str:
 
 
 def plan_section(plans: Sequence[TrainingPlan]) -> Section:
-    """Training memory against batch size for one model and resolution under one or more optimizers."""
+    """Training memory against batch size for one model and input under one or more optimizers."""
     if not plans:
         raise ValueError("plan_section needs at least one plan")
     first = plans[0]
@@ -288,18 +401,18 @@ def plan_section(plans: Sequence[TrainingPlan]) -> Section:
     fixed = pd.DataFrame([{key: getattr(plan, key) for key in _PLAN_FIXED_COLUMNS} for plan in plans])
     fixed_text = ", ".join(f"{bytes_text(plan.fixed_bytes)} with {plan.optimizer}" for plan in plans)
     intro = (
-        f"Training memory of one step of {first.model} at {first.resolution} px in {first.dtype}: the weights, "
+        f"Training memory of one step of {first.model} at {first.input_text} in {first.dtype}: the weights, "
         "their gradients and the optimizer state (one tensor per parameter for SGD with momentum, two for Adam) "
         f"and the buffers are fixed — {fixed_text} — and the activations autograd saves for backward grow by "
         f"{bytes_text(first.saved_bytes_per_sample)} per image ({first.batch_model} in the batch)."
     )
     if first.budget_bytes is not None:
-        largest = ", ".join(f"{plan.max_batch} with {plan.optimizer}" for plan in plans)
+        largest = ", ".join(f"{plan.max_batch_text} with {plan.optimizer}" for plan in plans)
         intro += f" Within {bytes_text(first.budget_bytes)} the largest batch is {largest}."
     intro += _oom_sentence(first)
-    title = f"{first.model} at {first.resolution} px: training memory by batch size"
+    title = f"{first.model} at {first.input_text}: training memory by batch size"
     return Section(
-        f"Training memory plan: {first.model} at {first.resolution} px", intro, frame,
+        f"Training memory plan: {first.model} at {first.input_text}", intro, frame,
         figures=[ChartJob("plan", plan_chart, (
             rows[["optimizer", "batch", "total_bytes", "fixed_bytes", "budget_bytes", "max_batch"]], title))],
         tables=[Table("Fixed part, growth per image and the largest batch", fixed)],
@@ -393,39 +506,18 @@ REPORT_PLAN = PlanSettings("efficientnet_b6", 512, parse_bytes("16GiB"), ("sgd",
 
 
 class Plan(Study[PlanSettings, tuple[TrainingPlan, ...]]):
-    """Training memory against batch size, and the largest batch within a budget."""
+    """Training memory against batch size, and the largest batch within a budget.
+
+    A section of the main report; ``convcost plan MODEL`` plans any model (registry, file, timm or
+    torchvision) with its own options, through :func:`training_plan`.
+    """
 
     name = "plan"
     title = "training memory against batch size, and the largest batch that fits"
-    description = ("Weights, gradients, optimizer state and saved activations of one training step of a registry "
-                   "model, by batch size, and the largest batch within a memory budget.")
+    description = ("Weights, gradients, optimizer state and saved activations of one training step, by batch "
+                   "size, and the largest batch within a memory budget.")
     position = 60
-    invocation = Invocation.OWN_COMMAND
-    options = (
-        StudyOption(("model",), "registry name", "names the model to plan", metavar="MODEL"),
-        StudyOption(("--resolution",), "input side in pixels (default: native)", "sets the plan's resolution",
-                    type=positive_int, metavar="N"),
-        StudyOption(("--budget",), "memory budget such as 16GiB, 512MiB or 8GB (binary units are powers of 1024)",
-                    "sets the plan's memory budget", type=byte_size, metavar="SIZE"),
-        StudyOption(("--optimizer",), "sgd (with momentum: 1 state tensor) or adam (2) (default: sgd)",
-                    "chooses the plan's optimizer", choices=tuple(OPTIMIZER_STATES), default="sgd"),
-        StudyOption(("--batches",), f"batch sizes to tabulate (default: {','.join(map(str, DEFAULT_BATCHES))})",
-                    "sets the plan's batch sizes", type=batch_sizes, default=DEFAULT_BATCHES, metavar="LIST"),
-    )
-
-    def settings(self, values: Mapping[str, Any]) -> PlanSettings:
-        """One plan of a registry model.
-
-        Raises:
-            SettingsError: the model is not a registry name.
-            convcost.architectures.UnknownModelError: no such model (the message names the closest).
-        """
-        model = values["model"]
-        if ":" in model:
-            raise SettingsError(f"{model!r}: plan takes a registry model (see convcost list)")
-        model_info(model)
-        return PlanSettings(model, values.get("resolution"), values.get("budget"),
-                            (values.get("optimizer") or "sgd",), tuple(values.get("batches") or DEFAULT_BATCHES))
+    invocation = Invocation.REPORT_ONLY
 
     def report_settings(self) -> PlanSettings:
         """:data:`REPORT_PLAN`."""

@@ -51,8 +51,8 @@ from convcost.architectures.layers import se_channels
 from convcost.reports.charts import PANEL_GRID, ChartJob, chart_style, short_model
 from convcost.reports.sections import Section, Table
 
-from .base import AnalysisJob, Study, register_study
-from .common import analyze_model, records_frame
+from .base import Study, register_study
+from .common import AnalysisJob, analyze_model, records_frame
 
 __all__ = [
     "CHAIN",

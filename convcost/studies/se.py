@@ -24,8 +24,8 @@ from convcost.reports.charts import PALETTE, PANEL_GRID, ChartJob, axis_units, c
 from convcost.reports.sections import Section
 from convcost.reports.units import Unit
 
-from .base import AnalysisJob, Study, register_study
-from .common import analyze_model, records_frame
+from .base import Study, register_study
+from .common import AnalysisJob, analyze_model, records_frame
 
 __all__ = [
     "CLAIMED_LAST_STAGE_SHARE",

@@ -16,7 +16,8 @@ from typing import Any
 from convcost.analyzer.parallel import parallel_map
 from convcost.reports.sections import Section
 
-from .base import AnalysisJob, Job, Study, get_study, registered_studies
+from .base import Job, Study, get_study, registered_studies
+from .common import AnalysisJob
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,8 @@ from convcost.reports.prose import bytes_text
 from convcost.reports.sections import Section, Table
 from convcost.reports.units import Unit, human_bytes
 
-from .base import AnalysisJob, Study, register_study
-from .common import analyze_model, records_frame
+from .base import Study, register_study
+from .common import AnalysisJob, analyze_model, records_frame
 
 __all__ = [
     "NATIVE_ACTIVATIONS",

@@ -1,6 +1,5 @@
-"""Output formats, one plug-in module each (see :mod:`.base`); importing this package registers them all."""
-
-from convcost.analyzer.plugins import load_plugins
+"""Output formats, one plug-in module each (see :mod:`.base`); the registry imports them all when first read,
+so naming a :class:`Format` loads no renderer (nor pandas)."""
 
 from .base import (
     AnalysisView,
@@ -13,8 +12,6 @@ from .base import (
     registered_renderers,
     unregister_renderer,
 )
-
-load_plugins(__name__)
 
 __all__ = [
     "AnalysisView",

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import pandas as pd
-
-from convcost.analyzer import Analysis
-from convcost.analyzer.conventions import ConventionTotal, ReconciliationRow
 from convcost.analyzer.naming import StrEnum, parse_member
 from convcost.analyzer.plugins import Registry
 
-from ..sections import Section
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from convcost.analyzer import Analysis
+    from convcost.analyzer.conventions import ConventionTotal, ReconciliationRow
+
+    from ..sections import Section
 
 
 class Format(StrEnum):
@@ -101,7 +103,8 @@ class Renderer(Protocol):
 
 
 _RENDERERS: Registry[Format, Renderer] = Registry("renderer of format", lambda renderer: renderer.format,
-                                                  lambda renderer: list(Format).index(renderer.format))
+                                                  lambda renderer: list(Format).index(renderer.format),
+                                                  plugins=__package__)
 
 
 def register_renderer(renderer: Renderer) -> Renderer:

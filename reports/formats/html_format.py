@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from convcost.analyzer import Analysis
 
-from ..build import render_page
 from ..columns import Column
 from ..frames import stage_comparison
 from ..reconciliation import reconciliation_section
 from ..sections import Section
 from .base import AnalysisView, ComparisonView, Format, register_renderer
+
+
+def render_page(analyses: Sequence[Analysis], **options: Any) -> str:
+    """:func:`convcost.reports.build.render_page`, imported when a page is rendered: it draws with matplotlib,
+    which the other formats never load."""
+    from ..build import render_page as render
+
+    return render(analyses, **options)
 
 
 def stage_sections(analyses: Sequence[Analysis]) -> list[Section]:

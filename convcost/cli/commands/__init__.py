@@ -1,8 +1,18 @@
-"""The ``convcost`` subcommands, one module each; :data:`COMMANDS` is their order in ``--help``."""
+"""The ``convcost`` subcommands, one module each, each defining its :class:`~..command.Command` as ``COMMAND``;
+:data:`COMMANDS` is their order in ``--help``. A command module loads no torch at import (see :mod:`..command`)."""
 
-from . import analyze_command, compare_command, explain_command, list_command, report_command, study_command
+from ..command import Command
+from . import (
+    analyze_command,
+    compare_command,
+    explain_command,
+    list_command,
+    plan_command,
+    report_command,
+    study_command,
+)
 
-#: Each module's ``register(subcommands)`` adds its parser(s).
-COMMANDS = (list_command, analyze_command, explain_command, study_command, compare_command, report_command)
+COMMANDS: tuple[Command, ...] = tuple(module.COMMAND for module in (
+    list_command, analyze_command, explain_command, plan_command, study_command, compare_command, report_command))
 
 __all__ = ["COMMANDS"]

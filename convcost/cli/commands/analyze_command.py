@@ -4,30 +4,33 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
 
-from convcost.analyzer import EngineName
-from convcost.analyzer.conventions import CONVENTIONS, convention_total, explain
-from convcost.analyzer.engines import selection_choices
-from convcost.reports.formats import AnalysisView, ConventionView, registered_renderers
+from convcost.analyzer.conventions import CONVENTIONS
+from convcost.analyzer.engines.names import EngineName, engine_choices
 
-from ..arguments import depth
+from ..arguments import add_model_options, depth
+from ..command import Command
 from ..errors import UsageError
-from ..models import add_model_options, analyze_loaded, input_for, load_model
 from ..output import add_output_options, emit, log, renderer
 
 
 def run(args: argparse.Namespace) -> int:
     """Analyse the model and render it."""
+    from convcost.analyzer.conventions import convention_total, explain
+    from convcost.reports.formats import AnalysisView, ConventionView, registered_renderers
+
+    from ..models import analyze_loaded, input_for, model_from
+
     chosen = renderer(args)
     if args.convention and not chosen.shows_convention:
         showing = ", ".join(r.format.value for r in registered_renderers() if r.shows_convention)
         raise UsageError(f"--convention is shown in {showing} output; {chosen.format} holds {chosen.holds}")
-    model = load_model(args.model)
-    shape = input_for(model, args.resolution, args.input)
-    log.info("analysing %s on input %s, engine %s", model.name, "x".join(map(str, shape)), args.engine)
+    model = model_from(args)
+    inputs = input_for(model, args.resolution, args.input, args.batch)
+    log.info("analysing %s on input %s, engine %s", model.name,
+             ", ".join("x".join(map(str, item.shape)) for item in inputs), args.engine)
     started = time.perf_counter()
-    analysis = analyze_loaded(model, shape, args.engine)
+    analysis = analyze_loaded(model, inputs, args.engine, args.dtype)
     log.info("counted in %.2f s on %s tensors %s", time.perf_counter() - started, analysis.execution,
              analysis.execution_reason)
     convention = (ConventionView(convention_total(analysis, args.convention), explain(analysis, args.convention))
@@ -37,12 +40,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(commands: Any) -> None:
-    """Add ``analyze``."""
-    parser = commands.add_parser("analyze", help="per-layer costs of one model",
-                                 description="Per-layer params, MACs, FLOPs and memory of one model.")
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The model, its input, the engine, the table's shape and the output."""
     add_model_options(parser)
-    parser.add_argument("--engine", choices=selection_choices(), default=EngineName.DISPATCH.value,
+    parser.add_argument("--engine", choices=engine_choices(), default=EngineName.DISPATCH.value,
                         help="counting engine; all cross-checks every conv/linear layer (default: dispatch)")
     parser.add_argument("--depth", type=depth, default=3, metavar="N",
                         help="table only: show modules down to depth N (default: 3)")
@@ -53,3 +54,7 @@ def register(commands: Any) -> None:
                         help=f"also give the total under TOOL's counting rules: {', '.join(CONVENTIONS)}")
     add_output_options(parser)
     parser.set_defaults(run=run)
+
+
+COMMAND = Command("analyze", "per-layer costs of one model",
+                  "Per-layer params, MACs, FLOPs and memory of one model.", configure)

@@ -6,17 +6,18 @@ import argparse
 import sys
 from typing import Any
 
-import pandas as pd
-
-from convcost import architectures
-from convcost.reports.table import frame_text
-
+from ..command import Command
 from ..errors import UsageError
 from ..output import add_common_options
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the models matching the pattern, one row per published figure."""
+    import pandas as pd
+
+    from convcost import architectures
+    from convcost.reports.table import frame_text
+
     names = architectures.list_models(args.pattern)
     if not names:
         raise UsageError(f"no model matches {args.pattern!r}; convcost list shows them all")
@@ -33,11 +34,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(commands: Any) -> None:
-    """Add ``list``."""
-    parser = commands.add_parser("list", help="the zoo: native resolution and published figures",
-                                 description="The model zoo with native resolution and published params, MACs, "
-                                             "top-1 and their source.")
+def configure(parser: argparse.ArgumentParser) -> None:
+    """An optional name pattern."""
     parser.add_argument("pattern", nargs="?", default="*", metavar="PATTERN", help="shell-style name filter")
     add_common_options(parser)
     parser.set_defaults(run=run)
+
+
+COMMAND = Command("list", "the zoo: native resolution and published figures",
+                  "The model zoo with native resolution and published params, MACs, top-1 and their source.",
+                  configure)

@@ -10,42 +10,53 @@ import argparse
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from convcost import architectures
-from convcost.analyzer import ALL, Analysis, EngineName
-from convcost.analyzer.engines import parse_selection, selection_choices
-from convcost.reports.build import build_report
-from convcost.studies import AnalysisJob, Job, study_names
-from convcost.studies.suite import assemble, gather_jobs, report_runs, run_jobs
+from convcost.analyzer.engines.names import ALL, EngineName, engine_choices
 
 from ..arguments import positive_int
+from ..command import Command
 from ..errors import UsageError
-from ..models import RegistryAnalysis, expand_models, published_frame, scaling_series
 from ..output import add_common_options, check_writable, progress
+
+if TYPE_CHECKING:
+    from convcost.studies import Job
 
 DEFAULT_REPORT_DIR = "convcost-report"
 
 
 def study_list(text: str) -> tuple[str, ...]:
-    """``all``, ``none`` or a comma-separated list of registered studies, returned in report order."""
+    """``all``, ``none`` or a comma-separated list of registered studies, returned in report order.
+
+    Raises:
+        UsageError: a name that is not a registered study (the message lists them).
+    """
+    from convcost.studies import study_names
+
     every = study_names()
     if text in ("all", "none"):
         return every if text == "all" else ()
     chosen = {name.strip() for name in text.split(",")}
     if not chosen <= set(every):
-        raise argparse.ArgumentTypeError(f"{text!r}: give all, none or a comma-separated list of {', '.join(every)}")
+        raise UsageError(f"--studies {text!r}: give all, none or a comma-separated list of {', '.join(every)}")
     return tuple(name for name in every if name in chosen)
 
 
 def _model_job(name: str, engine: str) -> Job:
     """The report's analysis of one model: with the default engine, the very job the studies share."""
+    from convcost.studies import AnalysisJob
+
+    from ..models import RegistryAnalysis
+
     return AnalysisJob.of(name) if engine == EngineName.DISPATCH else RegistryAnalysis(name, engine)
 
 
 def _stand_ins(names: list[str], engine: str) -> dict[Job, Job]:
     """Studies' native analyses that a model job of the report answers: its records are the dispatch
     engine's whenever that engine is primary (``dispatch``, or ``all`` with more engines beside it)."""
+    from convcost.analyzer.engines import parse_selection
+    from convcost.studies import AnalysisJob
+
     if parse_selection(engine) not in (EngineName.DISPATCH, ALL):
         return {}
     return {AnalysisJob.of(name): _model_job(name, engine) for name in names}
@@ -53,7 +64,15 @@ def _stand_ins(names: list[str], engine: str) -> dict[Job, Job]:
 
 def run(args: argparse.Namespace) -> int:
     """Analyse, run the studies, write the directory."""
+    from convcost import architectures
+    from convcost.analyzer import Analysis
+    from convcost.reports.build import build_report
+    from convcost.studies.suite import assemble, gather_jobs, report_runs, run_jobs
+
+    from ..models import expand_models, published_frame, scaling_series
+
     started = time.perf_counter()
+    studies = study_list(args.studies)
     names = expand_models([args.models])
     for name in names:
         architectures.model_info(name)  # unknown names fail here, before any work
@@ -63,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot create {args.out}: {error.strerror}") from error
     check_writable(args.out / "index.html")
     workers = args.jobs or os.cpu_count() or 1
-    runs = report_runs(args.studies)
+    runs = report_runs(studies)
     model_jobs = [_model_job(name, args.engine) for name in names]
     stand_ins = _stand_ins(names, args.engine)
     jobs = list(dict.fromkeys([*model_jobs, *(stand_ins.get(job, job) for job in gather_jobs(runs))]))
@@ -78,22 +97,24 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(commands: Any) -> None:
-    """Add ``report``."""
-    parser = commands.add_parser("report", help="the full report of the zoo and the studies",
-                                 description="Every built-in model at native resolution and every study: "
-                                             "index.html, per-model and summary CSV/JSON, a CSV per study table, "
-                                             "and charts (PNG and SVG).")
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The directory, the engine, which models and studies, and how many workers."""
     parser.add_argument("--out", type=Path, default=Path(DEFAULT_REPORT_DIR), metavar="DIR",
                         help=f"output directory (default: {DEFAULT_REPORT_DIR})")
-    parser.add_argument("--engine", choices=selection_choices(), default=EngineName.DISPATCH.value,
+    parser.add_argument("--engine", choices=engine_choices(), default=EngineName.DISPATCH.value,
                         help="counting engine; all also runs fvcore and the analytic engine (much slower) "
                              "(default: dispatch)")
     parser.add_argument("--models", default="*", metavar="PATTERN",
                         help="only models matching this pattern or range (default: all)")
     parser.add_argument("--jobs", type=positive_int, default=None, metavar="N",
                         help="worker processes (default: one per CPU)")
-    parser.add_argument("--studies", type=study_list, default=study_names(), metavar="LIST",
-                        help=f"study sections: all, none or some of {','.join(study_names())} (default: all)")
+    parser.add_argument("--studies", default="all", metavar="LIST",
+                        help="study sections: all, none or a comma-separated list of study names "
+                             "(convcost study --help lists them) (default: all)")
     add_common_options(parser)
     parser.set_defaults(run=run)
+
+
+COMMAND = Command("report", "the full report of the zoo and the studies",
+                  "Every built-in model at native resolution and every study: index.html, per-model and summary "
+                  "CSV/JSON, a CSV per study table, and charts (PNG and SVG).", configure)

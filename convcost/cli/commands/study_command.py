@@ -1,23 +1,29 @@
-"""``convcost study NAME`` and the studies with a command of their own (``convcost plan``).
+"""``convcost study NAME``: one study as a table, CSV, JSON, Markdown or an HTML page.
 
 Every study, its options and its help come from the registry (:mod:`convcost.studies`):
-nothing here names one.
+nothing here names one. Studies declare their options in Python, so this command's parser
+imports them (and torch) to list them; the other commands' parsers do not.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from convcost.studies import Invocation, Study, StudyOption, get_study, registered_studies
-
+from ..command import Command
 from ..errors import UsageError
 from ..output import add_output_options, emit, renderer
 
+if TYPE_CHECKING:
+    from convcost.studies import Study, StudyOption
 
-def _studies(invocation: Invocation) -> list[Study[Any, Any]]:
-    return [study for study in registered_studies() if study.invocation is invocation]
+
+def _listed() -> list[Study[Any, Any]]:
+    """The studies ``convcost study`` reaches."""
+    from convcost.studies import Invocation, registered_studies
+
+    return [study for study in registered_studies() if study.invocation is Invocation.STUDY_COMMAND]
 
 
 def _add_option(parser: argparse.ArgumentParser, option: StudyOption, help_prefix: str = "",
@@ -53,21 +59,19 @@ def _render(study: Study[Any, Any], values: dict[str, Any], args: argparse.Names
 
 def run_study(args: argparse.Namespace) -> int:
     """``convcost study NAME``: refuse another study's options, then compute and render NAME."""
+    from convcost.studies import get_study
+
     study = get_study(args.name)
-    for other in _studies(Invocation.STUDY_COMMAND):
+    for other in _listed():
         for option in other.options:
             if other is not study and getattr(args, option.dest, argparse.SUPPRESS) is not argparse.SUPPRESS:
                 raise UsageError(f"{option.flags[0]} {option.purpose}; the {study.name} study does not take it")
     return _render(study, _values(study, args), args)
 
 
-def _run_own_command(args: argparse.Namespace) -> int:
-    study = get_study(args.study)
-    return _render(study, _values(study, args), args)
-
-
 def _check_flags(studies: Sequence[Study[Any, Any]]) -> None:
-    """Options of ``convcost study`` are shared by every study there: a flag may be declared once."""
+    """Options of ``convcost study`` are shared by every study there: a flag may be declared once, and none is
+    positional."""
     seen: dict[str, str] = {}
     for study in studies:
         for option in study.options:
@@ -75,19 +79,16 @@ def _check_flags(studies: Sequence[Study[Any, Any]]) -> None:
                 if option.positional or flag in seen:
                     raise ValueError(f"study {study.name!r} declares {flag!r}, which "
                                      + (f"study {seen[flag]!r} declares too" if flag in seen
-                                        else "is positional (only a study with its own command may have one)"))
+                                        else "is positional (a study's options are flags)"))
                 seen[flag] = study.name
 
 
-def register(commands: Any) -> None:
-    """Add ``study`` (every study reached that way) and one command per study that has its own."""
-    listed = _studies(Invocation.STUDY_COMMAND)
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The study's name, every study's options (each refused by the others) and the output."""
+    listed = _listed()
     _check_flags(listed)
     names = [study.name for study in listed]
-    parser = commands.add_parser("study", help=f"one study: {', '.join(names)}",
-                                 description="A study of the design, as a table, CSV (its main table), JSON "
-                                             "(every table) or an HTML page with its charts. "
-                                             + " ".join(f"{s.name}: {s.title}." for s in listed))
+    parser.description = f"{parser.description} " + " ".join(f"{s.name}: {s.title}." for s in listed)
     parser.add_argument("name", choices=names, metavar="NAME", help=", ".join(names))
     for study in listed:
         for option in study.options:
@@ -95,9 +96,7 @@ def register(commands: Any) -> None:
     add_output_options(parser)
     parser.set_defaults(run=run_study)
 
-    for study in _studies(Invocation.OWN_COMMAND):
-        own = commands.add_parser(study.name, help=study.title, description=study.description or study.title)
-        for option in study.options:
-            _add_option(own, option, default=argparse.SUPPRESS if not option.positional else None)
-        add_output_options(own)
-        own.set_defaults(run=_run_own_command, study=study.name)
+
+COMMAND = Command("study", "one study of the design (convcost study --help lists them)",
+                  "A study of the design, as a table, CSV (its main table), JSON (every table), Markdown or an "
+                  "HTML page with its charts.", configure)
