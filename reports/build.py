@@ -11,7 +11,7 @@ render: every section arrives made, with its measurements (latency included) alr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -64,8 +64,16 @@ def stage_job(analysis: Analysis) -> ChartJob:
     return ChartJob(f"stages-{slug(analysis.model)}", charts.stage_bars, (breakdown_frame(analysis), analysis.model))
 
 
-def _render(jobs: Sequence[ChartJob], workers: int) -> list[RenderedChart]:
-    return list(parallel_map(ChartJob.run, jobs, workers))
+#: Wraps the charts as they are drawn (``(charts, how many)`` → the same charts), to show progress.
+ChartProgress = Callable[[Iterator[RenderedChart], int], Iterable[RenderedChart]]
+
+
+def _quietly(charts: Iterator[RenderedChart], _total: int) -> Iterable[RenderedChart]:
+    return charts
+
+
+def _render(jobs: Sequence[ChartJob], workers: int, progress: ChartProgress = _quietly) -> list[RenderedChart]:
+    return list(progress(parallel_map(ChartJob.run, jobs, workers), len(jobs)))
 
 
 @dataclass(frozen=True)
@@ -90,11 +98,11 @@ def _built(figure: Figure) -> Figure:
 
 
 def _draw(analyses: Sequence[Analysis], overview: Sequence[ChartJob], sections: Sequence[Section],
-          workers: int) -> _Drawn:
+          workers: int, progress: ChartProgress = _quietly) -> _Drawn:
     """Draw the overview, per-model and section charts in ``workers`` processes."""
     section_jobs = [[_section_job(section, i) for i in range(len(section.figures))] for section in sections]
     jobs = [*overview, *(stage_job(a) for a in analyses), *(job for jobs in section_jobs for job in jobs)]
-    rendered = iter(_render(jobs, workers))
+    rendered = iter(_render(jobs, workers, progress))
     drawn_overview = [next(rendered) for _ in overview]
     model_charts = {a.model: next(rendered) for a in analyses}
     drawn_sections = [(section, [next(rendered) for _ in jobs]) for section, jobs in zip(sections, section_jobs,
@@ -155,12 +163,13 @@ def build_report(analyses: Sequence[Analysis], out_dir: str | Path, *, title: st
 
 def write_report(analyses: Sequence[Analysis], directory: Path, *, title: str = "convcost report",
                  published: pd.DataFrame | None = None, scaling_models: Sequence[str] = (),
-                 sections: Sequence[Section] = (), jobs: int = 1) -> Path:
+                 sections: Sequence[Section] = (), jobs: int = 1, progress: ChartProgress = _quietly) -> Path:
     """Write the files of the report for ``analyses`` into the existing, empty ``directory`` (the staging
     directory of :func:`~convcost.reports.directory.report_directory`, for a caller that holds it across
-    the analysis) and return the path of its ``index.html``; arguments as :func:`build_report`.
+    the analysis) and return the path of its ``index.html``; arguments as :func:`build_report`, and
+    ``progress`` wraps the charts as they are drawn.
     """
-    drawn = _draw(analyses, overview_jobs(analyses, published, scaling_models), sections, jobs)
+    drawn = _draw(analyses, overview_jobs(analyses, published, scaling_models), sections, jobs, progress)
     for folder in ("models", "charts", "sections"):
         (directory / folder).mkdir(exist_ok=True)
     stems = _file_stems(analyses)

@@ -134,10 +134,10 @@ def test_a_file_is_refused_and_left_alone(tmp_path) -> None:
     out.write_text("data")
     with pytest.raises(ReportDirectoryError) as refused:
         build_report([], out, sections=[TINY])
-    assert str(refused.value) == f"cannot write a report to {out}: it exists and is not a directory"
+    assert str(refused.value) == f"cannot create the report directory {out}: it exists and is not a directory"
     with pytest.raises(ReportDirectoryError) as under_a_file:
         check_report_directory(out / "sub")
-    assert str(under_a_file.value) == f"cannot write a report to {out / 'sub'}: {out} is not a directory"
+    assert str(under_a_file.value) == f"cannot create the report directory {out / 'sub'}: {out} is not a directory"
     assert out.read_text() == "data"
     assert os.listdir(tmp_path) == ["report"]
 
@@ -148,7 +148,7 @@ def test_a_read_only_parent_is_refused(tmp_path) -> None:
     parent.mkdir(mode=0o555)
     with pytest.raises(ReportDirectoryError) as refused:
         check_report_directory(parent / "report")
-    assert str(refused.value) == f"cannot write a report to {parent / 'report'}: directory {parent} is not writable"
+    assert str(refused.value) == f"cannot create the report directory {parent / 'report'}: directory {parent} is not writable"
 
 
 def test_a_report_written_before_the_marker_is_replaced(tmp_path) -> None:

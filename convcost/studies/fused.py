@@ -17,6 +17,10 @@ Definitions (bytes in the analysis dtype):
                      layerwise_bytes.
 Latency: median of ``runs`` timed forward passes (seconds) of the stage alone on CPU, batch
 ``batch`` in float32, in eval mode under ``torch.no_grad``, after ``warmup`` untimed passes.
+A stage's blocks after the first are identical (same widths, stride 1), so a pass of the stage
+is timed as its first block plus ``repeats − 1`` times one repeated block, each on its real
+input: the same arithmetic, with two blocks' weights in memory instead of the whole stage's
+(EfficientNetV2-S's last stage swapped to Fused-MBConv holds 216 MiB of weights).
 A stage's two variants are timed in alternation (built, swapped, built, …), so a slow spell
 of a shared machine hits both alike; the fastest run is kept too (``latency_min_s``).
 """
@@ -289,12 +293,27 @@ def time_stages(
 ) -> tuple[tuple[float, ...], ...]:
     """Time stages that take the same input (variants of one stage) on real float32 CPU tensors, in alternation.
 
-    Weights keep PyTorch's default initialisation; the input is normal noise from ``seed``.
+    Each pass of a stage is its first block plus ``repeats − 1`` times its repeated block (see the module
+    docstring). Weights keep PyTorch's default initialisation; the input is normal noise from ``seed``.
     """
-    shape = (batch, stages[0].in_channels, *input_size)
-    example = torch.randn(shape, generator=torch.Generator().manual_seed(seed))
-    return measure_latency([(build_stage(stage, options, input_size).blocks, example) for stage in stages], runs,
-                           warmup)
+    generator = torch.Generator().manual_seed(seed)
+    example = torch.randn((batch, stages[0].in_channels, *input_size), generator=generator)
+    cases: list[tuple[nn.Module, torch.Tensor]] = []
+    for stage in stages:
+        first = build_stage(replace(stage, repeats=1), options, input_size)
+        cases.append((first.blocks, example))
+        if stage.repeats > 1:
+            repeated = replace(stage, stride=1, in_channels=stage.out_channels, repeats=1)
+            example_out = torch.randn((batch, stage.out_channels, *first.output_size), generator=generator)
+            cases.append((build_stage(repeated, options, first.output_size).blocks, example_out))
+    times = iter(measure_latency(cases, runs, warmup))
+    stage_times = []
+    for stage in stages:
+        first_times = next(times)
+        repeat_times = next(times) if stage.repeats > 1 else (0.0,) * runs
+        stage_times.append(tuple(head + (stage.repeats - 1) * tail
+                                 for head, tail in zip(first_times, repeat_times, strict=True)))
+    return tuple(stage_times)
 
 
 def fused_study(
@@ -433,8 +452,9 @@ def fused_section(study: FusedStudy) -> Section:
     machine = study.cpu or study.processor or study.machine
     if study.runs:
         timing = (f"Latency: median of {plural(study.runs, 'timed forward pass', 'timed forward passes')} after "
-                  f"{plural(study.warmup, 'warm-up pass', 'warm-up passes')}, float32, eval "
-                  f"mode, no grad, each stage alone, the two variants alternating pass by pass; measured on {machine} "
+                  f"{plural(study.warmup, 'warm-up pass', 'warm-up passes')}, float32, eval mode, no grad, each "
+                  "stage alone (its first block plus repeats − 1 times its repeated block), the two variants "
+                  f"alternating pass by pass; measured on {machine} "
                   f"({study.system or study.machine}), torch {study.torch_version} with {study.threads} threads.")
         if study.runs < STEADY_RUNS:
             timing += (f" {plural(study.runs, 'run')} on a shared machine are noisy; "

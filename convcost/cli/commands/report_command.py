@@ -17,7 +17,7 @@ from convcost.analyzer.engines.names import ALL, EngineName, engine_choices
 from ..arguments import positive_int
 from ..command import Command
 from ..errors import UsageError
-from ..output import add_common_options, check_writable, progress
+from ..output import add_common_options, log, progress
 
 if TYPE_CHECKING:
     from convcost.studies import Job
@@ -63,10 +63,12 @@ def _stand_ins(names: list[str], engine: str) -> dict[Job, Job]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Analyse, run the studies, write the directory."""
+    """Analyse, run the studies, draw and write the directory, holding it from the start (a second run into it
+    fails at once) and replacing it as a whole at the end."""
     from convcost import architectures
     from convcost.analyzer import Analysis
-    from convcost.reports.build import build_report
+    from convcost.reports.build import write_report
+    from convcost.reports.directory import report_directory
     from convcost.studies.suite import assemble, gather_jobs, report_runs, run_jobs
 
     from ..models import expand_models, published_frame, scaling_series
@@ -76,23 +78,22 @@ def run(args: argparse.Namespace) -> int:
     names = expand_models([args.models])
     for name in names:
         architectures.model_info(name)  # unknown names fail here, before any work
-    try:
-        args.out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UsageError(f"cannot create {args.out}: {error.strerror}") from error
-    check_writable(args.out / "index.html")
     workers = args.jobs or os.cpu_count() or 1
-    runs = report_runs(studies)
-    model_jobs = [_model_job(name, args.engine) for name in names]
-    stand_ins = _stand_ins(names, args.engine)
-    jobs = list(dict.fromkeys([*model_jobs, *(stand_ins.get(job, job) for job in gather_jobs(runs))]))
-    results = dict(progress(run_jobs(jobs, workers), len(jobs), "analyzing", unit="job", quiet=args.quiet))
-    results.update({job: results[model_job] for job, model_job in stand_ins.items()})
-    analyses: list[Analysis] = [results[job] for job in model_jobs]
-    sections = [outcome.section() for outcome in assemble(runs, results)]
-    index = build_report(analyses, args.out, published=published_frame(names), scaling_models=scaling_series(),
-                         sections=sections, jobs=workers)
-    print(f"wrote {index} ({len(analyses)} models, {len(sections)} studies, "
+    with report_directory(args.out) as staging:
+        runs = report_runs(studies)
+        model_jobs = [_model_job(name, args.engine) for name in names]
+        stand_ins = _stand_ins(names, args.engine)
+        jobs = list(dict.fromkeys([*model_jobs, *(stand_ins.get(job, job) for job in gather_jobs(runs))]))
+        results = dict(progress(run_jobs(jobs, workers), len(jobs), "analyzing", unit="job", quiet=args.quiet))
+        results.update({job: results[model_job] for job, model_job in stand_ins.items()})
+        analyses: list[Analysis] = [results[job] for job in model_jobs]
+        sections = [outcome.section() for outcome in assemble(runs, results)]
+        write_report(analyses, staging, published=published_frame(names), scaling_models=scaling_series(),
+                     sections=sections, jobs=workers,
+                     progress=lambda charts, total: progress(charts, total, "drawing", unit="chart",
+                                                             quiet=args.quiet))
+        log.info("writing %s", args.out)
+    print(f"wrote {args.out / 'index.html'} ({len(analyses)} models, {len(sections)} studies, "
           f"{time.perf_counter() - started:.1f} s)")
     return 0
 
