@@ -81,8 +81,8 @@ class ReportPaths:
         shown = Path(out)
         resolved = shown.resolve()
         if resolved.parent == resolved:
-            raise ReportDirectoryError(f"cannot create the report directory {shown}: the root directory has no parent to "
-                                       "stage it in")
+            raise ReportDirectoryError(f"cannot create the report directory {shown}: the root directory has no "
+                                       "parent to stage it in")
         return cls(shown, resolved)
 
     @property
@@ -173,14 +173,17 @@ def _check_parent(paths: ReportPaths) -> None:
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir():
-        raise ReportDirectoryError(f"cannot create the report directory {paths.shown}: {existing} is not a directory")
+        raise ReportDirectoryError(f"cannot create the report directory {paths.shown}: {existing} is not a "
+                                   "directory")
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise ReportDirectoryError(f"cannot create the report directory {paths.shown}: directory {existing} is not writable")
+        raise ReportDirectoryError(f"cannot create the report directory {paths.shown}: directory {existing} is "
+                                   "not writable")
 
 
 def _check_target(paths: ReportPaths) -> None:
     if paths.out.exists() and not paths.out.is_dir():
-        raise ReportDirectoryError(f"cannot create the report directory {paths.shown}: it exists and is not a directory")
+        raise ReportDirectoryError(f"cannot create the report directory {paths.shown}: it exists and is not a "
+                                   "directory")
     if paths.out.is_dir():
         entries = set(os.listdir(paths.out))
         if entries and not is_report(entries):

@@ -148,7 +148,8 @@ def test_a_read_only_parent_is_refused(tmp_path) -> None:
     parent.mkdir(mode=0o555)
     with pytest.raises(ReportDirectoryError) as refused:
         check_report_directory(parent / "report")
-    assert str(refused.value) == f"cannot create the report directory {parent / 'report'}: directory {parent} is not writable"
+    assert str(refused.value) == (f"cannot create the report directory {parent / 'report'}: directory {parent} "
+                                  "is not writable")
 
 
 def test_a_report_written_before_the_marker_is_replaced(tmp_path) -> None:
