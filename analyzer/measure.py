@@ -13,6 +13,7 @@ from typing import Any, TypeGuard
 import torch
 from torch import nn
 from torch.nn.parameter import is_lazy
+from torch.utils._pytree import tree_leaves
 
 from .analysis import Analysis
 from .crosscheck import compared_macs, cross_check
@@ -102,6 +103,7 @@ def analyze(
             raise InputShapeError(f"the {', '.join(positional_only)} engine traces positional inputs only; "
                                   "pass a tuple of tensors")
     dtype = _analysis_dtype(model, dtype)
+    _check_input_bytes(inputs, dtype)
     label = name or type(model).__name__
     if any(is_lazy(p) for p in itertools.chain(model.parameters(), model.buffers())):
         model = _initialised_copy(model, inputs, dtype)
@@ -313,7 +315,7 @@ def _meta_tensor(shape: Sequence[Any]) -> torch.Tensor:
     """A ``meta`` tensor of ``shape``.
 
     Raises:
-        InputShapeError: a size below 1, or more elements than a tensor can hold.
+        InputShapeError: a size below 1, or more elements or bytes (as float32) than a tensor can hold.
     """
     sizes = tuple(int(d) for d in shape)
     if any(d < 1 for d in sizes):
@@ -321,7 +323,25 @@ def _meta_tensor(shape: Sequence[Any]) -> torch.Tensor:
     if math.prod(sizes) > MAX_ELEMENTS:
         raise InputShapeError(f"input_shape {sizes} has {math.prod(sizes):.3g} elements, more than a tensor can hold "
                               f"(2^63 - 1 = {MAX_ELEMENTS:.3g}); expected e.g. {_EXAMPLE}")
+    _check_bytes(sizes, torch.float32)
     return torch.empty(sizes, device="meta")
+
+
+def _check_bytes(sizes: tuple[int, ...], dtype: torch.dtype) -> None:
+    """Raises InputShapeError when a tensor of ``sizes`` in ``dtype`` takes more bytes than PyTorch can address."""
+    nbytes = math.prod(sizes) * dtype.itemsize
+    if nbytes > MAX_ELEMENTS:
+        raise InputShapeError(f"input_shape {sizes} takes {nbytes:.3g} bytes in {str(dtype).removeprefix('torch.')}, "
+                              f"more than PyTorch can address (2^63 - 1 = {MAX_ELEMENTS:.3g}); expected e.g. "
+                              f"{_EXAMPLE}")
+
+
+def _check_input_bytes(inputs: tuple[Any, ...] | Mapping[str, Any], dtype: torch.dtype) -> None:
+    """Every input tensor fits in memory PyTorch can address once floating ones take ``dtype``."""
+    values = list(inputs.values()) if isinstance(inputs, Mapping) else list(inputs)
+    for tensor in tree_leaves(values):
+        if isinstance(tensor, torch.Tensor):
+            _check_bytes(tuple(tensor.shape), dtype if tensor.is_floating_point() else tensor.dtype)
 
 
 def _shapes(inputs: tuple[Any, ...] | Mapping[str, Any]) -> tuple[tuple[int, ...], ...]:

@@ -34,6 +34,7 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
     """One analysis as a JSON-ready dict (see the module docstring)."""
     return {
         **summary_json(analysis),
+        "input_shapes": [list(shape) for shape in analysis.input_shapes],
         "dtype": analysis.dtype,
         "engine": analysis.engine,
         "engines": [asdict(totals) for totals in analysis.engines],

@@ -171,12 +171,17 @@ def _convolution_outputs(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tens
                          padding: list[int], dilation: list[int], transposed: bool, output_padding: list[int],
                          groups: int) -> torch.Tensor:
     # convolution's meta kernel checks with torch._check, whose first call imports sympy (~0.4 s); the
-    # checks and the output shape are these (transposed convolutions go to the meta kernel)
-    if transposed:
+    # checks and the output shape are these (transposed, empty and malformed calls go to the meta kernel)
+    if transposed or x.numel() == 0 or weight.numel() == 0 or x.dim() < 3:
         return _aten.convolution.default(x, weight, bias, stride, padding, dilation, transposed, output_padding,
                                          groups)
     spatial = x.dim() - 2
-    if weight.dim() != x.dim() or spatial < 1 or x.shape[1] != weight.shape[1] * groups or weight.shape[0] % groups:
+    stride, padding, dilation = (list(values) * spatial if len(values) == 1 else list(values)
+                                 for values in (stride, padding, dilation))
+    if any(len(values) != spatial for values in (stride, padding, dilation)) or min(stride) < 1 or groups < 1:
+        return _aten.convolution.default(x, weight, bias, stride, padding, dilation, transposed, output_padding,
+                                         groups)
+    if weight.dim() != x.dim() or x.shape[1] != weight.shape[1] * groups or weight.shape[0] % groups:
         raise RuntimeError(f"convolution: input {tuple(x.shape)} does not fit weight {tuple(weight.shape)} "
                            f"with groups={groups}")
     if bias is not None and tuple(bias.shape) != (weight.shape[0],):

@@ -114,7 +114,7 @@ class BatchLimit(StrEnum):
     BUDGET = "budget"
     #: the search stopped at :data:`MAX_SEARCH_BATCH`, which fits: at least that many fit
     SEARCH = "search"
-    #: a larger batch would make an input of more than 2^63 - 1 elements, which no tensor holds
+    #: a larger batch would make an input of more than 2^63 - 1 bytes, which PyTorch cannot address
     TENSOR = "tensor"
 
 
@@ -246,7 +246,7 @@ class TrainingPlan:
             return (f"at least {self.max_batch:,} (saved bytes are not linear in the batch, so the search analyses "
                     f"batches and stops at {MAX_SEARCH_BATCH:,}, which fits)")
         if self.limit is BatchLimit.TENSOR:
-            return f"{self.max_batch:,} (a larger batch would make an input of more than 2^63 - 1 elements)"
+            return f"{self.max_batch:,} (a larger batch would make an input of more than 2^63 - 1 bytes)"
         return f"{self.max_batch:,}"
 
     @property
@@ -358,8 +358,9 @@ def training_plan(
                 budget_bytes is None or fixed + saved(batch) <= budget_bytes)
         for batch in batches
     )
+    input_cap = MAX_SIZE // max(target.sample_elements * size, 1)  # a larger batch's input exceeds 2^63 - 1 bytes
     max_batch, limit = (None, None) if budget_bytes is None else _max_batch(
-        fixed, saved, budget_bytes, slope, constant, batch_model, MAX_SIZE // max(target.sample_elements, 1))
+        fixed, saved, budget_bytes, slope, constant, batch_model, input_cap)
     return TrainingPlan(
         model=target.name, resolution=target.resolution, optimizer=optimizer, dtype=first.dtype,
         bytes_per_element=size, params=totals.params, buffers=totals.buffers, weight_bytes=weight,
