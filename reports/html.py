@@ -17,7 +17,7 @@ from typing import Any
 
 import jinja2
 import pandas as pd
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from convcost.analyzer import Analysis
 
@@ -127,14 +127,11 @@ def table_html(frame: pd.DataFrame, *, compact: bool = False, footer: Mapping[st
         footer: a total row keyed like the columns, shown in ``<tfoot>`` (sorting leaves it last).
     """
     shown, numeric = display_frame(frame)
-    classes = ["data", "sortable", *(["compact"] if compact else [])]
-    html = shown.to_html(index=False, escape=True, border=0, classes=classes, na_rep="")
-    # mark numeric columns for alignment and sorting: pandas gives no per-column class
-    spec = " ".join("n" if is_number else "t" for is_number in numeric)
-    html = html.replace("<table ", f'<table data-columns="{spec}" ', 1)
-    if footer:
-        cells = "".join(f"<th>{escape(cell)}</th>" for cell in display_row(frame, footer))
-        html = html.replace("</table>", f"<tfoot><tr>{cells}</tr></tfoot></table>", 1)
+    rows = [["" if pd.isna(cell) else cell for cell in row] for row in shown.itertuples(index=False, name=None)]
+    html = _ENVIRONMENT.get_template("table.html.j2").render(
+        headers=list(shown.columns), rows=rows, kinds=["n" if is_number else "t" for is_number in numeric],
+        classes=["data", "sortable", *(["compact"] if compact else [])],
+        footer=display_row(frame, footer) if footer else None)
     return Markup(html)
 
 

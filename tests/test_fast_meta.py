@@ -23,7 +23,13 @@ import pytest
 import torch
 
 from convcost.analyzer import analyze
-from convcost.analyzer.engines.dispatch import _addmm_outputs, _broadcast, _convolution_outputs, _mm_outputs
+from convcost.analyzer.engines.dispatch import (
+    _addmm_outputs,
+    _broadcast,
+    _convolution_outputs,
+    _max_pool2d_outputs,
+    _mm_outputs,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 aten = torch.ops.aten
@@ -331,3 +337,25 @@ def test_counting_loads_neither_sympy_nor_dynamo() -> None:
     assert report["execution"] == "meta"  # counted on meta tensors, where the shape-only kernels answer
     assert report["loaded"] == []
     assert report["macs"] == 2 * (3 * 8 * 9 * 6 * 6) + 2 * (8 * 6 * 6 * 4)  # 15,552 + 2,304
+
+
+# --- max pooling --------------------------------------------------------------------------------
+
+
+def _pool_outcome(kernel: Callable[..., Any], *args: Any) -> tuple[tuple[int, ...], torch.dtype, torch.dtype] | None:
+    try:
+        out, indices = kernel(*args)
+    except Exception:
+        return None
+    return tuple(out.shape), out.dtype, indices.dtype
+
+
+@pytest.mark.parametrize("batched", [True, False])
+def test_max_pool2d_grid_is_the_meta_kernels(batched: bool) -> None:
+    reference = torch.ops.aten.max_pool2d_with_indices.default
+    cases = itertools.product([1, 2, 5, 8, 13], [6, 9], [[1], [3], [2, 3]], [[], [1], [2], [2, 1]], [[0], [1], [0, 1]],
+                              [[1], [2]], [False, True])
+    for height, width, kernel, stride, padding, dilation, ceil_mode in cases:
+        x = torch.empty((2, 3, height, width) if batched else (3, height, width), device="meta")
+        args = (x, kernel, stride, padding, dilation, ceil_mode)
+        assert _pool_outcome(_max_pool2d_outputs, *args) == _pool_outcome(reference, *args), args

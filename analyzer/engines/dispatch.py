@@ -194,6 +194,36 @@ def _convolution_outputs(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tens
     return torch.empty((x.shape[0], weight.shape[0], *sizes), dtype=x.dtype, device=x.device)
 
 
+def _pooled_size(size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool) -> int:
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
+
+
+def _max_pool2d_outputs(x: torch.Tensor, kernel_size: list[int], stride: list[int] | None = None,
+                        padding: Any = 0, dilation: Any = 1, ceil_mode: bool = False) -> Any:
+    # max_pool2d's meta kernel checks with torch._check, whose first call imports sympy (~0.4 s); unusual
+    # calls go to it, the rest get the shape it would give
+    def pair(values: Any) -> list[int]:
+        values = [values] if isinstance(values, int) else list(values)
+        return values * 2 if len(values) == 1 else values
+
+    kernel, strides = pair(kernel_size), pair(stride or kernel_size)
+    pads, dilations = pair(padding), pair(dilation)
+    if (x.dim() not in (3, 4) or x.numel() == 0 or any(len(v) != 2 for v in (kernel, strides, pads, dilations))
+            or min(*kernel, *strides, *dilations) < 1 or any(2 * p > k for p, k in zip(pads, kernel, strict=True))):
+        return _aten.max_pool2d_with_indices.default(x, kernel_size, stride or [], padding, dilation, ceil_mode)
+    sizes = [_pooled_size(x.shape[-2 + i], kernel[i], strides[i], pads[i], dilations[i], ceil_mode) for i in (0, 1)]
+    if min(sizes) < 1:
+        raise RuntimeError(f"max_pool2d: input {tuple(x.shape)} is too small for kernel {kernel} "
+                           f"(padding {pads}, dilation {dilations})")
+    shape = (*x.shape[:-2], *sizes)
+    return (torch.empty(shape, dtype=x.dtype, device=x.device),
+            torch.empty(shape, dtype=torch.int64, device=x.device))
+
+
 _aten = torch.ops.aten
 #: Shape-only kernels for the most frequent ops, used on ``meta`` tensors instead of the
 #: meta kernels, which are Python reference implementations (batch norm alone took ~60% of a
@@ -209,6 +239,7 @@ _FAST_META: dict[Any, Any] = {
     _aten.mm.default: _mm_outputs,
     _aten.addmm.default: _addmm_outputs,
     _aten.convolution.default: _convolution_outputs,
+    _aten.max_pool2d_with_indices.default: _max_pool2d_outputs,
 }
 
 

@@ -84,15 +84,18 @@ def run(args: argparse.Namespace) -> int:
         model_jobs = [_model_job(name, args.engine) for name in names]
         stand_ins = _stand_ins(names, args.engine)
         jobs = list(dict.fromkeys([*model_jobs, *(stand_ins.get(job, job) for job in gather_jobs(runs))]))
+        log.info("%d models, %d studies: %d jobs in %d workers", len(names), len(runs), len(jobs), workers)
         results = dict(progress(run_jobs(jobs, workers), len(jobs), "analyzing", unit="job", quiet=args.quiet))
+        log.info("jobs done at %.1f s", time.perf_counter() - started)
         results.update({job: results[model_job] for job, model_job in stand_ins.items()})
         analyses: list[Analysis] = [results[job] for job in model_jobs]
         sections = [outcome.section() for outcome in assemble(runs, results)]
+        log.info("drawing and writing from %.1f s", time.perf_counter() - started)
         write_report(analyses, staging, published=published_frame(names), scaling_models=scaling_series(),
                      sections=sections, jobs=workers,
                      progress=lambda charts, total: progress(charts, total, "drawing", unit="chart",
                                                              quiet=args.quiet))
-        log.info("writing %s", args.out)
+        log.info("written at %.1f s; replacing %s", time.perf_counter() - started, args.out)
     print(f"wrote {args.out / 'index.html'} ({len(analyses)} models, {len(sections)} studies, "
           f"{time.perf_counter() - started:.1f} s)")
     return 0
