@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,11 +112,16 @@ _LOOKALIKES = str.maketrans({"o": "0", "O": "0", "l": "1", "I": "1", "i": "1", "
 
 
 def closest_names(name: str, count: int = 5) -> list[str]:
-    """Registered names closest to ``name``: one that differs only by look-alike characters first, then by
-    similarity (difflib), best first."""
+    """Registered names closest to ``name`` (see :func:`closest_of`)."""
+    return closest_of(name, list(_REGISTRY), count)
+
+
+def closest_of(name: str, names: Sequence[str], count: int = 5) -> list[str]:
+    """The ``names`` closest to ``name``: one that differs only by case or look-alike characters (``o`` for
+    ``0``) first, then by similarity (difflib), best first."""
     folded = name.lower().translate(_LOOKALIKES)
-    lookalikes = [known for known in _REGISTRY if known.lower().translate(_LOOKALIKES) == folded]
-    similar = difflib.get_close_matches(name, _REGISTRY, n=count, cutoff=0.4)
+    lookalikes = [known for known in names if known.lower().translate(_LOOKALIKES) == folded]
+    similar = difflib.get_close_matches(name, names, n=count, cutoff=0.4)
     return list(dict.fromkeys([*lookalikes, *similar]))[:count]
 
 

@@ -8,7 +8,6 @@ one more :class:`Hub` in :data:`HUBS`.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,6 +15,8 @@ from types import ModuleType
 from typing import Any
 
 from torch import nn
+
+from .architectures.registry import closest_of
 
 
 class HubError(ValueError):
@@ -54,7 +55,7 @@ class Hub:
                            f"install it with `{self.install}`") from None
         known = list(self.names(package))
         if name not in known:
-            close = difflib.get_close_matches(name, known, n=5, cutoff=0.6)
+            close = closest_of(name, known)
             hint = f"; closest: {', '.join(close)}" if close else f"; {len(known)} names, e.g. {', '.join(known[:5])}"
             raise HubError(f"{self.package} has no model {name!r}{hint}")
         return self.build(package, name, kwargs)

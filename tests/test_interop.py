@@ -13,6 +13,7 @@ and the model is as it was afterwards.
 from __future__ import annotations
 
 import copy
+import json
 import os
 import warnings
 from typing import Any
@@ -135,3 +136,26 @@ def test_timm_same_padding_convs() -> None:
     assert analysis.totals.params == params(model) == 5_288_548
     assert analysis.disagreements == () and analysis.verdict.compared_share == 1.0
     assert 2 * analysis.totals.macs == flop_counter(model, (torch.rand(1, 3, 224, 224),)) == 771_629_504
+
+
+def test_the_command_line_reads_the_hubs(capsys) -> None:
+    from convcost.cli.app import main
+
+    assert main(["analyze", "torchvision:resnet18", "--kw", "num_classes=10", "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    fc_params = 512 * 10 + 10
+    _, num_params = published("resnet18")
+    assert document["params"] == num_params - (512 * 1000 + 1000) + fc_params  # the 10-class head
+    assert document["input_shapes"] == [[1, 3, 224, 224]]
+    assert main(["analyze", "timm:tf_efficientnet_b0", "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["params"] == 5_288_548 and 2 * document["macs"] == 771_629_504
+    assert main(["analyze", "timm:tf_efficientnet_bO"]) == 2
+    assert "closest: tf_efficientnet_b0" in capsys.readouterr().err
+
+
+def test_plan_takes_a_hub_model(capsys) -> None:
+    from convcost.cli.app import main
+
+    assert main(["plan", "torchvision:resnet18", "--budget", "1GiB", "--format", "json"]) == 0
+    assert "largest batch" in capsys.readouterr().out
