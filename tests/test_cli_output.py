@@ -183,3 +183,15 @@ def test_no_arguments_prints_the_commands(capsys) -> None:
     out = capsys.readouterr().out
     for command in ("list", "analyze", "explain", "study", "compare", "report"):
         assert command in out
+
+
+def test_a_second_report_into_a_directory_being_written_fails_at_once(capsys, tmp_path) -> None:
+    from convcost.reports.directory import report_directory
+
+    out = tmp_path / "report"
+    with report_directory(out):  # another run holds it
+        code = main(["report", "--out", str(out), "--models", "mobilenet_v2_035", "--studies", "none", "--jobs", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert err.strip() == (f"convcost: error: another convcost report is being written to {out} (pid {os.getpid()}); "
+                           "wait for it or choose another directory")
