@@ -55,19 +55,6 @@ def parallel_map(function: Callable[[T], R], items: Sequence[T], jobs: int = 1) 
         yield from pool.map(function, items)
 
 
-def run_alone(function: Callable[[T], R], item: T) -> R:
-    """``function(item)`` in one forked worker process while nothing else runs (Linux; elsewhere here).
-
-    The memory it uses (real tensors, for timing) is the worker's and goes when it exits, so this
-    process stays as small as it was, and a later fork starts from that. The same OpenMP rule as
-    :func:`parallel_map` applies; the result must pickle.
-    """
-    if not sys.platform.startswith("linux"):
-        return function(item)
-    with _pool(1) as pool:
-        return pool.submit(function, item).result()
-
-
 def _pool(workers: int) -> ProcessPoolExecutor:
     """Forked workers that die with this process."""
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=die_with_parent,

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from convcost.analyzer.parallel import parallel_map, run_alone
+from convcost.analyzer.parallel import parallel_map
 from convcost.reports.sections import Section
 
 from .base import Job, Study, get_study, registered_studies
@@ -72,18 +72,19 @@ def _run(job: Job) -> Any:
 
 def run_jobs(jobs: Sequence[Job], workers: int = 1) -> Iterator[tuple[Job, Any]]:
     """``(job, result)`` of every job: the shared ones in up to ``workers`` forked processes, in order, then
-    each isolated one alone, once every worker has finished: in a worker of its own when ``workers`` > 1
-    (its real tensors' memory leaves with it), else here.
+    each isolated one here, alone, once every worker has finished.
 
     Shared jobs count on ``meta`` tensors, so forking for them is safe whatever this process did
-    before; an isolated job run here starts OpenMP threads in this process, after which only
-    workers that do no tensor arithmetic (the report's chart drawing) may be forked.
+    before; an isolated job's real arithmetic starts OpenMP threads in this process, after which
+    only workers that do no tensor arithmetic (the report's chart drawing) may be forked. (It is
+    not forked off itself for that reason: a forked child's arithmetic hangs in a process whose
+    OpenMP pool exists, and whether it does cannot be told from here.)
     """
     shared = [job for job in jobs if not job.isolated]
     yield from zip(shared, parallel_map(_run, shared, workers), strict=True)
     for job in jobs:
         if job.isolated:
-            yield job, run_alone(_run, job) if workers > 1 else job.run()
+            yield job, job.run()
 
 
 def assemble(runs: Iterable[StudyRun], results: Mapping[Any, Any]) -> list[StudyOutcome]:
