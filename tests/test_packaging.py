@@ -78,7 +78,7 @@ def test_wheel_holds_only_convcost(tmp_path: Path) -> None:
     (wheel,) = tmp_path.glob("convcost-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert {name.split("/")[0] for name in names} == {"convcost", f"convcost-{convcost.__version__}.dist-info"}
-    for expected in ("convcost/analyzer/analyze.py", "convcost/architectures/registry.py",
+    for expected in ("convcost/analyzer/measure.py", "convcost/architectures/registry.py",
                      "convcost/reports/templates/report.html.j2", "convcost/reports/formats/base.py",
                      "convcost/studies/scaling.py", "convcost/cli/app.py", "convcost/py.typed"):
         assert expected in names, expected
