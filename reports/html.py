@@ -2,12 +2,13 @@
 
 The page needs no network: charts are embedded as base64 SVG data URIs, CSS and the small
 table-sorting script are inline. Everything from a model is escaped, by Jinja2's autoescape
-in the template and by ``DataFrame.to_html`` in tables.
+in the templates (page and tables).
 """
 
 from __future__ import annotations
 
 import base64
+import os
 import platform
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -204,5 +205,14 @@ def render_html(analyses: Sequence[Analysis], page: Page) -> str:
         conventions=conventions(", ".join(dtypes) or "float32"),
         data_uri=data_uri,
         versions=versions(),
-        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        generated=generated_at().strftime("%Y-%m-%d %H:%M UTC"),
     )
+
+
+def generated_at() -> datetime:
+    """When the report is made: now, or ``SOURCE_DATE_EPOCH`` (seconds since 1970, UTC) when set, so that a
+    report built twice from the same inputs is the same bytes (the reproducible-builds convention)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), timezone.utc)
+    return datetime.now(timezone.utc)

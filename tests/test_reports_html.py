@@ -105,6 +105,17 @@ def test_report_directory_and_sections(two_models: list[Analysis], tmp_path) -> 
     assert not list(tmp_path.rglob("*.tmp"))
 
 
+def test_source_date_epoch_makes_a_report_reproducible(two_models: list[Analysis], tmp_path,
+                                                       monkeypatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert "generated 2023-11-14 22:13 UTC" in build_report(two_models, first).read_text()
+    build_report(two_models, second)
+    files = sorted(path.relative_to(first) for path in first.rglob("*") if path.is_file())
+    assert len(files) > 10
+    assert [name for name in files if (first / name).read_bytes() != (second / name).read_bytes()] == []
+
+
 def test_slug() -> None:
     assert slug("EfficientNet B0–B7: scaling") == "efficientnet-b0-b7-scaling"
     assert slug("<>") == "section"
