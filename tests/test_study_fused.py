@@ -14,7 +14,17 @@ from torch import nn
 
 from convcost.architectures import EFFICIENTNET_V2_SPECS, BlockStage
 from convcost.studies.common import analyze_model
-from convcost.studies.fused import SWAP, FusedStudy, fused_section, fused_study, measure_latency, swapped
+from convcost.studies.fused import (
+    SWAP,
+    Fused,
+    FusedCountJob,
+    FusedJob,
+    FusedStudy,
+    fused_section,
+    fused_study,
+    measure_latency,
+    swapped,
+)
 
 
 @cache
@@ -107,6 +117,22 @@ def test_latency_is_the_median_of_the_requested_runs() -> None:
         assert cost.flops_per_second is not None and cost.flops_per_second > 0
     frame = result.to_dataframe()
     assert {"latency_s", "arithmetic_intensity", "bytes_moved", "flops_per_second"} <= set(frame.columns)
+
+
+def test_the_study_is_a_shared_counting_job_and_an_isolated_timing_job() -> None:
+    settings = FusedJob("efficientnet_v2_s", runs=2, warmup=0, stages=(0, 3))
+    counting, timing = Fused().jobs(settings)
+    assert counting == FusedCountJob("efficientnet_v2_s", (0, 3)) and not counting.isolated
+    assert timing == settings and timing.isolated
+    assert Fused().jobs(replace(settings, runs=0)) == [counting]  # untimed: counting alone
+    timings = timing.run()
+    assert (timings.runs, timings.warmup, timings.threads) == (2, 0, torch.get_num_threads())
+    assert [(t.stage, t.as_built, len(t.latency_runs)) for t in timings.timings] == [
+        (0, True, 2), (0, False, 2), (3, True, 2), (3, False, 2)]
+    result = Fused().assemble(settings, {counting: counting.run(), timing: timings})
+    assert result.runs == 2 and [cost.stage for cost in result.stages] == [0, 0, 3, 3]
+    assert [cost.latency_runs for cost in result.stages] == [t.latency_runs for t in timings.timings]
+    assert [replace(cost, latency_runs=()) for cost in result.stages] == list(counting.run().stages)  # counts kept
 
 
 def test_measure_latency_alternates_cases_and_restores_modes() -> None:

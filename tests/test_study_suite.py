@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from convcost.analyzer.parallel import FreshWorker
 from convcost.cli import app as cli
 from convcost.reports.sections import Section
 from convcost.studies import (
@@ -127,6 +129,26 @@ def test_run_jobs_runs_isolated_jobs_last(workers: int) -> None:
     order = [job for job, _ in run_jobs(jobs, workers)]
     assert order == [Echo(1), Echo(3), Echo(4), Echo(2, alone=True)]
     assert dict(run_jobs(jobs, workers)) == {job: job.value for job in jobs}
+
+
+@dataclass(frozen=True)
+class WhereAlone:
+    """An isolated job that says which process ran it."""
+
+    @property
+    def isolated(self) -> bool:
+        return True
+
+    def run(self) -> int:
+        return os.getpid()
+
+
+def test_run_jobs_runs_isolated_jobs_in_a_fresh_worker_when_given_one() -> None:
+    with FreshWorker() as fresh:
+        results = dict(run_jobs([Echo(1), WhereAlone(), Echo(3)], 2, fresh))
+    assert results[Echo(1)] == 1 and results[Echo(3)] == 3
+    assert results[WhereAlone()] != os.getpid()
+    assert dict(run_jobs([WhereAlone()]))[WhereAlone()] == os.getpid()  # without one: here
 
 
 # --- a study added from outside: one module's worth of code, nothing else touched -------------

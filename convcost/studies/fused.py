@@ -30,19 +30,16 @@ from __future__ import annotations
 import math
 import platform
 import statistics
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, NamedTuple
+from typing import Any
 
 import pandas as pd
 import torch
 from matplotlib.figure import Figure
-from torch import nn
 
 from convcost.analyzer import analyze
-from convcost.architectures import BlockStage, NetOptions, StagedConvNet, build_stage, create_model, model_info
-from convcost.architectures.layers import strided_size
+from convcost.architectures import BlockStage, NetOptions, build_stage
 from convcost.architectures.specs import BlockKind
 from convcost.reports.charts import PANEL_GRID, ChartJob, axis_units, chart_style, grouped_bars
 from convcost.reports.prose import plural, span
@@ -52,12 +49,29 @@ from convcost.reports.units import Unit, shape_text
 from .arguments import index_list, non_negative_int
 from .base import SettingsError, Study, StudyOption, register_study
 from .common import dtype_bytes, records_frame
+from .stage_timing import (
+    DEFAULT_RUNS,
+    FUSED_MODEL,
+    SWAP,
+    FusedJob,
+    StageTiming,
+    StageTimings,
+    Swap,
+    measure_latency,
+    stage_input_sizes,
+    staged_network,
+    swapped,
+    time_stages,
+    time_study,
+)
 
 __all__ = [
     "DEFAULT_RUNS",
     "SWAP",
     "FusedStudy",
     "StageCost",
+    "StageTiming",
+    "StageTimings",
     "Swap",
     "cpu_name",
     "fused_section",
@@ -67,23 +81,10 @@ __all__ = [
     "stage_input_sizes",
     "swapped",
     "time_stages",
+    "time_study",
     "with_latency",
+    "with_timings",
 ]
-
-#: Timed passes per stage variant when the caller does not say.
-DEFAULT_RUNS = 5
-
-
-class Swap(NamedTuple):
-    """What a stage of one block kind is rebuilt as: the other kind, with the SE ratio EfficientNetV2 gives it."""
-
-    block: BlockKind
-    se_ratio: float
-
-
-#: Block kind → its rebuild.
-SWAP: dict[BlockKind, Swap] = {"fused": Swap("mbconv", 0.25), "mbconv": Swap("fused", 0.0)}
-
 
 @dataclass(frozen=True)
 class StageCost:
@@ -203,62 +204,6 @@ class FusedStudy:
         return frame
 
 
-def swapped(stage: BlockStage) -> BlockStage:
-    """``stage`` with Fused-MBConv and MBConv exchanged, SE as EfficientNetV2 uses it (see :data:`SWAP`).
-
-    Raises:
-        ValueError: the stage is neither ``fused`` nor ``mbconv``.
-    """
-    if stage.block not in SWAP:
-        raise ValueError(f"only {' and '.join(SWAP)} stages can be swapped; got {stage.block!r}")
-    rebuild = SWAP[stage.block]
-    return replace(stage, block=rebuild.block, se_ratio=rebuild.se_ratio)
-
-
-def stage_input_sizes(net: StagedConvNet, resolution: int) -> list[tuple[int, int]]:
-    """``(H, W)`` entering each stage of ``net`` on a ``resolution``² image."""
-    size = strided_size((resolution, resolution), net.options.stem_stride)
-    sizes = []
-    for stage in net.spec.stages:
-        sizes.append(size)
-        size = strided_size(size, stage.stride)
-    return sizes
-
-
-def measure_latency(
-    cases: Sequence[tuple[nn.Module, torch.Tensor]], runs: int, warmup: int = 1
-) -> tuple[tuple[float, ...], ...]:
-    """Seconds of ``runs`` forward passes of each ``(module, example)``, eval mode, no grad.
-
-    The cases are run in alternation, one pass each per round, so that load from elsewhere
-    on the machine falls on all of them alike. Training flags are restored afterwards.
-
-    Returns:
-        One tuple of ``runs`` durations per case, in the order given.
-
-    Raises:
-        ValueError: ``runs`` < 1 or ``warmup`` < 0.
-    """
-    if runs < 1 or warmup < 0:
-        raise ValueError(f"runs must be >= 1 and warmup >= 0; got runs={runs}, warmup={warmup}")
-    flags = [module.training for module, _ in cases]
-    times: list[list[float]] = [[] for _ in cases]
-    try:
-        for module, _ in cases:
-            module.eval()
-        with torch.no_grad():
-            for round_ in range(warmup + runs):
-                for index, (module, example) in enumerate(cases):
-                    start = time.perf_counter()
-                    module(example)
-                    if round_ >= warmup:
-                        times[index].append(time.perf_counter() - start)
-    finally:
-        for (module, _), training in zip(cases, flags, strict=True):
-            module.train(training)
-    return tuple(tuple(durations) for durations in times)
-
-
 def stage_cost(
     index: int,
     stage: BlockStage,
@@ -287,35 +232,6 @@ def stage_cost(
     )
 
 
-def time_stages(
-    stages: Sequence[BlockStage], options: NetOptions, input_size: tuple[int, int], *, batch: int = 1,
-    runs: int = 5, warmup: int = 1, seed: int = 0,
-) -> tuple[tuple[float, ...], ...]:
-    """Time stages that take the same input (variants of one stage) on real float32 CPU tensors, in alternation.
-
-    Each pass of a stage is its first block plus ``repeats − 1`` times its repeated block (see the module
-    docstring). Weights keep PyTorch's default initialisation; the input is normal noise from ``seed``.
-    """
-    generator = torch.Generator().manual_seed(seed)
-    example = torch.randn((batch, stages[0].in_channels, *input_size), generator=generator)
-    cases: list[tuple[nn.Module, torch.Tensor]] = []
-    for stage in stages:
-        first = build_stage(replace(stage, repeats=1), options, input_size)
-        cases.append((first.blocks, example))
-        if stage.repeats > 1:
-            repeated = replace(stage, stride=1, in_channels=stage.out_channels, repeats=1)
-            example_out = torch.randn((batch, stage.out_channels, *first.output_size), generator=generator)
-            cases.append((build_stage(repeated, options, first.output_size).blocks, example_out))
-    times = iter(measure_latency(cases, runs, warmup))
-    stage_times = []
-    for stage in stages:
-        first_times = next(times)
-        repeat_times = next(times) if stage.repeats > 1 else (0.0,) * runs
-        stage_times.append(tuple(head + (stage.repeats - 1) * tail
-                                 for head, tail in zip(first_times, repeat_times, strict=True)))
-    return tuple(stage_times)
-
-
 def fused_study(
     model: str = "efficientnet_v2_s",
     resolution: int | None = None,
@@ -337,7 +253,7 @@ def fused_study(
     Raises:
         ValueError: ``model`` is not a staged mobile network, or a stage index is out of range.
     """
-    side, net = _network(model, resolution)
+    side, net = staged_network(model, resolution)
     indices = list(range(len(net.spec.stages))) if stages is None else list(stages)
     bad = [i for i in indices if not 0 <= i < len(net.spec.stages)]
     if bad:
@@ -356,40 +272,23 @@ def fused_study(
     return with_latency(study, runs, warmup) if runs else study
 
 
-def with_latency(study: FusedStudy, runs: int = DEFAULT_RUNS, warmup: int = 1) -> FusedStudy:
-    """``study`` with both variants of every stage timed (see the module docstring); counts unchanged.
+def with_timings(study: FusedStudy, timings: StageTimings) -> FusedStudy:
+    """``study`` with the measured passes of ``timings`` on its stages; counts unchanged."""
+    measured = {(timing.stage, timing.as_built): timing.latency_runs for timing in timings.timings}
+    stages = tuple(replace(cost, latency_runs=measured[cost.stage, cost.as_built]) for cost in study.stages)
+    return replace(study, stages=stages, runs=timings.runs, warmup=timings.warmup, threads=timings.threads)
 
-    This runs real tensor arithmetic: the main report runs it as an isolated job (alone, after
-    every other job has finished), never beside other work or inside a renderer.
+
+def with_latency(study: FusedStudy, runs: int = DEFAULT_RUNS, warmup: int = 1) -> FusedStudy:
+    """``study`` with both variants of every stage timed (:func:`time_study`); counts unchanged.
 
     Raises:
         ValueError: ``runs`` < 1 or ``warmup`` < 0.
     """
-    if runs < 1 or warmup < 0:
-        raise ValueError(f"runs must be >= 1 and warmup >= 0; got runs={runs}, warmup={warmup}")
-    _, net = _network(study.model, study.resolution)
-    sizes = stage_input_sizes(net, study.resolution)
-    timed = []
-    for built, other in study.pairs():
-        variants = (net.spec.stages[built.stage], swapped(net.spec.stages[built.stage]))
-        latency = time_stages(variants, net.options, sizes[built.stage], batch=built.batch, runs=runs,
-                              warmup=warmup, seed=built.stage)
-        timed += [replace(built, latency_runs=latency[0]), replace(other, latency_runs=latency[1])]
-    return replace(study, stages=tuple(timed), runs=runs, warmup=warmup, threads=torch.get_num_threads())
-
-
-def _network(model: str, resolution: int | None) -> tuple[int, StagedConvNet]:
-    """The input side (default native) and ``model`` built on ``meta`` for that side.
-
-    Raises:
-        ValueError: ``model`` is not built from a stage table.
-    """
-    info = model_info(model)
-    side = resolution or info.resolution
-    net = create_model(model, device="meta", **({"image_size": side} if "image_size" in info.overrides else {}))
-    if not isinstance(net, StagedConvNet):
-        raise ValueError(f"{model} is not built from a stage table; the fused study needs one")
-    return side, net
+    indices = [built.stage for built, _ in study.pairs()]
+    batch = study.stages[0].batch if study.stages else 1
+    return with_timings(study, time_study(study.model, study.resolution, indices, batch=batch, runs=runs,
+                                          warmup=warmup))
 
 
 def cpu_name() -> str:
@@ -505,33 +404,25 @@ def fused_chart(stages: pd.DataFrame, title: str) -> Figure:
 
 # --- the plug-in ------------------------------------------------------------------------------
 
-#: The network of the study (at its native 384 px).
-FUSED_MODEL = "efficientnet_v2_s"
 #: Timed passes per stage in the main report: few, to keep the report fast.
 REPORT_RUNS = 3
 
 
 @dataclass(frozen=True)
-class FusedJob:
-    """The fused study of one network; timed when ``runs`` > 0 (then it must run alone).
-
-    Attributes:
-        stages: stage indices, None for all.
-    """
+class FusedCountJob:
+    """The fused study's counts, on ``meta`` tensors (no timing): a shared job."""
 
     model: str = FUSED_MODEL
-    runs: int = DEFAULT_RUNS
-    warmup: int = 1
     stages: tuple[int, ...] | None = None
 
     @property
     def isolated(self) -> bool:
-        """Timing runs real arithmetic: alone, so other work does not disturb it."""
-        return self.runs > 0
+        """Counting runs no arithmetic: beside other jobs."""
+        return False
 
     def run(self) -> FusedStudy:
-        """:func:`fused_study`."""
-        return fused_study(self.model, runs=self.runs, warmup=self.warmup, stages=self.stages)
+        """:func:`fused_study`, untimed."""
+        return fused_study(self.model, runs=0, stages=self.stages)
 
 
 class Fused(Study[FusedJob, FusedStudy]):
@@ -555,7 +446,7 @@ class Fused(Study[FusedJob, FusedStudy]):
         """
         stages = values.get("stages")
         if stages is not None:
-            _, net = _network(FUSED_MODEL, None)
+            _, net = staged_network(FUSED_MODEL, None)
             bad = [i for i in stages if not 0 <= i < len(net.spec.stages)]
             if bad:
                 raise SettingsError(f"{FUSED_MODEL} has stages 0–{len(net.spec.stages) - 1}; got {bad}")
@@ -566,14 +457,14 @@ class Fused(Study[FusedJob, FusedStudy]):
         """Every stage, :data:`REPORT_RUNS` timed passes."""
         return FusedJob(FUSED_MODEL, REPORT_RUNS)
 
-    def jobs(self, settings: FusedJob) -> list[FusedJob]:
-        """The study is one job."""
-        return [settings]
+    def jobs(self, settings: FusedJob) -> list[FusedCountJob | FusedJob]:
+        """The counts, a shared job, and when timed the timing, an isolated one."""
+        return [FusedCountJob(settings.model, settings.stages), *([settings] if settings.runs else [])]
 
     def assemble(self, settings: FusedJob, results: Mapping[Any, Any]) -> FusedStudy:
-        """The job's result."""
-        study: FusedStudy = results[settings]
-        return study
+        """The counts, with the timings when there are any."""
+        study: FusedStudy = results[FusedCountJob(settings.model, settings.stages)]
+        return with_timings(study, results[settings]) if settings.runs else study
 
     def section(self, result: FusedStudy) -> Section:
         """:func:`fused_section`."""

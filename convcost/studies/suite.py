@@ -2,8 +2,8 @@
 
 The main report analyses every registry model at its native resolution anyway; the studies'
 jobs that equal one of those analyses are not run twice. :func:`run_jobs` runs the shared
-jobs in worker processes and every isolated job (real-tensor timing) afterwards, alone, in
-this process: nothing else runs while it measures, and no renderer measures anything.
+jobs in worker processes and every isolated job (real-tensor timing) afterwards, alone (in this
+process or a fresh one): nothing else runs while it measures, and no renderer measures anything.
 Nothing here names a study: every one comes from the registry.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from convcost.analyzer.parallel import parallel_map
+from convcost.analyzer.parallel import FreshWorker, parallel_map
 from convcost.reports.sections import Section
 
 from .base import Job, Study, get_study, registered_studies
@@ -70,21 +70,23 @@ def _run(job: Job) -> Any:
     return job.run()
 
 
-def run_jobs(jobs: Sequence[Job], workers: int = 1) -> Iterator[tuple[Job, Any]]:
+def run_jobs(jobs: Sequence[Job], workers: int = 1,
+             fresh: FreshWorker | None = None) -> Iterator[tuple[Job, Any]]:
     """``(job, result)`` of every job: the shared ones in up to ``workers`` forked processes, in order, then
-    each isolated one here, alone, once every worker has finished.
+    each isolated one alone, once every worker has finished: in ``fresh`` when given, else here.
 
     Shared jobs count on ``meta`` tensors, so forking for them is safe whatever this process did
-    before; an isolated job's real arithmetic starts OpenMP threads in this process, after which
-    only workers that do no tensor arithmetic (the report's chart drawing) may be forked. (It is
-    not forked off itself for that reason: a forked child's arithmetic hangs in a process whose
-    OpenMP pool exists, and whether it does cannot be told from here.)
+    before. An isolated job's real arithmetic starts OpenMP threads where it runs; in this process,
+    only workers that do no tensor arithmetic (the report's chart drawing) may be forked after it,
+    and its memory stays with this process. A :class:`~convcost.analyzer.parallel.FreshWorker` (a new
+    interpreter, not a fork: a forked child's arithmetic hangs in a process whose OpenMP pool exists)
+    keeps both away; the ``report`` command starts one before its own imports.
     """
     shared = [job for job in jobs if not job.isolated]
     yield from zip(shared, parallel_map(_run, shared, workers), strict=True)
     for job in jobs:
         if job.isolated:
-            yield job, job.run()
+            yield job, job.run() if fresh is None else fresh.run(job.run)
 
 
 def assemble(runs: Iterable[StudyRun], results: Mapping[Any, Any]) -> list[StudyOutcome]:

@@ -7,6 +7,10 @@ job that measures time runs afterwards, alone. Reports only render what arrives.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
+import gc
+import importlib
 import os
 import time
 from pathlib import Path
@@ -20,6 +24,7 @@ from ..errors import UsageError
 from ..output import add_common_options, log, progress
 
 if TYPE_CHECKING:
+    from convcost.analyzer.parallel import FreshWorker
     from convcost.studies import Job
 
 DEFAULT_REPORT_DIR = "convcost-report"
@@ -64,7 +69,19 @@ def _stand_ins(names: list[str], engine: str) -> dict[Job, Job]:
 
 def run(args: argparse.Namespace) -> int:
     """Analyse, run the studies, draw and write the directory, holding it from the start (a second run into it
-    fails at once) and replacing it as a whole at the end."""
+    fails at once) and replacing it as a whole at the end.
+
+    Studies' timings run in a fresh worker process, started first: it imports torch on the core that this
+    process's imports leave idle, and the timings' real tensors never enter this process's memory (nor do
+    this process's plotting and table libraries enter the timing's)."""
+    from convcost.analyzer.parallel import FreshWorker
+
+    warm_up = functools.partial(importlib.import_module, "convcost.architectures")  # torch, mostly
+    with FreshWorker(warm_up) if args.studies != "none" else contextlib.nullcontext() as fresh:
+        return _report(args, fresh)
+
+
+def _report(args: argparse.Namespace, fresh: FreshWorker | None) -> int:
     from convcost import architectures
     from convcost.analyzer import Analysis
     from convcost.reports.build import write_report
@@ -73,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..models import expand_models, published_frame, scaling_series
 
+    gc.freeze()  # what is imported lives to the end: collections need not walk it (a second of CPU)
     started = time.perf_counter()
     studies = study_list(args.studies)
     names = expand_models([args.models])
@@ -85,7 +103,10 @@ def run(args: argparse.Namespace) -> int:
         stand_ins = _stand_ins(names, args.engine)
         jobs = list(dict.fromkeys([*model_jobs, *(stand_ins.get(job, job) for job in gather_jobs(runs))]))
         log.info("%d models, %d studies: %d jobs in %d workers", len(names), len(runs), len(jobs), workers)
-        results = dict(progress(run_jobs(jobs, workers), len(jobs), "analyzing", unit="job", quiet=args.quiet))
+        results = dict(progress(run_jobs(jobs, workers, fresh), len(jobs), "analyzing", unit="job",
+                                quiet=args.quiet))
+        if fresh is not None:
+            fresh.close()
         log.info("jobs done at %.1f s", time.perf_counter() - started)
         results.update({job: results[model_job] for job, model_job in stand_ins.items()})
         analyses: list[Analysis] = [results[job] for job in model_jobs]
