@@ -21,33 +21,53 @@ from torch import nn
 
 @dataclass(frozen=True)
 class _ModuleState:
-    """One module's ``__dict__`` entries, and shallow copies of the lists and dicts among them."""
+    """One module's ``__dict__`` entries, shallow copies of the non-empty lists and dicts among them, and the
+    names of the empty ones (most of a module's hook and parameter tables)."""
 
     module: nn.Module
     entries: dict[str, Any]
     lists: dict[str, list[Any]]
     dicts: dict[str, dict[Any, Any]]
+    empty: tuple[str, ...]
 
     @classmethod
     def of(cls, module: nn.Module) -> _ModuleState:
         entries = dict(module.__dict__)
-        return cls(module, entries,
-                   {key: list(value) for key, value in entries.items() if isinstance(value, list)},
-                   {key: dict(value) for key, value in entries.items() if isinstance(value, dict)})
+        lists: dict[str, list[Any]] = {}
+        dicts: dict[str, dict[Any, Any]] = {}
+        empty: list[str] = []
+        for key, value in entries.items():
+            if isinstance(value, dict):
+                if value:
+                    dicts[key] = dict(value)
+                else:
+                    empty.append(key)
+            elif isinstance(value, list):
+                if value:
+                    lists[key] = list(value)
+                else:
+                    empty.append(key)
+        return cls(module, entries, lists, dicts, tuple(empty))
 
     def restore(self) -> None:
         state = self.module.__dict__
-        for key in [key for key in state if key not in self.entries]:
-            del state[key]
-        for key, value in self.entries.items():
+        entries = self.entries
+        if len(state) != len(entries) or not all(key in entries for key in state):
+            for key in [key for key in state if key not in entries]:
+                del state[key]
+        for key, value in entries.items():
             if state.get(key, self) is not value:
                 state[key] = value
+        for key in self.empty:
+            container = entries[key]
+            if container:
+                container.clear()
         for key, items in self.lists.items():
-            current = self.entries[key]
+            current = entries[key]
             if len(current) != len(items) or any(a is not b for a, b in zip(current, items, strict=True)):
                 current[:] = items
         for key, mapping in self.dicts.items():
-            current = self.entries[key]
+            current = entries[key]
             if current.keys() != mapping.keys() or any(current[k] is not v for k, v in mapping.items()):
                 current.clear()
                 current.update(mapping)

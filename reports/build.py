@@ -12,6 +12,7 @@ render: every section arrives made, with its measurements (latency included) alr
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from convcost.analyzer import Analysis
-from convcost.analyzer.parallel import parallel_map
+from convcost.analyzer.parallel import started_map
 
 from . import charts
 from .atomic import write_bytes, write_text
@@ -27,7 +28,7 @@ from .charts import ChartJob, RenderedChart
 from .directory import report_directory
 from .export import analysis_json, csv_text, json_text, summaries_json
 from .frames import PUBLISHED_FIELDS, breakdown_frame, category_share, layer_frame, summary_frame
-from .html import Page, render_html, section_view
+from .html import Page, model_views, render_html, section_view
 from .sections import Section, slug
 
 _SCALING_NAMES = {"index": "scaling-by-index", "resolution": "scaling-by-resolution"}
@@ -72,10 +73,6 @@ def _quietly(charts: Iterator[RenderedChart], _total: int) -> Iterable[RenderedC
     return charts
 
 
-def _render(jobs: Sequence[ChartJob], workers: int, progress: ChartProgress = _quietly) -> list[RenderedChart]:
-    return list(progress(parallel_map(ChartJob.run, jobs, workers), len(jobs)))
-
-
 @dataclass(frozen=True)
 class _Drawn:
     """Every chart of a page, drawn: the overview, one per model, and each section's."""
@@ -97,17 +94,31 @@ def _built(figure: Figure) -> Figure:
     return figure
 
 
+@contextmanager
+def _drawing(analyses: Sequence[Analysis], overview: Sequence[ChartJob], sections: Sequence[Section],
+             workers: int, progress: ChartProgress = _quietly) -> Iterator[Callable[[], _Drawn]]:
+    """Start drawing the overview, per-model and section charts in ``workers`` processes; inside the block
+    this process is free for other work, and calling what it gives waits for every chart."""
+    section_jobs = [[_section_job(section, i) for i in range(len(section.figures))] for section in sections]
+    jobs = [*overview, *(stage_job(a) for a in analyses), *(job for jobs in section_jobs for job in jobs)]
+
+    with started_map(ChartJob.run, jobs, workers) as charts_:
+        def collect() -> _Drawn:
+            rendered = iter(list(progress(charts_, len(jobs))))
+            drawn_overview = [next(rendered) for _ in overview]
+            model_charts = {a.model: next(rendered) for a in analyses}
+            drawn_sections = [(section, [next(rendered) for _ in chart_jobs])
+                              for section, chart_jobs in zip(sections, section_jobs, strict=True)]
+            return _Drawn(drawn_overview, model_charts, drawn_sections)
+
+        yield collect
+
+
 def _draw(analyses: Sequence[Analysis], overview: Sequence[ChartJob], sections: Sequence[Section],
           workers: int, progress: ChartProgress = _quietly) -> _Drawn:
     """Draw the overview, per-model and section charts in ``workers`` processes."""
-    section_jobs = [[_section_job(section, i) for i in range(len(section.figures))] for section in sections]
-    jobs = [*overview, *(stage_job(a) for a in analyses), *(job for jobs in section_jobs for job in jobs)]
-    rendered = iter(_render(jobs, workers, progress))
-    drawn_overview = [next(rendered) for _ in overview]
-    model_charts = {a.model: next(rendered) for a in analyses}
-    drawn_sections = [(section, [next(rendered) for _ in jobs]) for section, jobs in zip(sections, section_jobs,
-                                                                                            strict=True)]
-    return _Drawn(drawn_overview, model_charts, drawn_sections)
+    with _drawing(analyses, overview, sections, workers, progress) as collect:
+        return collect()
 
 
 def render_page(analyses: Sequence[Analysis], *, title: str = "convcost report",
@@ -169,18 +180,23 @@ def write_report(analyses: Sequence[Analysis], directory: Path, *, title: str = 
     the analysis) and return the path of its ``index.html``; arguments as :func:`build_report`, and
     ``progress`` wraps the charts as they are drawn.
     """
-    drawn = _draw(analyses, overview_jobs(analyses, published, scaling_models), sections, jobs, progress)
-    for folder in ("models", "charts", "sections"):
-        (directory / folder).mkdir(exist_ok=True)
     stems = _file_stems(analyses)
-    for analysis in analyses:
-        write_text(directory / "models" / f"{stems[analysis.model]}.csv", csv_text(layer_frame(analysis)))
-        write_text(directory / "models" / f"{stems[analysis.model]}.json", json_text(analysis_json(analysis)))
-    write_text(directory / "summary.csv", csv_text(summary_frame(analyses)))
-    write_text(directory / "summary.json", json_text(summaries_json(analyses)))
-    for section, _ in drawn.sections:
-        for file in section.csv_files():
-            write_text(directory / "sections" / f"{file.stem}.csv", csv_text(file.frame))
+    model_files = {a.model: {"CSV": f"models/{stems[a.model]}.csv", "JSON": f"models/{stems[a.model]}.json"}
+                   for a in analyses}
+    overview = overview_jobs(analyses, published, scaling_models)
+    with _drawing(analyses, overview, sections, jobs, progress) as collect:
+        for folder in ("models", "charts", "sections"):
+            (directory / folder).mkdir(exist_ok=True)
+        for analysis in analyses:
+            write_text(directory / "models" / f"{stems[analysis.model]}.csv", csv_text(layer_frame(analysis)))
+            write_text(directory / "models" / f"{stems[analysis.model]}.json", json_text(analysis_json(analysis)))
+        write_text(directory / "summary.csv", csv_text(summary_frame(analyses)))
+        write_text(directory / "summary.json", json_text(summaries_json(analyses)))
+        for section in sections:
+            for file in section.csv_files():
+                write_text(directory / "sections" / f"{file.stem}.csv", csv_text(file.frame))
+        views = model_views(analyses, model_files)
+        drawn = collect()
     every_chart = [*drawn.overview, *drawn.model_charts.values(), *(c for _, cs in drawn.sections for c in cs)]
     for chart in every_chart:
         write_bytes(directory / "charts" / f"{chart.name}.png", chart.png)
@@ -191,8 +207,7 @@ def write_report(analyses: Sequence[Analysis], directory: Path, *, title: str = 
         charts=drawn.overview,
         sections=[section_view(section, charts_, "sections") for section, charts_ in drawn.sections],
         model_charts=drawn.model_charts,
-        model_files={a.model: {"CSV": f"models/{stems[a.model]}.csv", "JSON": f"models/{stems[a.model]}.json"}
-                     for a in analyses},
+        model_files=model_files,
         files={"summary CSV": "summary.csv", "summary JSON": "summary.json"},
     )
-    return write_text(directory / "index.html", render_html(analyses, page))
+    return write_text(directory / "index.html", render_html(analyses, page, views))

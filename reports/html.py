@@ -11,7 +11,7 @@ import base64
 import os
 import platform
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -151,7 +151,14 @@ def _cards(analysis: Analysis) -> tuple[Card, ...]:
     )
 
 
-def _model_view(analysis: Analysis, anchor: str, page: Page) -> ModelView:
+def model_views(analyses: Sequence[Analysis], files: Mapping[str, Mapping[str, str]] | None = None) -> list[ModelView]:
+    """The models' parts of the page, charts aside (the bulk of its rendering: every layer table); ``files``
+    maps a model to its downloadable files (label → path)."""
+    return [_model_view(analysis, f"model-{index}", (files or {}).get(analysis.model, {}))
+            for index, analysis in enumerate(analyses)]
+
+
+def _model_view(analysis: Analysis, anchor: str, files: Mapping[str, str]) -> ModelView:
     check = check_view(analysis)
     return ModelView(
         analysis=analysis,
@@ -161,8 +168,8 @@ def _model_view(analysis: Analysis, anchor: str, page: Page) -> ModelView:
         check_tables=tuple(CaptionedHtml(table.caption, table_html(table.frame, compact=True))
                            for table in check.tables()),
         layers=table_html(layer_frame(analysis).replace({Column.NAME.key: {"": ROOT_LABEL}})),
-        chart=page.model_charts.get(analysis.model),
-        files=page.model_files.get(analysis.model, {}),
+        chart=None,
+        files=files,
     )
 
 
@@ -182,9 +189,11 @@ def section_view(section: Section, charts: Sequence[RenderedChart], csv_dir: str
     return SectionView(section, tables, tuple(charts))
 
 
-def render_html(analyses: Sequence[Analysis], page: Page) -> str:
-    """The report page for ``analyses`` (in this order)."""
-    models = [_model_view(a, f"model-{i}", page) for i, a in enumerate(analyses)]
+def render_html(analyses: Sequence[Analysis], page: Page, views: Sequence[ModelView] | None = None) -> str:
+    """The report page for ``analyses`` (in this order); ``views`` are their :func:`model_views` when made
+    already (with ``page.model_files``), while the charts were drawn."""
+    made = model_views(analyses, page.model_files) if views is None else views
+    models = [replace(view, chart=page.model_charts.get(view.analysis.model)) for view in made]
     unsupported = {a.model: ops_text(a.unsupported_ops()) for a in analyses if a.unsupported_ops()}
     checked = sum(m.check.checked for m in models)
     differing = sum(1 for m in models if not m.check.ok)
