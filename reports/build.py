@@ -11,7 +11,8 @@ render: every section arrives made, with its measurements (latency included) alr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,7 +29,7 @@ from .charts import ChartJob, RenderedChart
 from .directory import report_directory
 from .export import analysis_json, csv_text, json_text, summaries_json
 from .frames import PUBLISHED_FIELDS, breakdown_frame, category_share, layer_frame, summary_frame
-from .html import Page, model_views, render_html, section_view
+from .html import ModelView, Page, model_views, render_html, section_view
 from .sections import Section, slug
 
 _SCALING_NAMES = {"index": "scaling-by-index", "resolution": "scaling-by-resolution"}
@@ -172,6 +173,25 @@ def build_report(analyses: Sequence[Analysis], out_dir: str | Path, *, title: st
     return Path(out_dir) / "index.html"
 
 
+def _write_tables(analyses: Sequence[Analysis], sections: Sequence[Section], directory: Path,
+                  stems: Mapping[str, str]) -> list[ModelView]:
+    """Write the per-model, summary and section CSV/JSON files; the models' page parts (:func:`model_views`)."""
+    for analysis in analyses:
+        write_text(directory / "models" / f"{stems[analysis.model]}.csv", csv_text(layer_frame(analysis)))
+        write_text(directory / "models" / f"{stems[analysis.model]}.json", json_text(analysis_json(analysis)))
+    write_text(directory / "summary.csv", csv_text(summary_frame(analyses)))
+    write_text(directory / "summary.json", json_text(summaries_json(analyses)))
+    for section in sections:
+        for file in section.csv_files():
+            write_text(directory / "sections" / f"{file.stem}.csv", csv_text(file.frame))
+    return model_views(analyses, _model_files(stems))
+
+
+def _model_files(stems: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """Each model's downloadable files, label → path in the report."""
+    return {model: {"CSV": f"models/{stem}.csv", "JSON": f"models/{stem}.json"} for model, stem in stems.items()}
+
+
 def write_report(analyses: Sequence[Analysis], directory: Path, *, title: str = "convcost report",
                  published: pd.DataFrame | None = None, scaling_models: Sequence[str] = (),
                  sections: Sequence[Section] = (), jobs: int = 1, progress: ChartProgress = _quietly) -> Path:
@@ -181,22 +201,15 @@ def write_report(analyses: Sequence[Analysis], directory: Path, *, title: str = 
     ``progress`` wraps the charts as they are drawn.
     """
     stems = _file_stems(analyses)
-    model_files = {a.model: {"CSV": f"models/{stems[a.model]}.csv", "JSON": f"models/{stems[a.model]}.json"}
-                   for a in analyses}
     overview = overview_jobs(analyses, published, scaling_models)
-    with _drawing(analyses, overview, sections, jobs, progress) as collect:
-        for folder in ("models", "charts", "sections"):
-            (directory / folder).mkdir(exist_ok=True)
-        for analysis in analyses:
-            write_text(directory / "models" / f"{stems[analysis.model]}.csv", csv_text(layer_frame(analysis)))
-            write_text(directory / "models" / f"{stems[analysis.model]}.json", json_text(analysis_json(analysis)))
-        write_text(directory / "summary.csv", csv_text(summary_frame(analyses)))
-        write_text(directory / "summary.json", json_text(summaries_json(analyses)))
-        for section in sections:
-            for file in section.csv_files():
-                write_text(directory / "sections" / f"{file.stem}.csv", csv_text(file.frame))
-        views = model_views(analyses, model_files)
+    for folder in ("models", "charts", "sections"):
+        (directory / folder).mkdir(exist_ok=True)
+    with _drawing(analyses, overview, sections, jobs, progress) as collect, \
+            ThreadPoolExecutor(1, thread_name_prefix="convcost-tables") as tables:
+        # the tables are written while the charts are drawn, and progress shows the drawing as it goes
+        views = tables.submit(_write_tables, analyses, sections, directory, stems)
         drawn = collect()
+        made = views.result()
     every_chart = [*drawn.overview, *drawn.model_charts.values(), *(c for _, cs in drawn.sections for c in cs)]
     for chart in every_chart:
         write_bytes(directory / "charts" / f"{chart.name}.png", chart.png)
@@ -207,7 +220,7 @@ def write_report(analyses: Sequence[Analysis], directory: Path, *, title: str = 
         charts=drawn.overview,
         sections=[section_view(section, charts_, "sections") for section, charts_ in drawn.sections],
         model_charts=drawn.model_charts,
-        model_files=model_files,
+        model_files=_model_files(stems),
         files={"summary CSV": "summary.csv", "summary JSON": "summary.json"},
     )
-    return write_text(directory / "index.html", render_html(analyses, page, views))
+    return write_text(directory / "index.html", render_html(analyses, page, made))
