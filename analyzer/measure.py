@@ -6,7 +6,7 @@ import copy
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from numbers import Integral
 from typing import Any, TypeGuard
 
@@ -16,6 +16,7 @@ from torch.nn.parameter import is_lazy
 from torch.utils._pytree import tree_leaves
 
 from .analysis import Analysis
+from .backward import count_backward
 from .crosscheck import compared_macs, cross_check
 from .engines import (
     ALL,
@@ -38,7 +39,7 @@ from .layout import Layout, declared_layout
 from .naming import parse_member
 from .preserve import preserved_model
 from .real_run import real_inputs, runnable_copy
-from .records import EngineTotals, Execution, LayerCheck, LayerRecord, OpStats, Totals
+from .records import BackwardCounts, EngineTotals, Execution, LayerCheck, LayerRecord, OpStats, Totals
 
 InputSpec = Sequence[int] | torch.Tensor | Sequence[Any] | Mapping[str, Any]
 _EXAMPLE = "(1, 3, 224, 224) for (N, C, H, W)"
@@ -54,8 +55,10 @@ def analyze(
     execution: Execution | str | None = None,
     ops: Mapping[Any, OpFormula] | None = None,
     ignore: Iterable[Any] = (),
+    training: bool = False,
 ) -> Analysis:
-    """Measure every module of ``model`` on one input, in eval mode.
+    """Measure every module of ``model`` on one input, in eval mode (and with ``training``, the backward pass of
+    a training step).
 
     Args:
         model: any ``nn.Module``; it is never modified (parameters, buffers, attributes, hooks and
@@ -81,6 +84,9 @@ def analyze(
             overriding or adding to the registry's (:mod:`convcost.analyzer.formulas.ops` is not changed).
         ignore: operators to count as nothing in this analysis; they are listed in
             :attr:`Analysis.ignored_ops` with their calls.
+        training: also count the backward pass after a train-mode forward, per layer split into grad-input
+            and grad-weight MACs (:attr:`Analysis.backward`, :mod:`convcost.analyzer.backward`); on ``meta``
+            tensors only, the model left without gradients and with its statistics untouched.
 
     Raises:
         TypeError: ``model`` is not an ``nn.Module``.
@@ -119,7 +125,24 @@ def analyze(
         # the dispatch walk always runs (it measures shapes and memory), so its counts are always reported
         engines: dict[EngineName, EngineCounts] = {EngineName.DISPATCH: run.walk.counts}
         engines.update({e.name: e.count(context) for e in chosen if e.name not in engines})
-    return _assemble(setup, run, engines, weights)
+        backward = _backward(setup, run) if training else None
+    analysis = _assemble(setup, run, engines, weights)
+    return analysis if backward is None else replace(analysis, backward=backward)
+
+
+def _backward(setup: _Setup, run: _Run) -> BackwardCounts:
+    """The training step's backward pass (see :func:`analyze`).
+
+    Raises:
+        AnalysisError: the forward ran on real tensors only, or the backward failed.
+    """
+    if run.execution is Execution.REAL:
+        raise AnalysisError(f"{setup.name}: its forward runs on real tensors only ({run.reason}), and the backward "
+                            "is counted on meta tensors; analyse it without training=True")
+    try:
+        return count_backward(setup.model, setup.inputs, setup.dtype, setup.ops)
+    except Exception as error:
+        raise AnalysisError(f"{setup.name}: the backward pass failed: {error}") from error
 
 
 def _analysis_dtype(model: nn.Module, dtype: torch.dtype | None) -> torch.dtype:

@@ -18,10 +18,13 @@ Conventions (also in the README):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 from .engines.base import EngineName
+from .formulas.backward import BackwardCost
 from .formulas.layers import ConvKind
 from .formulas.ops import OpKey
 from .layout import CostCategory
@@ -198,3 +201,38 @@ class EngineTotals:
     macs: int
     flops: int
     unsupported_ops: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BackwardCounts:
+    """What one backward pass cost.
+
+    Attributes:
+        layers: module name → its own backward cost (operators of nodes its forward created, children's
+            excepted; ``""`` is the root), for every module of the model.
+        unsupported: backward operators with no formula → calls (not in the FLOPs).
+    """
+
+    layers: Mapping[str, BackwardCost]
+    unsupported: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> BackwardCost:
+        """The whole pass."""
+        return self.subtree("")
+
+    def subtree(self, prefix: str) -> BackwardCost:
+        """Module ``prefix`` and every module below it (inclusive cost; the root ``""`` is the whole pass)."""
+        return self._inclusive.get(prefix, BackwardCost())
+
+    @cached_property
+    def _inclusive(self) -> dict[str, BackwardCost]:
+        sums: dict[str, list[int]] = {}
+        for name, cost in self.layers.items():
+            parts = name.split(".") if name else []
+            for depth in range(len(parts) + 1):
+                entry = sums.setdefault(".".join(parts[:depth]), [0, 0, 0])
+                entry[0] += cost.grad_input_macs
+                entry[1] += cost.grad_weight_macs
+                entry[2] += cost.flops
+        return {name: BackwardCost(*entry) for name, entry in sums.items()}

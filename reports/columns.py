@@ -74,6 +74,17 @@ class Column(Enum):
                   "peak live activation bytes of an inference forward, input included, parameters and buffers "
                   "excluded")
     PEAK_MODULE = ("peak_module", "Peak at", Unit.TEXT, "module running when the peak was reached")
+    GRAD_INPUT_MACS = ("grad_input_macs", "∂input MACs", Unit.COUNT,
+                       "backward MACs of gradients with respect to layer inputs (each equals the forward MACs of a "
+                       "conv or linear layer whose input needs a gradient)")
+    GRAD_WEIGHT_MACS = ("grad_weight_macs", "∂weight MACs", Unit.COUNT,
+                        "backward MACs of gradients with respect to trainable weights (each equals the forward MACs)")
+    BACKWARD_MACS = ("backward_macs", "Backward MACs", Unit.COUNT, "grad-input plus grad-weight MACs")
+    BACKWARD_FLOPS = ("backward_flops", "Backward FLOPs", Unit.COUNT,
+                      "floating-point operations of the backward pass: 2·backward MACs plus every backward "
+                      "operator at the per-element cost its formula states")
+    SUBTREE_BACKWARD_MACS = ("subtree_backward_macs", "Backward MACs (subtree)", Unit.COUNT,
+                             "backward MACs of the module and every module inside it")
     UNSUPPORTED_OPS = ("unsupported_ops", "Unsupported ops", Unit.OPS,
                        "operators with no formula, with their calls; their cost is in no total")
 
@@ -108,6 +119,15 @@ LAYER_COLUMNS: tuple[Column, ...] = (
     Column.FROZEN_PARAMS, Column.BUFFERS, Column.MACS, Column.FLOPS, Column.OUTPUT_BYTES, Column.SAVED_BYTES,
     Column.SUBTREE_PARAMS, Column.SUBTREE_MACS, Column.SUBTREE_FLOPS, Column.SUBTREE_OUTPUT_BYTES,
     Column.SUBTREE_SAVED_BYTES, Column.MACS_SHARE,
+)
+#: Per-layer columns added when the analysis counted a training step's backward pass.
+BACKWARD_LAYER_COLUMNS: tuple[Column, ...] = (
+    Column.GRAD_INPUT_MACS, Column.GRAD_WEIGHT_MACS, Column.BACKWARD_MACS, Column.BACKWARD_FLOPS,
+    Column.SUBTREE_BACKWARD_MACS,
+)
+#: Whole-model columns added when an analysis counted a training step's backward pass.
+BACKWARD_SUMMARY_COLUMNS: tuple[Column, ...] = (
+    Column.GRAD_INPUT_MACS, Column.GRAD_WEIGHT_MACS, Column.BACKWARD_MACS, Column.BACKWARD_FLOPS,
 )
 #: Whole-model columns (summary CSV/JSON, comparison tables).
 SUMMARY_COLUMNS: tuple[Column, ...] = (

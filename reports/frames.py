@@ -12,7 +12,14 @@ import pandas as pd
 
 from convcost.analyzer import Analysis, CostCategory, LayerRecord
 
-from .columns import LAYER_COLUMNS, PUBLISHED_COLUMNS, SUMMARY_COLUMNS, Column
+from .columns import (
+    BACKWARD_LAYER_COLUMNS,
+    BACKWARD_SUMMARY_COLUMNS,
+    LAYER_COLUMNS,
+    PUBLISHED_COLUMNS,
+    SUMMARY_COLUMNS,
+    Column,
+)
 
 #: Cost categories in display order: conv/linear kinds, then SE convs, head/classifier, and other modules.
 CATEGORIES: tuple[str, ...] = tuple(category.value for category in CostCategory)
@@ -45,13 +52,24 @@ def layer_row(layer: LayerRecord, analysis: Analysis) -> dict[str, Any]:
         Column.SUBTREE_SAVED_BYTES: analysis.total(layer.name, "saved_bytes"),
         Column.MACS_SHARE: subtree_macs / analysis.totals.macs if analysis.totals.macs else 0.0,
     }
-    return {column.key: values[column] for column in LAYER_COLUMNS}
+    row = {column.key: values[column] for column in LAYER_COLUMNS}
+    if analysis.backward is not None:
+        own, subtree = analysis.backward.layers.get(layer.name), analysis.backward.subtree(layer.name)
+        backward = {
+            Column.GRAD_INPUT_MACS: own.grad_input_macs if own else 0,
+            Column.GRAD_WEIGHT_MACS: own.grad_weight_macs if own else 0,
+            Column.BACKWARD_MACS: own.macs if own else 0, Column.BACKWARD_FLOPS: own.flops if own else 0,
+            Column.SUBTREE_BACKWARD_MACS: subtree.macs,
+        }
+        row.update({column.key: backward[column] for column in BACKWARD_LAYER_COLUMNS})
+    return row
 
 
 def layer_frame(analysis: Analysis) -> pd.DataFrame:
-    """One row per module in ``named_modules`` order, root first: its own costs, then its subtree's."""
-    return pd.DataFrame([layer_row(layer, analysis) for layer in analysis.layers],
-                        columns=[c.key for c in LAYER_COLUMNS])
+    """One row per module in ``named_modules`` order, root first: its own costs, then its subtree's (and its
+    backward costs when the analysis counted them)."""
+    columns = [*LAYER_COLUMNS, *(BACKWARD_LAYER_COLUMNS if analysis.backward is not None else ())]
+    return pd.DataFrame([layer_row(layer, analysis) for layer in analysis.layers], columns=[c.key for c in columns])
 
 
 def summary_record(analysis: Analysis) -> dict[str, Any]:
@@ -66,12 +84,20 @@ def summary_record(analysis: Analysis) -> dict[str, Any]:
         Column.TRAINING_BYTES: totals.training_bytes, Column.PEAK_BYTES: totals.peak_bytes,
         Column.PEAK_MODULE: totals.peak_module, Column.UNSUPPORTED_OPS: analysis.unsupported_ops(),
     }
-    return {column.key: values[column] for column in SUMMARY_COLUMNS}
+    record = {column.key: values[column] for column in SUMMARY_COLUMNS}
+    if analysis.backward is not None:
+        total = analysis.backward.total
+        backward = {Column.GRAD_INPUT_MACS: total.grad_input_macs, Column.GRAD_WEIGHT_MACS: total.grad_weight_macs,
+                    Column.BACKWARD_MACS: total.macs, Column.BACKWARD_FLOPS: total.flops}
+        record.update({column.key: backward[column] for column in BACKWARD_SUMMARY_COLUMNS})
+    return record
 
 
 def summary_frame(analyses: Sequence[Analysis]) -> pd.DataFrame:
-    """One row of whole-model figures per analysis."""
-    return pd.DataFrame([summary_record(a) for a in analyses], columns=[c.key for c in SUMMARY_COLUMNS])
+    """One row of whole-model figures per analysis (with backward columns when any counted a backward pass)."""
+    backward = any(a.backward is not None for a in analyses)
+    columns = [*SUMMARY_COLUMNS, *(BACKWARD_SUMMARY_COLUMNS if backward else ())]
+    return pd.DataFrame([summary_record(a) for a in analyses], columns=[c.key for c in columns])
 
 
 def breakdown_frame(analysis: Analysis) -> pd.DataFrame:

@@ -295,13 +295,20 @@ class LiveBytes:
             del self._live[key]
 
 
-class _OpCounter(TorchDispatchMode):
+class FastMetaMode(TorchDispatchMode):
+    """Runs every operator, on ``meta`` tensors through the shape-only kernels of :data:`_FAST_META`."""
+
     @classmethod
     def _should_skip_dynamo(cls) -> bool:
         """Leave ``__torch_dispatch__`` unwrapped: torch would wrap it to keep ``torch.compile`` out, which
         imports ``torch._dynamo`` (a second or more) on the first counted op; the walk never compiles."""
         return False
 
+    def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
+        return _run(func, args, kwargs or {})
+
+
+class _OpCounter(FastMetaMode):
     def __init__(self, tracker: ModuleTracker, counts: EngineCounts, memory: LiveBytes,
                  allocated: Counter[str], ops: OpTable) -> None:
         super().__init__()

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     log.info("analysing %s on input %s, engine %s", model.name,
              ", ".join("x".join(map(str, item.shape)) for item in inputs), args.engine)
     started = time.perf_counter()
-    analysis = analyze_loaded(model, inputs, args.engine, args.dtype)
+    analysis = analyze_loaded(model, inputs, args.engine, args.dtype, training=args.train)
     log.info("counted in %.2f s on %s tensors %s", time.perf_counter() - started, analysis.execution,
              analysis.execution_reason)
     convention = (ConventionView(convention_total(analysis, args.convention), explain(analysis, args.convention))
@@ -50,6 +50,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--own", action="store_true",
                         help="table only: each row shows its module's own costs, not its subtree's (rows add up)")
     parser.add_argument("--legend", action="store_true", help="table only: add the counting conventions")
+    parser.add_argument("--train", action="store_true",
+                        help="also count a training step's backward pass (train-mode forward on meta tensors): "
+                             "grad-input and grad-weight MACs per layer")
     parser.add_argument("--convention", choices=[c.value for c in CONVENTIONS], metavar="TOOL",
                         help=f"also give the total under TOOL's counting rules: {', '.join(CONVENTIONS)}")
     add_output_options(parser)

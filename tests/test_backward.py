@@ -1,0 +1,167 @@
+"""The backward pass of a training step: exact grad-input and grad-weight MACs per layer, frozen parameters as
+autograd treats them, whole networks, and a model left exactly as it was."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+from convcost.analyzer import analyze
+from convcost.analyzer.formulas.backward import BackwardCost
+from convcost.architectures import create_model, list_models
+
+
+def backward_of(model: nn.Module, shape: tuple[int, ...], layer: str) -> BackwardCost:
+    analysis = analyze(model, shape, training=True)
+    assert analysis.backward is not None and analysis.backward.unsupported == {}
+    return analysis.backward.layers[layer]
+
+
+#: (layer, input shape, forward MACs with the arithmetic): a layer whose input needs a gradient computes
+#: grad-input and grad-weight products of exactly the forward MACs each.
+LAYERS = {
+    # out 16·10·10 = 1,600 elements, each 8·3·3 = 72 MACs
+    "standard": (nn.Conv2d(8, 16, 3, padding=1), (1, 8, 10, 10), 115_200),
+    # out 8·10·10 = 800 elements, each 1·3·3 = 9 MACs
+    "depthwise": (nn.Conv2d(8, 8, 3, padding=1, groups=8), (1, 8, 10, 10), 7_200),
+    # out 16·10·10 = 1,600 elements, each 8 MACs
+    "pointwise": (nn.Conv2d(8, 16, 1), (1, 8, 10, 10), 12_800),
+    # out 16·10·10 = 1,600 elements, each (8/4)·3·3 = 18 MACs
+    "grouped": (nn.Conv2d(8, 16, 3, padding=1, groups=4), (1, 8, 10, 10), 28_800),
+    # dilation 2, no padding: out 16·6·6 = 576 elements, each 72 MACs
+    "dilated": (nn.Conv2d(8, 16, 3, dilation=2), (1, 8, 10, 10), 41_472),
+    # stride 2, padding 1: out 16·5·5 = 400 elements, each 72 MACs
+    "strided": (nn.Conv2d(8, 16, 3, stride=2, padding=1), (1, 8, 10, 10), 28_800),
+    # transposed, stride 2: each of the 8·10·10 = 800 input elements meets 16·3·3 = 144 weights
+    "transposed": (nn.ConvTranspose2d(8, 16, 3, stride=2), (1, 8, 10, 10), 115_200),
+    # 2·5 rows of 8 inputs against 12 outputs: 2·5·8·12
+    "linear": (nn.Linear(8, 12), (2, 5, 8), 960),
+}
+
+
+@pytest.mark.parametrize("kind", list(LAYERS))
+def test_grad_input_and_grad_weight_each_equal_the_forward_macs(kind: str) -> None:
+    layer, shape, forward_macs = LAYERS[kind]
+    # a parameter-free scale before the layer, with a trainable weight, makes the layer's input need a gradient
+    model = nn.Sequential(Scale(), copy.deepcopy(layer))
+    analysis = analyze(model, shape, training=True)
+    assert analysis.layer("1").macs == forward_macs
+    assert analysis.backward is not None and analysis.backward.unsupported == {}
+    cost = analysis.backward.layers["1"]
+    assert (cost.grad_input_macs, cost.grad_weight_macs) == (forward_macs, forward_macs)
+    assert cost.flops >= 2 * cost.macs  # plus the bias gradient's sum
+    # the first layer of a network computes no gradient of the image
+    first = backward_of(copy.deepcopy(layer), shape, "")
+    assert (first.grad_input_macs, first.grad_weight_macs) == (0, forward_macs)
+
+
+class Scale(nn.Module):
+    """x · w with one trainable scalar: the next layer's input then requires grad."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(()))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.weight
+
+
+def test_conv_backward_flops() -> None:
+    cost = backward_of(nn.Sequential(Scale(), nn.Conv2d(3, 4, 3, padding=1)), (2, 3, 8, 8), "1")
+    # forward 2·4·8·8 = 512 outputs · 27 = 13,824 MACs; grad-input and grad-weight 2·13,824 FLOPs each,
+    # and the bias gradient sums the 512 output-gradient elements
+    assert (cost.grad_input_macs, cost.grad_weight_macs, cost.flops) == (13_824, 13_824, 55_808)
+
+
+def test_frozen_layers_follow_autograd() -> None:
+    first, middle, last = nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 8, 3, padding=1), nn.Conv2d(8, 4, 1)
+    for frozen in (first, last):
+        frozen.requires_grad_(False)
+    analysis = analyze(nn.Sequential(first, middle, last), (1, 3, 8, 8), training=True)
+    assert analysis.backward is not None
+    layers = analysis.backward.layers
+    # first: frozen, nothing before it needs a gradient: no backward products at all
+    assert layers["0"].macs == 0
+    # middle: trainable, but its input needs no gradient: grad-weight only, 8·8·8 outputs · 8·9
+    assert (layers["1"].grad_input_macs, layers["1"].grad_weight_macs) == (0, 36_864)
+    # last: frozen, but the middle layer below it needs the gradient: grad-input only, 4·8·8 outputs · 8
+    assert (layers["2"].grad_input_macs, layers["2"].grad_weight_macs) == (2_048, 0)
+    assert analysis.backward.total.macs == 38_912
+
+
+def test_resnet50_backward_macs() -> None:
+    analysis = analyze(create_model("resnet50"), (1, 3, 224, 224), training=True)
+    assert analysis.totals.macs == 4_089_184_256
+    assert analysis.backward is not None
+    total = analysis.backward.total
+    # every layer's grad-weight, and every grad-input but the stem's (118,013,952 MACs: the image needs none)
+    assert (total.grad_weight_macs, total.grad_input_macs) == (4_089_184_256, 3_971_170_304)
+    assert total.macs == 8_060_354_560
+    assert analysis.backward.subtree("stem").macs == 118_013_952
+
+
+def test_a_frozen_backbone_saves_its_grad_weight_and_grad_input() -> None:
+    model = create_model("efficientnet_b0")
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    model.get_submodule("fc").requires_grad_(True)
+    analysis = analyze(model, (1, 3, 224, 224), training=True)
+    assert analysis.backward is not None
+    # only the classifier's weight gradient is computed: 1280 · 1000 MACs
+    assert analysis.backward.total.macs == 1_280_000
+    assert analysis.backward.total.grad_input_macs == 0
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_built_in_model_backward_is_twice_the_forward_but_the_stem(name: str) -> None:
+    analysis = analyze(create_model(name), (1, 3, 64, 64), training=True)
+    assert analysis.backward is not None and analysis.backward.unsupported == {}
+    total = analysis.backward.total
+    assert total.grad_weight_macs == analysis.totals.macs
+    # the only grad-input not computed is the first layer's (the image needs no gradient)
+    first = next(layer for layer in analysis.layers if layer.macs)
+    assert total.grad_input_macs == analysis.totals.macs - first.macs
+
+
+def test_the_model_is_left_as_it_was() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Dropout(0.5), nn.ReLU())
+    model.eval()
+    before = {name: tensor.clone() for name, tensor in model.state_dict().items()}
+    analyze(model, (2, 3, 8, 8), training=True)
+    assert not model.training and not any(module.training for module in model.modules())
+    assert all(parameter.grad is None for parameter in model.parameters())
+    after = model.state_dict()
+    assert after.keys() == before.keys()
+    assert all(torch.equal(after[name], before[name]) for name in before)  # running stats, num_batches_tracked
+    assert all(not module._forward_hooks and not module._forward_pre_hooks for module in model.modules())
+    assert all(parameter.device.type == "cpu" for parameter in model.parameters())
+
+
+def test_json_carries_the_backward_per_layer_and_in_total() -> None:
+    from convcost.reports.export import analysis_json
+
+    data = analysis_json(analyze(nn.Sequential(Scale(), nn.Linear(8, 12)), (2, 8), training=True))
+    assert (data["grad_input_macs"], data["grad_weight_macs"], data["backward_macs"]) == (192, 192, 384)
+    row = next(layer for layer in data["layers"] if layer["name"] == "1")
+    assert (row["grad_input_macs"], row["grad_weight_macs"], row["backward_macs"]) == (192, 192, 384)
+    plain = analysis_json(analyze(nn.Linear(8, 12), (2, 8)))
+    assert "backward_macs" not in plain and "backward_macs" not in plain["layers"][0]
+
+
+def test_the_command_line_counts_the_backward_with_train(tmp_path) -> None:
+    import json
+
+    from convcost.cli import main
+
+    out = tmp_path / "b0.json"
+    assert main(["analyze", "efficientnet_b0", "--train", "-o", str(out), "--quiet"]) == 0
+    data = json.loads(out.read_text())
+    # every grad-weight (the forward's 385,814,752 MACs) and every grad-input but the stem's 10,838,016
+    assert (data["grad_weight_macs"], data["grad_input_macs"]) == (385_814_752, 374_976_736)
+    assert data["backward_macs"] == 760_791_488
+    table = tmp_path / "b0.txt"
+    assert main(["analyze", "efficientnet_b0", "--train", "--depth", "0", "-o", str(table), "--quiet"]) == 0
+    assert "Backward MACs" in table.read_text() and "760.79M" in table.read_text()
