@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Literal, get_args
 
 from .engines.base import EngineName, EngineSelection, registered_engines
 from .formulas.ops import OpKey
-from .records import BackwardCounts, Disagreement, EngineTotals, Execution, LayerRecord, Shape, Totals
+from .records import Disagreement, EngineTotals, Execution, LayerRecord, Shape, Totals, TrainingCounts
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -90,8 +90,8 @@ class Analysis:
         ignored_ops: operators this analysis was told to count as nothing → calls.
         compared_macs: MACs counted a second way: in a conv/linear layer checked against its formula, or in a
             module where another engine counted multiply-accumulates too.
-        backward: the backward pass of a training step (``analyze(..., training=True)``), None when not
-            counted (:mod:`convcost.analyzer.backward`).
+        training: one training step (train-mode forward, backward, optimizer step, peak memory) when
+            ``analyze(..., training=True)`` counted it, else None (:mod:`convcost.analyzer.training`).
         complete: the forward ran to the end; a partial analysis (attached to an
             :class:`~convcost.analyzer.errors.AnalysisError`) counts every parameter but only the
             modules that ran before the failure.
@@ -114,7 +114,7 @@ class Analysis:
     complete: bool = True
     compared_macs: int = 0
     ignored_ops: dict[str, int] = field(default_factory=dict)
-    backward: BackwardCounts | None = None
+    training: TrainingCounts | None = None
 
     @cached_property
     def _by_name(self) -> dict[str, LayerRecord]:
@@ -140,7 +140,7 @@ class Analysis:
             f"  params {t.params:,} ({t.trainable_params:,} trainable), MACs {t.macs:,}, FLOPs {t.flops:,}",
             f"  bytes ({self.dtype}): activations {t.activation_bytes:,}, saved for backward {t.training_bytes:,}, "
             f"inference peak {t.peak_bytes:,}",
-            *([] if self.backward is None else [self._backward_line(self.backward)]),
+            *([] if self.training is None else [self._backward_line(self.training)]),
             f"  cross-check: {verdict.agreeing} of {verdict.checked} conv/linear layers agree with their formula, "
             f"{len(self.disagreements)} disagreements, {verdict.compared_share:.1%} of MACs counted twice"
             + (f"; unsupported ops: {', '.join(self.unsupported)}" if self.unsupported else "") + ">",
@@ -148,11 +148,13 @@ class Analysis:
         return "\n".join(lines)
 
     @staticmethod
-    def _backward_line(backward: BackwardCounts) -> str:
-        total = backward.total
-        unsupported = f"; unsupported: {', '.join(backward.unsupported)}" if backward.unsupported else ""
-        return (f"  backward: MACs {total.macs:,} (grad-input {total.grad_input_macs:,}, grad-weight "
-                f"{total.grad_weight_macs:,}), FLOPs {total.flops:,}{unsupported}")
+    def _backward_line(training: TrainingCounts) -> str:
+        total = training.total
+        unsupported = f"; unsupported: {', '.join(training.unsupported)}" if training.unsupported else ""
+        return (f"  training step ({training.optimizer}): backward MACs {total.macs:,} (grad-input "
+                f"{total.grad_input_macs:,}, grad-weight {total.grad_weight_macs:,}), step FLOPs "
+                f"{training.training_flops:,}, peak {training.peak_bytes:,} bytes at the {training.peak_moment}"
+                f"{unsupported}")
 
     def layer(self, name: str) -> LayerRecord:
         """The record of module ``name``.

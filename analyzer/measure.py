@@ -16,7 +16,6 @@ from torch.nn.parameter import is_lazy
 from torch.utils._pytree import tree_leaves
 
 from .analysis import Analysis
-from .backward import count_backward
 from .crosscheck import compared_macs, cross_check
 from .engines import (
     ALL,
@@ -37,9 +36,11 @@ from .formulas.ops import OpFormula
 from .formulas.table import DEFAULT_OPS, OpTable, op_table
 from .layout import Layout, declared_layout
 from .naming import parse_member
+from .optimizers import Optimizer, optimizer_rule
 from .preserve import preserved_model
 from .real_run import real_inputs, runnable_copy
-from .records import BackwardCounts, EngineTotals, Execution, LayerCheck, LayerRecord, OpStats, Totals
+from .records import EngineTotals, Execution, LayerCheck, LayerRecord, OpStats, Totals, TrainingCounts
+from .training import count_training_step
 
 InputSpec = Sequence[int] | torch.Tensor | Sequence[Any] | Mapping[str, Any]
 _EXAMPLE = "(1, 3, 224, 224) for (N, C, H, W)"
@@ -56,6 +57,7 @@ def analyze(
     ops: Mapping[Any, OpFormula] | None = None,
     ignore: Iterable[Any] = (),
     training: bool = False,
+    optimizer: Optimizer | str = Optimizer.SGD,
 ) -> Analysis:
     """Measure every module of ``model`` on one input, in eval mode (and with ``training``, the backward pass of
     a training step).
@@ -85,8 +87,10 @@ def analyze(
         ignore: operators to count as nothing in this analysis; they are listed in
             :attr:`Analysis.ignored_ops` with their calls.
         training: also count the backward pass after a train-mode forward, per layer split into grad-input
-            and grad-weight MACs (:attr:`Analysis.backward`, :mod:`convcost.analyzer.backward`); on ``meta``
+            and grad-weight MACs (:attr:`Analysis.training`, :mod:`convcost.analyzer.training`); on ``meta``
             tensors only, the model left without gradients and with its statistics untouched.
+        optimizer: with ``training``, the optimizer whose step is counted: ``sgd``, ``sgd-momentum``, ``adam`` or
+            ``adamw`` (:mod:`convcost.analyzer.optimizers`).
 
     Raises:
         TypeError: ``model`` is not an ``nn.Module``.
@@ -98,6 +102,7 @@ def analyze(
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"analyze needs a torch.nn.Module; got {type(model).__name__}")
+    rule = optimizer_rule(optimizer)
     selection = parse_selection(engine)
     wanted = None if execution is None else parse_member(Execution, execution, "execution")
     chosen = [e for e in registered_engines() if selection == ALL or e.name == selection]
@@ -125,13 +130,13 @@ def analyze(
         # the dispatch walk always runs (it measures shapes and memory), so its counts are always reported
         engines: dict[EngineName, EngineCounts] = {EngineName.DISPATCH: run.walk.counts}
         engines.update({e.name: e.count(context) for e in chosen if e.name not in engines})
-        backward = _backward(setup, run) if training else None
+        step = _training_step(setup, run, rule.optimizer) if training else None
     analysis = _assemble(setup, run, engines, weights)
-    return analysis if backward is None else replace(analysis, backward=backward)
+    return analysis if step is None else replace(analysis, training=step)
 
 
-def _backward(setup: _Setup, run: _Run) -> BackwardCounts:
-    """The training step's backward pass (see :func:`analyze`).
+def _training_step(setup: _Setup, run: _Run, optimizer: Optimizer) -> TrainingCounts:
+    """The training step (see :func:`analyze`).
 
     Raises:
         AnalysisError: the forward ran on real tensors only, or the backward failed.
@@ -140,7 +145,7 @@ def _backward(setup: _Setup, run: _Run) -> BackwardCounts:
         raise AnalysisError(f"{setup.name}: its forward runs on real tensors only ({run.reason}), and the backward "
                             "is counted on meta tensors; analyse it without training=True")
     try:
-        return count_backward(setup.model, setup.inputs, setup.dtype, setup.ops)
+        return count_training_step(setup.model, setup.inputs, setup.dtype, setup.ops, optimizer)
     except Exception as error:
         raise AnalysisError(f"{setup.name}: the backward pass failed: {error}") from error
 

@@ -29,6 +29,7 @@ from .formulas.layers import ConvKind
 from .formulas.ops import OpKey
 from .layout import CostCategory
 from .naming import StrEnum
+from .optimizers import Optimizer, optimizer_rule
 
 Shape = tuple[int, ...]
 
@@ -203,27 +204,84 @@ class EngineTotals:
     unsupported_ops: dict[str, int] = field(default_factory=dict)
 
 
+class Phase(StrEnum):
+    """A moment of a training step."""
+
+    FORWARD = "forward"
+    BACKWARD = "backward"
+    STEP = "optimizer step"
+
+
 @dataclass(frozen=True)
-class BackwardCounts:
-    """What one backward pass cost.
+class TrainingCounts:
+    """What one training step cost: a train-mode forward, the backward pass and the optimizer's step.
+
+    Memory is a step after the first (the optimizer's state exists throughout), gradients set to None
+    before the forward (``zero_grad``'s default), as bytes of the analysis dtype.
 
     Attributes:
         layers: module name → its own backward cost (operators of nodes its forward created, children's
             excepted; ``""`` is the root), for every module of the model.
+        forward_flops: module name → FLOPs of its own operators in the train-mode forward (batch statistics,
+            dropout masks).
         unsupported: backward operators with no formula → calls (not in the FLOPs).
+        optimizer: the optimizer whose step is counted (:mod:`convcost.analyzer.optimizers`).
+        trainable_params: parameter elements with ``requires_grad`` (those the step updates).
+        parameter_bytes: every parameter and buffer.
+        gradient_bytes: the gradients of the trainable parameters.
+        state_bytes: what the optimizer keeps between steps.
+        live_peak_bytes: the peak of live activations and gradients (input included, saved tensors held
+            until their backward frees them) over the forward and backward.
+        live_peak_phase, live_peak_module: when that peak was reached.
     """
 
     layers: Mapping[str, BackwardCost]
-    unsupported: Mapping[str, int] = field(default_factory=dict)
+    forward_flops: Mapping[str, int]
+    unsupported: Mapping[str, int]
+    optimizer: Optimizer
+    trainable_params: int
+    parameter_bytes: int
+    gradient_bytes: int
+    state_bytes: int
+    live_peak_bytes: int
+    live_peak_phase: Phase
+    live_peak_module: str
 
     @property
     def total(self) -> BackwardCost:
-        """The whole pass."""
+        """The whole backward pass."""
         return self.subtree("")
 
     def subtree(self, prefix: str) -> BackwardCost:
-        """Module ``prefix`` and every module below it (inclusive cost; the root ``""`` is the whole pass)."""
+        """Backward cost of module ``prefix`` and every module below it (the root ``""`` is the whole pass)."""
         return self._inclusive.get(prefix, BackwardCost())
+
+    @property
+    def optimizer_flops(self) -> int:
+        """FLOPs of the optimizer's step: its per-element rule times the trainable elements."""
+        return self.step_flops(self.trainable_params)
+
+    def step_flops(self, trainable_params: int) -> int:
+        """FLOPs of the optimizer's step over ``trainable_params`` elements (a layer's, say)."""
+        return optimizer_rule(self.optimizer).flops * trainable_params
+
+    @property
+    def training_flops(self) -> int:
+        """The whole step: train-mode forward, backward and optimizer FLOPs."""
+        return sum(self.forward_flops.values()) + self.total.flops + self.optimizer_flops
+
+    @property
+    def peak_bytes(self) -> int:
+        """Peak training memory: parameters, buffers and optimizer state throughout, plus the live peak of the
+        passes or, when larger, the gradients at the optimizer's step."""
+        return self.parameter_bytes + self.state_bytes + max(self.live_peak_bytes, self.gradient_bytes)
+
+    @property
+    def peak_moment(self) -> str:
+        """When :attr:`peak_bytes` is reached, in words (phase and module)."""
+        if self.gradient_bytes > self.live_peak_bytes:
+            return Phase.STEP.value
+        return f"{self.live_peak_phase.value} of {self.live_peak_module or 'the model'}"
 
     @cached_property
     def _inclusive(self) -> dict[str, BackwardCost]:

@@ -83,6 +83,16 @@ class Column(Enum):
     BACKWARD_FLOPS = ("backward_flops", "Backward FLOPs", Unit.COUNT,
                       "floating-point operations of the backward pass: 2·backward MACs plus every backward "
                       "operator at the per-element cost its formula states")
+    OPTIMIZER = ("optimizer", "Optimizer", Unit.TEXT, "the optimizer whose step is counted")
+    OPTIMIZER_FLOPS = ("optimizer_flops", "Step FLOPs", Unit.COUNT,
+                       "FLOPs of the optimizer's step: its update rule per trainable parameter element")
+    TRAINING_FLOPS = ("training_flops", "Training FLOPs", Unit.COUNT,
+                      "one training step: train-mode forward, backward and optimizer FLOPs")
+    TRAINING_PEAK_BYTES = ("training_peak_bytes", "Training peak", Unit.BYTES,
+                           "peak memory of a training step after the first: parameters, buffers and optimizer state, "
+                           "plus the live activations and gradients at the worst moment")
+    TRAINING_PEAK_AT = ("training_peak_at", "Training peak at", Unit.TEXT,
+                        "the moment of the training peak: phase (forward, backward, optimizer step) and module")
     SUBTREE_BACKWARD_MACS = ("subtree_backward_macs", "Backward MACs (subtree)", Unit.COUNT,
                              "backward MACs of the module and every module inside it")
     UNSUPPORTED_OPS = ("unsupported_ops", "Unsupported ops", Unit.OPS,
@@ -123,11 +133,12 @@ LAYER_COLUMNS: tuple[Column, ...] = (
 #: Per-layer columns added when the analysis counted a training step's backward pass.
 BACKWARD_LAYER_COLUMNS: tuple[Column, ...] = (
     Column.GRAD_INPUT_MACS, Column.GRAD_WEIGHT_MACS, Column.BACKWARD_MACS, Column.BACKWARD_FLOPS,
-    Column.SUBTREE_BACKWARD_MACS,
+    Column.OPTIMIZER_FLOPS, Column.SUBTREE_BACKWARD_MACS,
 )
 #: Whole-model columns added when an analysis counted a training step's backward pass.
 BACKWARD_SUMMARY_COLUMNS: tuple[Column, ...] = (
-    Column.GRAD_INPUT_MACS, Column.GRAD_WEIGHT_MACS, Column.BACKWARD_MACS, Column.BACKWARD_FLOPS,
+    Column.GRAD_INPUT_MACS, Column.GRAD_WEIGHT_MACS, Column.BACKWARD_MACS, Column.BACKWARD_FLOPS, Column.OPTIMIZER,
+    Column.OPTIMIZER_FLOPS, Column.TRAINING_FLOPS, Column.TRAINING_PEAK_BYTES, Column.TRAINING_PEAK_AT,
 )
 #: Whole-model columns (summary CSV/JSON, comparison tables).
 SUMMARY_COLUMNS: tuple[Column, ...] = (

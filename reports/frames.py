@@ -53,12 +53,13 @@ def layer_row(layer: LayerRecord, analysis: Analysis) -> dict[str, Any]:
         Column.MACS_SHARE: subtree_macs / analysis.totals.macs if analysis.totals.macs else 0.0,
     }
     row = {column.key: values[column] for column in LAYER_COLUMNS}
-    if analysis.backward is not None:
-        own, subtree = analysis.backward.layers.get(layer.name), analysis.backward.subtree(layer.name)
+    if analysis.training is not None:
+        own, subtree = analysis.training.layers.get(layer.name), analysis.training.subtree(layer.name)
         backward = {
             Column.GRAD_INPUT_MACS: own.grad_input_macs if own else 0,
             Column.GRAD_WEIGHT_MACS: own.grad_weight_macs if own else 0,
             Column.BACKWARD_MACS: own.macs if own else 0, Column.BACKWARD_FLOPS: own.flops if own else 0,
+            Column.OPTIMIZER_FLOPS: analysis.training.step_flops(layer.trainable_params),
             Column.SUBTREE_BACKWARD_MACS: subtree.macs,
         }
         row.update({column.key: backward[column] for column in BACKWARD_LAYER_COLUMNS})
@@ -68,7 +69,7 @@ def layer_row(layer: LayerRecord, analysis: Analysis) -> dict[str, Any]:
 def layer_frame(analysis: Analysis) -> pd.DataFrame:
     """One row per module in ``named_modules`` order, root first: its own costs, then its subtree's (and its
     backward costs when the analysis counted them)."""
-    columns = [*LAYER_COLUMNS, *(BACKWARD_LAYER_COLUMNS if analysis.backward is not None else ())]
+    columns = [*LAYER_COLUMNS, *(BACKWARD_LAYER_COLUMNS if analysis.training is not None else ())]
     return pd.DataFrame([layer_row(layer, analysis) for layer in analysis.layers], columns=[c.key for c in columns])
 
 
@@ -85,17 +86,21 @@ def summary_record(analysis: Analysis) -> dict[str, Any]:
         Column.PEAK_MODULE: totals.peak_module, Column.UNSUPPORTED_OPS: analysis.unsupported_ops(),
     }
     record = {column.key: values[column] for column in SUMMARY_COLUMNS}
-    if analysis.backward is not None:
-        total = analysis.backward.total
+    if analysis.training is not None:
+        step = analysis.training
+        total = step.total
         backward = {Column.GRAD_INPUT_MACS: total.grad_input_macs, Column.GRAD_WEIGHT_MACS: total.grad_weight_macs,
-                    Column.BACKWARD_MACS: total.macs, Column.BACKWARD_FLOPS: total.flops}
+                    Column.BACKWARD_MACS: total.macs, Column.BACKWARD_FLOPS: total.flops,
+                    Column.OPTIMIZER: step.optimizer.value, Column.OPTIMIZER_FLOPS: step.optimizer_flops,
+                    Column.TRAINING_FLOPS: step.training_flops, Column.TRAINING_PEAK_BYTES: step.peak_bytes,
+                    Column.TRAINING_PEAK_AT: step.peak_moment}
         record.update({column.key: backward[column] for column in BACKWARD_SUMMARY_COLUMNS})
     return record
 
 
 def summary_frame(analyses: Sequence[Analysis]) -> pd.DataFrame:
     """One row of whole-model figures per analysis (with backward columns when any counted a backward pass)."""
-    backward = any(a.backward is not None for a in analyses)
+    backward = any(a.training is not None for a in analyses)
     columns = [*SUMMARY_COLUMNS, *(BACKWARD_SUMMARY_COLUMNS if backward else ())]
     return pd.DataFrame([summary_record(a) for a in analyses], columns=[c.key for c in columns])
 

@@ -100,11 +100,11 @@ def tree_rows(analysis: Analysis, depth: int | None = 3, *, own: bool = False) -
         subtree = not own or (depth is not None and layer.depth == depth and not layer.is_leaf)
         if subtree:
             values.update({c.key: analysis.total(layer.name, c.metric) for c in TABLE_COLUMNS if c.metric is not None})
-        backward = [] if analysis.backward is None else [Column.BACKWARD_MACS.human(
-            (analysis.backward.subtree(layer.name) if subtree else analysis.backward.layers[layer.name]).macs)]
+        backward = [] if analysis.training is None else [Column.BACKWARD_MACS.human(
+            (analysis.training.subtree(layer.name) if subtree else analysis.training.layers[layer.name]).macs)]
         rows.append([label, *(c.human(values[c.key]) for c in TABLE_COLUMNS), *backward,
                      _share(values[Column.MACS.key], analysis.totals.macs)])
-    extra = [] if analysis.backward is None else [Column.BACKWARD_MACS]
+    extra = [] if analysis.training is None else [Column.BACKWARD_MACS]
     headers = [Column.NAME.title, *(c.title for c in (*TABLE_COLUMNS, *extra)), SHARE_TITLE]
     right = [False, *(c.is_numeric for c in (*TABLE_COLUMNS, *extra)), True]
     if not own:
@@ -112,8 +112,8 @@ def tree_rows(analysis: Analysis, depth: int | None = 3, *, own: bool = False) -
     totals = {Column.PARAMS: analysis.totals.params, Column.MACS: analysis.totals.macs,
               Column.FLOPS: analysis.totals.flops, Column.OUTPUT_BYTES: analysis.totals.activation_bytes,
               Column.SAVED_BYTES: analysis.totals.training_bytes}
-    if analysis.backward is not None:
-        totals[Column.BACKWARD_MACS] = analysis.backward.total.macs
+    if analysis.training is not None:
+        totals[Column.BACKWARD_MACS] = analysis.training.total.macs
     total_row = ["Total", *(c.human(totals[c]) if c in totals else "" for c in (*TABLE_COLUMNS, *extra)), "100.0%"]
     return TreeRows(headers, rows, right, [total_row])
 

@@ -261,14 +261,16 @@ class LiveBytes:
         self.current = 0
         self.peak = 0
         self.peak_module = ""
+        self.peak_phase = ""
 
     def allocation(self, tensor: torch.Tensor) -> int | None:
         """Number of the live allocation behind ``tensor`` (unique for the whole pass; storage keys get reused)."""
         entry = self._live.get(storage_key(tensor))
         return entry[2] if entry is not None else None
 
-    def track(self, tensor: torch.Tensor, module: str) -> int:
-        """Start tracking ``tensor``; returns the bytes it newly allocated (0 for a view or in-place result)."""
+    def track(self, tensor: torch.Tensor, module: str, phase: str = "") -> int:
+        """Start tracking ``tensor``, made by ``module`` (in ``phase`` of a training step, when counting one);
+        returns the bytes it newly allocated (0 for a view or in-place result)."""
         key = storage_key(tensor)
         if key in self._excluded:
             return 0
@@ -280,7 +282,7 @@ class LiveBytes:
             self._live[key] = entry = [allocated, 0, self._allocations]
             self.current += allocated
             if self.current > self.peak:
-                self.peak, self.peak_module = self.current, module
+                self.peak, self.peak_module, self.peak_phase = self.current, module, phase
         entry[1] += 1
         ref = weakref.ref(tensor, lambda dead: self._release(dead, key))
         self._refs[id(ref)] = ref

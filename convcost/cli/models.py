@@ -108,11 +108,12 @@ def example_inputs(inputs: Sequence[InputArgument]) -> Any:
 
 
 def analyze_loaded(model: LoadedModel, inputs: Sequence[InputArgument], engine: EngineSelection | str,
-                   dtype: str | None = None, *, training: bool = False) -> Analysis:
+                   dtype: str | None = None, *, training: bool = False, optimizer: str = "sgd") -> Analysis:
     """:func:`~convcost.analyzer.analyze` under the name the user gave the model (``dtype``: a
-    :data:`~.arguments.FLOAT_DTYPES` name, None for the model's own; ``training``: count the backward too)."""
+    :data:`~.arguments.FLOAT_DTYPES` name, None for the model's own; ``training``: count a training step too,
+    with ``optimizer``)."""
     return analyze(model.module, example_inputs(inputs), engine=engine, name=model.name,
-                   dtype=None if dtype is None else getattr(torch, dtype), training=training)
+                   dtype=None if dtype is None else getattr(torch, dtype), training=training, optimizer=optimizer)
 
 
 @dataclasses.dataclass(frozen=True)

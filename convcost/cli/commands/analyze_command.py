@@ -7,6 +7,7 @@ import time
 
 from convcost.analyzer.conventions import CONVENTIONS
 from convcost.analyzer.engines.names import EngineName, engine_choices
+from convcost.analyzer.optimizers import Optimizer
 
 from ..arguments import add_model_options, depth
 from ..command import Command
@@ -25,12 +26,15 @@ def run(args: argparse.Namespace) -> int:
     if args.convention and not chosen.shows_convention:
         showing = ", ".join(r.format.value for r in registered_renderers() if r.shows_convention)
         raise UsageError(f"--convention is shown in {showing} output; {chosen.format} holds {chosen.holds}")
+    if args.optimizer and not args.train:
+        raise UsageError("--optimizer chooses the optimizer of a training step; add --train")
     model = model_from(args)
     inputs = input_for(model, args.resolution, args.input, args.batch)
     log.info("analysing %s on input %s, engine %s", model.name,
              ", ".join("x".join(map(str, item.shape)) for item in inputs), args.engine)
     started = time.perf_counter()
-    analysis = analyze_loaded(model, inputs, args.engine, args.dtype, training=args.train)
+    analysis = analyze_loaded(model, inputs, args.engine, args.dtype, training=args.train,
+                              optimizer=args.optimizer or Optimizer.SGD.value)
     log.info("counted in %.2f s on %s tensors %s", time.perf_counter() - started, analysis.execution,
              analysis.execution_reason)
     convention = (ConventionView(convention_total(analysis, args.convention), explain(analysis, args.convention))
@@ -51,8 +55,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="table only: each row shows its module's own costs, not its subtree's (rows add up)")
     parser.add_argument("--legend", action="store_true", help="table only: add the counting conventions")
     parser.add_argument("--train", action="store_true",
-                        help="also count a training step's backward pass (train-mode forward on meta tensors): "
-                             "grad-input and grad-weight MACs per layer")
+                        help="also count a training step (train-mode forward and backward on meta tensors, then "
+                             "the optimizer's step): grad-input and grad-weight MACs per layer, peak memory")
+    parser.add_argument("--optimizer", choices=[o.value for o in Optimizer], default=None,
+                        help="with --train: the optimizer whose step and state are counted (default: sgd)")
     parser.add_argument("--convention", choices=[c.value for c in CONVENTIONS], metavar="TOOL",
                         help=f"also give the total under TOOL's counting rules: {', '.join(CONVENTIONS)}")
     add_output_options(parser)

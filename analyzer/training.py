@@ -17,6 +17,7 @@ Conventions: :mod:`convcost.analyzer.formulas.backward`; the output gradient is 
 
 from __future__ import annotations
 
+import itertools
 import weakref
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from torch import nn
 
 from .engines.dispatch import (
     FastMetaMode,
+    LiveBytes,
     _op_call,
     _run,
     _schema,
@@ -40,10 +42,11 @@ from .engines.dispatch import (
 from .formulas.backward import BACKWARD_FORMULAS, BackwardCost
 from .formulas.ops import MATRIX_KEYS
 from .formulas.table import DEFAULT_OPS, OpTable
+from .optimizers import Optimizer, optimizer_rule
 from .preserve import preserved_model
-from .records import BackwardCounts
+from .records import Phase, TrainingCounts
 
-__all__ = ["BackwardCounts", "count_backward"]
+__all__ = ["TrainingCounts", "count_training_step"]
 
 
 class _NodeOwners:
@@ -52,11 +55,19 @@ class _NodeOwners:
     def __init__(self) -> None:
         self.owner: dict[Any, str] = {}
         self._boundaries: list[set[Any]] = []
+        self._running: list[str] = []
 
-    def enter(self, _module: nn.Module, args: Any, kwargs: Any) -> None:
+    @property
+    def current(self) -> str:
+        """The innermost module running its forward (``""``: the root, or none)."""
+        return self._running[-1] if self._running else ""
+
+    def enter(self, name: str, _module: nn.Module, args: Any, kwargs: Any) -> None:
+        self._running.append(name)
         self._boundaries.append({t.grad_fn for t in _tensors((args, kwargs)) if t.grad_fn is not None})
 
     def leave(self, name: str, _module: nn.Module, _args: Any, _kwargs: Any, output: Any) -> None:
+        self._running.pop()
         boundary = self._boundaries.pop()
         stack: list[Any] = [t.grad_fn for t in _tensors(output) if t.grad_fn is not None]
         while stack:
@@ -67,12 +78,32 @@ class _NodeOwners:
             stack.extend(following for following, _ in node.next_functions)
 
 
+class _ForwardCounter(FastMetaMode):
+    """The train-mode forward: FLOPs of each module's own operators, and every tensor made, into ``memory``."""
+
+    def __init__(self, ops: OpTable, owners: _NodeOwners, memory: LiveBytes) -> None:
+        super().__init__()
+        self.ops, self.owners, self.memory = ops, owners, memory
+        self.flops: Counter[str] = Counter()
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        out = _run(func, args, kwargs)
+        module = self.owners.current
+        formula = self.ops.formula(_schema(func)[0])
+        if formula is not None:
+            self.flops[module] += formula.cost(_op_call(func, args, kwargs, out)).flops
+        for tensor in _tensors(out):
+            self.memory.track(tensor, module, Phase.FORWARD.value)
+        return out
+
+
 class _BackwardCounter(FastMetaMode):
     """Counts the backward's operators for the module whose node is running."""
 
-    def __init__(self, ops: OpTable) -> None:
+    def __init__(self, ops: OpTable, memory: LiveBytes) -> None:
         super().__init__()
-        self.ops = ops
+        self.ops, self.memory = ops, memory
         self.current = ""
         self.costs: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
         self.unsupported: Counter[str] = Counter()
@@ -99,6 +130,8 @@ class _BackwardCounter(FastMetaMode):
                 self._products[storage_key(product)] = (weakref.ref(product), self.current, counted_forward.macs)
         elif name not in self.ops.free and name not in self.ops.ignored:
             self.unsupported[name] += 1
+        for tensor in _tensors(out):
+            self.memory.track(tensor, self.current, Phase.BACKWARD.value)
         return out
 
     def running(self, node: Any, owner: str) -> None:
@@ -117,30 +150,51 @@ class _BackwardCounter(FastMetaMode):
                 self.costs[module][1] += macs
 
 
-def count_backward(model: nn.Module, inputs: Any, dtype: torch.dtype, ops: OpTable = DEFAULT_OPS) -> BackwardCounts:
-    """The backward pass of ``model`` on ``inputs`` (a tuple of positional or a dict of keyword arguments),
-    after one train-mode forward, all on ``meta`` stand-ins (see the module docstring).
+def count_training_step(model: nn.Module, inputs: Any, dtype: torch.dtype, ops: OpTable = DEFAULT_OPS,
+                        optimizer: Optimizer | str = Optimizer.SGD) -> TrainingCounts:
+    """One training step of ``model`` on ``inputs`` (a tuple of positional or a dict of keyword arguments): a
+    train-mode forward and its backward on ``meta`` stand-ins, then ``optimizer``'s step from its rule (see the
+    module docstring).
 
     The model is left as it was: flags, attributes and hooks restored, parameters without ``.grad``, batch-norm
     statistics untouched.
+
+    Raises:
+        ValueError: an unknown optimizer.
     """
+    rule = optimizer_rule(optimizer)
     args = meta_inputs(inputs, dtype)
     owners = _NodeOwners()
-    counter = _BackwardCounter(ops)
-    with preserved_model(model), meta_parameters(model, dtype), _owner_hooks(model, owners):
+    with preserved_model(model), meta_parameters(model, dtype) as excluded, _owner_hooks(model, owners):
+        memory = LiveBytes(excluded)
+        for tensor in _tensors(args):
+            memory.track(tensor, "", Phase.FORWARD.value)
+        forward = _ForwardCounter(ops, owners, memory)
+        backward = _BackwardCounter(ops, memory)
         model.train()
-        with torch.enable_grad(), FastMetaMode():
+        with torch.enable_grad(), forward:
             output = call_model(model, args)
             roots = [t for t in _tensors(output) if t.requires_grad and t.is_floating_point()]
             seeds = [torch.ones(t.shape, dtype=t.dtype, device=t.device) for t in roots]
+        del output
         for node, owner in owners.owner.items():
-            node.register_prehook(_prehook(counter, node, owner))
+            node.register_prehook(_prehook(backward, node, owner))
         if roots:
-            with counter:
+            with backward:
                 torch.autograd.backward(roots, grad_tensors=seeds)
-    names = dict.fromkeys([name for name, _ in model.named_modules()] + list(counter.costs))
-    layers = {name: BackwardCost(*counter.costs.get(name, (0, 0, 0))) for name in names}
-    return BackwardCounts(layers, dict(counter.unsupported))
+        del roots, seeds
+    size = torch.finfo(dtype).bits // 8
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    stored = sum(t.numel() * (size if t.is_floating_point() else t.element_size())
+                 for t in itertools.chain(model.parameters(), model.buffers()))
+    names = dict.fromkeys([name for name, _ in model.named_modules()] + list(backward.costs))
+    return TrainingCounts(
+        layers={name: BackwardCost(*backward.costs.get(name, (0, 0, 0))) for name in names},
+        forward_flops={name: forward.flops.get(name, 0) for name in names},
+        unsupported=dict(backward.unsupported), optimizer=rule.optimizer, trainable_params=trainable,
+        parameter_bytes=stored, gradient_bytes=trainable * size, state_bytes=rule.state_slots * trainable * size,
+        live_peak_bytes=memory.peak, live_peak_phase=Phase(memory.peak_phase or Phase.FORWARD.value),
+        live_peak_module=memory.peak_module)
 
 
 def _prehook(counter: _BackwardCounter, node: Any, owner: str) -> Any:
@@ -159,7 +213,8 @@ def _owner_hooks(model: nn.Module, owners: _NodeOwners) -> Iterator[None]:
     handles = []
     try:
         for name, module in model.named_modules():
-            handles.append(module.register_forward_pre_hook(owners.enter, with_kwargs=True))
+            handles.append(module.register_forward_pre_hook(
+                lambda module, args, kwargs, name=name: owners.enter(name, module, args, kwargs), with_kwargs=True))
             handles.append(module.register_forward_hook(
                 lambda module, args, kwargs, output, name=name: owners.leave(name, module, args, kwargs, output),
                 with_kwargs=True))

@@ -16,8 +16,8 @@ from convcost.architectures import create_model, list_models
 
 def backward_of(model: nn.Module, shape: tuple[int, ...], layer: str) -> BackwardCost:
     analysis = analyze(model, shape, training=True)
-    assert analysis.backward is not None and analysis.backward.unsupported == {}
-    return analysis.backward.layers[layer]
+    assert analysis.training is not None and analysis.training.unsupported == {}
+    return analysis.training.layers[layer]
 
 
 #: (layer, input shape, forward MACs with the arithmetic): a layer whose input needs a gradient computes
@@ -49,8 +49,8 @@ def test_grad_input_and_grad_weight_each_equal_the_forward_macs(kind: str) -> No
     model = nn.Sequential(Scale(), copy.deepcopy(layer))
     analysis = analyze(model, shape, training=True)
     assert analysis.layer("1").macs == forward_macs
-    assert analysis.backward is not None and analysis.backward.unsupported == {}
-    cost = analysis.backward.layers["1"]
+    assert analysis.training is not None and analysis.training.unsupported == {}
+    cost = analysis.training.layers["1"]
     assert (cost.grad_input_macs, cost.grad_weight_macs) == (forward_macs, forward_macs)
     assert cost.flops >= 2 * cost.macs  # plus the bias gradient's sum
     # the first layer of a network computes no gradient of the image
@@ -81,26 +81,26 @@ def test_frozen_layers_follow_autograd() -> None:
     for frozen in (first, last):
         frozen.requires_grad_(False)
     analysis = analyze(nn.Sequential(first, middle, last), (1, 3, 8, 8), training=True)
-    assert analysis.backward is not None
-    layers = analysis.backward.layers
+    assert analysis.training is not None
+    layers = analysis.training.layers
     # first: frozen, nothing before it needs a gradient: no backward products at all
     assert layers["0"].macs == 0
     # middle: trainable, but its input needs no gradient: grad-weight only, 8·8·8 outputs · 8·9
     assert (layers["1"].grad_input_macs, layers["1"].grad_weight_macs) == (0, 36_864)
     # last: frozen, but the middle layer below it needs the gradient: grad-input only, 4·8·8 outputs · 8
     assert (layers["2"].grad_input_macs, layers["2"].grad_weight_macs) == (2_048, 0)
-    assert analysis.backward.total.macs == 38_912
+    assert analysis.training.total.macs == 38_912
 
 
 def test_resnet50_backward_macs() -> None:
     analysis = analyze(create_model("resnet50"), (1, 3, 224, 224), training=True)
     assert analysis.totals.macs == 4_089_184_256
-    assert analysis.backward is not None
-    total = analysis.backward.total
+    assert analysis.training is not None
+    total = analysis.training.total
     # every layer's grad-weight, and every grad-input but the stem's (118,013,952 MACs: the image needs none)
     assert (total.grad_weight_macs, total.grad_input_macs) == (4_089_184_256, 3_971_170_304)
     assert total.macs == 8_060_354_560
-    assert analysis.backward.subtree("stem").macs == 118_013_952
+    assert analysis.training.subtree("stem").macs == 118_013_952
 
 
 def test_a_frozen_backbone_saves_its_grad_weight_and_grad_input() -> None:
@@ -109,17 +109,17 @@ def test_a_frozen_backbone_saves_its_grad_weight_and_grad_input() -> None:
         parameter.requires_grad_(False)
     model.get_submodule("fc").requires_grad_(True)
     analysis = analyze(model, (1, 3, 224, 224), training=True)
-    assert analysis.backward is not None
+    assert analysis.training is not None
     # only the classifier's weight gradient is computed: 1280 · 1000 MACs
-    assert analysis.backward.total.macs == 1_280_000
-    assert analysis.backward.total.grad_input_macs == 0
+    assert analysis.training.total.macs == 1_280_000
+    assert analysis.training.total.grad_input_macs == 0
 
 
 @pytest.mark.parametrize("name", list_models())
 def test_every_built_in_model_backward_is_twice_the_forward_but_the_stem(name: str) -> None:
     analysis = analyze(create_model(name), (1, 3, 64, 64), training=True)
-    assert analysis.backward is not None and analysis.backward.unsupported == {}
-    total = analysis.backward.total
+    assert analysis.training is not None and analysis.training.unsupported == {}
+    total = analysis.training.total
     assert total.grad_weight_macs == analysis.totals.macs
     # the only grad-input not computed is the first layer's (the image needs no gradient)
     first = next(layer for layer in analysis.layers if layer.macs)
@@ -165,3 +165,62 @@ def test_the_command_line_counts_the_backward_with_train(tmp_path) -> None:
     table = tmp_path / "b0.txt"
     assert main(["analyze", "efficientnet_b0", "--train", "--depth", "0", "-o", str(table), "--quiet"]) == 0
     assert "Backward MACs" in table.read_text() and "760.79M" in table.read_text()
+
+
+def test_a_training_step_on_a_tiny_network_by_hand() -> None:
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    analysis = analyze(model, (3, 4), training=True, optimizer="adam")
+    step = analysis.training
+    assert step is not None
+    # forward in train mode: 2·(3·4·8) + 24 bias adds; ReLU 24; 2·(3·8·2) + 6
+    assert dict(step.forward_flops) == {"": 0, "0": 216, "1": 24, "2": 102}
+    # 58 trainable elements (32 + 8 + 16 + 2), Adam's 13 FLOPs each; two moments kept
+    assert (step.trainable_params, step.optimizer_flops) == (58, 754)
+    assert (step.parameter_bytes, step.gradient_bytes, step.state_bytes) == (232, 232, 464)
+    # live bytes peak in the ReLU's backward: the input 48, the ReLU's saved output 96, the network's output 24
+    # and its gradient 24, the second layer's gradients (input 96, weight 64, bias 8) and the ReLU's input
+    # gradient 96
+    assert (step.live_peak_bytes, step.live_peak_phase.value, step.live_peak_module) == (456, "backward", "1")
+    assert step.peak_bytes == 232 + 464 + 456
+    assert step.peak_moment == "backward of 1"
+    # backward: 2 · (3·8·2) grad-input and grad-weight MACs of the second layer, grad-weight 3·4·8 of the first
+    assert step.total.macs == 48 + 48 + 96
+    assert step.training_flops == 342 + step.total.flops + 754
+
+
+@pytest.mark.parametrize(("optimizer", "flops", "slots"), [("sgd", 2, 0), ("sgd-momentum", 4, 1), ("adam", 13, 2),
+                                                            ("adamw", 14, 2)])
+def test_optimizer_steps_count_trainable_elements_only(optimizer: str, flops: int, slots: int) -> None:
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Conv2d(4, 4, 1))
+    model[0].requires_grad_(False)  # 112 frozen elements
+    step = analyze(model, (1, 3, 8, 8), training=True, optimizer=optimizer).training
+    assert step is not None
+    # the second conv's 4·4 + 4 = 20 trainable elements
+    assert (step.trainable_params, step.optimizer_flops, step.state_bytes) == (20, 20 * flops, 20 * 4 * slots)
+    assert step.parameter_bytes == (112 + 20) * 4 and step.gradient_bytes == 80
+
+
+def test_an_unknown_optimizer_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown optimizer 'lamb'; choose one of sgd, sgd-momentum, adam, adamw"):
+        analyze(nn.Linear(2, 2), (1, 2), training=True, optimizer="lamb")
+
+
+def test_optimizer_needs_train_on_the_command_line(capsys) -> None:
+    from convcost.cli import main
+
+    assert main(["analyze", "resnet50", "--optimizer", "adam"]) == 2
+    assert capsys.readouterr().err.strip() == ("convcost: error: --optimizer chooses the optimizer of a training "
+                                               "step; add --train")
+
+
+def test_summary_and_layers_carry_the_step() -> None:
+    from convcost.reports.frames import layer_frame, summary_frame
+
+    analysis = analyze(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)), (3, 4), training=True,
+                       optimizer="sgd-momentum")
+    summary = summary_frame([analysis]).iloc[0]
+    assert (summary["optimizer"], summary["optimizer_flops"], summary["training_peak_bytes"]) == (
+        "sgd-momentum", 4 * 58, 232 + 232 + 456)
+    assert summary["training_peak_at"] == "backward of 1"
+    layers = layer_frame(analysis).set_index("name")
+    assert layers.loc["0", "optimizer_flops"] == 4 * 40 and layers.loc["2", "optimizer_flops"] == 4 * 18
