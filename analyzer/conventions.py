@@ -275,6 +275,38 @@ def convention_total(analysis: Analysis, tool: Convention | str) -> ConventionTo
     return ConventionTotal(convention, rules.source, rules.unit, tuple(rules.terms(analysis)))
 
 
+def flopcounter_training_total(analysis: Analysis) -> ConventionTotal:
+    """FlopCounterMode's total for the analysed training step's forward and backward, from convcost's counts.
+
+    FlopCounterMode (torch 2.13) counts 2 FLOPs per multiply-add of convolutions and matrix products, forward
+    and backward, and nothing else; its ``convolution_backward`` formula ignores ``groups`` for the weight's
+    gradient, so a grouped layer's grad-weight counts ``groups`` times its multiply-adds (a depthwise layer's,
+    C times). The true figures are convcost's (:attr:`Analysis.training`).
+
+    Raises:
+        ValueError: the analysis counted no training step.
+    """
+    if analysis.training is None:
+        raise ValueError("FlopCounterMode's training total needs a training step: analyze(..., training=True)")
+    convs = [layer for layer in analysis.layers if layer.check is not None and layer.check.kind != "linear"]
+    conv_names = {layer.name for layer in convs}
+    backward = analysis.training.layers
+    grad_input = sum(backward[layer.name].grad_input_macs for layer in convs)
+    grad_weight = sum(backward[layer.name].grad_weight_macs * layer.check.groups for layer in convs
+                      if layer.check is not None)
+    products = sum(cost.macs for name, cost in backward.items() if name not in conv_names)
+    terms = [
+        *_flopcounter(analysis),
+        Term(OpKey.CONV, 2 * grad_input, "backward, grad-input: 2 per multiply-add"),
+        Term(OpKey.CONV, 2 * grad_weight,
+             "backward, grad-weight: 2 per multiply-add times the layer's groups (convolution_backward's formula "
+             "ignores groups: a depthwise layer's weight gradient counts C times its true cost)"),
+        Term(OpKey.LINEAR, 2 * products, "backward matrix products: 2 per multiply-add"),
+    ]
+    rules = _RULES[Convention.FLOPCOUNTER]
+    return ConventionTotal(Convention.FLOPCOUNTER, rules.source, "FLOPs, forward and backward", tuple(terms))
+
+
 def explain(analysis: Analysis, tool: Convention | str) -> tuple[ReconciliationRow, ...]:
     """Op-by-op reconciliation of convcost's all-op FLOPs with ``tool``'s total."""
     convention = convention_total(analysis, tool)

@@ -224,3 +224,51 @@ def test_summary_and_layers_carry_the_step() -> None:
     assert summary["training_peak_at"] == "backward of 1"
     layers = layer_frame(analysis).set_index("name")
     assert layers.loc["0", "optimizer_flops"] == 4 * 40 and layers.loc["2", "optimizer_flops"] == 4 * 18
+
+
+def _flop_counter_mode_step(model: nn.Module, x: torch.Tensor) -> int:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model.train()
+    with FlopCounterMode(display=False) as counter:
+        model(x).sum().backward()
+    return int(counter.get_total_flops())
+
+
+def test_flop_counter_mode_training_total_is_reproduced_exactly() -> None:
+    from convcost.analyzer.conventions import flopcounter_training_total
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 16, 3), nn.Conv2d(16, 16, 3, groups=16), nn.Conv2d(16, 32, 3, groups=4),
+                          nn.ConvTranspose2d(32, 8, 3, stride=2, groups=2), nn.Flatten(), nn.Linear(8 * 13 * 13, 10))
+    x = torch.randn(2, 3, 12, 12)
+    analysis = analyze(model, tuple(x.shape), training=True)
+    assert analysis.training is not None
+    assert flopcounter_training_total(analysis).total == _flop_counter_mode_step(model, x) == 2_830_272
+    true_flops = 2 * (analysis.totals.macs + analysis.training.total.macs)
+    assert true_flops < 2_830_272  # its weight gradients of grouped layers count `groups` times
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_flop_counter_mode_training_total_on_every_built_in_model(name: str) -> None:
+    from convcost.analyzer.conventions import flopcounter_training_total
+    from convcost.architectures import model_info
+
+    side = model_info(name).resolution
+    model = create_model(name, device="meta")
+    x = torch.empty(2, 3, side, side, device="meta")  # FlopCounterMode counts shapes: meta tensors suffice
+    analysis = analyze(model, tuple(x.shape), training=True)
+    assert analysis.training is not None
+    reproduced = flopcounter_training_total(analysis).total
+    assert reproduced == _flop_counter_mode_step(model, x)
+    true_flops = 2 * (analysis.totals.macs + analysis.training.total.macs)
+    grouped = any(layer.check is not None and layer.check.groups > 1 for layer in analysis.layers)
+    # right without grouped convolutions; with them, every grouped layer's weight gradient counts `groups` times
+    assert (reproduced > true_flops) if grouped else (reproduced == true_flops)
+
+
+def test_flop_counter_mode_needs_a_training_step() -> None:
+    from convcost.analyzer.conventions import flopcounter_training_total
+
+    with pytest.raises(ValueError, match="needs a training step"):
+        flopcounter_training_total(analyze(nn.Linear(2, 2), (1, 2)))

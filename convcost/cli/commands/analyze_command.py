@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import TYPE_CHECKING
 
 from convcost.analyzer.conventions import CONVENTIONS
 from convcost.analyzer.engines.names import EngineName, engine_choices
@@ -14,10 +15,14 @@ from ..command import Command
 from ..errors import UsageError
 from ..output import add_output_options, emit, log, renderer
 
+if TYPE_CHECKING:
+    from convcost.analyzer import Analysis
+    from convcost.analyzer.conventions import ConventionTotal
+
 
 def run(args: argparse.Namespace) -> int:
     """Analyse the model and render it."""
-    from convcost.analyzer.conventions import convention_total, explain
+    from convcost.analyzer.conventions import explain
     from convcost.reports.formats import AnalysisView, ConventionView, registered_renderers
 
     from ..models import analyze_loaded, input_for, model_from
@@ -37,11 +42,21 @@ def run(args: argparse.Namespace) -> int:
                               optimizer=args.optimizer or Optimizer.SGD.value)
     log.info("counted in %.2f s on %s tensors %s", time.perf_counter() - started, analysis.execution,
              analysis.execution_reason)
-    convention = (ConventionView(convention_total(analysis, args.convention), explain(analysis, args.convention))
+    convention = (ConventionView(_convention_total(analysis, args.convention), explain(analysis, args.convention))
                   if args.convention else None)
     emit(chosen.analysis(AnalysisView(analysis, args.depth, convention, own=args.own, legend=args.legend)),
          args, f"{len(analysis.layers)} modules")
     return 0
+
+
+def _convention_total(analysis: Analysis, tool: str) -> ConventionTotal:
+    """``tool``'s total; with a training step, FlopCounterMode's counts its backward too (the only tool that
+    counts one)."""
+    from convcost.analyzer.conventions import Convention, convention_total, flopcounter_training_total
+
+    if analysis.training is not None and tool == Convention.FLOPCOUNTER:
+        return flopcounter_training_total(analysis)
+    return convention_total(analysis, tool)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -1,0 +1,112 @@
+"""Predicted memory against measured: an inference forward and a training step, on real CPU tensors.
+
+Run by hand (not a test): ``python benchmarks/memory_truth.py [--models a,b] [--batches 2,8]``.
+
+For each model and batch, a fresh process builds the model (real weights, float32), runs one
+warm-up step (so optimizer state exists and the allocator has seen the shapes), sets the
+gradients to None, and then measures, as its resident high-water mark above the resident size
+just before (``VmHWM`` after resetting it through ``/proc/self/clear_refs``):
+
+- **inference**: one forward under ``torch.no_grad()``, input created inside the measurement;
+  predicted: ``analyze(...).totals.peak_bytes``;
+- **training step**: forward, ``backward`` of the output's sum, the optimizer's step and
+  ``zero_grad``; predicted: the analysis's live peak of activations and gradients over the step
+  (``training.live_peak_bytes``; parameters, buffers and optimizer state are resident before
+  and after, in the baseline).
+
+glibc's allocator is told to map every block of 64 KiB or more on its own
+(``MALLOC_MMAP_THRESHOLD_``), so freed tensors leave the resident size at once, as they leave
+the prediction; what the measurement adds beyond tensors (oneDNN scratch space, small
+blocks kept by the allocator) is the gap reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+DEFAULT_MODELS = ("resnet50", "se_resnet50", "senet18", "mobilenet_v2", "efficientnet_b0", "efficientnet_v2_s")
+RESOLUTION = 224
+MIB = 2**20
+
+_CHILD = r"""
+import json, sys, torch
+from convcost import create_model
+
+def rss(key):
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    raise KeyError(key)
+
+def measured(work):
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")  # reset VmHWM to the current resident size
+    before = rss("VmRSS")
+    work()
+    return rss("VmHWM") - before
+
+name, batch, side = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+torch.manual_seed(0)
+model = create_model(name)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+shape = (batch, 3, side, side)
+
+def step():
+    x = torch.randn(shape)
+    model(x).sum().backward()
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+
+def infer():
+    with torch.no_grad():
+        x = torch.randn(shape)
+        model(x)
+
+model.train(); step(); step()
+training = measured(step)
+model.eval(); infer(); infer()
+inference = measured(infer)
+print(json.dumps({"training": training, "inference": inference}))
+"""
+
+
+def measure(name: str, batch: int) -> dict[str, int]:
+    """Measured bytes of one model and batch, in a fresh process."""
+    environment = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"}
+    done = subprocess.run([sys.executable, "-c", _CHILD, name, str(batch), str(RESOLUTION)], capture_output=True,
+                          text=True, check=True, env=environment)
+    result: dict[str, int] = json.loads(done.stdout)
+    return result
+
+
+def predict(name: str, batch: int) -> dict[str, int]:
+    """Predicted bytes of one model and batch (meta tensors)."""
+    from convcost import analyze, create_model
+
+    analysis = analyze(create_model(name, device="meta"), (batch, 3, RESOLUTION, RESOLUTION), training=True)
+    assert analysis.training is not None
+    return {"training": analysis.training.live_peak_bytes, "inference": analysis.totals.peak_bytes}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default=",".join(DEFAULT_MODELS), help="comma-separated registry names")
+    parser.add_argument("--batches", default="2,8", help="comma-separated batch sizes (default: 2,8)")
+    args = parser.parse_args()
+    print(f"{'model':18s} {'batch':>5s} {'what':10s} {'predicted MiB':>14s} {'measured MiB':>13s} {'gap':>7s}")
+    for name in args.models.split(","):
+        for batch in (int(b) for b in args.batches.split(",")):
+            predicted, real = predict(name, batch), measure(name, batch)
+            for what in ("inference", "training"):
+                gap = real[what] / predicted[what] - 1
+                print(f"{name:18s} {batch:5d} {what:10s} {predicted[what] / MIB:14.1f} {real[what] / MIB:13.1f} "
+                      f"{gap:+7.1%}")
+
+
+if __name__ == "__main__":
+    main()
