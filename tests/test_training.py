@@ -272,3 +272,27 @@ def test_flop_counter_mode_needs_a_training_step() -> None:
 
     with pytest.raises(ValueError, match="needs a training step"):
         flopcounter_training_total(analyze(nn.Linear(2, 2), (1, 2)))
+
+
+def test_freeze_and_trainable_patterns_on_the_command_line(tmp_path, capsys) -> None:
+    import json
+
+    from convcost.cli import main
+
+    out = tmp_path / "head.json"
+    assert main(["analyze", "efficientnet_b0", "--train", "--trainable", "fc.*", "-o", str(out), "--quiet"]) == 0
+    data = json.loads(out.read_text())
+    # only the classifier trains: its 1,281,000 parameters, and one grad-weight product of 1280·1000 MACs
+    assert (data["trainable_params"], data["frozen_params"]) == (1_281_000, 5_288_548 - 1_281_000)
+    assert (data["grad_weight_macs"], data["grad_input_macs"]) == (1_280_000, 0)
+    out = tmp_path / "stem.json"
+    assert main(["analyze", "efficientnet_b0", "--train", "--freeze", "stem.*", "-o", str(out), "--quiet"]) == 0
+    data = json.loads(out.read_text())
+    # the stem's conv (864) and batch norm (64) are frozen: its conv computes no gradient at all (10,838,016
+    # MACs forward), and the next layer, the first depthwise conv (32·112·112·9 = 3,612,672 MACs), needs no
+    # gradient of its input, which nothing trainable produced
+    assert data["frozen_params"] == 928
+    assert (data["grad_weight_macs"], data["grad_input_macs"]) == (385_814_752 - 10_838_016,
+                                                                   374_976_736 - 3_612_672)
+    assert main(["analyze", "efficientnet_b0", "--freeze", "head.x*"]) == 2
+    assert "--freeze 'head.x*' matches no parameter; names look like: stem.conv.weight" in capsys.readouterr().err

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import fnmatch
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pandas as pd
 import torch
+from torch import nn
+from torch.nn.parameter import is_lazy
 
 from convcost import architectures
 from convcost.analyzer import Analysis, EngineSelection, analyze
@@ -84,6 +87,32 @@ def model_from(args: argparse.Namespace) -> LoadedModel:
     if zoo and "image_size" in architectures.model_info(args.model).overrides:
         keywords.setdefault("image_size", resolution)
     return load_model(args.model, **keywords)
+
+
+def apply_freezing(model: nn.Module, freeze: Sequence[str] = (), trainable: Sequence[str] = ()) -> None:
+    """Set which parameters train, by shell patterns over their dotted names (``stem.*``, ``*.bn*``): with
+    ``trainable`` patterns only matching parameters train; ``freeze`` patterns then freeze what they match.
+    The model is the command's own (built for this run).
+
+    Raises:
+        UsageError: a pattern that matches no parameter (the message shows some names).
+    """
+    if not freeze and not trainable:
+        return
+    names = [name for name, _ in model.named_parameters()]
+    for option, patterns in (("--trainable", trainable), ("--freeze", freeze)):
+        for pattern in patterns:
+            if not fnmatch.filter(names, pattern):
+                shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+                raise UsageError(f"{option} {pattern!r} matches no parameter; names look like: {shown or 'none'}")
+    for name, parameter in model.named_parameters():
+        trains = not trainable or any(fnmatch.fnmatchcase(name, pattern) for pattern in trainable)
+        trains = trains and not any(fnmatch.fnmatchcase(name, pattern) for pattern in freeze)
+        if parameter.requires_grad != trains:
+            if is_lazy(parameter):
+                raise UsageError(f"cannot freeze or unfreeze {name}: it is a lazy module's uninitialised parameter; "
+                                 "build the model with its sizes given")
+            parameter.requires_grad_(trains)
 
 
 def input_for(model: LoadedModel, resolution: int | None, inputs: Sequence[InputArgument] | None = None,

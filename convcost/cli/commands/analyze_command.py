@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     from convcost.analyzer.conventions import explain
     from convcost.reports.formats import AnalysisView, ConventionView, registered_renderers
 
-    from ..models import analyze_loaded, input_for, model_from
+    from ..models import analyze_loaded, apply_freezing, input_for, model_from
 
     chosen = renderer(args)
     if args.convention and not chosen.shows_convention:
@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     if args.optimizer and not args.train:
         raise UsageError("--optimizer chooses the optimizer of a training step; add --train")
     model = model_from(args)
+    apply_freezing(model.module, args.freeze, args.trainable)
     inputs = input_for(model, args.resolution, args.input, args.batch)
     log.info("analysing %s on input %s, engine %s", model.name,
              ", ".join("x".join(map(str, item.shape)) for item in inputs), args.engine)
@@ -72,6 +73,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train", action="store_true",
                         help="also count a training step (train-mode forward and backward on meta tensors, then "
                              "the optimizer's step): grad-input and grad-weight MACs per layer, peak memory")
+    parser.add_argument("--freeze", action="append", default=[], metavar="PATTERN",
+                        help="freeze the parameters whose names match this shell pattern, e.g. 'stem.*' "
+                             "(repeatable)")
+    parser.add_argument("--trainable", action="append", default=[], metavar="PATTERN",
+                        help="train only the parameters whose names match this pattern, e.g. 'fc.*' (repeatable; "
+                             "--freeze then freezes among them)")
     parser.add_argument("--optimizer", choices=[o.value for o in Optimizer], default=None,
                         help="with --train: the optimizer whose step and state are counted (default: sgd)")
     parser.add_argument("--convention", choices=[c.value for c in CONVENTIONS], metavar="TOOL",
