@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .engines import Engine, EngineCounts, EngineName, registered_engines
-from .records import Disagreement, LayerRecord
+from .records import Disagreement, LayerRecord, TrainingCounts
 
 #: A disagreement's entry for the parameters the layer's hyper-parameters call for.
 FORMULA = "formula"
@@ -72,3 +72,26 @@ def compared_macs(layers: tuple[LayerRecord, ...], engines: Mapping[EngineName, 
     return sum(layer.macs for layer in layers
                if layer.macs and ((layer.check is not None and layer.calls)
                                   or any(counts.macs(layer.name) for counts in others)))
+
+
+def backward_check(layers: tuple[LayerRecord, ...], training: TrainingCounts) -> tuple[Disagreement, ...]:
+    """Conv/linear layers whose backward products do not fit the closed form: grad-input and grad-weight MACs
+    each equal the layer's forward MACs from its hyper-parameters, or 0 when autograd does not need that gradient
+    (grad-weight: exactly when the layer's parameters are all frozen)."""
+    found: list[Disagreement] = []
+    for layer in layers:
+        check, cost = layer.check, training.layers.get(layer.name)
+        if check is None or cost is None or not layer.calls:
+            continue
+        expected = check.analytic_macs
+        weight = cost.grad_weight_macs
+        if (weight not in (0, expected) or (layer.params and not layer.trainable_params and weight)
+                or (layer.params and layer.trainable_params == layer.params and weight != expected)):
+            found.append(Disagreement(layer.name, "grad_weight_macs", {FORMULA: expected, "dispatch": weight},
+                                      "the weight's gradient should cost the forward's MACs when it trains, "
+                                      "nothing when frozen"))
+        if cost.grad_input_macs not in (0, expected):
+            found.append(Disagreement(layer.name, "grad_input_macs",
+                                      {FORMULA: expected, "dispatch": cost.grad_input_macs},
+                                      "the input's gradient should cost the forward's MACs, or nothing"))
+    return tuple(found)

@@ -16,7 +16,7 @@ from torch.nn.parameter import is_lazy
 from torch.utils._pytree import tree_leaves
 
 from .analysis import Analysis
-from .crosscheck import compared_macs, cross_check
+from .crosscheck import backward_check, compared_macs, cross_check
 from .engines import (
     ALL,
     PRIMARY,
@@ -132,7 +132,9 @@ def analyze(
         engines.update({e.name: e.count(context) for e in chosen if e.name not in engines})
         step = _training_step(setup, run, rule.optimizer) if training else None
     analysis = _assemble(setup, run, engines, weights)
-    return analysis if step is None else replace(analysis, training=step)
+    if step is None:
+        return analysis
+    return replace(analysis, training=replace(step, disagreements=backward_check(analysis.layers, step)))
 
 
 def _training_step(setup: _Setup, run: _Run, optimizer: Optimizer) -> TrainingCounts:

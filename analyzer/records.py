@@ -152,12 +152,13 @@ class Disagreement:
     """A conv/linear layer where two engines (or an engine and the formula) differ.
 
     Attributes:
-        quantity: ``params`` (formula against the module's tensors) or ``macs`` (formula against engines).
+        quantity: ``params`` (formula against the module's tensors), ``macs`` (formula against engines), or a
+            training step's ``grad_input_macs`` or ``grad_weight_macs`` (the backward against the formula).
         values: source (``analytic``, ``module`` or an engine name) → its value.
     """
 
     layer: str
-    quantity: Literal["params", "macs"]
+    quantity: Literal["params", "macs", "grad_input_macs", "grad_weight_macs"]
     values: dict[str, int]
     reason: str
 
@@ -233,6 +234,8 @@ class TrainingCounts:
         live_peak_bytes: the peak of live activations and gradients (input included, saved tensors held
             until their backward frees them) over the forward and backward.
         live_peak_phase, live_peak_module: when that peak was reached.
+        disagreements: conv/linear layers whose backward products do not fit the closed form (none expected;
+            :func:`convcost.analyzer.crosscheck.backward_check`).
     """
 
     layers: Mapping[str, BackwardCost]
@@ -246,6 +249,7 @@ class TrainingCounts:
     live_peak_bytes: int
     live_peak_phase: Phase
     live_peak_module: str
+    disagreements: tuple[Disagreement, ...] = ()
 
     @property
     def total(self) -> BackwardCost:

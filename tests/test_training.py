@@ -124,6 +124,7 @@ def test_every_built_in_model_backward_is_twice_the_forward_but_the_stem(name: s
     # the only grad-input not computed is the first layer's (the image needs no gradient)
     first = next(layer for layer in analysis.layers if layer.macs)
     assert total.grad_input_macs == analysis.totals.macs - first.macs
+    assert analysis.training.disagreements == ()  # every conv/linear layer's backward fits its closed form
 
 
 def test_the_model_is_left_as_it_was() -> None:
@@ -296,3 +297,52 @@ def test_freeze_and_trainable_patterns_on_the_command_line(tmp_path, capsys) -> 
                                                                    374_976_736 - 3_612_672)
     assert main(["analyze", "efficientnet_b0", "--freeze", "head.x*"]) == 2
     assert "--freeze 'head.x*' matches no parameter; names look like: stem.conv.weight" in capsys.readouterr().err
+
+
+def test_the_backward_check_catches_a_product_that_does_not_fit_the_formula() -> None:
+    from dataclasses import replace
+
+    from convcost.analyzer.crosscheck import backward_check
+
+    analysis = analyze(nn.Sequential(Scale(), nn.Conv2d(3, 4, 3)), (1, 3, 8, 8), training=True)
+    step = analysis.training
+    assert step is not None and step.disagreements == ()
+    wrong = dict(step.layers)
+    # forward: 4·6·6 = 144 outputs · 27 = 3,888 MACs; a trainable weight with no gradient, a half-counted input's
+    wrong["1"] = BackwardCost(grad_input_macs=1_944, grad_weight_macs=0, flops=0)
+    found = backward_check(analysis.layers, replace(step, layers=wrong))
+    assert [(d.layer, d.quantity, d.values) for d in found] == [
+        ("1", "grad_weight_macs", {"formula": 3_888, "dispatch": 0}),
+        ("1", "grad_input_macs", {"formula": 3_888, "dispatch": 1_944})]
+
+
+# Networks without projection shortcuts: in a residual block whose shortcut is a convolution, FlopCounterMode
+# charges the shortcut's backward to the block's first convolution (its module tracking in backward follows the
+# input both share), so its per-layer figures there are not per layer; its totals are right (the test above).
+@pytest.mark.parametrize("name", ["efficientnet_b0", "mobilenet_v2", "efficientnet_v2_s"])
+def test_flop_counter_mode_agrees_layer_by_layer_where_it_is_right(name: str) -> None:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = create_model(name, device="meta")
+    x = torch.empty(2, 3, 64, 64, device="meta")
+    analysis = analyze(model, tuple(x.shape), training=True)
+    assert analysis.training is not None
+    model.train()
+    with FlopCounterMode(display=False) as counter:
+        model(x).sum().backward()
+    by_module = counter.get_flop_counts()
+    prefix = type(model).__name__
+    checked = 0
+    for layer in analysis.layers:
+        if layer.check is None or layer.check.kind == "linear":
+            continue
+        theirs = {str(op): flops for op, flops in by_module.get(f"{prefix}.{layer.name}", {}).items()}
+        cost = analysis.training.layers[layer.name]
+        # FlopCounterMode's convolution_backward: right for ungrouped layers, grad-weight `groups` times too
+        # many for grouped ones (depthwise: C times)
+        assert theirs.get("aten.convolution_backward", 0) == 2 * (cost.grad_input_macs
+                                                                 + layer.check.groups * cost.grad_weight_macs)
+        if layer.check.groups == 1:
+            assert theirs.get("aten.convolution_backward", 0) == 2 * cost.macs
+        checked += 1
+    assert checked > 20
