@@ -20,12 +20,13 @@ from __future__ import annotations
 import itertools
 import weakref
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
 
 from .engines.dispatch import (
     FastMetaMode,
@@ -50,10 +51,14 @@ __all__ = ["TrainingCounts", "count_training_step"]
 
 
 class _NodeOwners:
-    """Forward hooks that name, for each autograd node, the module whose own forward created it."""
+    """Global forward hooks (two handles, not two per module) that name, for each autograd node, the module
+    whose own forward created it, and keep the stack of running modules."""
 
-    def __init__(self) -> None:
+    def __init__(self, model: nn.Module) -> None:
         self.owner: dict[Any, str] = {}
+        self._names: dict[int, str] = {}
+        for name, module in model.named_modules():
+            self._names.setdefault(id(module), name)
         self._boundaries: list[set[Any]] = []
         self._running: list[str] = []
 
@@ -62,13 +67,21 @@ class _NodeOwners:
         """The innermost module running its forward (``""``: the root, or none)."""
         return self._running[-1] if self._running else ""
 
-    def enter(self, name: str, _module: nn.Module, args: Any, kwargs: Any) -> None:
+    def enter(self, module: nn.Module, args: Any) -> None:
+        name = self._names.get(id(module))
+        if name is None:
+            return
         self._running.append(name)
-        self._boundaries.append({t.grad_fn for t in _tensors((args, kwargs)) if t.grad_fn is not None})
+        self._boundaries.append({t.grad_fn for t in _tensors(args) if t.grad_fn is not None})
 
-    def leave(self, name: str, _module: nn.Module, _args: Any, _kwargs: Any, output: Any) -> None:
+    def leave(self, module: nn.Module, _args: Any, output: Any) -> None:
+        name = self._names.get(id(module))
+        if name is None:
+            return
         self._running.pop()
         boundary = self._boundaries.pop()
+        if output is None:  # the forward raised (the hook runs anyway): nothing to label
+            return
         stack: list[Any] = [t.grad_fn for t in _tensors(output) if t.grad_fn is not None]
         while stack:
             node = stack.pop()
@@ -76,6 +89,17 @@ class _NodeOwners:
                 continue
             self.owner[node] = name
             stack.extend(following for following, _ in node.next_functions)
+
+    @contextmanager
+    def hooked(self) -> Iterator[None]:
+        """The hooks, registered for the block."""
+        handles = [register_module_forward_pre_hook(self.enter),
+                   register_module_forward_hook(self.leave, always_call=True)]
+        try:
+            yield
+        finally:
+            for handle in handles:
+                handle.remove()
 
 
 class _ForwardCounter(FastMetaMode):
@@ -101,16 +125,23 @@ class _ForwardCounter(FastMetaMode):
 class _BackwardCounter(FastMetaMode):
     """Counts the backward's operators for the module whose node is running."""
 
-    def __init__(self, ops: OpTable, memory: LiveBytes) -> None:
+    def __init__(self, ops: OpTable, memory: LiveBytes, owners: Mapping[Any, str]) -> None:
         super().__init__()
-        self.ops, self.memory = ops, memory
+        self.ops, self.memory, self._owners = ops, memory, owners
         self.current = ""
+        self._node: Any = None
         self.costs: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
         self.unsupported: Counter[str] = Counter()
         self._products: dict[int, tuple[weakref.ref[torch.Tensor], str, int]] = {}
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
+        node = torch._C._current_autograd_node()
+        if node is not self._node:
+            self._node = node
+            self.current = self._owners.get(node, "") if node is not None else ""
+            if type(node).__name__ == "AccumulateGrad":
+                self.accumulating(tuple(_tensors(args)))
         out = _run(func, args, kwargs)
         name = _schema(func)[0]
         cost = self.costs[self.current]
@@ -134,12 +165,8 @@ class _BackwardCounter(FastMetaMode):
             self.memory.track(tensor, self.current, Phase.BACKWARD.value)
         return out
 
-    def running(self, node: Any, owner: str) -> None:
-        """Node ``node`` of module ``owner`` starts; a parameter's accumulation reclassifies the product that made
-        its gradient as grad-weight."""
-        self.current = owner
-
     def accumulating(self, grads: tuple[torch.Tensor | None, ...]) -> None:
+        """A parameter's gradient arrives: the product that made it computed a grad-weight, not a grad-input."""
         for grad in grads:
             if grad is None:
                 continue
@@ -164,21 +191,19 @@ def count_training_step(model: nn.Module, inputs: Any, dtype: torch.dtype, ops: 
     """
     rule = optimizer_rule(optimizer)
     args = meta_inputs(inputs, dtype)
-    owners = _NodeOwners()
-    with preserved_model(model), meta_parameters(model, dtype) as excluded, _owner_hooks(model, owners):
+    owners = _NodeOwners(model)
+    with preserved_model(model), meta_parameters(model, dtype) as excluded, owners.hooked():
         memory = LiveBytes(excluded)
         for tensor in _tensors(args):
             memory.track(tensor, "", Phase.FORWARD.value)
         forward = _ForwardCounter(ops, owners, memory)
-        backward = _BackwardCounter(ops, memory)
+        backward = _BackwardCounter(ops, memory, owners.owner)
         model.train()
         with torch.enable_grad(), forward:
             output = call_model(model, args)
             roots = [t for t in _tensors(output) if t.requires_grad and t.is_floating_point()]
             seeds = [torch.ones(t.shape, dtype=t.dtype, device=t.device) for t in roots]
         del output
-        for node, owner in owners.owner.items():
-            node.register_prehook(_prehook(backward, node, owner))
         if roots:
             with backward:
                 torch.autograd.backward(roots, grad_tensors=seeds)
@@ -195,30 +220,3 @@ def count_training_step(model: nn.Module, inputs: Any, dtype: torch.dtype, ops: 
         parameter_bytes=stored, gradient_bytes=trainable * size, state_bytes=rule.state_slots * trainable * size,
         live_peak_bytes=memory.peak, live_peak_phase=Phase(memory.peak_phase or Phase.FORWARD.value),
         live_peak_module=memory.peak_module)
-
-
-def _prehook(counter: _BackwardCounter, node: Any, owner: str) -> Any:
-    accumulates = type(node).__name__ == "AccumulateGrad"
-
-    def hook(grads: tuple[torch.Tensor | None, ...]) -> None:
-        counter.running(node, owner)
-        if accumulates:
-            counter.accumulating(grads)
-
-    return hook
-
-
-@contextmanager
-def _owner_hooks(model: nn.Module, owners: _NodeOwners) -> Iterator[None]:
-    handles = []
-    try:
-        for name, module in model.named_modules():
-            handles.append(module.register_forward_pre_hook(
-                lambda module, args, kwargs, name=name: owners.enter(name, module, args, kwargs), with_kwargs=True))
-            handles.append(module.register_forward_hook(
-                lambda module, args, kwargs, output, name=name: owners.leave(name, module, args, kwargs, output),
-                with_kwargs=True))
-        yield
-    finally:
-        for handle in handles:
-            handle.remove()

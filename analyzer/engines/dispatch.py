@@ -224,7 +224,35 @@ def _max_pool2d_outputs(x: torch.Tensor, kernel_size: list[int], stride: list[in
             torch.empty(shape, dtype=torch.int64, device=x.device))
 
 
+def _grad_like(op: Any) -> Any:
+    """An elementwise backward kernel (``threshold_backward``, ``silu_backward`` …): the gradient's shape and
+    dtype when both tensors match, else ``op`` itself."""
+
+    def outputs(grad: torch.Tensor, other: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
+        if not isinstance(other, torch.Tensor) or other.shape != grad.shape or other.dtype != grad.dtype:
+            return op(grad, other, *args, **kwargs)
+        return _empty_like(grad)
+
+    return outputs
+
+
+def _batch_norm_backward_outputs(grad: torch.Tensor, x: torch.Tensor, weight: torch.Tensor | None,
+                                 *args: Any) -> tuple[torch.Tensor | None, ...]:
+    # native_batch_norm_backward(grad_out, input, weight, running_mean, running_var, save_mean, save_invstd,
+    #                            train, eps, output_mask): its meta kernel is a Python decomposition (half a B7
+    #                            backward); the outputs are the input's gradient and per-channel ones, as masked
+    mask = args[-1] if args else (True, True, True)
+    channel_dtype = weight.dtype if weight is not None else x.dtype
+    channels = (x.shape[1],)
+    return (_empty_like(x) if mask[0] else None,
+            torch.empty(channels, dtype=channel_dtype, device=x.device) if mask[1] else None,
+            torch.empty(channels, dtype=channel_dtype, device=x.device) if mask[2] else None)
+
+
 _aten = torch.ops.aten
+_GRAD_LIKE = (_aten.threshold_backward.default, _aten.silu_backward.default, _aten.sigmoid_backward.default,
+              _aten.tanh_backward.default, _aten.hardtanh_backward.default, _aten.hardswish_backward.default,
+              _aten.hardsigmoid_backward.default)
 #: Shape-only kernels for the most frequent ops, used on ``meta`` tensors instead of the
 #: meta kernels, which are Python reference implementations (batch norm alone took ~60% of a
 #: B7 walk) whose checks import sympy and torch._dynamo (~1.5 s) on first use. Outputs have the
@@ -240,6 +268,8 @@ _FAST_META: dict[Any, Any] = {
     _aten.addmm.default: _addmm_outputs,
     _aten.convolution.default: _convolution_outputs,
     _aten.max_pool2d_with_indices.default: _max_pool2d_outputs,
+    _aten.native_batch_norm_backward.default: _batch_norm_backward_outputs,
+    **{op: _grad_like(op) for op in _GRAD_LIKE},
 }
 
 
