@@ -346,3 +346,19 @@ def test_flop_counter_mode_agrees_layer_by_layer_where_it_is_right(name: str) ->
             assert theirs.get("aten.convolution_backward", 0) == 2 * cost.macs
         checked += 1
     assert checked > 20
+
+
+def test_compare_gains_training_columns(tmp_path) -> None:
+    import csv
+
+    from convcost.cli import main
+
+    out = tmp_path / "family.csv"
+    assert main(["compare", "efficientnet_b0", "resnet50", "--train", "--optimizer", "adam", "-o", str(out),
+                 "--quiet"]) == 0
+    rows = {row["model"]: row for row in csv.DictReader(out.read_text().splitlines())}
+    assert int(rows["resnet50"]["backward_macs"]) == 8_060_354_560
+    assert int(rows["efficientnet_b0"]["backward_macs"]) == 760_791_488
+    # Adam: 13 FLOPs per trainable element (ResNet-50: 25,557,032)
+    assert int(rows["resnet50"]["optimizer_flops"]) == 13 * 25_557_032
+    assert rows["resnet50"]["optimizer"] == "adam" and int(rows["resnet50"]["training_peak_bytes"]) > 0

@@ -8,7 +8,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from convcost.analyzer.optimizers import Optimizer
 from convcost.studies.arguments import MAX_SIZE, batch_sizes, byte_size, index_list, non_negative_int, positive_int
+
+from .errors import UsageError
 
 __all__ = [
     "FLOAT_DTYPES",
@@ -102,6 +105,33 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtype", choices=FLOAT_DTYPES, metavar="DTYPE",
                         help=f"dtype of weights, inputs and activations: {', '.join(FLOAT_DTYPES)} "
                              "(default: the model's own, float32 for the zoo)")
+
+
+def add_training_options(parser: argparse.ArgumentParser, *, freezing: bool = True) -> None:
+    """``--train`` and ``--optimizer`` (and with ``freezing``, ``--freeze`` and ``--trainable`` patterns)."""
+    parser.add_argument("--train", action="store_true",
+                        help="also count a training step (train-mode forward and backward on meta tensors, then "
+                             "the optimizer's step): grad-input and grad-weight MACs per layer, peak memory")
+    if freezing:
+        parser.add_argument("--freeze", action="append", default=[], metavar="PATTERN",
+                            help="freeze the parameters whose names match this shell pattern, e.g. 'stem.*' "
+                                 "(repeatable)")
+        parser.add_argument("--trainable", action="append", default=[], metavar="PATTERN",
+                            help="train only the parameters whose names match this pattern, e.g. 'fc.*' "
+                                 "(repeatable; --freeze then freezes among them)")
+    parser.add_argument("--optimizer", choices=[o.value for o in Optimizer], default=None,
+                        help="with --train: the optimizer whose step and state are counted (default: sgd)")
+
+
+def training_optimizer(args: argparse.Namespace) -> str:
+    """The optimizer of ``--train`` (default ``sgd``).
+
+    Raises:
+        UsageError: ``--optimizer`` without ``--train``.
+    """
+    if args.optimizer and not args.train:
+        raise UsageError("--optimizer chooses the optimizer of a training step; add --train")
+    return str(args.optimizer or Optimizer.SGD.value)
 
 
 def depth(text: str) -> int:

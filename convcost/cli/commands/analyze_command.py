@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING
 
 from convcost.analyzer.conventions import CONVENTIONS
 from convcost.analyzer.engines.names import EngineName, engine_choices
-from convcost.analyzer.optimizers import Optimizer
 
-from ..arguments import add_model_options, depth
+from ..arguments import add_model_options, add_training_options, depth, training_optimizer
 from ..command import Command
 from ..errors import UsageError
 from ..output import add_output_options, emit, log, renderer
@@ -31,16 +30,14 @@ def run(args: argparse.Namespace) -> int:
     if args.convention and not chosen.shows_convention:
         showing = ", ".join(r.format.value for r in registered_renderers() if r.shows_convention)
         raise UsageError(f"--convention is shown in {showing} output; {chosen.format} holds {chosen.holds}")
-    if args.optimizer and not args.train:
-        raise UsageError("--optimizer chooses the optimizer of a training step; add --train")
+    optimizer = training_optimizer(args)
     model = model_from(args)
     apply_freezing(model.module, args.freeze, args.trainable)
     inputs = input_for(model, args.resolution, args.input, args.batch)
     log.info("analysing %s on input %s, engine %s", model.name,
              ", ".join("x".join(map(str, item.shape)) for item in inputs), args.engine)
     started = time.perf_counter()
-    analysis = analyze_loaded(model, inputs, args.engine, args.dtype, training=args.train,
-                              optimizer=args.optimizer or Optimizer.SGD.value)
+    analysis = analyze_loaded(model, inputs, args.engine, args.dtype, training=args.train, optimizer=optimizer)
     log.info("counted in %.2f s on %s tensors %s", time.perf_counter() - started, analysis.execution,
              analysis.execution_reason)
     convention = (ConventionView(_convention_total(analysis, args.convention), explain(analysis, args.convention))
@@ -70,17 +67,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--own", action="store_true",
                         help="table only: each row shows its module's own costs, not its subtree's (rows add up)")
     parser.add_argument("--legend", action="store_true", help="table only: add the counting conventions")
-    parser.add_argument("--train", action="store_true",
-                        help="also count a training step (train-mode forward and backward on meta tensors, then "
-                             "the optimizer's step): grad-input and grad-weight MACs per layer, peak memory")
-    parser.add_argument("--freeze", action="append", default=[], metavar="PATTERN",
-                        help="freeze the parameters whose names match this shell pattern, e.g. 'stem.*' "
-                             "(repeatable)")
-    parser.add_argument("--trainable", action="append", default=[], metavar="PATTERN",
-                        help="train only the parameters whose names match this pattern, e.g. 'fc.*' (repeatable; "
-                             "--freeze then freezes among them)")
-    parser.add_argument("--optimizer", choices=[o.value for o in Optimizer], default=None,
-                        help="with --train: the optimizer whose step and state are counted (default: sgd)")
+    add_training_options(parser)
     parser.add_argument("--convention", choices=[c.value for c in CONVENTIONS], metavar="TOOL",
                         help=f"also give the total under TOOL's counting rules: {', '.join(CONVENTIONS)}")
     add_output_options(parser)

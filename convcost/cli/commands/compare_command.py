@@ -6,7 +6,7 @@ import argparse
 
 from convcost.analyzer.engines.names import EngineName, engine_choices
 
-from ..arguments import FLOAT_DTYPES, positive_int, resolution_or_native
+from ..arguments import FLOAT_DTYPES, add_training_options, positive_int, resolution_or_native, training_optimizer
 from ..command import Command
 from ..output import add_output_options, emit, progress, renderer
 
@@ -17,12 +17,13 @@ def run(args: argparse.Namespace) -> int:
 
     from ..models import analyze_loaded, expand_models, input_for, load_model, published_frame, scaling_series
 
+    optimizer = training_optimizer(args)
     names = expand_models(args.models)
     analyses = []
     for name in progress(names, len(names), "analyzing", quiet=args.quiet):
         model = load_model(name)
         analyses.append(analyze_loaded(model, input_for(model, args.resolution, batch=args.batch), args.engine,
-                                       args.dtype))
+                                       args.dtype, training=args.train, optimizer=optimizer))
     view = ComparisonView(analyses, published_frame([n for n in names if ":" not in n]), scaling_series())
     emit(renderer(args).comparison(view), args, f"{len(analyses)} models")
     return 0
@@ -39,6 +40,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "(default: the model's own)")
     parser.add_argument("--engine", choices=engine_choices(), default=EngineName.DISPATCH.value,
                         help="counting engine (default: dispatch)")
+    add_training_options(parser, freezing=False)
     add_output_options(parser)
     parser.set_defaults(run=run)
 
