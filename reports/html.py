@@ -148,6 +148,23 @@ def _cards(analysis: Analysis) -> tuple[Card, ...]:
         Card("Activation memory", Column.ACTIVATION_BYTES.human(t.activation_bytes), "every forward output"),
         Card("Training memory", Column.TRAINING_BYTES.human(t.training_bytes), "saved for backward"),
         Card("Peak (inference)", Column.PEAK_BYTES.human(t.peak_bytes), f"in {t.peak_module or ROOT_LABEL}"),
+        *_training_cards(analysis),
+    )
+
+
+def _training_cards(analysis: Analysis) -> tuple[Card, ...]:
+    """The training step's headline figures, when the analysis counted one."""
+    step = analysis.training
+    if step is None:
+        return ()
+    backward = step.total
+    return (
+        Card(Column.BACKWARD_MACS.title, Column.BACKWARD_MACS.human(backward.macs),
+             f"grad-input {backward.grad_input_macs:,}, grad-weight {backward.grad_weight_macs:,}"),
+        Card(Column.TRAINING_FLOPS.title, Column.TRAINING_FLOPS.human(step.training_flops),
+             f"train-mode forward, backward and the {step.optimizer} step ({step.optimizer_flops:,})"),
+        Card(Column.TRAINING_PEAK_BYTES.title, Column.TRAINING_PEAK_BYTES.human(step.peak_bytes),
+             f"at the {step.peak_moment}; optimizer state {Column.TRAINING_PEAK_BYTES.human(step.state_bytes)}"),
     )
 
 

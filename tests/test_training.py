@@ -362,3 +362,13 @@ def test_compare_gains_training_columns(tmp_path) -> None:
     # Adam: 13 FLOPs per trainable element (ResNet-50: 25,557,032)
     assert int(rows["resnet50"]["optimizer_flops"]) == 13 * 25_557_032
     assert rows["resnet50"]["optimizer"] == "adam" and int(rows["resnet50"]["training_peak_bytes"]) > 0
+
+
+def test_the_html_page_shows_the_training_step() -> None:
+    from convcost.reports.build import render_page
+
+    page = render_page([analyze(create_model("resnet50"), (1, 3, 224, 224), training=True, optimizer="adam")])
+    for needle in ("Backward MACs", "grad-input 3,971,170,304, grad-weight 4,089,184,256", "Training FLOPs",
+                   "the adam step (332,241,416)", "Training peak"):
+        assert needle in page
+    assert "Backward MACs" not in render_page([analyze(nn.Linear(2, 2), (1, 2))])
