@@ -40,7 +40,7 @@ from .optimizers import Optimizer, optimizer_rule
 from .preserve import preserved_model
 from .real_run import real_inputs, runnable_copy
 from .records import EngineTotals, Execution, LayerCheck, LayerRecord, OpStats, Totals, TrainingCounts
-from .training import count_training_step
+from .training import TrainingStepError, count_training_step
 
 InputSpec = Sequence[int] | torch.Tensor | Sequence[Any] | Mapping[str, Any]
 _EXAMPLE = "(1, 3, 224, 224) for (N, C, H, W)"
@@ -141,15 +141,16 @@ def _training_step(setup: _Setup, run: _Run, optimizer: Optimizer) -> TrainingCo
     """The training step (see :func:`analyze`).
 
     Raises:
-        AnalysisError: the forward ran on real tensors only, or the backward failed.
+        AnalysisError: the forward ran on real tensors only, or the train-mode forward or the backward failed
+            (the message names the module).
     """
     if run.execution is Execution.REAL:
         raise AnalysisError(f"{setup.name}: its forward runs on real tensors only ({run.reason}), and the backward "
                             "is counted on meta tensors; analyse it without training=True")
     try:
         return count_training_step(setup.model, setup.inputs, setup.dtype, setup.ops, optimizer)
-    except Exception as error:
-        raise AnalysisError(f"{setup.name}: the backward pass failed: {error}") from error
+    except TrainingStepError as error:
+        raise AnalysisError(f"{setup.name}: {error}") from error
 
 
 def _analysis_dtype(model: nn.Module, dtype: torch.dtype | None) -> torch.dtype:

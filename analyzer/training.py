@@ -40,14 +40,14 @@ from .engines.dispatch import (
     meta_parameters,
     storage_key,
 )
-from .formulas.backward import BACKWARD_FORMULAS, BackwardCost
+from .formulas.backward import BACKWARD_FORMULAS, BACKWARD_FREE, BackwardCost
 from .formulas.ops import MATRIX_KEYS
 from .formulas.table import DEFAULT_OPS, OpTable
 from .optimizers import Optimizer, optimizer_rule
 from .preserve import preserved_model
 from .records import Phase, TrainingCounts
 
-__all__ = ["TrainingCounts", "count_training_step"]
+__all__ = ["TrainingCounts", "TrainingStepError", "count_training_step"]
 
 
 class _NodeOwners:
@@ -61,6 +61,7 @@ class _NodeOwners:
             self._names.setdefault(id(module), name)
         self._boundaries: list[set[Any]] = []
         self._running: list[str] = []
+        self.failed_in: str | None = None
 
     @property
     def current(self) -> str:
@@ -80,7 +81,9 @@ class _NodeOwners:
             return
         self._running.pop()
         boundary = self._boundaries.pop()
-        if output is None:  # the forward raised (the hook runs anyway): nothing to label
+        if output is None:  # the forward raised (the hook runs anyway): the innermost module is where
+            if self.failed_in is None:
+                self.failed_in = name
             return
         stack: list[Any] = [t.grad_fn for t in _tensors(output) if t.grad_fn is not None]
         while stack:
@@ -100,6 +103,16 @@ class _NodeOwners:
         finally:
             for handle in handles:
                 handle.remove()
+
+
+class TrainingStepError(RuntimeError):
+    """A training step's forward or backward failed: ``phase``, the module running (``""``: the root), ``error``."""
+
+    def __init__(self, phase: Phase, module: str, error: BaseException) -> None:
+        where = f" in '{module}'" if module else ""
+        super().__init__(f"the train-mode {phase.value if phase is Phase.FORWARD else 'backward'} failed{where}: "
+                         f"{error}")
+        self.phase, self.module, self.error = phase, module, error
 
 
 class _ForwardCounter(FastMetaMode):
@@ -159,7 +172,7 @@ class _BackwardCounter(FastMetaMode):
                 cost[0] += counted_forward.macs  # until its result turns out to be a parameter's gradient
                 product = _tensors(out)[0]
                 self._products[storage_key(product)] = (weakref.ref(product), self.current, counted_forward.macs)
-        elif name not in self.ops.free and name not in self.ops.ignored:
+        elif name not in self.ops.free and name not in self.ops.ignored and name not in BACKWARD_FREE:
             self.unsupported[name] += 1
         for tensor in _tensors(out):
             self.memory.track(tensor, self.current, Phase.BACKWARD.value)
@@ -199,14 +212,20 @@ def count_training_step(model: nn.Module, inputs: Any, dtype: torch.dtype, ops: 
         forward = _ForwardCounter(ops, owners, memory)
         backward = _BackwardCounter(ops, memory, owners.owner)
         model.train()
-        with torch.enable_grad(), forward:
-            output = call_model(model, args)
-            roots = [t for t in _tensors(output) if t.requires_grad and t.is_floating_point()]
-            seeds = [torch.ones(t.shape, dtype=t.dtype, device=t.device) for t in roots]
+        try:
+            with torch.enable_grad(), forward:
+                output = call_model(model, args)
+                roots = [t for t in _tensors(output) if t.requires_grad and t.is_floating_point()]
+                seeds = [torch.ones(t.shape, dtype=t.dtype, device=t.device) for t in roots]
+        except Exception as error:
+            raise TrainingStepError(Phase.FORWARD, owners.failed_in or "", error) from error
         del output
         if roots:
-            with backward:
-                torch.autograd.backward(roots, grad_tensors=seeds)
+            try:
+                with backward:
+                    torch.autograd.backward(roots, grad_tensors=seeds)
+            except Exception as error:
+                raise TrainingStepError(Phase.BACKWARD, backward.current, error) from error
         del roots, seeds
     size = torch.finfo(dtype).bits // 8
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -372,3 +372,42 @@ def test_the_html_page_shows_the_training_step() -> None:
                    "the adam step (332,241,416)", "Training peak"):
         assert needle in page
     assert "Backward MACs" not in render_page([analyze(nn.Linear(2, 2), (1, 2))])
+
+
+class Tokens(nn.Module):
+    """A transformer-style block: layer norm, a linear layer, the class token selected, a slice."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.norm, self.proj = nn.LayerNorm(8), nn.Linear(8, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.proj(self.norm(x))
+        return y[:, 0] + y[:, 1:3].sum(1)
+
+
+def test_layer_norm_select_and_slice_backward_are_counted() -> None:
+    analysis = analyze(nn.Sequential(Scale(), Tokens()), (2, 5, 8), training=True)
+    step = analysis.training
+    assert step is not None and step.unsupported == {}
+    # layer norm's backward: 9 FLOPs per input element, 2·5·8 = 80 elements
+    assert step.layers["1.norm"].flops == 720
+    # select and slice place the gradient (free): the root module's own backward is the sum's and the add's
+    assert step.layers["1.proj"].macs == 2 * 2 * 5 * 8 * 4
+
+
+def test_a_failing_train_mode_forward_names_the_module_and_leaves_the_model() -> None:
+    from convcost.analyzer import AnalysisError
+
+    model = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4)).eval()
+    before = {name: tensor.clone() for name, tensor in model.state_dict().items()}
+    analyze(model, (1, 3, 1, 1))  # eval mode: one value per channel is fine
+    with pytest.raises(AnalysisError) as failed:
+        analyze(model, (1, 3, 1, 1), training=True)  # batch statistics of one value: PyTorch refuses to train
+    assert str(failed.value).startswith("Sequential: the train-mode forward failed in '1': Expected more than 1 "
+                                        "value per channel when training")
+    assert not model.training and all(torch.equal(model.state_dict()[k], v) for k, v in before.items())
+    assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
+    from torch.nn.modules import module as module_hooks
+
+    assert not module_hooks._global_forward_hooks and not module_hooks._global_forward_pre_hooks

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from .ops import OpCall, OpKey, conv_macs
 
-__all__ = ["BACKWARD_FORMULAS", "BackwardCost", "BackwardFormula", "register_backward"]
+__all__ = ["BACKWARD_FORMULAS", "BACKWARD_FREE", "BackwardCost", "BackwardFormula", "register_backward"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,8 @@ class BackwardFormula:
 
 
 BACKWARD_FORMULAS: dict[str, BackwardFormula] = {}
+#: Backward kernels that do no arithmetic, with the rule that makes them free.
+BACKWARD_FREE: dict[str, str] = {}
 
 
 def register_backward(names: Iterable[str], key: OpKey, rule: str
@@ -71,6 +73,17 @@ def per_element(names: Iterable[str], key: OpKey, flops_per_element: int, what: 
     """A backward kernel costing ``flops_per_element`` per element of its first argument (the output gradient)."""
     register_backward(names, key, f"{flops_per_element} FLOP per element ({what})")(
         lambda call: BackwardCost(flops=flops_per_element * call.in_numel))
+
+
+def register_backward_free(names: Iterable[str], rule: str) -> None:
+    """Declare backward kernels that do no arithmetic (they place or copy gradients)."""
+    for name in names:
+        BACKWARD_FREE[name] = rule
+
+
+register_backward_free(["aten::select_backward", "aten::slice_backward", "aten::as_strided_backward",
+                        "aten::diagonal_backward", "aten::unfold_backward", "aten::narrow_copy_backward"],
+                       "a zero gradient of the input's shape with the output's gradient copied into its place")
 
 
 @register_backward(["aten::convolution_backward"], OpKey.CONV,
@@ -98,6 +111,21 @@ def _batch_norm_backward(call: OpCall) -> BackwardCost:
     return BackwardCost(flops=(9 if training else 3) * call.required_tensor(1).numel)
 
 
+@register_backward(["aten::native_layer_norm_backward", "aten::native_group_norm_backward"], OpKey.NORM,
+                   "9 FLOPs per input element, as batch norm in training (normalise 2, the two reductions 2, the "
+                   "input gradient 5)")
+def _norm_backward(call: OpCall) -> BackwardCost:
+    # native_layer_norm_backward(grad_out, input, ...); native_group_norm_backward(grad_out, input, ...)
+    return BackwardCost(flops=9 * call.required_tensor(1).numel)
+
+
+per_element(["aten::embedding_dense_backward"], OpKey.ELEMENTWISE, 1,
+            "add each output-gradient row into its embedding row")
+per_element(["aten::upsample_nearest2d_backward", "aten::upsample_nearest1d_backward",
+             "aten::upsample_nearest3d_backward"], OpKey.ELEMENTWISE, 1, "sum each output gradient into its source")
+per_element(["aten::upsample_bilinear2d_backward", "aten::upsample_linear1d_backward",
+             "aten::upsample_trilinear3d_backward", "aten::upsample_bicubic2d_backward"], OpKey.ELEMENTWISE, 4,
+            "spread each output gradient over its interpolation neighbours by their weights")
 per_element(["aten::threshold_backward"], OpKey.RELU, 1, "ReLU: keep the gradient where the input was positive")
 per_element(["aten::hardtanh_backward"], OpKey.CLAMP, 1, "clamp: keep the gradient inside the range")
 per_element(["aten::sigmoid_backward"], OpKey.SIGMOID, 3, "g·y·(1 − y)")
