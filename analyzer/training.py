@@ -105,6 +105,10 @@ class _NodeOwners:
                 handle.remove()
 
 
+#: Operators autograd sums gradients with (a tensor used twice receives the sum of its gradients).
+_SUMS = frozenset({"aten::add", "aten::add_"})
+
+
 class TrainingStepError(RuntimeError):
     """A training step's forward or backward failed: ``phase``, the module running (``""``: the root), ``error``."""
 
@@ -145,7 +149,8 @@ class _BackwardCounter(FastMetaMode):
         self._node: Any = None
         self.costs: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
         self.unsupported: Counter[str] = Counter()
-        self._products: dict[int, tuple[weakref.ref[torch.Tensor], str, int]] = {}
+        # storage of a gradient → (that tensor, the products it sums: (module, MACs) each)
+        self._products: dict[int, tuple[weakref.ref[torch.Tensor], list[tuple[str, int]]]] = {}
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
@@ -170,24 +175,34 @@ class _BackwardCounter(FastMetaMode):
             cost[2] += counted_forward.flops
             if formula.key in MATRIX_KEYS and counted_forward.macs:
                 cost[0] += counted_forward.macs  # until its result turns out to be a parameter's gradient
-                product = _tensors(out)[0]
-                self._products[storage_key(product)] = (weakref.ref(product), self.current, counted_forward.macs)
+                self._made(_tensors(out)[0], [(self.current, counted_forward.macs)])
+            elif name in _SUMS:  # gradients of a tensor used twice (tied weights) are summed before they arrive
+                summed = [made for tensor in _tensors(args) for made in self._summands(tensor)]
+                if summed:
+                    self._made(_tensors(out)[0], summed)
         elif name not in self.ops.free and name not in self.ops.ignored and name not in BACKWARD_FREE:
             self.unsupported[name] += 1
         for tensor in _tensors(out):
             self.memory.track(tensor, self.current, Phase.BACKWARD.value)
         return out
 
+    def _made(self, gradient: torch.Tensor, products: list[tuple[str, int]]) -> None:
+        self._products[storage_key(gradient)] = (weakref.ref(gradient), products)
+
+    def _summands(self, tensor: torch.Tensor) -> list[tuple[str, int]]:
+        """The products whose results ``tensor`` holds (or shares storage with), if it is still that tensor's."""
+        made = self._products.get(storage_key(tensor))
+        return made[1] if made is not None and made[0]() is not None else []
+
     def accumulating(self, grads: tuple[torch.Tensor | None, ...]) -> None:
-        """A parameter's gradient arrives: the product that made it computed a grad-weight, not a grad-input."""
+        """A parameter's gradient arrives: the products that made it computed grad-weights, not grad-inputs."""
         for grad in grads:
             if grad is None:
                 continue
-            made = self._products.pop(storage_key(grad), None)
-            if made is not None and made[0]() is not None:
-                _, module, macs = made
+            for module, macs in self._summands(grad):
                 self.costs[module][0] -= macs
                 self.costs[module][1] += macs
+            self._products.pop(storage_key(grad), None)
 
 
 def count_training_step(model: nn.Module, inputs: Any, dtype: torch.dtype, ops: OpTable = DEFAULT_OPS,

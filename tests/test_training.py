@@ -411,3 +411,38 @@ def test_a_failing_train_mode_forward_names_the_module_and_leaves_the_model() ->
     from torch.nn.modules import module as module_hooks
 
     assert not module_hooks._global_forward_hooks and not module_hooks._global_forward_pre_hooks
+
+
+class Twice(nn.Module):
+    """One linear layer called twice: its weight's gradient sums both calls'."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lin(self.lin(x))
+
+
+class Tied(nn.Module):
+    """Two linear layers sharing one weight."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b = nn.Linear(8, 8), nn.Linear(8, 8)
+        self.b.weight = self.a.weight
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.b(torch.relu(self.a(x)))
+
+
+def test_a_weight_used_twice_gets_both_weight_gradients() -> None:
+    # one call: 3·8·8 = 192 MACs; autograd sums the two weight gradients before they reach the parameter
+    twice = analyze(Twice(), (3, 8), training=True).training
+    assert twice is not None and twice.disagreements == ()
+    # both calls' grad-weight; grad-input only for the second call (the first one's input is the data)
+    assert (twice.layers["lin"].grad_weight_macs, twice.layers["lin"].grad_input_macs) == (384, 192)
+    tied = analyze(Tied(), (3, 8), training=True).training
+    assert tied is not None and tied.disagreements == ()
+    assert (tied.layers["a"].grad_weight_macs, tied.layers["a"].grad_input_macs) == (192, 0)
+    assert (tied.layers["b"].grad_weight_macs, tied.layers["b"].grad_input_macs) == (192, 192)
