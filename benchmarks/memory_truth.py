@@ -17,7 +17,9 @@ just before (``VmHWM`` after resetting it through ``/proc/self/clear_refs``):
 glibc's allocator is told to map every block of 64 KiB or more on its own
 (``MALLOC_MMAP_THRESHOLD_``), so freed tensors leave the resident size at once, as they leave
 the prediction; what the measurement adds beyond tensors (oneDNN scratch space, small
-blocks kept by the allocator) is the gap reported.
+blocks kept by the allocator) is the gap reported. With ``--device cuda`` (a GPU present) the
+step runs there and the measurement is the CUDA allocator's peak above what was allocated
+before (``torch.cuda.max_memory_allocated``), which leaves out the context and the cache.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ _CHILD = r"""
 import json, sys, torch
 from convcost import create_model
 
+name, batch, side, device = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+
 def rss(key):
     with open("/proc/self/status") as status:
         for line in status:
@@ -44,27 +48,33 @@ def rss(key):
     raise KeyError(key)
 
 def measured(work):
+    if device == "cuda":  # the allocator's own peak: every tensor, no caching, no context
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        before = torch.cuda.memory_allocated()
+        work()
+        torch.cuda.synchronize()
+        return torch.cuda.max_memory_allocated() - before
     with open("/proc/self/clear_refs", "w") as refs:
         refs.write("5")  # reset VmHWM to the current resident size
     before = rss("VmRSS")
     work()
     return rss("VmHWM") - before
 
-name, batch, side = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 torch.manual_seed(0)
-model = create_model(name)
+model = create_model(name).to(device)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
 shape = (batch, 3, side, side)
 
 def step():
-    x = torch.randn(shape)
+    x = torch.randn(shape, device=device)
     model(x).sum().backward()
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
 
 def infer():
     with torch.no_grad():
-        x = torch.randn(shape)
+        x = torch.randn(shape, device=device)
         model(x)
 
 model.train(); step(); step()
@@ -75,11 +85,11 @@ print(json.dumps({"training": training, "inference": inference}))
 """
 
 
-def measure(name: str, batch: int) -> dict[str, int]:
-    """Measured bytes of one model and batch, in a fresh process."""
+def measure(name: str, batch: int, device: str) -> dict[str, int]:
+    """Measured bytes of one model and batch, in a fresh process on ``device``."""
     environment = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"}
-    done = subprocess.run([sys.executable, "-c", _CHILD, name, str(batch), str(RESOLUTION)], capture_output=True,
-                          text=True, check=True, env=environment)
+    done = subprocess.run([sys.executable, "-c", _CHILD, name, str(batch), str(RESOLUTION), device],
+                          capture_output=True, text=True, check=True, env=environment)
     result: dict[str, int] = json.loads(done.stdout)
     return result
 
@@ -97,11 +107,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(DEFAULT_MODELS), help="comma-separated registry names")
     parser.add_argument("--batches", default="2,8", help="comma-separated batch sizes (default: 2,8)")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                        help="where the real step runs; cuda measures torch.cuda.max_memory_allocated (default: cpu)")
     args = parser.parse_args()
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            parser.error("--device cuda: no CUDA device is available here (torch.cuda.is_available() is False)")
     print(f"{'model':18s} {'batch':>5s} {'what':10s} {'predicted MiB':>14s} {'measured MiB':>13s} {'gap':>7s}")
     for name in args.models.split(","):
         for batch in (int(b) for b in args.batches.split(",")):
-            predicted, real = predict(name, batch), measure(name, batch)
+            predicted, real = predict(name, batch), measure(name, batch, args.device)
             for what in ("inference", "training"):
                 gap = real[what] / predicted[what] - 1
                 print(f"{name:18s} {batch:5d} {what:10s} {predicted[what] / MIB:14.1f} {real[what] / MIB:13.1f} "
