@@ -8,6 +8,7 @@ layer's parameters are also checked against its hyper-parameters.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal
 
 from .engines import Engine, EngineCounts, EngineName, registered_engines
 from .records import Disagreement, LayerRecord, TrainingCounts
@@ -75,26 +76,25 @@ def compared_macs(layers: tuple[LayerRecord, ...], engines: Mapping[EngineName, 
 
 
 def backward_check(layers: tuple[LayerRecord, ...], training: TrainingCounts) -> tuple[Disagreement, ...]:
-    """Conv/linear layers whose backward products do not fit the closed form: per call, grad-input and grad-weight
-    MACs each equal the layer's forward MACs from its hyper-parameters, or 0 when autograd does not need that
-    gradient (grad-weight: exactly when the layer's parameters are all frozen; grad-input: where nothing upstream
-    requires grad, so a layer called twice may compute it for one call only)."""
+    """Conv/linear layers whose backward products do not fit the closed form: each call's grad-input and
+    grad-weight MACs equal the layer's forward MACs from its hyper-parameters, or 0 where autograd needs no such
+    gradient (a frozen weight; an input nothing upstream trains; an output the loss does not use). A layer
+    called once must show 0 or the forward MACs; one called several times, no more than the forward's total."""
     found: list[Disagreement] = []
     for layer in layers:
         check, cost = layer.check, training.layers.get(layer.name)
         if check is None or cost is None or not layer.calls:
             continue
         expected = check.analytic_macs
-        per_call = expected // layer.calls if expected % layer.calls == 0 else expected
-        weight = cost.grad_weight_macs
-        trainable = layer.params and layer.trainable_params == layer.params
         frozen = layer.params and not layer.trainable_params
-        if weight not in (0, expected) or (frozen and weight) or (trainable and weight != expected):
-            found.append(Disagreement(layer.name, "grad_weight_macs", {FORMULA: expected, "dispatch": weight},
-                                      "the weight's gradient should cost the forward's MACs when it trains, "
-                                      "nothing when frozen"))
-        grad_input = cost.grad_input_macs
-        if not 0 <= grad_input <= expected or (per_call and grad_input % per_call):
-            found.append(Disagreement(layer.name, "grad_input_macs", {FORMULA: expected, "dispatch": grad_input},
-                                      "the input's gradient should cost the forward's MACs per call, or nothing"))
+        measured: tuple[tuple[Literal["grad_weight_macs", "grad_input_macs"], int], ...] = (
+            ("grad_weight_macs", cost.grad_weight_macs), ("grad_input_macs", cost.grad_input_macs))
+        for quantity, value in measured:
+            fits = value in (0, expected) if layer.calls == 1 else 0 <= value <= expected
+            if quantity == "grad_weight_macs" and frozen:
+                fits = value == 0
+            if not fits:
+                found.append(Disagreement(layer.name, quantity, {FORMULA: expected, "dispatch": value},
+                                          "each call's gradient should cost the forward's MACs, or nothing where "
+                                          "autograd needs none (a frozen weight gets none)"))
     return tuple(found)

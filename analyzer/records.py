@@ -227,7 +227,8 @@ class TrainingCounts:
             dropout masks).
         unsupported: backward operators with no formula → calls (not in the FLOPs).
         optimizer: the optimizer whose step is counted (:mod:`convcost.analyzer.optimizers`).
-        trainable_params: parameter elements with ``requires_grad`` (those the step updates).
+        trainable_params: parameter elements the step updates: trainable ones that received a gradient
+            (``torch.optim`` skips a parameter whose ``.grad`` is None).
         parameter_bytes: every parameter and buffer.
         gradient_bytes: the gradients of the trainable parameters.
         state_bytes: what the optimizer keeps between steps.

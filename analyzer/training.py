@@ -7,18 +7,19 @@ and the user's model keeps no gradient and no changed statistic (the stand-ins t
 
 Each backward operator is charged to the module whose forward created the autograd node running
 it: a module's node set is what its forward added to the graph between its inputs and its outputs,
-its children's nodes excepted. A product's MACs are a grad-input product, unless its result becomes
-a parameter's gradient (then grad-weight); ``convolution_backward`` says which it computes. Frozen
-parameters change the pass as autograd does: no grad-weight for them, and no grad-input where
-nothing upstream requires grad (the first layer never computes the image's gradient).
+its children's nodes excepted. A product's MACs are grad-weight when its node returns its result as
+the gradient of a parameter it took in (directly, or through transposes, views, expands and casts);
+otherwise grad-input. ``convolution_backward`` says which it computes. Frozen parameters change the
+pass as autograd does: no grad-weight for them, and no grad-input where nothing upstream requires
+grad (the first layer never computes the image's gradient).
 Conventions: :mod:`convcost.analyzer.formulas.backward`; the output gradient is a tensor of ones
 (no loss function is counted).
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
-import weakref
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -60,6 +61,7 @@ class _NodeOwners:
         for name, module in model.named_modules():
             self._names.setdefault(id(module), name)
         self._boundaries: list[set[Any]] = []
+        self._inner: list[list[Any]] = []  # per running call: the input nodes of the calls made inside it
         self._running: list[str] = []
         self.failed_in: str | None = None
 
@@ -74,6 +76,7 @@ class _NodeOwners:
             return
         self._running.append(name)
         self._boundaries.append({t.grad_fn for t in _tensors(args) if t.grad_fn is not None})
+        self._inner.append([])
 
     def leave(self, module: nn.Module, _args: Any, output: Any) -> None:
         name = self._names.get(id(module))
@@ -81,11 +84,14 @@ class _NodeOwners:
             return
         self._running.pop()
         boundary = self._boundaries.pop()
+        inner = self._inner.pop()
+        if self._inner:  # what this call took in was made by its caller (or earlier calls): the caller's walk
+            self._inner[-1].extend(boundary)  # goes on from there, behind this call's own nodes
         if output is None:  # the forward raised (the hook runs anyway): the innermost module is where
             if self.failed_in is None:
                 self.failed_in = name
             return
-        stack: list[Any] = [t.grad_fn for t in _tensors(output) if t.grad_fn is not None]
+        stack: list[Any] = [t.grad_fn for t in _tensors(output) if t.grad_fn is not None] + inner
         while stack:
             node = stack.pop()
             if node is None or node in boundary or node in self.owner:
@@ -105,8 +111,24 @@ class _NodeOwners:
                 handle.remove()
 
 
-#: Operators autograd sums gradients with (a tensor used twice receives the sum of its gradients).
-_SUMS = frozenset({"aten::add", "aten::add_"})
+#: Autograd nodes that only reshape, view or cast their input: a weight seen through them is still the weight.
+_VIEW_NODES = frozenset({
+    "TBackward0", "TransposeBackward0", "PermuteBackward0", "ExpandBackward0", "ViewBackward0",
+    "UnsafeViewBackward0", "ReshapeAliasBackward0", "SqueezeBackward0", "SqueezeBackward1", "SqueezeBackward2",
+    "UnsqueezeBackward0", "AliasBackward0", "ToCopyBackward0", "CloneBackward0", "AsStridedBackward0",
+})
+
+
+def weight_slots(node: Any) -> tuple[int, ...]:
+    """The inputs of autograd ``node`` that are parameters, or views or casts of one (their gradients are weight
+    gradients); a gradient for any other input is an input gradient."""
+    found = []
+    for slot, (following, _) in enumerate(node.next_functions):
+        while following is not None and type(following).__name__ in _VIEW_NODES:
+            following = following.next_functions[0][0] if following.next_functions else None
+        if following is not None and type(following).__name__ == "AccumulateGrad":
+            found.append(slot)
+    return tuple(found)
 
 
 class TrainingStepError(RuntimeError):
@@ -149,8 +171,9 @@ class _BackwardCounter(FastMetaMode):
         self._node: Any = None
         self.costs: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
         self.unsupported: Counter[str] = Counter()
-        # storage of a gradient → (that tensor, the products it sums: (module, MACs) each)
-        self._products: dict[int, tuple[weakref.ref[torch.Tensor], list[tuple[str, int]]]] = {}
+        self.ignored: Counter[str] = Counter()
+        # autograd node → the products it ran: (storage of the result, module, MACs) each
+        self._products: dict[Any, list[tuple[int, str, int]]] = {}
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
@@ -158,14 +181,14 @@ class _BackwardCounter(FastMetaMode):
         if node is not self._node:
             self._node = node
             self.current = self._owners.get(node, "") if node is not None else ""
-            if type(node).__name__ == "AccumulateGrad":
-                self.accumulating(tuple(_tensors(args)))
         out = _run(func, args, kwargs)
         name = _schema(func)[0]
         cost = self.costs[self.current]
-        backward = BACKWARD_FORMULAS.get(name)
+        backward = None if name in self.ops.ignored else BACKWARD_FORMULAS.get(name)
         formula = self.ops.formula(name) if backward is None else None
-        if backward is not None:
+        if name in self.ops.ignored:
+            self.ignored[name] += 1
+        elif backward is not None:
             counted = backward.cost(_op_call(func, args, kwargs, out))
             cost[0] += counted.grad_input_macs
             cost[1] += counted.grad_weight_macs
@@ -174,35 +197,26 @@ class _BackwardCounter(FastMetaMode):
             counted_forward = formula.cost(_op_call(func, args, kwargs, out))
             cost[2] += counted_forward.flops
             if formula.key in MATRIX_KEYS and counted_forward.macs:
-                cost[0] += counted_forward.macs  # until its result turns out to be a parameter's gradient
-                self._made(_tensors(out)[0], [(self.current, counted_forward.macs)])
-            elif name in _SUMS:  # gradients of a tensor used twice (tied weights) are summed before they arrive
-                summed = [made for tensor in _tensors(args) for made in self._summands(tensor)]
-                if summed:
-                    self._made(_tensors(out)[0], summed)
-        elif name not in self.ops.free and name not in self.ops.ignored and name not in BACKWARD_FREE:
+                cost[0] += counted_forward.macs  # until its node returns it as a weight's gradient
+                if node is not None:
+                    self._products.setdefault(node, []).append(
+                        (storage_key(_tensors(out)[0]), self.current, counted_forward.macs))
+        elif name not in self.ops.free and name not in BACKWARD_FREE:
             self.unsupported[name] += 1
         for tensor in _tensors(out):
             self.memory.track(tensor, self.current, Phase.BACKWARD.value)
         return out
 
-    def _made(self, gradient: torch.Tensor, products: list[tuple[str, int]]) -> None:
-        self._products[storage_key(gradient)] = (weakref.ref(gradient), products)
-
-    def _summands(self, tensor: torch.Tensor) -> list[tuple[str, int]]:
-        """The products whose results ``tensor`` holds (or shares storage with), if it is still that tensor's."""
-        made = self._products.get(storage_key(tensor))
-        return made[1] if made is not None and made[0]() is not None else []
-
-    def accumulating(self, grads: tuple[torch.Tensor | None, ...]) -> None:
-        """A parameter's gradient arrives: the products that made it computed grad-weights, not grad-inputs."""
-        for grad in grads:
-            if grad is None:
-                continue
-            for module, macs in self._summands(grad):
+    def finished(self, node: Any, slots: tuple[int, ...], grads: tuple[torch.Tensor | None, ...]) -> None:
+        """Node ``node`` returned ``grads``: the products it ran whose results are the gradients of its weight
+        ``slots`` computed grad-weights, not grad-inputs."""
+        made = self._products.pop(node, [])
+        weights = [grads[slot] for slot in slots if slot < len(grads)]
+        keys = {storage_key(grad) for grad in weights if grad is not None}
+        for key, module, macs in made:
+            if key in keys:
                 self.costs[module][0] -= macs
                 self.costs[module][1] += macs
-            self._products.pop(storage_key(grad), None)
 
 
 def count_training_step(model: nn.Module, inputs: Any, dtype: torch.dtype, ops: OpTable = DEFAULT_OPS,
@@ -234,7 +248,15 @@ def count_training_step(model: nn.Module, inputs: Any, dtype: torch.dtype, ops: 
                 seeds = [torch.ones(t.shape, dtype=t.dtype, device=t.device) for t in roots]
         except Exception as error:
             raise TrainingStepError(Phase.FORWARD, owners.failed_in or "", error) from error
+        if not roots and any(t.requires_grad for t in model.parameters()):
+            raise TrainingStepError(Phase.FORWARD, "", ValueError(
+                "the output holds no floating-point tensor that requires grad (outputs are read from tensors and "
+                "from lists, tuples and dicts of them), so there is nothing to differentiate"))
         del output
+        for node in owners.owner:
+            slots = weight_slots(node) if type(node).__name__ in _PRODUCT_NODES else ()
+            if slots:
+                node.register_hook(functools.partial(_weight_gradients, backward, node, slots))
         if roots:
             try:
                 with backward:
@@ -242,8 +264,12 @@ def count_training_step(model: nn.Module, inputs: Any, dtype: torch.dtype, ops: 
             except Exception as error:
                 raise TrainingStepError(Phase.BACKWARD, backward.current, error) from error
         del roots, seeds
+        # the step updates what received a gradient (torch.optim skips parameters whose .grad is None)
+        updated = sum(t.numel() for t in {id(t): t for module in model.modules()
+                                          for t in module._parameters.values() if t is not None}.values()
+                      if t.grad is not None)
     size = torch.finfo(dtype).bits // 8
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    trainable = updated
     stored = sum(t.numel() * (size if t.is_floating_point() else t.element_size())
                  for t in itertools.chain(model.parameters(), model.buffers()))
     names = dict.fromkeys([name for name, _ in model.named_modules()] + list(backward.costs))
@@ -254,3 +280,13 @@ def count_training_step(model: nn.Module, inputs: Any, dtype: torch.dtype, ops: 
         parameter_bytes=stored, gradient_bytes=trainable * size, state_bytes=rule.state_slots * trainable * size,
         live_peak_bytes=memory.peak, live_peak_phase=Phase(memory.peak_phase or Phase.FORWARD.value),
         live_peak_module=memory.peak_module)
+
+
+#: Autograd nodes whose backward runs matrix products (a convolution's node says what it computes itself).
+_PRODUCT_NODES = frozenset({"AddmmBackward0", "MmBackward0", "BmmBackward0", "BaddbmmBackward0", "MvBackward0",
+                            "AddmvBackward0", "DotBackward0", "LinearBackward0"})
+
+
+def _weight_gradients(counter: _BackwardCounter, node: Any, slots: tuple[int, ...],
+                      grads: tuple[torch.Tensor | None, ...], _outputs: Any) -> None:
+    counter.finished(node, slots, grads)

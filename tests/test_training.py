@@ -308,12 +308,20 @@ def test_the_backward_check_catches_a_product_that_does_not_fit_the_formula() ->
     step = analysis.training
     assert step is not None and step.disagreements == ()
     wrong = dict(step.layers)
-    # forward: 4·6·6 = 144 outputs · 27 = 3,888 MACs; a trainable weight with no gradient, a half-counted input's
-    wrong["1"] = BackwardCost(grad_input_macs=1_944, grad_weight_macs=0, flops=0)
+    # forward: 4·6·6 = 144 outputs · 27 = 3,888 MACs; twice the weight's gradient, half the input's
+    wrong["1"] = BackwardCost(grad_input_macs=1_944, grad_weight_macs=7_776, flops=0)
     found = backward_check(analysis.layers, replace(step, layers=wrong))
     assert [(d.layer, d.quantity, d.values) for d in found] == [
-        ("1", "grad_weight_macs", {"formula": 3_888, "dispatch": 0}),
+        ("1", "grad_weight_macs", {"formula": 3_888, "dispatch": 7_776}),
         ("1", "grad_input_macs", {"formula": 3_888, "dispatch": 1_944})]
+    frozen = nn.Sequential(Scale(), nn.Conv2d(3, 4, 3).requires_grad_(False))
+    frozen_analysis = analyze(frozen, (1, 3, 8, 8), training=True)
+    assert frozen_analysis.training is not None and frozen_analysis.training.disagreements == ()
+    counted = dict(frozen_analysis.training.layers)
+    counted["1"] = BackwardCost(grad_input_macs=3_888, grad_weight_macs=3_888, flops=0)  # a frozen weight's
+    assert [d.quantity for d in backward_check(frozen_analysis.layers,
+                                               replace(frozen_analysis.training, layers=counted))] == [
+        "grad_weight_macs"]
 
 
 # Networks without projection shortcuts: in a residual block whose shortcut is a convolution, FlopCounterMode
@@ -446,3 +454,115 @@ def test_a_weight_used_twice_gets_both_weight_gradients() -> None:
     assert tied is not None and tied.disagreements == ()
     assert (tied.layers["a"].grad_weight_macs, tied.layers["a"].grad_input_macs) == (192, 0)
     assert (tied.layers["b"].grad_weight_macs, tied.layers["b"].grad_input_macs) == (192, 192)
+
+
+class Block(nn.Module):
+    """Its own sigmoid sits between two children."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b = nn.Linear(8, 8), nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.b(torch.sigmoid(self.a(x)))
+
+
+class Positions(nn.Module):
+    """Token embedding plus a learned position table, then residual MLP blocks: at batch 1 a gradient reaches the
+    position table unchanged."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Linear(4, 8)
+        self.pos = nn.Parameter(torch.zeros(1, 5, 8))
+        self.fc1, self.fc2 = nn.Linear(8, 8), nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.embed(x) + self.pos
+        return h + self.fc2(torch.relu(self.fc1(h)))
+
+
+class Expanded(nn.Module):
+    """A weight used through a transpose and an expand in a batched product."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(4, 8))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.bmm(x, self.weight.t().expand(2, 8, 4))
+
+
+def test_a_parents_own_operations_between_its_children_are_its_own() -> None:
+    step = analyze(nn.Sequential(Block()), (3, 8), training=True).training
+    assert step is not None
+    # the sigmoid's backward, 3 FLOPs for each of 3·8 elements, belongs to the block, not to the root
+    assert (step.layers["0"].flops, step.layers[""].flops) == (72, 0)
+
+
+def test_a_gradient_reaching_a_parameter_unchanged_does_not_make_products_weight_gradients() -> None:
+    step = analyze(Positions(), (1, 5, 4), training=True).training
+    assert step is not None and step.disagreements == ()
+    # every linear layer: 5 tokens · in · out MACs forward; fc1 and fc2 compute both gradients, embed only its weight's
+    assert (step.layers["fc1"].grad_input_macs, step.layers["fc1"].grad_weight_macs) == (320, 320)
+    assert (step.layers["embed"].grad_input_macs, step.layers["embed"].grad_weight_macs) == (0, 160)
+
+
+def test_a_weight_seen_through_a_transpose_and_an_expand_gets_its_weight_gradient() -> None:
+    step = analyze(nn.Sequential(Scale(), Expanded()), (2, 5, 8), training=True).training
+    assert step is not None
+    # 2·5·8·4 = 320 MACs forward: the same for the input's gradient and the weight's
+    assert (step.layers["1"].grad_input_macs, step.layers["1"].grad_weight_macs) == (320, 320)
+
+
+def test_ignored_backward_operators_and_a_one_size_pool_window() -> None:
+    import torch.nn.functional as F
+
+    class Pool(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return F.avg_pool2d(torch.relu(x), [3])
+
+    model = nn.Sequential(Scale(), Pool())
+    step = analyze(model, (1, 1, 6, 6), training=True).training
+    assert step is not None
+    # the average pool's backward spreads each of 2·2 output gradients over its 3·3 window: 36 FLOPs
+    relu_and_pool = step.layers["1"].flops
+    ignored = analyze(model, (1, 1, 6, 6), training=True, ignore=["aten::avg_pool2d_backward"]).training
+    assert ignored is not None and relu_and_pool - ignored.layers["1"].flops == 36
+
+
+def test_an_output_with_nothing_to_differentiate_is_an_error() -> None:
+    from dataclasses import dataclass as record
+
+    from convcost.analyzer import AnalysisError
+
+    @record
+    class Out:
+        logits: torch.Tensor
+
+    class Wrapped(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin = nn.Linear(4, 2)
+
+        def forward(self, x: torch.Tensor) -> Out:
+            return Out(self.lin(x))
+
+    with pytest.raises(AnalysisError, match="the output holds no floating-point tensor that requires grad"):
+        analyze(Wrapped(), (2, 4), training=True)
+
+
+def test_a_parameter_that_gets_no_gradient_is_not_stepped() -> None:
+    class Half(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.used, self.unused = nn.Linear(4, 4), nn.Linear(4, 4)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            self.unused(x).detach()
+            return self.used(x)
+
+    step = analyze(Half(), (2, 4), training=True, optimizer="adam").training
+    assert step is not None and step.disagreements == ()
+    # only `used` (16 + 4 elements) receives a gradient: torch.optim skips the rest
+    assert (step.trainable_params, step.optimizer_flops, step.gradient_bytes) == (20, 13 * 20, 80)

@@ -146,8 +146,11 @@ per_element(["aten::max_pool2d_with_indices_backward", "aten::max_pool3d_with_in
                    "1 FLOP per (output-gradient element, window element): each is spread over its window")
 def _avg_pool_backward(call: OpCall) -> BackwardCost:
     # avg_pool2d_backward(grad_output, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor)
-    kernel = call.arg(2)
-    return BackwardCost(flops=call.required_tensor(0).numel * math.prod(kernel))
+    grad = call.required_tensor(0)
+    kernel = [call.arg(2)] if isinstance(call.arg(2), int) else list(call.arg(2))
+    spatial = len(grad.shape) - 2
+    window = kernel * spatial if len(kernel) == 1 else kernel  # one size stands for every spatial dimension
+    return BackwardCost(flops=grad.numel * math.prod(window))
 
 
 @register_backward(["aten::_adaptive_avg_pool2d_backward", "aten::_adaptive_avg_pool3d_backward"], OpKey.MEAN,
