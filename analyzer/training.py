@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import functools
 import itertools
+import sys
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -56,7 +57,6 @@ class _NodeOwners:
     whose own forward created it, and keep the stack of running modules."""
 
     def __init__(self, model: nn.Module) -> None:
-        self.owner: dict[Any, str] = {}
         self._names: dict[int, str] = {}
         for name, module in model.named_modules():
             self._names.setdefault(id(module), name)
@@ -87,16 +87,19 @@ class _NodeOwners:
         inner = self._inner.pop()
         if self._inner:  # what this call took in was made by its caller (or earlier calls): the caller's walk
             self._inner[-1].extend(boundary)  # goes on from there, behind this call's own nodes
-        if output is None:  # the forward raised (the hook runs anyway): the innermost module is where
+        if output is None and sys.exc_info()[1] is not None:  # the forward raised (the hook runs anyway)
             if self.failed_in is None:
-                self.failed_in = name
+                self.failed_in = name  # the innermost module it raised in
             return
         stack: list[Any] = [t.grad_fn for t in _tensors(output) if t.grad_fn is not None] + inner
         while stack:
             node = stack.pop()
-            if node is None or node in boundary or node in self.owner:
+            if node is None or node in boundary:
                 continue
-            self.owner[node] = name
+            metadata = node.metadata  # kept on the node itself: a graph the forward drops is freed as in eager
+            if OWNER in metadata:
+                continue
+            metadata[OWNER] = name
             stack.extend(following for following, _ in node.next_functions)
 
     @contextmanager
@@ -111,6 +114,8 @@ class _NodeOwners:
                 handle.remove()
 
 
+#: The key under which a node's metadata names the module that created it.
+OWNER = "convcost.module"
 #: Autograd nodes that only reshape, view or cast their input: a weight seen through them is still the weight.
 _VIEW_NODES = frozenset({
     "TBackward0", "TransposeBackward0", "PermuteBackward0", "ExpandBackward0", "ViewBackward0",
@@ -164,9 +169,9 @@ class _ForwardCounter(FastMetaMode):
 class _BackwardCounter(FastMetaMode):
     """Counts the backward's operators for the module whose node is running."""
 
-    def __init__(self, ops: OpTable, memory: LiveBytes, owners: Mapping[Any, str]) -> None:
+    def __init__(self, ops: OpTable, memory: LiveBytes) -> None:
         super().__init__()
-        self.ops, self.memory, self._owners = ops, memory, owners
+        self.ops, self.memory = ops, memory
         self.current = ""
         self._node: Any = None
         self.costs: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
@@ -177,10 +182,10 @@ class _BackwardCounter(FastMetaMode):
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
-        node = torch._C._current_autograd_node()
+        node: Any = torch._C._current_autograd_node()
         if node is not self._node:
             self._node = node
-            self.current = self._owners.get(node, "") if node is not None else ""
+            self.current = node.metadata.get(OWNER, "") if node is not None else ""
         out = _run(func, args, kwargs)
         name = _schema(func)[0]
         cost = self.costs[self.current]
@@ -239,7 +244,7 @@ def count_training_step(model: nn.Module, inputs: Any, dtype: torch.dtype, ops: 
         for tensor in _tensors(args):
             memory.track(tensor, "", Phase.FORWARD.value)
         forward = _ForwardCounter(ops, owners, memory)
-        backward = _BackwardCounter(ops, memory, owners.owner)
+        backward = _BackwardCounter(ops, memory)
         model.train()
         try:
             with torch.enable_grad(), forward:
@@ -253,8 +258,8 @@ def count_training_step(model: nn.Module, inputs: Any, dtype: torch.dtype, ops: 
                 "the output holds no floating-point tensor that requires grad (outputs are read from tensors and "
                 "from lists, tuples and dicts of them), so there is nothing to differentiate"))
         del output
-        for node in owners.owner:
-            slots = weight_slots(node) if type(node).__name__ in _PRODUCT_NODES else ()
+        for node in _product_nodes(roots):
+            slots = weight_slots(node)
             if slots:
                 node.register_hook(functools.partial(_weight_gradients, backward, node, slots))
         if roots:
@@ -290,3 +295,17 @@ _PRODUCT_NODES = frozenset({"AddmmBackward0", "MmBackward0", "BmmBackward0", "Ba
 def _weight_gradients(counter: _BackwardCounter, node: Any, slots: tuple[int, ...],
                       grads: tuple[torch.Tensor | None, ...], _outputs: Any) -> None:
     counter.finished(node, slots, grads)
+
+
+def _product_nodes(roots: list[torch.Tensor]) -> Iterator[Any]:
+    """The autograd nodes behind ``roots`` whose backward runs matrix products (:data:`_PRODUCT_NODES`)."""
+    seen: set[Any] = set()
+    stack: list[Any] = [root.grad_fn for root in roots]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        if type(node).__name__ in _PRODUCT_NODES:
+            yield node
+        stack.extend(following for following, _ in node.next_functions)

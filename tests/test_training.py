@@ -566,3 +566,22 @@ def test_a_parameter_that_gets_no_gradient_is_not_stepped() -> None:
     assert step is not None and step.disagreements == ()
     # only `used` (16 + 4 elements) receives a gradient: torch.optim skips the rest
     assert (step.trainable_params, step.optimizer_flops, step.gradient_bytes) == (20, 13 * 20, 80)
+
+
+def test_outputs_a_forward_discards_are_freed_as_in_eager() -> None:
+    class Discarding(nn.Module):
+        def __init__(self, discarded: int) -> None:
+            super().__init__()
+            self.lin, self.discarded = nn.Linear(8, 100), discarded
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            for _ in range(self.discarded):
+                torch.relu(self.lin(x))  # computed and dropped: its graph and saved output go with it
+            return torch.relu(self.lin(x))
+
+    peaks = set()
+    for discarded in (0, 1, 3):
+        step = analyze(Discarding(discarded), (10, 8), training=True).training
+        assert step is not None
+        peaks.add(step.live_peak_bytes)
+    assert len(peaks) == 1
