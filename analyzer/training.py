@@ -141,8 +141,7 @@ class TrainingStepError(RuntimeError):
 
     def __init__(self, phase: Phase, module: str, error: BaseException) -> None:
         where = f" in '{module}'" if module else ""
-        super().__init__(f"the train-mode {phase.value if phase is Phase.FORWARD else 'backward'} failed{where}: "
-                         f"{error}")
+        super().__init__(f"the train-mode {phase.value} failed{where}: {error}")
         self.phase, self.module, self.error = phase, module, error
 
 
@@ -235,6 +234,8 @@ def count_training_step(model: nn.Module, inputs: Any, dtype: torch.dtype, ops: 
 
     Raises:
         ValueError: an unknown optimizer.
+        TrainingStepError: the train-mode forward or the backward failed, or the output holds nothing to
+            differentiate while some parameter trains.
     """
     rule = optimizer_rule(optimizer)
     args = meta_inputs(inputs, dtype)
