@@ -29,6 +29,7 @@ from typing import Any
 import torch
 from torch import nn
 from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
+from torch.utils._python_dispatch import _disable_current_modes
 
 from .engines.dispatch import (
     FastMetaMode,
@@ -54,14 +55,20 @@ __all__ = ["TrainingCounts", "TrainingStepError", "count_training_step"]
 
 class _NodeOwners:
     """Global forward hooks (two handles, not two per module) that name, for each autograd node, the module
-    whose own forward created it, and keep the stack of running modules."""
+    whose own forward created it, and keep the stack of running modules.
+
+    A call owns the nodes created while it ran (autograd numbers nodes in creation order) that its children
+    did not take, found by walking back from its outputs; the walk stops at nodes created before the call,
+    which its caller's walk continues from, so a tensor reaching a call by keyword, attribute or closure is
+    its caller's, as are the caller's own operations between two children.
+    """
 
     def __init__(self, model: nn.Module) -> None:
         self._names: dict[int, str] = {}
         for name, module in model.named_modules():
             self._names.setdefault(id(module), name)
-        self._boundaries: list[set[Any]] = []
-        self._inner: list[list[Any]] = []  # per running call: the input nodes of the calls made inside it
+        self._starts: list[int] = []  # per running call: the sequence number of its first node
+        self._inner: list[list[Any]] = []  # per running call: nodes its calls found made before them
         self._running: list[str] = []
         self.failed_in: str | None = None
 
@@ -70,12 +77,12 @@ class _NodeOwners:
         """The innermost module running its forward (``""``: the root, or none)."""
         return self._running[-1] if self._running else ""
 
-    def enter(self, module: nn.Module, args: Any) -> None:
+    def enter(self, module: nn.Module, _args: Any) -> None:
         name = self._names.get(id(module))
         if name is None:
             return
         self._running.append(name)
-        self._boundaries.append({t.grad_fn for t in _tensors(args) if t.grad_fn is not None})
+        self._starts.append(_next_sequence_nr())
         self._inner.append([])
 
     def leave(self, module: nn.Module, _args: Any, output: Any) -> None:
@@ -83,24 +90,28 @@ class _NodeOwners:
         if name is None:
             return
         self._running.pop()
-        boundary = self._boundaries.pop()
+        start = self._starts.pop()
         inner = self._inner.pop()
-        if self._inner:  # what this call took in was made by its caller (or earlier calls): the caller's walk
-            self._inner[-1].extend(boundary)  # goes on from there, behind this call's own nodes
         if output is None and sys.exc_info()[1] is not None:  # the forward raised (the hook runs anyway)
             if self.failed_in is None:
                 self.failed_in = name  # the innermost module it raised in
             return
+        before: list[Any] = []
         stack: list[Any] = [t.grad_fn for t in _tensors(output) if t.grad_fn is not None] + inner
         while stack:
             node = stack.pop()
-            if node is None or node in boundary:
+            if node is None:
+                continue
+            if node._sequence_nr() < start:  # made before this call: its caller's walk goes on from there
+                before.append(node)
                 continue
             metadata = node.metadata  # kept on the node itself: a graph the forward drops is freed as in eager
             if OWNER in metadata:
                 continue
             metadata[OWNER] = name
             stack.extend(following for following, _ in node.next_functions)
+        if self._inner:
+            self._inner[-1].extend(before)
 
     @contextmanager
     def hooked(self) -> Iterator[None]:
@@ -310,3 +321,11 @@ def _product_nodes(roots: list[torch.Tensor]) -> Iterator[Any]:
         if type(node).__name__ in _PRODUCT_NODES:
             yield node
         stack.extend(following for following, _ in node.next_functions)
+
+
+def _next_sequence_nr() -> int:
+    """The sequence number autograd gives the next node it creates in this thread (a throwaway node's, made
+    outside convcost's dispatch modes so that nothing counts it)."""
+    with _disable_current_modes():
+        probe: Any = torch.empty((), device="meta", requires_grad=True).view(())
+    return int(probe.grad_fn._sequence_nr()) + 1

@@ -585,3 +585,27 @@ def test_outputs_a_forward_discards_are_freed_as_in_eager() -> None:
         assert step is not None
         peaks.add(step.live_peak_bytes)
     assert len(peaks) == 1
+
+
+def test_a_child_called_with_a_keyword_tensor_takes_only_its_own_nodes() -> None:
+    class Child(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin = nn.Linear(8, 8)
+
+        def forward(self, *, x: torch.Tensor) -> torch.Tensor:
+            return self.lin(x)
+
+    class Parent(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.scale, self.child = Scale(), Child()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.child(x=torch.sigmoid(self.scale(x)))
+
+    step = analyze(Parent(), (3, 8), training=True).training
+    assert step is not None
+    # the sigmoid between the two children is the parent's, 3 FLOPs per element of 3·8; the child runs none itself
+    assert (step.layers[""].flops, step.layers["child"].flops) == (72, 0)
+    assert (step.layers["child.lin"].grad_input_macs, step.layers["child.lin"].grad_weight_macs) == (192, 192)
