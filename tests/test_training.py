@@ -609,3 +609,14 @@ def test_a_child_called_with_a_keyword_tensor_takes_only_its_own_nodes() -> None
     # the sigmoid between the two children is the parent's, 3 FLOPs per element of 3·8; the child runs none itself
     assert (step.layers[""].flops, step.layers["child"].flops) == (72, 0)
     assert (step.layers["child.lin"].grad_input_macs, step.layers["child.lin"].grad_weight_macs) == (192, 192)
+
+
+def test_weight_norm_backward_is_counted() -> None:
+    from torch.nn.utils.parametrizations import weight_norm
+
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), weight_norm(nn.Conv2d(4, 4, 3)))
+    step = analyze(model, (1, 3, 8, 8), training=True).training
+    assert step is not None and step.unsupported == {} and step.disagreements == ()
+    # 4·4·4 outputs · 4·9 = 2,304 MACs each way; weight norm's own backward, 6 FLOPs per weight element (144)
+    assert (step.layers["1"].grad_input_macs, step.layers["1"].grad_weight_macs) == (2_304, 2_304)
+    assert step.layers["1.parametrizations.weight.0"].flops >= 6 * 144

@@ -119,6 +119,13 @@ def _norm_backward(call: OpCall) -> BackwardCost:
     return BackwardCost(flops=9 * call.required_tensor(1).numel)
 
 
+@register_backward(["aten::_weight_norm_interface_backward"], OpKey.ELEMENTWISE,
+                   "6 FLOPs per weight element: the gradients of the direction v and the scale g of w = g·v/‖v‖")
+def _weight_norm_backward(call: OpCall) -> BackwardCost:
+    # _weight_norm_interface_backward(grad_w, saved_v, saved_g, saved_norms, dim)
+    return BackwardCost(flops=6 * call.required_tensor(1).numel)
+
+
 per_element(["aten::embedding_dense_backward"], OpKey.ELEMENTWISE, 1,
             "add each output-gradient row into its embedding row")
 per_element(["aten::upsample_nearest2d_backward", "aten::upsample_nearest1d_backward",
