@@ -153,8 +153,8 @@ class Analysis:
         unsupported = f"; unsupported: {', '.join(training.unsupported)}" if training.unsupported else ""
         return (f"  training step ({training.optimizer}): backward MACs {total.macs:,} (grad-input "
                 f"{total.grad_input_macs:,}, grad-weight {total.grad_weight_macs:,}), step FLOPs "
-                f"{training.training_flops:,}, peak {training.peak_bytes:,} bytes at the {training.peak_moment}"
-                f"{unsupported}")
+                f"{training.training_flops:,}, peak {training.peak_bytes:,} bytes at the {training.peak_moment}; "
+                f"{len(training.disagreements)} backward disagreements{unsupported}")
 
     def layer(self, name: str) -> LayerRecord:
         """The record of module ``name``.

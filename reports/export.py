@@ -44,6 +44,8 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
         "execution_reason": analysis.execution_reason,
         "complete": analysis.complete,
         "layers": [_jsonable(layer_row(layer, analysis)) for layer in analysis.layers],
+        **({} if analysis.training is None else {
+            "training_disagreements": [asdict(d) for d in analysis.training.disagreements]}),
     }
 
 

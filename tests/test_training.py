@@ -620,3 +620,12 @@ def test_weight_norm_backward_is_counted() -> None:
     # 4·4·4 outputs · 4·9 = 2,304 MACs each way; weight norm's own backward, 6 FLOPs per weight element (144)
     assert (step.layers["1"].grad_input_macs, step.layers["1"].grad_weight_macs) == (2_304, 2_304)
     assert step.layers["1.parametrizations.weight.0"].flops >= 6 * 144
+
+
+def test_json_and_repr_carry_the_backward_check() -> None:
+    from convcost.reports.export import analysis_json
+
+    analysis = analyze(nn.Sequential(Scale(), nn.Linear(8, 12)), (2, 8), training=True)
+    assert analysis_json(analysis)["training_disagreements"] == []
+    assert "0 backward disagreements" in repr(analysis)
+    assert "training_disagreements" not in analysis_json(analyze(nn.Linear(8, 12), (2, 8)))
