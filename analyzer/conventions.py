@@ -307,6 +307,42 @@ def flopcounter_training_total(analysis: Analysis) -> ConventionTotal:
     return ConventionTotal(Convention.FLOPCOUNTER, rules.source, "FLOPs, forward and backward", tuple(terms))
 
 
+@dataclass(frozen=True)
+class BackwardGap:
+    """A layer whose backward FLOPs a tool counts differently from convcost, with the reason.
+
+    Attributes:
+        layer: module name; groups: the convolution's groups.
+        convcost_flops: the layer's backward product FLOPs, ``2·(grad-input + grad-weight MACs)``.
+        tool_flops: the tool's figure for the same products.
+    """
+
+    layer: str
+    groups: int
+    convcost_flops: int
+    tool_flops: int
+    reason: str
+
+
+def flopcounter_backward_gaps(analysis: Analysis) -> tuple[BackwardGap, ...]:
+    """Every layer where FlopCounterMode's backward differs from the truth (grouped convolutions whose weight
+    trains), largest gap first; empty without a training step."""
+    if analysis.training is None:
+        return ()
+    gaps = []
+    for layer in analysis.layers:
+        check = layer.check
+        cost = analysis.training.layers.get(layer.name)
+        if check is None or cost is None or check.kind == "linear" or check.groups == 1 or not cost.grad_weight_macs:
+            continue
+        true_flops = 2 * (cost.grad_input_macs + cost.grad_weight_macs)
+        tool_flops = 2 * (cost.grad_input_macs + check.groups * cost.grad_weight_macs)
+        gaps.append(BackwardGap(layer.name, check.groups, true_flops, tool_flops,
+                                f"FlopCounterMode's convolution_backward ignores groups={check.groups} for the "
+                                f"weight's gradient, counting it {check.groups} times"))
+    return tuple(sorted(gaps, key=lambda gap: gap.convcost_flops - gap.tool_flops))
+
+
 def explain(analysis: Analysis, tool: Convention | str) -> tuple[ReconciliationRow, ...]:
     """Op-by-op reconciliation of convcost's all-op FLOPs with ``tool``'s total."""
     convention = convention_total(analysis, tool)

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from convcost.analyzer import Analysis, Execution
-from convcost.analyzer.conventions import ConventionTotal
+from convcost.analyzer.conventions import Convention, ConventionTotal, flopcounter_backward_gaps
 
 from .columns import SUMMARY_COLUMNS, TABLE_COLUMNS, Column, conventions
 from .display import display_frame, display_row
@@ -195,8 +195,17 @@ def summary_text(summary: pd.DataFrame) -> str:
 
 
 def convention_text(total: ConventionTotal, analysis: Analysis) -> str:
-    """Two lines: the tool, its rules and its total, then convcost's FLOPs and MACs of the same analysis."""
-    return (f"Convention {total.tool} ({total.source}): {total.total:,} ({total.unit})\n"
+    """Two lines: the tool, its rules and its total, then convcost's FLOPs and MACs of the same analysis; with a
+    training step under FlopCounterMode, the layers whose backward it miscounts and why."""
+    text = (f"Convention {total.tool} ({total.source}): {total.total:,} ({total.unit})\n"
             + _wrap(f"convcost: {analysis.totals.flops:,} all-op FLOPs, {analysis.totals.macs:,} conv+linear MACs; "
                     f"convcost explain {analysis.model} --vs {total.tool} reconciles the two operator by operator")
             + "\n")
+    gaps = flopcounter_backward_gaps(analysis) if total.tool == Convention.FLOPCOUNTER else ()
+    if gaps:
+        true_flops, tool_flops = sum(g.convcost_flops for g in gaps), sum(g.tool_flops for g in gaps)
+        worst = gaps[0]
+        text += _wrap(f"FlopCounterMode miscounts the backward of {len(gaps)} grouped convolutions: "
+                      f"{tool_flops:,} FLOPs where their products take {true_flops:,}; the largest, "
+                      f"{worst.layer}: {worst.tool_flops:,} for {worst.convcost_flops:,} ({worst.reason})") + "\n"
+    return text

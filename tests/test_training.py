@@ -629,3 +629,22 @@ def test_json_and_repr_carry_the_backward_check() -> None:
     assert analysis_json(analysis)["training_disagreements"] == []
     assert "0 backward disagreements" in repr(analysis)
     assert "training_disagreements" not in analysis_json(analyze(nn.Linear(8, 12), (2, 8)))
+
+
+def test_flop_counter_mode_gaps_say_where_and_why() -> None:
+    from convcost.analyzer.conventions import flopcounter_backward_gaps, flopcounter_training_total
+    from convcost.reports.table import convention_text
+
+    analysis = analyze(create_model("efficientnet_b0", device="meta"), (2, 3, 64, 64), training=True)
+    assert analysis.training is not None
+    gaps = flopcounter_backward_gaps(analysis)
+    assert len(gaps) == 16 and all(gap.groups > 1 for gap in gaps)  # B0's sixteen depthwise convolutions
+    true_flops = 2 * (analysis.totals.macs + analysis.training.total.macs)
+    # the gaps are the whole difference between FlopCounterMode's training total and the truth
+    assert flopcounter_training_total(analysis).total - true_flops == sum(g.tool_flops - g.convcost_flops
+                                                                          for g in gaps)
+    text = convention_text(flopcounter_training_total(analysis), analysis)
+    assert "FlopCounterMode miscounts the backward of 16 grouped convolutions" in text
+    assert f"ignores groups={gaps[0].groups} for the weight's gradient" in text.replace("\n    ", " ")
+    assert flopcounter_backward_gaps(analyze(create_model("resnet50", device="meta"), (1, 3, 64, 64),
+                                             training=True)) == ()
