@@ -251,7 +251,7 @@ def count_training_step(model: nn.Module, inputs: Any, dtype: torch.dtype, ops: 
     rule = optimizer_rule(optimizer)
     args = meta_inputs(inputs, dtype)
     owners = _NodeOwners(model)
-    with preserved_model(model), meta_parameters(model, dtype) as excluded, owners.hooked():
+    with preserved_model(model), meta_parameters(model, dtype, real_counters=True) as excluded, owners.hooked():
         memory = LiveBytes(excluded)
         for tensor in _tensors(args):
             memory.track(tensor, "", Phase.FORWARD.value)

@@ -648,3 +648,12 @@ def test_flop_counter_mode_gaps_say_where_and_why() -> None:
     assert f"ignores groups={gaps[0].groups} for the weight's gradient" in text.replace("\n    ", " ")
     assert flopcounter_backward_gaps(analyze(create_model("resnet50", device="meta"), (1, 3, 64, 64),
                                              training=True)) == ()
+
+
+def test_batch_norm_with_a_cumulative_average_trains_and_keeps_its_counter() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4, momentum=None))
+    step = analyze(model, (2, 3, 8, 8), training=True).training  # its forward reads num_batches_tracked as a number
+    assert step is not None
+    # the conv's weight gradient: 2·4·6·6 outputs · 27 = 7,776 MACs
+    assert step.total.grad_weight_macs == 7_776
+    assert model[1].num_batches_tracked.item() == 0 and model[1].num_batches_tracked.device.type == "cpu"

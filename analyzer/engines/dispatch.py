@@ -45,13 +45,15 @@ def meta_like(tensor: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 
 
 @contextmanager
-def meta_parameters(model: nn.Module, dtype: torch.dtype) -> Iterator[set[int]]:
+def meta_parameters(model: nn.Module, dtype: torch.dtype, *, real_counters: bool = False) -> Iterator[set[int]]:
     """Swap every parameter and buffer for a ``meta`` stand-in for the block; yields their storage keys.
 
     Each module's own tensor slots are swapped once and restored in ``finally``, so a module
     registered under two names, or a parameter shared by two modules, is handled (one
     stand-in per tensor keeps weights tied). Floating-point parameters keep ``requires_grad``
-    so autograd saves what training would. No value is copied.
+    so autograd saves what training would. No value is copied. With ``real_counters``, a scalar integer
+    buffer (batch norm's ``num_batches_tracked``, which a train-mode forward may read as a number) stands in
+    as a zero on the CPU instead.
     """
     slots: list[tuple[dict[str, Any], str, torch.Tensor]] = []
     stand_ins: dict[int, torch.Tensor] = {}
@@ -62,7 +64,8 @@ def meta_parameters(model: nn.Module, dtype: torch.dtype) -> Iterator[set[int]]:
                     continue
                 slots.append((table, name, tensor))
                 if id(tensor) not in stand_ins:
-                    stand_in = meta_like(tensor, dtype)
+                    counter = real_counters and tensor.dim() == 0 and not tensor.is_floating_point()
+                    stand_in = torch.zeros((), dtype=tensor.dtype) if counter else meta_like(tensor, dtype)
                     if tensor.is_floating_point():
                         stand_in.requires_grad_(tensor.requires_grad)
                     stand_ins[id(tensor)] = stand_in
