@@ -275,3 +275,24 @@ def test_a_search_capped_by_the_tensor_size_does_not_crash() -> None:
     assert plan.batch_model == "measured" and plan.limit is BatchLimit.TENSOR
     assert 0 < plan.max_batch <= MAX_ELEMENTS // (2**40 * 4)
     assert target.saved_bytes(plan.max_batch, torch.float32) > 0  # the batch it reports can be analysed
+
+
+# --- the exact plan on the command line ----------------------------------------------------------------
+
+
+def test_exact_plan_rows_carry_the_training_step(capsys, models: str) -> None:
+    document = plan_json(capsys, f"{models}:build", "--input", "1x3x8x8", "--batches", "1,2", "--exact",
+                         "--allowance", "1KiB", "--budget", "1MiB")
+    rows = document["rows"]
+    assert [row["batch"] for row in rows] == [1, 2]
+    model = load_model(f"{models}:build").module
+    for row in rows:
+        step = analyze(model, (row["batch"], 3, 8, 8), training=True, optimizer="sgd-momentum").training
+        assert step is not None
+        assert row["exact_bytes"] == step.peak_bytes + 1024
+    assert "the largest batch is" in document["intro"]
+
+
+def test_allowance_without_exact_is_a_usage_error(capsys, models: str) -> None:
+    line = usage_error(capsys, "plan", f"{models}:build", "--input", "1x3x8x8", "--allowance", "1KiB")
+    assert line == "convcost: error: --allowance is added to the exact training step: add --exact"

@@ -125,3 +125,36 @@ def test_plan_section(study_of) -> None:
     (axes,) = figure_of(section).axes
     assert 17_179_869_184 in [line.get_ydata()[0] for line in axes.get_lines()]  # the budget line
     assert {line.get_xdata()[0] for line in axes.get_lines() if "largest" in line.get_label()} == {7, 8}
+
+
+# --- the exact plan: each batch's training step counted --------------------------------------
+
+
+def test_the_exact_plan_counts_each_batchs_training_step() -> None:
+    from convcost import analyze as analyze_any
+    from convcost.architectures import create_model
+
+    plan = training_plan("efficientnet_b0", budget="4GiB", batches=(1, 2), exact=True, allowance="600MiB")
+    model = create_model("efficientnet_b0", device="meta")
+    allowance = 600 * 2**20
+    for row in plan.rows:
+        step = analyze_any(model, (row.batch, 3, 224, 224), training=True, optimizer="sgd-momentum").training
+        assert step is not None
+        assert row.exact_bytes == step.peak_bytes + allowance  # sgd in a plan keeps a momentum buffer
+        assert row.exact_fits
+    largest = plan.exact_max_batch
+    assert largest is not None and 0 < largest < plan.max_batch  # the exact step needs more than the estimate
+
+    def exact(batch: int) -> int:
+        step = analyze_any(model, (batch, 3, 224, 224), training=True, optimizer="sgd-momentum").training
+        assert step is not None
+        return step.peak_bytes + allowance
+
+    assert exact(largest) <= 4 * GIB < exact(largest + 1)
+
+
+def test_an_allowance_needs_the_exact_plan() -> None:
+    with pytest.raises(ValueError, match="an allowance applies to the exact plan"):
+        training_plan("efficientnet_b0", allowance="600MiB")
+    plain = b0_plan()
+    assert not plain.exact and all(row.exact_bytes is None for row in plain.rows)

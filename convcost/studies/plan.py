@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import pandas as pd
@@ -42,6 +42,7 @@ from torch import nn
 
 from convcost.analyzer import EngineName, analyze
 from convcost.analyzer.naming import StrEnum
+from convcost.analyzer.optimizers import Optimizer
 from convcost.architectures import create_model, model_info
 from convcost.reports.charts import PALETTE, ChartJob, axis_units, chart_style
 from convcost.reports.prose import bytes_text
@@ -174,12 +175,17 @@ class PlanRow:
         saved_bytes: activation bytes autograd keeps for backward at this batch.
         total_bytes: ``fixed_bytes + saved_bytes``.
         fits: ``total_bytes`` is within the budget (True when there is no budget).
+        exact_bytes: with an exact plan, the training step's peak counted by a train-mode forward and backward
+            (:attr:`convcost.analyzer.records.TrainingCounts.peak_bytes`) plus the plan's allowance; else None.
+        exact_fits: ``exact_bytes`` is within the budget (None without an exact plan).
     """
 
     batch: int
     saved_bytes: int
     total_bytes: int
     fits: bool
+    exact_bytes: int | None = None
+    exact_fits: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -202,6 +208,12 @@ class TrainingPlan:
             ``max_batch`` fit, see :class:`BatchLimit`).
         rows: one per requested batch.
         caveats: what the plan leaves out.
+        exact: the rows also carry the exact training-step peak (``exact_bytes``): a train-mode forward (batch
+            statistics, dropout masks), its backward and the optimizer's state, counted on ``meta`` tensors.
+        allowance_bytes: added to every exact figure for what the device adds (the CUDA context, allocator
+            rounding and caching), as the caller states it.
+        exact_max_batch: with an exact plan and a budget, the largest batch whose exact figure fits (searched by
+            training-step analyses, up to :data:`MAX_SEARCH_BATCH`).
     """
 
     model: str
@@ -224,6 +236,9 @@ class TrainingPlan:
     limit: BatchLimit | None = None
     input_shapes: tuple[tuple[int, ...], ...] = ()
     caveats: tuple[str, ...] = CAVEATS
+    exact: bool = False
+    allowance_bytes: int = 0
+    exact_max_batch: int | None = None
 
     @property
     def published_oom(self) -> OutOfMemoryReport | None:
@@ -305,6 +320,10 @@ def _max_batch(fixed: int, saved: Callable[[int], int], budget: int, slope: int,
     return (exact, BatchLimit.BUDGET) if exact < tensor_cap else (tensor_cap, BatchLimit.TENSOR)
 
 
+#: The step a plan's optimizer name counts (the plan's ``sgd`` keeps a momentum buffer).
+PLAN_OPTIMIZERS: dict[str, Optimizer] = {"sgd": Optimizer.SGD_MOMENTUM, "adam": Optimizer.ADAM}
+
+
 def training_plan(
     model: str | PlanModel,
     resolution: int | None = None,
@@ -313,6 +332,8 @@ def training_plan(
     batches: Sequence[int] = DEFAULT_BATCHES,
     budget: str | int | None = None,
     dtype: torch.dtype = torch.float32,
+    exact: bool = False,
+    allowance: str | int | None = None,
 ) -> TrainingPlan:
     """Plan training memory of ``model`` by batch size: a registry name (at ``resolution``, default native) or
     any model with its inputs (:class:`PlanModel`).
@@ -322,15 +343,23 @@ def training_plan(
         batches: batch sizes to tabulate.
         budget: memory budget, bytes or a string for :func:`parse_bytes` (``"16GiB"``).
         dtype: dtype of weights, gradients, optimizer state and activations.
+        exact: also count each batch's training step exactly (``PlanRow.exact_bytes``), and with a budget
+            search the largest batch by it (``TrainingPlan.exact_max_batch``).
+        allowance: bytes (or a string for :func:`parse_bytes`) added to every exact figure for the device:
+            the CUDA context (several hundred MiB) and the allocator's rounding and caching.
 
     Raises:
-        ValueError: unknown optimizer, a batch below 1, or an unreadable budget.
+        ValueError: unknown optimizer, a batch below 1, an unreadable budget or allowance, or an allowance
+            without ``exact``.
     """
     if optimizer not in OPTIMIZER_STATES:
         raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZER_STATES)}; got {optimizer!r}")
     if any(batch < 1 for batch in batches):
         raise ValueError(f"batch sizes must be >= 1; got {list(batches)}")
     budget_bytes = None if budget is None else parse_bytes(budget)
+    if allowance is not None and not exact:
+        raise ValueError("an allowance applies to the exact plan: pass exact=True (convcost plan --exact)")
+    allowance_bytes = 0 if allowance is None else parse_bytes(allowance)
     target = model if isinstance(model, PlanModel) else PlanModel.of_registry(model, resolution)
     first = analyze(target.module, target.inputs(1), engine=EngineName.DISPATCH, dtype=dtype, name=target.name)
     measured = {1: first.totals.training_bytes}
@@ -361,14 +390,37 @@ def training_plan(
     input_cap = MAX_SIZE // max(target.sample_elements * size, 1)  # a larger batch's input exceeds 2^63 - 1 bytes
     max_batch, limit = (None, None) if budget_bytes is None else _max_batch(
         fixed, saved, budget_bytes, slope, constant, batch_model, input_cap)
+    exact_max_batch = None
+    if exact:
+        step = _step_peaks(target, dtype, PLAN_OPTIMIZERS[optimizer], allowance_bytes)
+        rows = tuple(replace(row, exact_bytes=step(row.batch),
+                             exact_fits=budget_bytes is None or step(row.batch) <= budget_bytes) for row in rows)
+        if budget_bytes is not None:
+            exact_max_batch = largest_batch(0, step, budget_bytes, min(MAX_SEARCH_BATCH, input_cap))
     return TrainingPlan(
         model=target.name, resolution=target.resolution, optimizer=optimizer, dtype=first.dtype,
         bytes_per_element=size, params=totals.params, buffers=totals.buffers, weight_bytes=weight,
         gradient_bytes=trained, optimizer_bytes=trained * OPTIMIZER_STATES[optimizer],
         buffer_bytes=totals.buffers * size, saved_bytes_per_sample=slope, saved_bytes_constant=constant,
         batch_model=batch_model, budget_bytes=budget_bytes, max_batch=max_batch, rows=rows, limit=limit,
-        input_shapes=first.input_shapes,
+        input_shapes=first.input_shapes, exact=exact, allowance_bytes=allowance_bytes,
+        exact_max_batch=exact_max_batch,
     )
+
+
+def _step_peaks(target: PlanModel, dtype: torch.dtype, optimizer: Optimizer, allowance: int) -> Callable[[int], int]:
+    """Batch → the exact training-step peak of ``target`` plus ``allowance`` (each batch analysed once)."""
+    peaks: dict[int, int] = {}
+
+    def peak(batch: int) -> int:
+        if batch not in peaks:
+            analysis = analyze(target.module, target.inputs(batch), engine=EngineName.DISPATCH, dtype=dtype,
+                               name=target.name, training=True, optimizer=optimizer)
+            assert analysis.training is not None
+            peaks[batch] = analysis.training.peak_bytes + allowance
+        return peaks[batch]
+
+    return peak
 
 
 # --- report section ---------------------------------------------------------------------
@@ -392,13 +444,29 @@ def _oom_sentence(plan: TrainingPlan) -> str:
             f"{bytes_text(row.total_bytes)} with {plan.optimizer}{budget}, so it {verdict}.")
 
 
+def _exact_sentence(plans: Sequence[TrainingPlan]) -> str:
+    """What the exact count of the training step says, when the plans made one."""
+    exact = [plan for plan in plans if plan.exact]
+    if not exact:
+        return ""
+    first = exact[0]
+    allowance = f", plus an allowance of {bytes_text(first.allowance_bytes)}" if first.allowance_bytes else ""
+    largest = ", ".join(f"{plan.exact_max_batch:,} with {plan.optimizer}" for plan in exact
+                        if plan.exact_max_batch is not None)
+    text = (" Counted exactly — a train-mode forward and its backward on meta tensors (batch statistics, dropout "
+            f"masks, gradients held to the step), the optimizer's state and the parameters{allowance} — the peak is "
+            "in the exact_bytes column")
+    return text + (f"; within the budget the largest batch is {largest}." if largest else ".")
+
+
 def plan_section(plans: Sequence[TrainingPlan]) -> Section:
     """Training memory against batch size for one model and input under one or more optimizers."""
     if not plans:
         raise ValueError("plan_section needs at least one plan")
     first = plans[0]
     rows = pd.concat([plan.to_dataframe().assign(max_batch=plan.max_batch) for plan in plans], ignore_index=True)
-    frame = rows[["optimizer", "batch", "fixed_bytes", "saved_bytes", "total_bytes", "fits"]]
+    columns = ["optimizer", "batch", "fixed_bytes", "saved_bytes", "total_bytes", "fits"]
+    frame = rows[columns + (["exact_bytes", "exact_fits"] if first.exact else [])]
     fixed = pd.DataFrame([{key: getattr(plan, key) for key in _PLAN_FIXED_COLUMNS} for plan in plans])
     fixed_text = ", ".join(f"{bytes_text(plan.fixed_bytes)} with {plan.optimizer}" for plan in plans)
     intro = (
@@ -411,6 +479,7 @@ def plan_section(plans: Sequence[TrainingPlan]) -> Section:
         largest = ", ".join(f"{plan.max_batch_text} with {plan.optimizer}" for plan in plans)
         intro += f" Within {bytes_text(first.budget_bytes)} the largest batch is {largest}."
     intro += _oom_sentence(first)
+    intro += _exact_sentence(plans)
     title = f"{first.model} at {first.input_text}: training memory by batch size"
     return Section(
         f"Training memory plan: {first.model} at {first.input_text}", intro, frame,

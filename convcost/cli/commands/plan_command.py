@@ -29,7 +29,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("plan measures floating inputs of --dtype: give --input shapes without a :dtype")
     target = PlanModel.of_shapes(model.name, model.module, [item.shape for item in inputs])
     dtype = getattr(torch, args.dtype or "float32")
-    plan = training_plan(target, optimizer=args.optimizer, batches=args.batches, budget=args.budget, dtype=dtype)
+    if args.allowance is not None and not args.exact:
+        raise UsageError("--allowance is added to the exact training step: add --exact")
+    plan = training_plan(target, optimizer=args.optimizer, batches=args.batches, budget=args.budget, dtype=dtype,
+                         exact=args.exact, allowance=args.allowance)
     section = plan_section([plan])
     emit(renderer(args).section(section), args, section.title)
     return 0
@@ -43,6 +46,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--optimizer", choices=list(OPTIMIZER_STATES), default="sgd",
                         help="; ".join(f"{name} ({states} state tensor{'s' * (states > 1)} per parameter)"
                                        for name, states in OPTIMIZER_STATES.items()) + " (default: sgd)")
+    parser.add_argument("--exact", action="store_true",
+                        help="also count each batch's training step exactly (train-mode forward and backward on meta "
+                             "tensors, gradients and optimizer state) and find the largest batch by it (slower)")
+    parser.add_argument("--allowance", type=byte_size, metavar="SIZE",
+                        help="with --exact: bytes the device adds, such as 600MiB for a CUDA context and allocator "
+                             "rounding (default: none)")
     parser.add_argument("--batches", type=batch_sizes, default=DEFAULT_BATCHES, metavar="LIST",
                         help=f"batch sizes to tabulate (default: {','.join(map(str, DEFAULT_BATCHES))})")
     add_output_options(parser)
