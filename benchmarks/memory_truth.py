@@ -32,6 +32,8 @@ import sys
 
 DEFAULT_MODELS = ("resnet50", "se_resnet50", "senet18", "mobilenet_v2", "efficientnet_b0", "efficientnet_v2_s")
 RESOLUTION = 224
+#: The swish study's activations (``--swish``): written out, the custom autograd function, the native op.
+SWISH_ACTIVATIONS = ("swish", "memory_efficient_swish", "silu")
 MIB = 2**20
 
 _CHILD = r"""
@@ -39,6 +41,7 @@ import json, sys, torch
 from convcost import create_model
 
 name, batch, side, device = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+overrides = json.loads(sys.argv[5])
 
 def rss(key):
     with open("/proc/self/status") as status:
@@ -62,7 +65,7 @@ def measured(work):
     return rss("VmHWM") - before
 
 torch.manual_seed(0)
-model = create_model(name).to(device)
+model = create_model(name, **overrides).to(device)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
 shape = (batch, 3, side, side)
 
@@ -85,20 +88,21 @@ print(json.dumps({"training": training, "inference": inference}))
 """
 
 
-def measure(name: str, batch: int, device: str) -> dict[str, int]:
-    """Measured bytes of one model and batch, in a fresh process on ``device``."""
+def measure(name: str, batch: int, device: str, overrides: dict[str, str]) -> dict[str, int]:
+    """Measured bytes of one model (built with ``overrides``) and batch, in a fresh process on ``device``."""
     environment = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"}
-    done = subprocess.run([sys.executable, "-c", _CHILD, name, str(batch), str(RESOLUTION), device],
-                          capture_output=True, text=True, check=True, env=environment)
+    done = subprocess.run([sys.executable, "-c", _CHILD, name, str(batch), str(RESOLUTION), device,
+                           json.dumps(overrides)], capture_output=True, text=True, check=True, env=environment)
     result: dict[str, int] = json.loads(done.stdout)
     return result
 
 
-def predict(name: str, batch: int) -> dict[str, int]:
-    """Predicted bytes of one model and batch (meta tensors)."""
+def predict(name: str, batch: int, overrides: dict[str, str]) -> dict[str, int]:
+    """Predicted bytes of one model (built with ``overrides``) and batch (meta tensors)."""
     from convcost import analyze, create_model
 
-    analysis = analyze(create_model(name, device="meta"), (batch, 3, RESOLUTION, RESOLUTION), training=True)
+    analysis = analyze(create_model(name, device="meta", **overrides), (batch, 3, RESOLUTION, RESOLUTION),
+                       training=True)
     assert analysis.training is not None
     return {"training": analysis.training.live_peak_bytes, "inference": analysis.totals.peak_bytes}
 
@@ -107,6 +111,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(DEFAULT_MODELS), help="comma-separated registry names")
     parser.add_argument("--batches", default="2,8", help="comma-separated batch sizes (default: 2,8)")
+    parser.add_argument("--swish", action="store_true",
+                        help="EfficientNet-B0 with each of the swish study's activations instead of --models")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                         help="where the real step runs; cuda measures torch.cuda.max_memory_allocated (default: cpu)")
     args = parser.parse_args()
@@ -115,15 +121,17 @@ def main() -> None:
 
         if not torch.cuda.is_available():
             parser.error("--device cuda: no CUDA device is available here (torch.cuda.is_available() is False)")
-    print(f"{'model':18s} {'batch':>5s} {'what':10s} {'predicted MiB':>14s} {'measured MiB':>13s} {'gap':>7s}")
-    for name in args.models.split(","):
+    print(f"{'model':40s} {'batch':>5s} {'what':10s} {'predicted MiB':>14s} {'measured MiB':>13s} {'gap':>7s}")
+    cases = ([("efficientnet_b0", {"activation": name}) for name in SWISH_ACTIVATIONS] if args.swish
+             else [(name, {}) for name in args.models.split(",")])
+    for name, overrides in cases:
+        label = name + "".join(f" {value}" for value in overrides.values())
         for batch in (int(b) for b in args.batches.split(",")):
-            predicted, real = predict(name, batch), measure(name, batch, args.device)
+            predicted, real = predict(name, batch, overrides), measure(name, batch, args.device, overrides)
             for what in ("inference", "training"):
                 gap = real[what] / predicted[what] - 1
-                print(f"{name:18s} {batch:5d} {what:10s} {predicted[what] / MIB:14.1f} {real[what] / MIB:13.1f} "
+                print(f"{label:40s} {batch:5d} {what:10s} {predicted[what] / MIB:14.1f} {real[what] / MIB:13.1f} "
                       f"{gap:+7.1%}")
-
 
 if __name__ == "__main__":
     main()
