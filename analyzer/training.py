@@ -68,6 +68,7 @@ class _NodeOwners:
         for name, module in model.named_modules():
             self._names.setdefault(id(module), name)
         self._starts: list[int] = []  # per running call: the sequence number of its first node
+        self._leaf = torch.empty((), device="meta", requires_grad=True)
         self._inner: list[list[Any]] = []  # per running call: nodes its calls found made before them
         self._running: list[str] = []
         self.failed_in: str | None = None
@@ -82,7 +83,7 @@ class _NodeOwners:
         if name is None:
             return
         self._running.append(name)
-        self._starts.append(_next_sequence_nr())
+        self._starts.append(_next_sequence_nr(self._leaf))
         self._inner.append([])
 
     def leave(self, module: nn.Module, _args: Any, output: Any) -> None:
@@ -323,9 +324,10 @@ def _product_nodes(roots: list[torch.Tensor]) -> Iterator[Any]:
         stack.extend(following for following, _ in node.next_functions)
 
 
-def _next_sequence_nr() -> int:
-    """The sequence number autograd gives the next node it creates in this thread (a throwaway node's, made
-    outside convcost's dispatch modes so that nothing counts it)."""
+def _next_sequence_nr(leaf: torch.Tensor) -> int:
+    """The sequence number autograd gives the next node it creates in this thread: a throwaway view of
+    ``leaf`` (a ``meta`` scalar that requires grad) is numbered, outside convcost's dispatch modes so that
+    nothing counts it."""
     with _disable_current_modes():
-        probe: Any = torch.empty((), device="meta", requires_grad=True).view(())
+        probe: Any = leaf.view(())
     return int(probe.grad_fn._sequence_nr()) + 1

@@ -146,6 +146,14 @@ def _binary_outputs(a: torch.Tensor, b: Any, *_: Any, **__: Any) -> torch.Tensor
     return torch.empty(shape, dtype=torch.result_type(a, b), device=a.device)
 
 
+def _true_division_outputs(a: torch.Tensor, b: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
+    # floating operands divide like the other binary ops; integer ones promote to float (the reference kernel)
+    if a.is_floating_point() and (not isinstance(b, torch.Tensor) or b.is_floating_point()) and not args \
+            and not kwargs:
+        return _binary_outputs(a, b)
+    return _aten.div.Tensor(a, b, *args, **kwargs)
+
+
 def _mean_outputs(x: torch.Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> torch.Tensor:
     dims = {d % x.dim() for d in ([dim] if isinstance(dim, int) else dim or range(x.dim()))}
     shape = [1 if i in dims else n for i, n in enumerate(x.shape) if keepdim or i not in dims]
@@ -266,6 +274,7 @@ _FAST_META: dict[Any, Any] = {
     **{op: _unary_outputs for op in (_aten.silu.default, _aten.sigmoid.default, _aten.relu.default,
                                      _aten.hardtanh.default, _aten.hardswish.default, _aten.tanh.default)},
     **{op: _binary_outputs for op in (_aten.add.Tensor, _aten.mul.Tensor, _aten.sub.Tensor)},
+    _aten.div.Tensor: _true_division_outputs,
     _aten.mean.dim: _mean_outputs,
     _aten.mm.default: _mm_outputs,
     _aten.addmm.default: _addmm_outputs,
