@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Literal, get_args
 
 from .engines.base import EngineName, EngineSelection, registered_engines
 from .formulas.ops import OpKey
+from .naming import ancestors
 from .records import Disagreement, EngineTotals, Execution, LayerRecord, Shape, Totals, TrainingCounts
 
 if TYPE_CHECKING:
@@ -60,12 +61,6 @@ class Verdict:
     def ok(self) -> bool:
         """Every checked layer matches its formula and no two engines disagree."""
         return not self.differing and not self.disagreements
-
-
-def ancestors(name: str) -> list[str]:
-    """``name`` and every module above it, root ``""`` last."""
-    parts = name.split(".") if name else []
-    return [".".join(parts[:i]) for i in range(len(parts), -1, -1)]
 
 
 @dataclass(frozen=True)

@@ -130,7 +130,8 @@ def analyze(
         # the dispatch walk always runs (it measures shapes and memory), so its counts are always reported
         engines: dict[EngineName, EngineCounts] = {EngineName.DISPATCH: run.walk.counts}
         engines.update({e.name: e.count(context) for e in chosen if e.name not in engines})
-        step = _training_step(setup, run, rule.optimizer) if training else None
+    # the training step snapshots and restores the model itself
+    step = _training_step(setup, run, rule.optimizer) if training else None
     analysis = _assemble(setup, run, engines, weights)
     if step is None:
         return analysis

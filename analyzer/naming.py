@@ -42,3 +42,9 @@ def parse_member(enum: type[E], value: object, what: str) -> E:
 
 
 __all__ = ["StrEnum", "parse_member"]
+
+
+def ancestors(name: str) -> list[str]:
+    """Dotted module ``name`` and every module above it, root ``""`` last."""
+    parts = name.split(".") if name else []
+    return [".".join(parts[:i]) for i in range(len(parts), -1, -1)]

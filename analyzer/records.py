@@ -28,7 +28,7 @@ from .formulas.backward import BackwardCost
 from .formulas.layers import ConvKind
 from .formulas.ops import OpKey
 from .layout import CostCategory
-from .naming import StrEnum
+from .naming import StrEnum, ancestors
 from .optimizers import Optimizer, optimizer_rule
 
 Shape = tuple[int, ...]
@@ -290,12 +290,8 @@ class TrainingCounts:
 
     @cached_property
     def _inclusive(self) -> dict[str, BackwardCost]:
-        sums: dict[str, list[int]] = {}
+        sums: dict[str, BackwardCost] = {}
         for name, cost in self.layers.items():
-            parts = name.split(".") if name else []
-            for depth in range(len(parts) + 1):
-                entry = sums.setdefault(".".join(parts[:depth]), [0, 0, 0])
-                entry[0] += cost.grad_input_macs
-                entry[1] += cost.grad_weight_macs
-                entry[2] += cost.flops
-        return {name: BackwardCost(*entry) for name, entry in sums.items()}
+            for ancestor in ancestors(name):
+                sums[ancestor] = sums.get(ancestor, BackwardCost()) + cost
+        return sums

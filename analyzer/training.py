@@ -44,7 +44,6 @@ from .engines.dispatch import (
     storage_key,
 )
 from .formulas.backward import BACKWARD_FORMULAS, BACKWARD_FREE, BackwardCost
-from .formulas.ops import MATRIX_KEYS
 from .formulas.table import DEFAULT_OPS, OpTable
 from .optimizers import Optimizer, optimizer_rule
 from .preserve import preserved_model
@@ -185,9 +184,8 @@ class _BackwardCounter(FastMetaMode):
         self.ops, self.memory = ops, memory
         self.current = ""
         self._node: Any = None
-        self.costs: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+        self.costs: defaultdict[str, BackwardCost] = defaultdict(BackwardCost)
         self.unsupported: Counter[str] = Counter()
-        self.ignored: Counter[str] = Counter()
         # autograd node → the products it ran: (storage of the result, module, MACs) each
         self._products: dict[Any, list[tuple[int, str, int]]] = {}
 
@@ -199,24 +197,19 @@ class _BackwardCounter(FastMetaMode):
             self.current = node.metadata.get(OWNER, "") if node is not None else ""
         out = _run(func, args, kwargs)
         name = _schema(func)[0]
-        cost = self.costs[self.current]
-        backward = None if name in self.ops.ignored else BACKWARD_FORMULAS.get(name)
+        backward = BACKWARD_FORMULAS.get(name)
         formula = self.ops.formula(name) if backward is None else None
         if name in self.ops.ignored:
-            self.ignored[name] += 1
+            pass  # the analysis was told to count it as nothing
         elif backward is not None:
-            counted = backward.cost(_op_call(func, args, kwargs, out))
-            cost[0] += counted.grad_input_macs
-            cost[1] += counted.grad_weight_macs
-            cost[2] += counted.flops
+            self.costs[self.current] += backward.cost(_op_call(func, args, kwargs, out))
         elif formula is not None:
-            counted_forward = formula.cost(_op_call(func, args, kwargs, out))
-            cost[2] += counted_forward.flops
-            if formula.key in MATRIX_KEYS and counted_forward.macs:
-                cost[0] += counted_forward.macs  # until its node returns it as a weight's gradient
-                if node is not None:
-                    self._products.setdefault(node, []).append(
-                        (storage_key(_tensors(out)[0]), self.current, counted_forward.macs))
+            counted = formula.cost(_op_call(func, args, kwargs, out))
+            # only products have MACs: grad-input ones until their node returns them as a weight's gradient
+            self.costs[self.current] += BackwardCost(grad_input_macs=counted.macs, flops=counted.flops)
+            if counted.macs and node is not None:
+                self._products.setdefault(node, []).append((storage_key(_tensors(out)[0]), self.current,
+                                                            counted.macs))
         elif name not in self.ops.free and name not in BACKWARD_FREE:
             self.unsupported[name] += 1
         for tensor in _tensors(out):
@@ -231,8 +224,7 @@ class _BackwardCounter(FastMetaMode):
         keys = {storage_key(grad) for grad in weights if grad is not None}
         for key, module, macs in made:
             if key in keys:
-                self.costs[module][0] -= macs
-                self.costs[module][1] += macs
+                self.costs[module] += BackwardCost(grad_input_macs=-macs, grad_weight_macs=macs)
 
 
 def count_training_step(model: nn.Module, inputs: Any, dtype: torch.dtype, ops: OpTable = DEFAULT_OPS,
@@ -292,7 +284,7 @@ def count_training_step(model: nn.Module, inputs: Any, dtype: torch.dtype, ops: 
                  for t in itertools.chain(model.parameters(), model.buffers()))
     names = dict.fromkeys([name for name, _ in model.named_modules()] + list(backward.costs))
     return TrainingCounts(
-        layers={name: BackwardCost(*backward.costs.get(name, (0, 0, 0))) for name in names},
+        layers={name: backward.costs.get(name, BackwardCost()) for name in names},
         forward_flops={name: forward.flops.get(name, 0) for name in names},
         unsupported=dict(backward.unsupported), optimizer=rule.optimizer, trainable_params=trainable,
         parameter_bytes=stored, gradient_bytes=trainable * size, state_bytes=rule.state_slots * trainable * size,

@@ -68,3 +68,12 @@ def assert_unchanged(before: dict[str, Any], after: dict[str, Any]) -> None:
             assert torch.equal(old[3], new[3]), key
         else:
             assert old == new, key
+
+
+def run_cli(capsys: Any, *argv: str) -> tuple[int, str, str]:
+    """``convcost ARGV`` in this process: exit status, stdout, stderr."""
+    from convcost.cli.app import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err

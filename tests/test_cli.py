@@ -6,9 +6,10 @@ import json
 from html.parser import HTMLParser
 
 import pytest
+from helpers import run_cli
 
 from convcost.architectures import list_models
-from convcost.cli.app import UsageError, expand_models, main
+from convcost.cli.app import UsageError, expand_models
 from convcost.studies import study_names
 
 B0_PARAMS = 5_288_548
@@ -29,14 +30,9 @@ def not_a_model():
 """
 
 
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
 
 def assert_usage_error(capsys, argv: list[str], *needles: str) -> str:
-    code, out, err = run(capsys, *argv)
+    code, out, err = run_cli(capsys, *argv)
     assert code == 2, (out, err)
     assert "Traceback" not in err
     message = err.strip().splitlines()[-1]
@@ -56,7 +52,7 @@ def model_file(tmp_path):
 
 
 def test_list_shows_native_resolution_and_published_figures(capsys) -> None:
-    code, out, _ = run(capsys, "list", "efficientnet_b[03]")
+    code, out, _ = run_cli(capsys, "list", "efficientnet_b[03]")
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split()[:3] == ["Model", "Family", "px"]
@@ -74,17 +70,17 @@ def test_list_with_no_match_is_a_usage_error(capsys) -> None:
 
 
 def test_analyze_table_defaults_to_native_resolution(capsys) -> None:
-    code, out, _ = run(capsys, "analyze", "efficientnet_b1", "--depth", "1", "--legend")
+    code, out, _ = run_cli(capsys, "analyze", "efficientnet_b1", "--depth", "1", "--legend")
     assert code == 0
     assert out.startswith("efficientnet_b1: input 1x3x240x240 (float32), engine dispatch")
     assert "    " not in "".join(line[:4] for line in out.split("\n\n")[1].splitlines()[2:])  # depth 1 at most
     assert "Conventions:" in out
-    code, out, _ = run(capsys, "analyze", "efficientnet_b1", "--depth", "1")
+    code, out, _ = run_cli(capsys, "analyze", "efficientnet_b1", "--depth", "1")
     assert code == 0 and "Conventions:" not in out  # the legend only on request
 
 
 def test_analyze_json_follows_the_contract(capsys) -> None:
-    code, out, _ = run(capsys, "analyze", "efficientnet_b0", "--format", "json")
+    code, out, _ = run_cli(capsys, "analyze", "efficientnet_b0", "--format", "json")
     assert code == 0
     document = json.loads(out)  # one object
     assert {"model", "input_shape", "params", "macs", "flops", "activation_bytes", "training_bytes", "peak_bytes",
@@ -97,7 +93,7 @@ def test_analyze_json_follows_the_contract(capsys) -> None:
 
 def test_analyze_csv_to_a_file(capsys, tmp_path) -> None:
     target = tmp_path / "b0.csv"
-    code, out, _ = run(capsys, "analyze", "efficientnet_b0", "--resolution", "256", "--format", "csv", "-o",
+    code, out, _ = run_cli(capsys, "analyze", "efficientnet_b0", "--resolution", "256", "--format", "csv", "-o",
                        str(target))
     assert code == 0 and out == ""
     rows = list(csv.DictReader(io.StringIO(target.read_text())))
@@ -107,7 +103,7 @@ def test_analyze_csv_to_a_file(capsys, tmp_path) -> None:
 
 
 def test_analyze_html(capsys) -> None:
-    code, out, _ = run(capsys, "analyze", "resnet50", "--format", "html")
+    code, out, _ = run_cli(capsys, "analyze", "resnet50", "--format", "html")
     assert code == 0
     parser = HTMLParser()
     parser.feed(out)
@@ -116,7 +112,7 @@ def test_analyze_html(capsys) -> None:
 
 
 def test_analyze_a_model_from_a_file(capsys, model_file) -> None:
-    code, out, _ = run(capsys, "analyze", f"{model_file}:build", "--format", "json")
+    code, out, _ = run_cli(capsys, "analyze", f"{model_file}:build", "--format", "json")
     assert code == 0
     document = json.loads(out)
     assert document["input_shape"] == [1, 3, 224, 224]  # the documented default for your own model
@@ -126,7 +122,7 @@ def test_analyze_a_model_from_a_file(capsys, model_file) -> None:
 
 def test_analyze_a_model_from_a_module(capsys, model_file, monkeypatch) -> None:
     monkeypatch.syspath_prepend(str(model_file.parent))
-    code, out, _ = run(capsys, "analyze", "mymodel:build", "--input", "2x3x32x32", "--format", "json")
+    code, out, _ = run_cli(capsys, "analyze", "mymodel:build", "--input", "2x3x32x32", "--format", "json")
     assert code == 0
     assert json.loads(out)["input_shape"] == [2, 3, 32, 32]
 
@@ -138,7 +134,7 @@ def test_unknown_model_lists_the_closest_names(capsys) -> None:
 
 @pytest.mark.parametrize("shape", ["1x3xfoo", "1x3x0x224", "1x3x224x", "1,3,224,224"])
 def test_bad_input_shape(capsys, shape: str) -> None:
-    code, _, err = run(capsys, "analyze", "efficientnet_b0", "--input", shape)
+    code, _, err = run_cli(capsys, "analyze", "efficientnet_b0", "--input", shape)
     assert code == 2 and "Traceback" not in err
     assert "argument --input" in err
 
@@ -150,7 +146,7 @@ def test_input_that_does_not_fit_the_model(capsys) -> None:
 
 
 def test_resolution_and_input_exclude_each_other(capsys) -> None:
-    code, _, err = run(capsys, "analyze", "efficientnet_b0", "--resolution", "224", "--input", "1x3x224x224")
+    code, _, err = run_cli(capsys, "analyze", "efficientnet_b0", "--resolution", "224", "--input", "1x3x224x224")
     assert code == 2 and "not allowed with" in err
 
 
@@ -180,7 +176,7 @@ def test_unwritable_output_path(capsys, tmp_path) -> None:
 
 
 def test_help_exits_zero(capsys) -> None:
-    code, out, _ = run(capsys, "analyze", "--help")
+    code, out, _ = run_cli(capsys, "analyze", "--help")
     assert code == 0 and "--resolution N" in out and "--engine" in out
 
 
@@ -197,7 +193,7 @@ def test_expand_models() -> None:
 
 
 def test_compare_table_side_by_side(capsys) -> None:
-    code, out, _ = run(capsys, "compare", "efficientnet_b0..b1", "resnet50")
+    code, out, _ = run_cli(capsys, "compare", "efficientnet_b0..b1", "resnet50")
     assert code == 0
     summary, macs, params = out.split("\n\n")[:3]
     assert [line.split()[0] for line in summary.splitlines()[2:]] == ["efficientnet_b0", "efficientnet_b1",
@@ -208,7 +204,7 @@ def test_compare_table_side_by_side(capsys) -> None:
 
 
 def test_compare_json_and_csv(capsys) -> None:
-    code, out, _ = run(capsys, "compare", "efficientnet_b0", "mobilenet_v2", "--resolution", "160", "--format",
+    code, out, _ = run_cli(capsys, "compare", "efficientnet_b0", "mobilenet_v2", "--resolution", "160", "--format",
                        "json")
     assert code == 0
     document = json.loads(out)
@@ -216,7 +212,7 @@ def test_compare_json_and_csv(capsys) -> None:
     b0_stages = [s for s in document["stages"] if s["model"] == "efficientnet_b0"]
     assert b0_stages[0] == {"model": "efficientnet_b0", "stage": "stem", "params": 928,
                             "macs": 32 * 80 * 80 * 27}  # 5,529,600
-    code, out, _ = run(capsys, "compare", "efficientnet_b0", "resnet50", "--format", "csv")
+    code, out, _ = run_cli(capsys, "compare", "efficientnet_b0", "resnet50", "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [(r["model"], int(r["params"])) for r in rows] == [("efficientnet_b0", B0_PARAMS),
                                                               ("resnet50", 25_557_032)]
@@ -224,7 +220,7 @@ def test_compare_json_and_csv(capsys) -> None:
 
 def test_compare_html_has_the_stage_sections(capsys, tmp_path) -> None:
     target = tmp_path / "compare.html"
-    code, _, _ = run(capsys, "compare", "efficientnet_b0..b1", "--format", "html", "-o", str(target))
+    code, _, _ = run_cli(capsys, "compare", "efficientnet_b0..b1", "--format", "html", "-o", str(target))
     assert code == 0
     html = target.read_text()
     assert "MACs per stage" in html and "Params per stage" in html and "Cost against model index" in html
@@ -233,7 +229,7 @@ def test_compare_html_has_the_stage_sections(capsys, tmp_path) -> None:
 def test_compare_bad_input(capsys) -> None:
     assert_usage_error(capsys, ["compare", "efficientnet_b0", "efficientnet_b9"], "unknown model 'efficientnet_b9'")
     assert_usage_error(capsys, ["compare", "vgg*"], "no model matches 'vgg*'")
-    code, _, err = run(capsys, "compare", "efficientnet_b0", "--resolution", "big")
+    code, _, err = run_cli(capsys, "compare", "efficientnet_b0", "--resolution", "big")
     assert code == 2 and "argument --resolution" in err
 
 
@@ -241,7 +237,7 @@ def test_compare_bad_input(capsys) -> None:
 
 
 def test_report_on_a_subset(capsys, tmp_path) -> None:
-    code, out, _ = run(capsys, "report", "--out", str(tmp_path), "--models", "efficientnet_b0..b1", "--jobs", "1",
+    code, out, _ = run_cli(capsys, "report", "--out", str(tmp_path), "--models", "efficientnet_b0..b1", "--jobs", "1",
                        "--studies", "se,conventions")
     assert code == 0 and out.startswith(f"wrote {tmp_path / 'index.html'} (2 models, 2 studies")
     html = (tmp_path / "index.html").read_text()
@@ -269,7 +265,7 @@ def test_report_with_every_engine_analyses_each_model_once(capsys, tmp_path, mon
     for job_type in (AnalysisJob, RegistryAnalysis):
         run_job = job_type.run
         monkeypatch.setattr(job_type, "run", lambda self, run_job=run_job: ran.append(repr(self)) or run_job(self))
-    code, out, _ = run(capsys, "report", "--out", str(tmp_path), "--models", "efficientnet_b0", "--engine", "all",
+    code, out, _ = run_cli(capsys, "report", "--out", str(tmp_path), "--models", "efficientnet_b0", "--engine", "all",
                        "--jobs", "1", "--studies", "conventions")
     assert code == 0 and "(1 models, 1 studies" in out
     assert ran == ["RegistryAnalysis(name='efficientnet_b0', engine='all')"]  # the study reuses the model's
@@ -322,7 +318,7 @@ class _Headings(HTMLParser):
 @pytest.mark.slow
 def test_full_report(capsys, tmp_path) -> None:
     # its speed is measured by hand (benchmarks/, README): a timed assertion fails on a loaded machine
-    code, out, _ = run(capsys, "report", "--out", str(tmp_path))
+    code, out, _ = run_cli(capsys, "report", "--out", str(tmp_path))
     assert code == 0 and f"({len(list_models())} models, {len(study_names())} studies" in out
     html = (tmp_path / "index.html").read_text()
     for name in list_models():

@@ -10,10 +10,10 @@ import types
 from typing import Any
 
 import pytest
+from helpers import run_cli
 from torch import nn
 
 from convcost import load_model
-from convcost.cli.app import main
 
 B0_MACS = 385_814_752
 
@@ -63,14 +63,9 @@ def models(tmp_path) -> str:
     return str(path)
 
 
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
 
 def analyze_json(capsys, *argv: str) -> dict[str, Any]:
-    code, out, err = run(capsys, "analyze", *argv, "--format", "json")
+    code, out, err = run_cli(capsys, "analyze", *argv, "--format", "json")
     assert code == 0, err
     document: dict[str, Any] = json.loads(out)
     return document
@@ -78,7 +73,7 @@ def analyze_json(capsys, *argv: str) -> dict[str, Any]:
 
 def usage_error(capsys, *argv: str) -> str:
     """The one error line of a usage error (exit 2, nothing on stdout, no traceback)."""
-    code, out, err = run(capsys, *argv)
+    code, out, err = run_cli(capsys, *argv)
     assert (code, out) == (2, ""), (code, out, err)
     assert "Traceback" not in err
     errors = [line for line in err.splitlines() if line.startswith(("convcost: error:", f"convcost {argv[0]}: error:"))]
@@ -130,14 +125,14 @@ def test_an_unexpected_keyword_names_the_factory(capsys, models: str) -> None:
 
 
 def test_explain_and_plan_take_kw(capsys, models: str) -> None:
-    code, out, err = run(capsys, "explain", f"{models}:build", "--input", "1x3x16x16", "--kw", "width=4", "--kw",
+    code, out, err = run_cli(capsys, "explain", f"{models}:build", "--input", "1x3x16x16", "--kw", "width=4", "--kw",
                          "classes=3", "--vs", "fvcore", "--format", "json")
     assert code == 0, err
     rows = {row["op"]: row for row in json.loads(out)["rows"]}
     assert rows["conv"]["fvcore"] == 3 * 4 * 9 * 16 * 16  # fvcore: one per multiply-add, no bias
     assert rows["conv"]["convcost_flops"] == 2 * 3 * 4 * 9 * 16 * 16 + 4 * 16 * 16  # 2 per MAC + a bias add each
     assert rows["linear"]["fvcore"] == 4 * 3
-    code, out, err = run(capsys, "plan", f"{models}:build", "--input", "1x3x16x16", "--kw", "width=4", "--kw",
+    code, out, err = run_cli(capsys, "plan", f"{models}:build", "--input", "1x3x16x16", "--kw", "width=4", "--kw",
                          "classes=3", "--format", "json")
     assert code == 0, err
     (fixed,) = json.loads(out)["tables"][0]["rows"]
@@ -157,7 +152,7 @@ def test_two_inputs_one_of_them_token_ids(capsys, models: str) -> None:
     conv = next(layer for layer in document["layers"] if layer["name"] == "conv")
     embed = next(layer for layer in document["layers"] if layer["name"] == "embed")
     assert conv["output_shape"] == [1, 4, 6, 6] and embed["output_shape"] == [1, 5, 8]
-    code, out, _ = run(capsys, "analyze", f"{models}:two_inputs", "--input", "1x3x8x8", "--input", "1x5:int64")
+    code, out, _ = run_cli(capsys, "analyze", f"{models}:two_inputs", "--input", "1x3x8x8", "--input", "1x5:int64")
     assert code == 0 and out.splitlines()[0].startswith(f"{models}:two_inputs: input 1x3x8x8, 1x5 ")
 
 

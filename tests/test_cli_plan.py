@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 import torch
+from helpers import run_cli
 from torch import nn
 
 from convcost import load_model
 from convcost.analyzer import analyze
-from convcost.cli.app import main
 from convcost.studies.plan import MAX_SEARCH_BATCH, BatchLimit, PlanModel, largest_batch, training_plan
 
 MAX_ELEMENTS = 2**63 - 1
@@ -47,14 +47,9 @@ def models(tmp_path) -> str:
     return str(path)
 
 
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
 
 def plan_json(capsys, *argv: str) -> dict[str, Any]:
-    code, out, err = run(capsys, "plan", *argv, "--format", "json")
+    code, out, err = run_cli(capsys, "plan", *argv, "--format", "json")
     assert code == 0, err
     document: dict[str, Any] = json.loads(out)
     return document
@@ -68,7 +63,7 @@ def fixed_part(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def usage_error(capsys, *argv: str) -> str:
-    code, out, err = run(capsys, *argv)
+    code, out, err = run_cli(capsys, *argv)
     assert (code, out) == (2, ""), (code, out, err)
     assert "Traceback" not in err
     lines = err.rstrip("\n").splitlines()
@@ -138,7 +133,7 @@ def test_efficientnet_b0_with_an_enormous_budget(capsys) -> None:
     assert fixed["max_batch"] == 12_467_687_856 and fixed["limit"] == "budget"
     assert fixed["max_batch"] == (budget - fixed["fixed_bytes"] - fixed["saved_bytes_constant"]) \
         // fixed["saved_bytes_per_sample"]
-    code, out, _ = run(capsys, "plan", "efficientnet_b0", "--budget", "1000000TiB", "--batches", "1")
+    code, out, _ = run_cli(capsys, "plan", "efficientnet_b0", "--budget", "1000000TiB", "--batches", "1")
     assert code == 0
     assert "the largest batch is 12,467,687,856 with sgd" in " ".join(out.split())
     for old_cap in ("33554431", "33,554,431", "16777215", "16,777,215", "16,777,216"):

@@ -8,9 +8,8 @@ import json
 from html.parser import HTMLParser
 
 import pytest
-from helpers import default_settings
+from helpers import default_settings, run_cli
 
-from convcost.cli import app as cli
 from convcost.cli.commands.report_command import study_list
 from convcost.studies import Study, study_names
 from convcost.studies.plan import training_plan
@@ -22,14 +21,9 @@ B0_TOTALS = {
 GIB = 2**30
 
 
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
 
 def usage_error(capsys, *argv: str) -> str:
-    code, out, err = run(capsys, *argv)
+    code, out, err = run_cli(capsys, *argv)
     assert code == 2 and out == "" and "Traceback" not in err, (out, err)
     return err.strip().splitlines()[-1]
 
@@ -58,7 +52,7 @@ def cached_studies(monkeypatch, study_of) -> None:
     ("swish", "Swish, MemoryEfficientSwish or nn.SiLU: training memory", "Recommendation: silu."),
 ])
 def test_study_table(capsys, cached_studies, name: str, title: str, needle: str) -> None:
-    code, out, _ = run(capsys, "study", name)
+    code, out, _ = run_cli(capsys, "study", name)
     assert code == 0
     lines = out.splitlines()
     assert lines[:2] == [title, "=" * len(title)]
@@ -66,14 +60,14 @@ def test_study_table(capsys, cached_studies, name: str, title: str, needle: str)
 
 
 def test_study_scaling_csv(capsys, cached_studies) -> None:
-    code, out, _ = run(capsys, "study", "scaling", "--format", "csv")
+    code, out, _ = run_cli(capsys, "study", "scaling", "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(out)))
     assert code == 0 and [row["model"] for row in rows] == [f"efficientnet_b{i}" for i in range(8)]
     assert int(rows[-1]["macs"]) == 37_745_884_192 and float(rows[-1]["measured_ratio"]) == pytest.approx(97.834, 1e-4)
 
 
 def test_study_dwsep_json_has_every_table(capsys, cached_studies) -> None:
-    code, out, _ = run(capsys, "study", "dwsep", "--format", "json")
+    code, out, _ = run_cli(capsys, "study", "dwsep", "--format", "json")
     document = json.loads(out)
     assert code == 0 and [row["standard_params"] for row in document["rows"]] == [11_131_976, 32_638_740,
                                                                                   481_648_440]
@@ -84,7 +78,7 @@ def test_study_dwsep_json_has_every_table(capsys, cached_studies) -> None:
 
 def test_study_se_html(capsys, cached_studies, tmp_path) -> None:
     target = tmp_path / "se.html"
-    code, out, _ = run(capsys, "study", "se", "--format", "html", "-o", str(target))
+    code, out, _ = run_cli(capsys, "study", "se", "--format", "html", "-o", str(target))
     html = target.read_text()
     parse(html)
     assert code == 0 and out == ""
@@ -93,17 +87,17 @@ def test_study_se_html(capsys, cached_studies, tmp_path) -> None:
 
 
 def test_study_swish_csv(capsys, cached_studies) -> None:
-    code, out, _ = run(capsys, "study", "swish", "--format", "csv")
+    code, out, _ = run_cli(capsys, "study", "swish", "--format", "csv")
     rows = {row["variant"]: row for row in csv.DictReader(io.StringIO(out))}
     assert code == 0 and int(rows["swish"]["training_bytes"]) == 3_610_257_920
     assert int(rows["silu"]["activation_saved_bytes"]) == 788_213_248
 
 
 def test_study_fused_untimed_and_timed(capsys, cached_studies, monkeypatch) -> None:
-    code, out, _ = run(capsys, "study", "fused", "--runs", "0")
+    code, out, _ = run_cli(capsys, "study", "fused", "--runs", "0")
     assert code == 0 and out.startswith("Fused-MBConv against MBConv, stage by stage\n")
     assert "- Latency was not measured (0 runs)." in out
-    code, out, _ = run(capsys, "study", "fused", "--runs", "2", "--stages", "0", "--format", "json")  # fast
+    code, out, _ = run_cli(capsys, "study", "fused", "--runs", "2", "--stages", "0", "--format", "json")  # fast
     document = json.loads(out)
     assert code == 0 and [row["variant"] for row in document["rows"]] == ["as built", "swapped"]
     assert all(row["latency_ms"] > 0 for row in document["rows"])
@@ -120,7 +114,7 @@ def test_study_bad_input(capsys) -> None:
 
 
 def test_plan_efficientnet_b6_at_512(capsys) -> None:
-    code, out, _ = run(capsys, "plan", "efficientnet_b6", "--resolution", "512", "--budget", "16GiB")
+    code, out, _ = run_cli(capsys, "plan", "efficientnet_b6", "--resolution", "512", "--budget", "16GiB")
     assert code == 0
     text = " ".join(out.split())
     assert "517,386,712 B (493.42 MiB) with sgd" in text
@@ -132,7 +126,7 @@ def test_plan_efficientnet_b6_at_512(capsys) -> None:
 
 @pytest.mark.parametrize(("optimizer", "fixed", "largest"), [("sgd", 517_386_712, 8), ("adam", 689_549_528, 7)])
 def test_plan_json_matches_the_study(capsys, optimizer: str, fixed: int, largest: int) -> None:
-    code, out, _ = run(capsys, "plan", "efficientnet_b6", "--resolution", "512", "--budget", "16GiB",
+    code, out, _ = run_cli(capsys, "plan", "efficientnet_b6", "--resolution", "512", "--budget", "16GiB",
                        "--optimizer", optimizer, "--batches", "7,8,9,24", "--format", "json")
     document = json.loads(out)
     plan = training_plan("efficientnet_b6", 512, optimizer=optimizer, budget="16GiB", batches=(7, 8, 9, 24))
@@ -148,13 +142,13 @@ def test_plan_json_matches_the_study(capsys, optimizer: str, fixed: int, largest
 
 
 def test_plan_csv_and_html(capsys, tmp_path) -> None:
-    code, out, _ = run(capsys, "plan", "efficientnet_b0", "--budget", "4GiB", "--batches", "1,47,48",
+    code, out, _ = run_cli(capsys, "plan", "efficientnet_b0", "--budget", "4GiB", "--batches", "1,47,48",
                        "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(out)))
     assert code == 0 and [(row["batch"], row["fits"]) for row in rows] == [("1", "True"), ("47", "True"),
                                                                           ("48", "False")]
     target = tmp_path / "plan.html"
-    assert run(capsys, "plan", "efficientnet_b0", "--format", "html", "-o", str(target))[0] == 0
+    assert run_cli(capsys, "plan", "efficientnet_b0", "--format", "html", "-o", str(target))[0] == 0
     parse(target.read_text())
     assert "Training memory plan: efficientnet_b0 at 224 px" in target.read_text()
 
@@ -178,20 +172,20 @@ def test_plan_bad_input(capsys) -> None:
 
 @pytest.mark.parametrize(("tool", "total"), B0_TOTALS.items())
 def test_analyze_convention_json(capsys, tool: str, total: int) -> None:
-    code, out, _ = run(capsys, "analyze", "efficientnet_b0", "--convention", tool, "--format", "json")
+    code, out, _ = run_cli(capsys, "analyze", "efficientnet_b0", "--convention", tool, "--format", "json")
     convention = json.loads(out)["convention"]
     assert code == 0 and (convention["tool"], convention["total"]) == (tool, total)
     assert (convention["flops"], convention["macs"]) == (802_325_916, 385_814_752)
 
 
 def test_analyze_convention_table_and_html(capsys, tmp_path) -> None:
-    code, out, _ = run(capsys, "analyze", "efficientnet_b0", "--convention", "thop", "--depth", "0")
+    code, out, _ = run_cli(capsys, "analyze", "efficientnet_b0", "--convention", "thop", "--depth", "0")
     assert code == 0
     tail = " ".join(out.split("Convention thop", 1)[1].split())
     assert tail.startswith("(thop 0.1.1 profile()): 415,145,024 (MACs) convcost: 802,325,916 all-op FLOPs, "
                            "385,814,752 conv+linear MACs; convcost explain efficientnet_b0 --vs thop")
     target = tmp_path / "b0.html"
-    assert run(capsys, "analyze", "efficientnet_b0", "--convention", "fvcore", "--format", "html", "-o",
+    assert run_cli(capsys, "analyze", "efficientnet_b0", "--convention", "fvcore", "--format", "html", "-o",
                str(target))[0] == 0
     html = target.read_text()
     parse(html)
@@ -206,7 +200,7 @@ def test_analyze_convention_bad_input(capsys) -> None:
 
 
 def test_explain_fvcore_table(capsys) -> None:
-    code, out, _ = run(capsys, "explain", "efficientnet_b0", "--vs", "fvcore")
+    code, out, _ = run_cli(capsys, "explain", "efficientnet_b0", "--vs", "fvcore")
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == "efficientnet_b0: convcost against fvcore"
@@ -220,7 +214,7 @@ def test_explain_fvcore_table(capsys) -> None:
 
 @pytest.mark.parametrize(("tool", "total"), B0_TOTALS.items())
 def test_explain_totals(capsys, tool: str, total: int) -> None:
-    code, out, _ = run(capsys, "explain", "efficientnet_b0", "--vs", tool, "--format", "json")
+    code, out, _ = run_cli(capsys, "explain", "efficientnet_b0", "--vs", tool, "--format", "json")
     document = json.loads(out)
     assert code == 0 and document["footer"] == {"op": "total", "convcost_flops": 802_325_916, tool: total,
                                                 "difference": total - 802_325_916}
@@ -229,7 +223,7 @@ def test_explain_totals(capsys, tool: str, total: int) -> None:
 
 
 def test_explain_csv_at_another_resolution(capsys) -> None:
-    code, out, _ = run(capsys, "explain", "efficientnet_b0", "--vs", "flopcounter", "--resolution", "256",
+    code, out, _ = run_cli(capsys, "explain", "efficientnet_b0", "--vs", "flopcounter", "--resolution", "256",
                        "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(out)))
     assert code == 0 and sum(int(row["flopcounter"]) for row in rows) == 2 * sum(

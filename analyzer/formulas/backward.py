@@ -42,6 +42,10 @@ class BackwardCost:
         """Every multiply-accumulate of the call."""
         return self.grad_input_macs + self.grad_weight_macs
 
+    def __add__(self, other: BackwardCost) -> BackwardCost:
+        return BackwardCost(self.grad_input_macs + other.grad_input_macs,
+                            self.grad_weight_macs + other.grad_weight_macs, self.flops + other.flops)
+
 
 @dataclass(frozen=True)
 class BackwardFormula:
