@@ -214,6 +214,39 @@ class Phase(StrEnum):
 
 
 @dataclass(frozen=True)
+class HeldBytes:
+    """What one module's train-mode forward left alive for the backward.
+
+    Attributes:
+        bytes: storages its own operators allocated that are still alive when the backward starts (saved for
+            backward, or outputs), each storage once.
+        freed_by: the module whose backward freed the last of them (``""``: the root's own operators); None when
+            they live through the step (the input, the outputs).
+    """
+
+    bytes: int
+    freed_by: str | None
+
+
+@dataclass(frozen=True)
+class MemoryTimeline:
+    """Live bytes over a training step's passes, after every allocation (an allocation is where a peak can be).
+
+    Attributes:
+        levels: live activation and gradient bytes after each allocation, in order.
+        modules, phases: the module that made each allocation, and in which pass.
+    """
+
+    levels: tuple[int, ...] = ()
+    modules: tuple[str, ...] = ()
+    phases: tuple[Phase, ...] = ()
+
+    def moment(self, index: int) -> str:
+        """Allocation ``index`` in words: ``backward of head.act``."""
+        return f"{self.phases[index].value} of {self.modules[index] or 'the model'}"
+
+
+@dataclass(frozen=True)
 class TrainingCounts:
     """What one training step cost: a train-mode forward, the backward pass and the optimizer's step.
 
@@ -237,6 +270,10 @@ class TrainingCounts:
         live_peak_phase, live_peak_module: when that peak was reached.
         disagreements: conv/linear layers whose backward products do not fit the closed form (none expected;
             :func:`convcost.analyzer.crosscheck.backward_check`).
+        held: module name → what its forward left alive for the backward, and who freed it.
+        saved: module name → bytes autograd saved for backward from its own operators in the train-mode forward,
+            each storage once, parameters and buffers excluded (batch statistics and dropout masks included).
+        timeline: the live bytes after every allocation of the forward and backward.
     """
 
     layers: Mapping[str, BackwardCost]
@@ -251,6 +288,9 @@ class TrainingCounts:
     live_peak_phase: Phase
     live_peak_module: str
     disagreements: tuple[Disagreement, ...] = ()
+    held: Mapping[str, HeldBytes] = field(default_factory=dict)
+    saved: Mapping[str, int] = field(default_factory=dict)
+    timeline: MemoryTimeline = field(default=MemoryTimeline(), repr=False, compare=False)
 
     @property
     def total(self) -> BackwardCost:
@@ -260,6 +300,11 @@ class TrainingCounts:
     def subtree(self, prefix: str) -> BackwardCost:
         """Backward cost of module ``prefix`` and every module below it (the root ``""`` is the whole pass)."""
         return self._inclusive.get(prefix, BackwardCost())
+
+    @property
+    def saved_bytes(self) -> int:
+        """Bytes the train-mode forward saved for backward, every module together (each storage once)."""
+        return sum(self.saved.values())
 
     @property
     def optimizer_flops(self) -> int:

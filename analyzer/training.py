@@ -33,7 +33,6 @@ from torch.utils._python_dispatch import _disable_current_modes
 
 from .engines.dispatch import (
     FastMetaMode,
-    LiveBytes,
     _op_call,
     _run,
     _schema,
@@ -48,6 +47,7 @@ from .formulas.table import DEFAULT_OPS, OpTable
 from .optimizers import Optimizer, optimizer_rule
 from .preserve import preserved_model
 from .records import Phase, TrainingCounts
+from .step_memory import StepMemory
 
 __all__ = ["TrainingCounts", "TrainingStepError", "count_training_step"]
 
@@ -156,10 +156,35 @@ class TrainingStepError(RuntimeError):
         self.phase, self.module, self.error = phase, module, error
 
 
+class _SavedBytes:
+    """Saved-tensor hooks of the train-mode forward: the bytes autograd saves for backward, by the module whose
+    own operator saved them, each storage once (parameters and buffers excluded). The graph keeps the tensor it
+    was given, as it would without hooks."""
+
+    def __init__(self, owners: _NodeOwners, memory: StepMemory, excluded: set[int]) -> None:
+        self.owners, self.memory, self.excluded = owners, memory, excluded
+        self.bytes: Counter[str] = Counter()
+        self._seen: set[int | tuple[str, int]] = set()
+
+    def pack(self, tensor: torch.Tensor) -> torch.Tensor:
+        key = storage_key(tensor)
+        if key not in self.excluded:
+            allocation = self.memory.allocation(tensor)
+            identity = allocation if allocation is not None else ("untracked", key)
+            if identity not in self._seen:
+                self._seen.add(identity)
+                self.bytes[self.owners.current] += tensor.untyped_storage().nbytes()
+        return tensor
+
+    @staticmethod
+    def unpack(tensor: torch.Tensor) -> torch.Tensor:
+        return tensor
+
+
 class _ForwardCounter(FastMetaMode):
     """The train-mode forward: FLOPs of each module's own operators, and every tensor made, into ``memory``."""
 
-    def __init__(self, ops: OpTable, owners: _NodeOwners, memory: LiveBytes) -> None:
+    def __init__(self, ops: OpTable, owners: _NodeOwners, memory: StepMemory) -> None:
         super().__init__()
         self.ops, self.owners, self.memory = ops, owners, memory
         self.flops: Counter[str] = Counter()
@@ -179,9 +204,10 @@ class _ForwardCounter(FastMetaMode):
 class _BackwardCounter(FastMetaMode):
     """Counts the backward's operators for the module whose node is running."""
 
-    def __init__(self, ops: OpTable, memory: LiveBytes) -> None:
+    def __init__(self, ops: OpTable) -> None:
         super().__init__()
-        self.ops, self.memory = ops, memory
+        self.ops = ops
+        self.memory: StepMemory | None = None
         self.current = ""
         self._node: Any = None
         self.costs: defaultdict[str, BackwardCost] = defaultdict(BackwardCost)
@@ -212,8 +238,9 @@ class _BackwardCounter(FastMetaMode):
                                                             counted.macs))
         elif name not in self.ops.free and name not in BACKWARD_FREE:
             self.unsupported[name] += 1
-        for tensor in _tensors(out):
-            self.memory.track(tensor, self.current, Phase.BACKWARD.value)
+        if self.memory is not None:
+            for tensor in _tensors(out):
+                self.memory.track(tensor, self.current, Phase.BACKWARD.value)
         return out
 
     def finished(self, node: Any, slots: tuple[int, ...], grads: tuple[torch.Tensor | None, ...]) -> None:
@@ -245,14 +272,15 @@ def count_training_step(model: nn.Module, inputs: Any, dtype: torch.dtype, ops: 
     args = meta_inputs(inputs, dtype)
     owners = _NodeOwners(model)
     with preserved_model(model), meta_parameters(model, dtype, real_counters=True) as excluded, owners.hooked():
-        memory = LiveBytes(excluded)
+        backward = _BackwardCounter(ops)
+        memory = backward.memory = StepMemory(excluded, lambda: backward.current)
         for tensor in _tensors(args):
             memory.track(tensor, "", Phase.FORWARD.value)
         forward = _ForwardCounter(ops, owners, memory)
-        backward = _BackwardCounter(ops, memory)
+        saved = _SavedBytes(owners, memory, excluded)
         model.train()
         try:
-            with torch.enable_grad(), forward:
+            with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(saved.pack, saved.unpack), forward:
                 output = call_model(model, args)
                 roots = [t for t in _tensors(output) if t.requires_grad and t.is_floating_point()]
                 seeds = [torch.ones(t.shape, dtype=t.dtype, device=t.device) for t in roots]
@@ -267,12 +295,14 @@ def count_training_step(model: nn.Module, inputs: Any, dtype: torch.dtype, ops: 
             slots = weight_slots(node)
             if slots:
                 node.register_hook(functools.partial(_weight_gradients, backward, node, slots))
+        memory.start_backward()
         if roots:
             try:
                 with backward:
                     torch.autograd.backward(roots, grad_tensors=seeds)
             except Exception as error:
                 raise TrainingStepError(Phase.BACKWARD, backward.current, error) from error
+        memory.end_backward()
         del roots, seeds
         # the step updates what received a gradient (torch.optim skips parameters whose .grad is None)
         updated = sum(t.numel() for t in {id(t): t for module in model.modules()
@@ -289,7 +319,7 @@ def count_training_step(model: nn.Module, inputs: Any, dtype: torch.dtype, ops: 
         unsupported=dict(backward.unsupported), optimizer=rule.optimizer, trainable_params=trainable,
         parameter_bytes=stored, gradient_bytes=trainable * size, state_bytes=rule.state_slots * trainable * size,
         live_peak_bytes=memory.peak, live_peak_phase=Phase(memory.peak_phase or Phase.FORWARD.value),
-        live_peak_module=memory.peak_module)
+        live_peak_module=memory.peak_module, held=memory.held, timeline=memory.timeline, saved=dict(saved.bytes))
 
 
 #: Autograd nodes whose backward runs matrix products (a convolution's node says what it computes itself).

@@ -77,7 +77,7 @@ def usage_error(capsys, *argv: str) -> str:
 @pytest.mark.parametrize(("optimizer", "states"), [("sgd", 1), ("adam", 2)])
 def test_fixed_bytes_of_a_file_model(capsys, models: str, optimizer: str, states: int) -> None:
     document = plan_json(capsys, f"{models}:build", "--input", "1x3x16x16", "--budget", "1MiB", "--optimizer",
-                         optimizer)
+                         optimizer, "--estimate")
     fixed = fixed_part(document)
     assert (fixed["optimizer"], fixed["params"]) == (optimizer, PARAMS)
     assert fixed["weight_bytes"] == PARAMS * 4
@@ -94,7 +94,8 @@ def test_fixed_bytes_of_a_file_model(capsys, models: str, optimizer: str, states
 
 
 def test_frozen_parameters_get_no_gradient_or_state(capsys, models: str) -> None:
-    fixed = fixed_part(plan_json(capsys, f"{models}:frozen_stem", "--input", "1x3x16x16", "--optimizer", "adam"))
+    fixed = fixed_part(plan_json(capsys, f"{models}:frozen_stem", "--input", "1x3x16x16", "--optimizer", "adam",
+                                 "--estimate"))
     trainable = PARAMS - CONV_PARAMS
     assert fixed["weight_bytes"] == PARAMS * 4  # frozen weights are still held
     assert (fixed["gradient_bytes"], fixed["optimizer_bytes"]) == (trainable * 4, trainable * 4 * 2)
@@ -104,7 +105,7 @@ def test_frozen_parameters_get_no_gradient_or_state(capsys, models: str) -> None
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_largest_batch_is_exact_and_checked_by_analysis(capsys, models: str, optimizer: str) -> None:
     fixed = fixed_part(plan_json(capsys, f"{models}:build", "--input", "1x3x16x16", "--budget", "1MiB",
-                                 "--optimizer", optimizer))
+                                 "--optimizer", optimizer, "--estimate"))
     per_sample, constant, total_fixed = (fixed["saved_bytes_per_sample"], fixed["saved_bytes_constant"],
                                          fixed["fixed_bytes"])
     assert fixed["batch_model"] == "linear" and constant == 0 and per_sample > 0
@@ -119,7 +120,8 @@ def test_largest_batch_is_exact_and_checked_by_analysis(capsys, models: str, opt
 
 
 def test_saved_bytes_per_sample_by_hand(capsys, models: str) -> None:
-    fixed = fixed_part(plan_json(capsys, f"{models}:build", "--input", "1x3x16x16", "--budget", "1MiB"))
+    fixed = fixed_part(plan_json(capsys, f"{models}:build", "--input", "1x3x16x16", "--budget", "1MiB",
+                                 "--estimate"))
     # conv saves its input (3x16x16); BatchNorm in eval and ReLU each save one 8x16x16 map; the linear saves
     # its 8 inputs; float32
     assert fixed["saved_bytes_per_sample"] == 4 * (3 * 16 * 16 + 2 * 8 * 16 * 16 + 8)
@@ -128,12 +130,13 @@ def test_saved_bytes_per_sample_by_hand(capsys, models: str) -> None:
 
 def test_efficientnet_b0_with_an_enormous_budget(capsys) -> None:
     budget = 1_000_000 * TIB
-    document = plan_json(capsys, "efficientnet_b0", "--budget", "1000000TiB", "--batches", "1")
+    document = plan_json(capsys, "efficientnet_b0", "--budget", "1000000TiB", "--batches", "1", "--estimate")
     fixed = fixed_part(document)
     assert fixed["max_batch"] == 12_467_687_856 and fixed["limit"] == "budget"
     assert fixed["max_batch"] == (budget - fixed["fixed_bytes"] - fixed["saved_bytes_constant"]) \
         // fixed["saved_bytes_per_sample"]
-    code, out, _ = run_cli(capsys, "plan", "efficientnet_b0", "--budget", "1000000TiB", "--batches", "1")
+    code, out, _ = run_cli(capsys, "plan", "efficientnet_b0", "--budget", "1000000TiB", "--batches", "1",
+                           "--estimate")
     assert code == 0
     assert "the largest batch is 12,467,687,856 with sgd" in " ".join(out.split())
     for old_cap in ("33554431", "33,554,431", "16777215", "16,777,215", "16,777,216"):
@@ -184,7 +187,7 @@ def test_gram_saved_bytes_are_quadratic() -> None:
 
 
 def test_a_search_that_reaches_its_cap_says_so() -> None:
-    plan = training_plan(PlanModel.of_shapes("gram", Gram(), [(1, 4)]), budget=2**100, batches=(1, 2, 3))
+    plan = training_plan(PlanModel.of_shapes("gram", Gram(), [(1, 4)]), budget=2**100, batches=(1, 2, 3), exact=False)
     assert plan.batch_model == "measured"
     assert (plan.max_batch, plan.limit) == (MAX_SEARCH_BATCH, BatchLimit.SEARCH)
     assert plan.max_batch_text.startswith(f"at least {MAX_SEARCH_BATCH:,} ")
@@ -194,7 +197,7 @@ def test_a_search_that_reaches_its_cap_says_so() -> None:
 
 
 def test_a_search_within_the_budget_finds_the_boundary() -> None:
-    plan = training_plan(PlanModel.of_shapes("gram", Gram(), [(1, 4)]), budget="1MiB", batches=(1,))
+    plan = training_plan(PlanModel.of_shapes("gram", Gram(), [(1, 4)]), budget="1MiB", batches=(1,), exact=False)
     expected = max(n for n in range(1, 1024) if GRAM_FIXED + gram_saved(n) <= MIB)  # 507
     assert (plan.max_batch, plan.limit) == (expected, BatchLimit.BUDGET)
     assert GRAM_FIXED + gram_saved(expected + 1) > MIB
@@ -230,7 +233,7 @@ def test_largest_batch_returns_the_cap_when_everything_fits() -> None:
 
 def test_a_linear_model_is_capped_by_the_largest_tensor() -> None:
     target = PlanModel.of_shapes("linear", nn.Linear(3, 2), [(1, 3)])
-    plan = training_plan(target, budget=2**100, batches=(1, 2))
+    plan = training_plan(target, budget=2**100, batches=(1, 2), exact=False)
     assert plan.batch_model == "linear" and target.sample_elements == 3
     assert (plan.max_batch, plan.limit) == (MAX_ELEMENTS // (3 * 4), BatchLimit.TENSOR)  # float32: 4 bytes
     assert plan.max_batch_text == f"{MAX_ELEMENTS // 12:,} (a larger batch would make an input of more than 2^63 - 1 " \
@@ -246,7 +249,8 @@ def test_several_inputs_share_the_tensor_cap() -> None:
         def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
             return self.a(x) + self.b(y)
 
-    plan = training_plan(PlanModel.of_shapes("pair", Pair(), [(1, 3), (1, 5)]), budget=2**100, batches=(1,))
+    plan = training_plan(PlanModel.of_shapes("pair", Pair(), [(1, 3), (1, 5)]), budget=2**100, batches=(1,),
+                         exact=False)
     assert (plan.max_batch, plan.limit) == (MAX_ELEMENTS // (8 * 4), BatchLimit.TENSOR)
     assert plan.input_text == "input 1x3, 1x5"
 
@@ -266,7 +270,7 @@ class WideGram(nn.Module):
 def test_a_search_capped_by_the_tensor_size_does_not_crash() -> None:
     # the cap counts bytes: a float32 meta tensor of more than 2^63 - 1 bytes cannot be created
     target = PlanModel.of_shapes("wide", WideGram(), [(1, 2**40)])
-    plan = training_plan(target, budget=2**100, batches=(1,))
+    plan = training_plan(target, budget=2**100, batches=(1,), exact=False)
     assert plan.batch_model == "measured" and plan.limit is BatchLimit.TENSOR
     assert 0 < plan.max_batch <= MAX_ELEMENTS // (2**40 * 4)
     assert target.saved_bytes(plan.max_batch, torch.float32) > 0  # the batch it reports can be analysed
@@ -276,18 +280,67 @@ def test_a_search_capped_by_the_tensor_size_does_not_crash() -> None:
 
 
 def test_exact_plan_rows_carry_the_training_step(capsys, models: str) -> None:
-    document = plan_json(capsys, f"{models}:build", "--input", "1x3x8x8", "--batches", "1,2", "--exact",
-                         "--allowance", "1KiB", "--budget", "1MiB")
+    document = plan_json(capsys, f"{models}:build", "--input", "1x3x8x8", "--batches", "1,2,7", "--allowance", "1KiB",
+                         "--budget", "1MiB")
     rows = document["rows"]
-    assert [row["batch"] for row in rows] == [1, 2]
+    assert [row["batch"] for row in rows] == [1, 2, 7]
     model = load_model(f"{models}:build").module
     for row in rows:
         step = analyze(model, (row["batch"], 3, 8, 8), training=True, optimizer="sgd-momentum").training
         assert step is not None
-        assert row["exact_bytes"] == step.peak_bytes + 1024
+        assert row["total_bytes"] == step.peak_bytes + 1024
+        assert row["peak_moment"] == step.peak_moment
     assert "the largest batch is" in document["intro"]
+    fixed = fixed_part(document)
+    assert (fixed["curve"], fixed["allowance_bytes"], fixed["limit"]) == ("affine", 1024, "budget")
+    largest = fixed["max_batch"]
+
+    def peak(batch: int) -> int:
+        step = analyze(model, (batch, 3, 8, 8), training=True, optimizer="sgd-momentum").training
+        assert step is not None
+        return step.peak_bytes + 1024
+
+    assert peak(largest) <= MIB < peak(largest + 1)
+    # --exact is the default, kept for scripts
+    assert plan_json(capsys, f"{models}:build", "--input", "1x3x8x8", "--batches", "1,2,7", "--allowance", "1KiB",
+                     "--budget", "1MiB", "--exact") == document
 
 
-def test_allowance_without_exact_is_a_usage_error(capsys, models: str) -> None:
-    line = usage_error(capsys, "plan", f"{models}:build", "--input", "1x3x8x8", "--allowance", "1KiB")
-    assert line == "convcost: error: --allowance is added to the exact training step: add --exact"
+def test_the_exact_largest_batch_under_an_enormous_budget(capsys) -> None:
+    from convcost import create_model
+
+    fixed = fixed_part(plan_json(capsys, "efficientnet_b0", "--budget", "1000000TiB", "--batches", "1"))
+    largest = fixed["max_batch"]
+    assert fixed["limit"] == "budget" and largest > 10**10
+    model = create_model("efficientnet_b0", device="meta")
+
+    def peak(batch: int) -> int:
+        step = analyze(model, (batch, 3, 224, 224), training=True, optimizer="sgd-momentum").training
+        assert step is not None
+        return step.peak_bytes
+
+    assert peak(largest) <= 1_000_000 * TIB < peak(largest + 1)  # the closed form, checked ten billion samples out
+
+
+def test_plan_freezes_by_pattern(capsys, models: str) -> None:
+    frozen = fixed_part(plan_json(capsys, f"{models}:build", "--input", "1x3x8x8", "--freeze", "0.*",
+                                  "--optimizer", "adam", "--batches", "4"))
+    trainable = PARAMS - CONV_PARAMS
+    assert (frozen["gradient_bytes"], frozen["optimizer_bytes"]) == (trainable * 4, trainable * 4 * 2)
+    document = plan_json(capsys, f"{models}:build", "--input", "1x3x8x8", "--trainable", "5.*",
+                         "--optimizer", "adamw", "--batches", "4")
+    model = load_model(f"{models}:build").module
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad_(name.startswith("5."))
+    step = analyze(model, (4, 3, 8, 8), training=True, optimizer="adamw").training
+    assert step is not None
+    (row,) = document["rows"]
+    assert row["total_bytes"] == step.peak_bytes
+    line = usage_error(capsys, "plan", f"{models}:build", "--input", "1x3x8x8", "--freeze", "nothing.*")
+    assert "nothing.*" in line
+
+
+def test_exact_and_estimate_together_are_a_usage_error(capsys, models: str) -> None:
+    line = usage_error(capsys, "plan", f"{models}:build", "--input", "1x3x8x8", "--exact", "--estimate")
+    assert line == ("convcost: error: --exact and --estimate exclude each other: the plan is exact unless "
+                    "--estimate is given")

@@ -30,7 +30,8 @@ def test_parse_bytes_names_the_valid_forms(text: str) -> None:
 
 @cache
 def b0_plan(optimizer: str = "sgd") -> TrainingPlan:
-    return training_plan("efficientnet_b0", optimizer=optimizer, budget="4GiB", batches=(1, 2, 32))
+    """The quick eval-mode estimate alone."""
+    return training_plan("efficientnet_b0", optimizer=optimizer, budget="4GiB", batches=(1, 2, 32), exact=False)
 
 
 def test_fixed_bytes_sgd_and_adam() -> None:
@@ -90,7 +91,7 @@ def test_largest_batch_searches_a_non_linear_curve() -> None:
 
 
 def test_bad_arguments() -> None:
-    with pytest.raises(ValueError, match="sgd, adam"):
+    with pytest.raises(ValueError, match="sgd, sgd-momentum, adam, adamw"):
         training_plan("efficientnet_b0", optimizer="rmsprop")
     with pytest.raises(ValueError, match="batch sizes"):
         training_plan("efficientnet_b0", batches=(0,))
@@ -103,6 +104,7 @@ def test_dataframe_and_caveats() -> None:
     assert list(frame["total_bytes"]) == [plan.fixed_bytes + row.saved_bytes for row in plan.rows]
     assert set(frame["budget_bytes"]) == {4 * GIB}
     assert any("eval mode" in caveat for caveat in plan.caveats)
+    assert list(frame["estimate_bytes"]) == list(frame["total_bytes"]) and set(frame["peak_moment"]) == {""}
 
 
 # --- the report section -----------------------------------------------------------------
@@ -111,50 +113,111 @@ def test_dataframe_and_caveats() -> None:
 def test_plan_section(study_of) -> None:
     section = plan_section(study_of("plan"))
     assert section.title == "Training memory plan: efficientnet_b6 at 512 px"
-    for needle in ("517,386,712 B (493.42 MiB) with sgd, 689,549,528 B (657.61 MiB) with adam",
-                   "grow by 2,069,696,448 B (1.93 GiB) per image (linear in the batch)",
-                   "Within 17,179,869,184 B (16.00 GiB) the largest batch is 8 with sgd, 7 with adam",
-                   "batch 24 runs out of memory on a 16 GB V100: here batch 24 needs 50,190,101,464 B (46.74 GiB) "
+    for needle in ("counted exactly", "The peak (total_bytes) is affine in the batch",
+                   "517,386,712 B (493.42 MiB) with sgd, 689,549,528 B (657.61 MiB) with adam",
+                   "Within 17,179,869,184 B (16.00 GiB) the largest batch is 8 with sgd, 8 with adam "
+                   "(the estimate would allow 8, 7)",
+                   "batch 24 runs out of memory on a 16 GB V100: here batch 24 needs 50,141,277,584 B (46.70 GiB) "
                    "with sgd, 2.9× the budget, so it does not fit"):
         assert needle in section.intro, needle
     sgd = section.frame[section.frame["optimizer"] == "sgd"].set_index("batch")
     assert bool(sgd.loc[8, "fits"]) and not bool(sgd.loc[16, "fits"])
+    assert sgd.loc[24, "peak_moment"] == "backward of head.act"
     (_, fixed), = section.tables
-    assert list(fixed["max_batch"]) == [8, 7] and list(fixed["fixed_bytes"]) == [517_386_712, 689_549_528]
-    assert len(section.notes) == 4  # the plan's caveats
+    assert list(fixed["max_batch"]) == [8, 8] and list(fixed["fixed_bytes"]) == [517_386_712, 689_549_528]
+    assert list(fixed["estimate_max_batch"]) == [8, 7]  # the estimate holds every gradient with every activation
+    assert len(section.notes) == 3  # the exact plan's caveats
     (axes,) = figure_of(section).axes
     assert 17_179_869_184 in [line.get_ydata()[0] for line in axes.get_lines()]  # the budget line
-    assert {line.get_xdata()[0] for line in axes.get_lines() if "largest" in line.get_label()} == {7, 8}
+    assert {line.get_xdata()[0] for line in axes.get_lines() if "largest" in line.get_label()} == {8}
 
 
-# --- the exact plan: each batch's training step counted --------------------------------------
+# --- the exact plan: the training step counted, at every batch --------------------------------------
 
 
-def test_the_exact_plan_counts_each_batchs_training_step() -> None:
+def step_peak(model, batch: int, optimizer: str = "sgd-momentum", side: int = 224) -> tuple[int, str]:
+    """The training step's peak and its moment, analysed directly at ``batch``."""
     from convcost import analyze as analyze_any
+
+    step = analyze_any(model, (batch, 3, side, side), training=True, optimizer=optimizer).training
+    assert step is not None
+    return step.peak_bytes, step.peak_moment
+
+
+@cache
+def b0_exact() -> TrainingPlan:
+    return training_plan("efficientnet_b0", budget="4GiB", batches=(1, 2, 5, 24), allowance="600MiB")
+
+
+def test_the_exact_plan_is_the_training_step_at_every_batch() -> None:
     from convcost.architectures import create_model
 
-    plan = training_plan("efficientnet_b0", budget="4GiB", batches=(1, 2), exact=True, allowance="600MiB")
+    plan = b0_exact()
+    assert plan.exact and plan.curve == "affine" and plan.allowance_bytes == 600 * 2**20
     model = create_model("efficientnet_b0", device="meta")
-    allowance = 600 * 2**20
-    for row in plan.rows:
-        step = analyze_any(model, (row.batch, 3, 224, 224), training=True, optimizer="sgd-momentum").training
+    for row in plan.rows:  # batches 5 and 24 come from the curve, not from an analysis at that batch
+        peak, moment = step_peak(model, row.batch)  # the plan's sgd keeps a momentum buffer
+        assert (row.total_bytes, row.peak_moment) == (peak + 600 * 2**20, moment)
+        assert row.fits == (row.total_bytes <= 4 * GIB)
+    assert plan.row(1).total_bytes == 141_073_024 + 600 * 2**20
+    assert plan.row(24).total_bytes == 2_176_414_632 + 600 * 2**20
+
+
+def test_the_exact_largest_batch_is_the_boundary() -> None:
+    from convcost.architectures import create_model
+
+    plan = b0_exact()
+    largest = plan.max_batch
+    assert largest == 40 and plan.limit == "budget"
+    model = create_model("efficientnet_b0", device="meta")
+    room = 4 * GIB - 600 * 2**20
+    assert step_peak(model, largest)[0] <= room < step_peak(model, largest + 1)[0]
+    assert plan.estimate_max_batch == 40
+
+
+def test_an_exact_plan_follows_frozen_parameters_and_the_optimizer() -> None:
+    from convcost.architectures import create_model
+    from convcost.studies.plan import PlanModel
+
+    model = create_model("efficientnet_b0", device="meta")
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad_(name.startswith("head") or name.startswith("classifier"))
+    target = PlanModel.of_shapes("b0-head", model, [(1, 3, 224, 224)])
+    for optimizer, counted in (("sgd", "sgd-momentum"), ("adamw", "adamw")):
+        plan = training_plan(target, optimizer=optimizer, batches=(4,))
+        assert plan.rows[0].total_bytes == step_peak(model, 4, counted)[0]
+    trained = training_plan(target, optimizer="adam", batches=(4,), exact=False)
+    assert trained.gradient_bytes == sum(p.numel() for p in model.parameters() if p.requires_grad) * 4
+
+
+def test_a_plan_whose_memory_is_not_affine_in_the_batch_analyses_each_batch() -> None:
+    import torch
+    from torch import nn
+
+    from convcost.studies.plan import PlanModel
+
+    class Gram(nn.Module):
+        """Saves a batch × batch product: its bytes grow with the square of the batch."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(16, 16)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = self.fc(x)
+            return (y @ y.T).relu() @ y
+
+    model = Gram()
+    target = PlanModel.of_shapes("gram", model, [(1, 16)])
+    plan = training_plan(target, batches=(4, 100), budget="1MiB")
+    assert plan.curve == "measured"
+    from convcost import analyze as analyze_any
+
+    def peak(batch: int) -> int:
+        step = analyze_any(model, (batch, 16), training=True, optimizer="sgd-momentum").training
         assert step is not None
-        assert row.exact_bytes == step.peak_bytes + allowance  # sgd in a plan keeps a momentum buffer
-        assert row.exact_fits
-    largest = plan.exact_max_batch
-    assert largest is not None and 0 < largest < plan.max_batch  # the exact step needs more than the estimate
+        return step.peak_bytes
 
-    def exact(batch: int) -> int:
-        step = analyze_any(model, (batch, 3, 224, 224), training=True, optimizer="sgd-momentum").training
-        assert step is not None
-        return step.peak_bytes + allowance
-
-    assert exact(largest) <= 4 * GIB < exact(largest + 1)
-
-
-def test_an_allowance_needs_the_exact_plan() -> None:
-    with pytest.raises(ValueError, match="an allowance applies to the exact plan"):
-        training_plan("efficientnet_b0", allowance="600MiB")
-    plain = b0_plan()
-    assert not plain.exact and all(row.exact_bytes is None for row in plain.rows)
+    assert [row.total_bytes for row in plan.rows] == [peak(4), peak(100)]
+    largest = plan.max_batch
+    assert largest is not None and peak(largest) <= 2**20 < peak(largest + 1)

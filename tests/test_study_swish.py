@@ -47,10 +47,26 @@ def test_training_bytes_per_variant() -> None:
     assert (swish.modules, efficient.modules, silu.modules) == (49, 49, 49)  # stem, 16 blocks × 2–3, head
     assert silu.activation_saved_bytes == efficient.activation_saved_bytes == one_copy
     assert swish.activation_saved_bytes == 2 * one_copy  # x and sigmoid(x)
-    assert swish.training_bytes == 3_610_257_920
-    assert efficient.training_bytes == silu.training_bytes == 2_822_044_672
+    # a train-mode step: the eval-mode walk's 3,610,257,920 and 2,822,044,672, plus what training adds for every
+    # variant alike: each BatchNorm's batch mean and inverse std (2 floats for each of its 21,008 channels), the
+    # per-sample masks of the 9 stochastic-depth blocks and the classifier dropout's float mask (32 × 1280)
+    train_only = 2 * 4 * 21_008 + 9 * BATCH * 4 + BATCH * 1280 * 4
+    assert train_only == 333_056
+    assert swish.training_bytes == 3_610_257_920 + train_only
+    assert efficient.training_bytes == silu.training_bytes == 2_822_044_672 + train_only
     assert swish.training_bytes - silu.training_bytes == one_copy
     assert swish.flops == efficient.flops == silu.flops  # same arithmetic, different memory
+    # the step's peak: MemoryEfficientSwish recomputes sigmoid(x) in its backward, two head-sized temporaries
+    assert efficient.peak_bytes - silu.peak_bytes == 2 * BATCH * 1280 * 7 * 7 * 4 == 16_056_320
+    assert swish.peak_bytes == 3_661_050_424 and silu.peak_bytes == 2_864_809_016
+
+
+def test_saved_bytes_match_a_real_training_step() -> None:
+    checks = study().checks
+    assert [check.variant for check in checks] == ["swish", "memory_efficient_swish", "silu"]
+    assert all((check.batch, check.resolution) == (2, 64) for check in checks)
+    assert [check.measured_bytes for check in checks] == [18_747_496, 14_723_208, 14_723_208]
+    assert all(check.difference_bytes == 0 for check in checks)
 
 
 def test_per_module_saved_bytes() -> None:
@@ -68,7 +84,8 @@ def test_recommendation_is_silu_with_the_reason() -> None:
     pick = study().recommendation
     assert pick.activation == "silu"
     assert "788,213,248 fewer than swish" in pick.reason
-    assert "memory_efficient_swish" in pick.reason and "native" in pick.reason
+    assert "the same as memory_efficient_swish, whose step peaks 16,056,320 bytes higher" in pick.reason
+    assert "native" in pick.reason and "fast" not in pick.reason  # the study measures memory, not time
 
 
 def test_recommend_prefers_least_memory_then_native() -> None:
@@ -77,6 +94,9 @@ def test_recommend_prefers_least_memory_then_native() -> None:
 
     assert recommend([variant("memory_efficient_swish", 5), variant("silu", 5)]).activation == "silu"
     assert recommend([variant("swish", 9), variant("memory_efficient_swish", 5)]).activation == (
+        "memory_efficient_swish")
+    lower_peak = SwishVariant("memory_efficient_swish", "m", 1, 5, 5, 5, 0, peak_bytes=7)
+    assert recommend([lower_peak, SwishVariant("silu", "s", 1, 5, 5, 5, 0, peak_bytes=8)]).activation == (
         "memory_efficient_swish")
     with pytest.raises(ValueError):
         recommend([])
@@ -90,7 +110,9 @@ def test_dataframe() -> None:
 
 def test_analyses_must_use_the_variant_they_are_given_for() -> None:
     with pytest.raises(ValueError, match="no Swish module"):
-        swish_from_analyses({"swish": analyze_model("efficientnet_b0")})
+        swish_from_analyses({"swish": analyze_model("efficientnet_b0", training=True)})
+    with pytest.raises(ValueError, match="has no training step; analyse with training=True"):
+        swish_from_analyses({"silu": analyze_model("efficientnet_b0")})
 
 
 # --- the report section -----------------------------------------------------------------
@@ -98,14 +120,16 @@ def test_analyses_must_use_the_variant_they_are_given_for() -> None:
 
 def test_swish_section(study_of) -> None:
     section = swish_section(study_of("swish"))
-    assert "swish keeps 1,576,426,496 B (1.47 GiB) in its 49 activation modules (3,610,257,920 B" in section.intro
-    assert section.intro.endswith("Recommendation: silu.")
-    assert section.notes[0].startswith("Why silu: silu keeps 2,822,044,672 bytes for backward; 788,213,248 fewer")
-    assert list(section.frame["training_bytes"]) == [3_610_257_920, 2_822_044_672, 2_822_044_672]
-    (_, modules), = section.tables
+    assert "swish keeps 1,576,426,496 B (1.47 GiB) in its 49 activation modules (3,610,590,976 B" in section.intro
+    assert "Recommendation: silu." in section.intro
+    assert section.intro.endswith("the counted saved bytes match to the byte for every variant.")
+    assert section.notes[0].startswith("Why silu: silu keeps 2,822,377,728 bytes for backward; 788,213,248 fewer")
+    assert list(section.frame["training_bytes"]) == [3_610_590_976, 2_822_377_728, 2_822_377_728]
+    (_, modules), (_, checks) = section.tables
     assert len(modules) == 49
+    assert list(checks["difference_bytes"]) == [0, 0, 0]
     assert list(modules.columns) == ["module", "swish_saved_bytes", "memory_efficient_swish_saved_bytes",
                                      "silu_saved_bytes"]
     (axes,) = figure_of(section).axes
     heights = [bar.get_height() for bar in axes.patches]
-    assert heights == [1_576_426_496, 788_213_248, 788_213_248, 3_610_257_920, 2_822_044_672, 2_822_044_672]
+    assert heights == [1_576_426_496, 788_213_248, 788_213_248, 3_610_590_976, 2_822_377_728, 2_822_377_728]

@@ -297,7 +297,7 @@ class LiveBytes:
 
     def __init__(self, excluded: set[int]) -> None:
         self._excluded = excluded
-        self._live: dict[int, list[int]] = {}  # storage key → [bytes, live tensors using it, allocation number]
+        self._live: dict[int, Allocation] = {}  # storage key → its live allocation
         self._refs: dict[int, weakref.ref] = {}  # keeps the callbacks alive; keyed by id (refs compare referents)
         self._allocations = 0
         self.current = 0
@@ -308,7 +308,7 @@ class LiveBytes:
     def allocation(self, tensor: torch.Tensor) -> int | None:
         """Number of the live allocation behind ``tensor`` (unique for the whole pass; storage keys get reused)."""
         entry = self._live.get(storage_key(tensor))
-        return entry[2] if entry is not None else None
+        return entry.number if entry is not None else None
 
     def track(self, tensor: torch.Tensor, module: str, phase: str = "") -> int:
         """Start tracking ``tensor``, made by ``module`` (in ``phase`` of a training step, when counting one);
@@ -321,22 +321,46 @@ class LiveBytes:
         if entry is None:
             allocated = tensor.untyped_storage().nbytes()
             self._allocations += 1
-            self._live[key] = entry = [allocated, 0, self._allocations]
+            self._live[key] = entry = Allocation(allocated, self._allocations, module, phase)
             self.current += allocated
             if self.current > self.peak:
                 self.peak, self.peak_module, self.peak_phase = self.current, module, phase
-        entry[1] += 1
+            self.allocated(entry)
+        entry.references += 1
         ref = weakref.ref(tensor, lambda dead: self._release(dead, key))
         self._refs[id(ref)] = ref
         return allocated
 
+    def live(self) -> Iterator[Allocation]:
+        """The allocations alive now."""
+        return iter(self._live.values())
+
+    def allocated(self, entry: Allocation) -> None:
+        """Called after ``entry`` is allocated (``current`` includes it); a subclass keeps a timeline."""
+
+    def freed(self, entry: Allocation) -> None:
+        """Called after ``entry`` is freed; a subclass keeps a timeline."""
+
     def _release(self, ref: weakref.ref, key: int) -> None:
         self._refs.pop(id(ref), None)
         entry = self._live[key]
-        entry[1] -= 1
-        if entry[1] == 0:
-            self.current -= entry[0]
+        entry.references -= 1
+        if entry.references == 0:
+            self.current -= entry.bytes
             del self._live[key]
+            self.freed(entry)
+
+
+@dataclass(eq=False, slots=True)
+class Allocation:
+    """One live storage: its bytes, its number in allocation order, who made it and when, and the live tensors
+    using it."""
+
+    bytes: int
+    number: int
+    module: str
+    phase: str
+    references: int = 0
 
 
 class FastMetaMode(TorchDispatchMode):

@@ -113,14 +113,19 @@ def add_training_options(parser: argparse.ArgumentParser, *, freezing: bool = Tr
                         help="also count a training step (train-mode forward and backward on meta tensors, then "
                              "the optimizer's step): grad-input and grad-weight MACs per layer, peak memory")
     if freezing:
-        parser.add_argument("--freeze", action="append", default=[], metavar="PATTERN",
-                            help="freeze the parameters whose names match this shell pattern, e.g. 'stem.*' "
-                                 "(repeatable)")
-        parser.add_argument("--trainable", action="append", default=[], metavar="PATTERN",
-                            help="train only the parameters whose names match this pattern, e.g. 'fc.*' "
-                                 "(repeatable; --freeze then freezes among them)")
+        add_freezing_options(parser)
     parser.add_argument("--optimizer", choices=[o.value for o in Optimizer], default=None,
                         help="with --train: the optimizer whose step and state are counted (default: sgd)")
+
+
+def add_freezing_options(parser: argparse.ArgumentParser) -> None:
+    """``--freeze`` and ``--trainable`` patterns over parameter names."""
+    parser.add_argument("--freeze", action="append", default=[], metavar="PATTERN",
+                        help="freeze the parameters whose names match this shell pattern, e.g. 'stem.*' "
+                             "(repeatable)")
+    parser.add_argument("--trainable", action="append", default=[], metavar="PATTERN",
+                        help="train only the parameters whose names match this pattern, e.g. 'fc.*' "
+                             "(repeatable; --freeze then freezes among them)")
 
 
 def training_optimizer(args: argparse.Namespace) -> str:

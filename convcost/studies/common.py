@@ -24,6 +24,7 @@ def analyze_model(
     *,
     batch: int = 1,
     dtype: torch.dtype = torch.float32,
+    training: bool = False,
     **overrides: Any,
 ) -> Analysis:
     """Analyse registry model ``name`` on a ``(batch, 3, resolution, resolution)`` input.
@@ -35,6 +36,7 @@ def analyze_model(
         resolution: input side length in pixels; default the model's native resolution.
         batch: images per forward pass.
         dtype: dtype the byte counts are measured in.
+        training: also count a training step (:attr:`Analysis.training`; SGD).
         **overrides: ``create_model`` variant keywords (``se=False``, ``activation="swish"`` …).
             ``image_size`` follows ``resolution`` unless given, so ``same_static`` padding fits.
     """
@@ -43,7 +45,8 @@ def analyze_model(
     if "image_size" in info.overrides:
         overrides.setdefault("image_size", side)
     model = create_model(name, device="meta", **overrides)
-    return analyze(model, (batch, 3, side, side), engine=EngineName.DISPATCH, dtype=dtype, name=name)
+    return analyze(model, (batch, 3, side, side), engine=EngineName.DISPATCH, dtype=dtype, name=name,
+                   training=training)
 
 
 @dataclass(frozen=True)
@@ -53,16 +56,21 @@ class AnalysisJob:
     Attributes:
         model: registry name; batch: images per pass.
         overrides: ``(keyword, value)`` pairs for ``create_model``, sorted (so equal jobs compare equal).
+        resolution: input side in pixels (None: native).
+        training: also count a training step.
     """
 
     model: str
     batch: int = 1
     overrides: tuple[tuple[str, Any], ...] = ()
+    resolution: int | None = None
+    training: bool = False
 
     @classmethod
-    def of(cls, model: str, batch: int = 1, **overrides: Any) -> AnalysisJob:
+    def of(cls, model: str, batch: int = 1, *, resolution: int | None = None, training: bool = False,
+           **overrides: Any) -> AnalysisJob:
         """A job with its overrides sorted."""
-        return cls(model, batch, tuple(sorted(overrides.items())))
+        return cls(model, batch, tuple(sorted(overrides.items())), resolution, training)
 
     @property
     def isolated(self) -> bool:
@@ -72,11 +80,12 @@ class AnalysisJob:
     @property
     def native(self) -> bool:
         """Batch 1 and no overrides: the analysis the main report makes of every model anyway."""
-        return self.batch == 1 and not self.overrides
+        return self.batch == 1 and not self.overrides and self.resolution is None and not self.training
 
     def run(self) -> Analysis:
         """Analyse the model."""
-        return analyze_model(self.model, batch=self.batch, **dict(self.overrides))
+        return analyze_model(self.model, self.resolution, batch=self.batch, training=self.training,
+                             **dict(self.overrides))
 
 
 

@@ -1,30 +1,34 @@
 """Study ``plan``: training memory against batch size, and the largest batch that fits a budget.
 
-Training memory of one step is modelled as::
+A plan is built on the training step counted exactly (:func:`convcost.analyzer.analyze` with
+``training=True``): a train-mode forward (batch statistics, dropout masks) and its backward on
+``meta`` tensors, gradients held to the step, the optimizer's state, and the parameters and
+buffers. Its peak at every batch comes from :mod:`convcost.analyzer.peak_curve`: three analyses
+(batches 1, 2 and 3) give every allocation's live level as a line in the batch, exact at any
+batch, and the largest batch within a budget is solved in closed form (a model whose sizes are
+not affine in the batch is analysed at each batch asked about instead). What the device adds
+on top (the CUDA context, allocator rounding and caching, convolution workspaces) is the
+caller's ``allowance``, stated separately and added to every figure.
+
+Beside it, each row carries the quick estimate the plan used before (``exact=False`` plans with
+it alone): an eval-mode forward's saved activations plus a fixed part::
 
     fixed     = weights + gradients + optimizer state + buffers
               = params · e + trainable params · e · (1 + states) + buffers · e
-    per batch = bytes autograd saves for backward (``Totals.training_bytes``)
-    total(N)  = fixed + saved(N)
+    estimate(N) = fixed + saved(N) + allowance
 
 with ``e`` bytes per element of the dtype and ``states`` tensors of optimizer state per
-parameter: 1 for SGD with momentum, 2 for Adam (first and second moments). Buffers
-(BatchNorm running statistics and counters) are counted at ``e`` bytes per element too.
-
-The model is a registry name or any ``nn.Module`` with its inputs (:class:`PlanModel`); the
-batch is the first size of every input. Saved bytes are measured at batch 1 and 2. When
-batch 2 saves exactly twice batch 1 they are ``linear`` in the batch. When not, batch 3 is
-measured too, and if the three points lie on a line the saved bytes are ``affine``: a
-per-sample slope plus a constant (a model that saves batch-independent tensors, such as
-training-mode batch statistics). Otherwise every batch asked about is ``measured``. The
-first two cases extrapolate exactly, so the largest batch within a budget is solved exactly
-however large; the last analyses each batch and searches by doubling then bisection, up to
-:data:`MAX_SEARCH_BATCH` (a plan says when its search stopped there: :attr:`TrainingPlan.limit`).
+parameter: 1 for SGD with momentum, 2 for Adam and AdamW. Saved bytes are measured at batch 1
+and 2; when batch 2 saves exactly twice batch 1 they are ``linear`` in the batch, when three
+points lie on a line ``affine``, otherwise ``measured`` at each batch (searched by doubling then
+bisection, up to :data:`MAX_SEARCH_BATCH`; :attr:`TrainingPlan.limit` says when the search stopped
+there). The estimate holds every saved activation and every gradient at once (the backward frees
+the one while it makes the other) and leaves out what :data:`CAVEATS` lists, so it can land on
+either side of the exact peak.
 
 The EfficientNetV2 paper (Tan & Le 2021, section 3.2) notes that EfficientNet-B6 trained
 at 512 px with batch 24 runs out of memory on a 16 GB V100; ``training_plan(
-"efficientnet_b6", 512, budget="16GiB")`` shows why. What the model leaves out is listed
-in :data:`CAVEATS`.
+"efficientnet_b6", 512, budget="16GiB")`` shows why.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from torch import nn
 from convcost.analyzer import EngineName, analyze
 from convcost.analyzer.naming import StrEnum
 from convcost.analyzer.optimizers import Optimizer
+from convcost.analyzer.peak_curve import CurveKind, PeakPoint, largest_fitting, training_peak_curve
 from convcost.architectures import create_model, model_info
 from convcost.reports.charts import PALETTE, ChartJob, axis_units, chart_style
 from convcost.reports.prose import bytes_text
@@ -73,7 +78,14 @@ __all__ = [
     "training_plan",
 ]
 
-#: What the estimate does not count.
+#: What the exact plan does not count (the allowance is where the caller states it).
+EXACT_CAVEATS: tuple[str, ...] = (
+    "the output gradient is a tensor of ones: a loss function's own memory is not counted",
+    "convolution workspaces (cuDNN, oneDNN), allocator rounding, caching and fragmentation, and the CUDA context "
+    "(several hundred MiB) are not counted: state them with the allowance",
+    "one dtype for everything: mixed precision keeps float32 master weights and optimizer state",
+)
+#: What the eval-mode estimate does not count.
 CAVEATS: tuple[str, ...] = (
     "analyze runs the forward in eval mode: training-mode BatchNorm also saves its per-channel batch mean "
     "and inverse std (2·C values per layer, independent of the batch), which are not counted",
@@ -172,20 +184,21 @@ class PlanRow:
 
     Attributes:
         batch: images per step.
-        saved_bytes: activation bytes autograd keeps for backward at this batch.
-        total_bytes: ``fixed_bytes + saved_bytes``.
+        total_bytes: the plan's figure: the exact training-step peak (an exact plan) or the estimate, plus the
+            allowance.
         fits: ``total_bytes`` is within the budget (True when there is no budget).
-        exact_bytes: with an exact plan, the training step's peak counted by a train-mode forward and backward
-            (:attr:`convcost.analyzer.records.TrainingCounts.peak_bytes`) plus the plan's allowance; else None.
-        exact_fits: ``exact_bytes`` is within the budget (None without an exact plan).
+        peak_moment: when the exact peak is reached (``backward of head.act``); ``""`` in an estimate-only plan.
+        saved_bytes: activation bytes an eval-mode forward saves for backward at this batch (the estimate's
+            growing part).
+        estimate_bytes: the estimate, ``fixed_bytes + saved_bytes`` plus the allowance.
     """
 
     batch: int
-    saved_bytes: int
     total_bytes: int
     fits: bool
-    exact_bytes: int | None = None
-    exact_fits: bool | None = None
+    peak_moment: str
+    saved_bytes: int
+    estimate_bytes: int
 
 
 @dataclass(frozen=True)
@@ -201,19 +214,23 @@ class TrainingPlan:
         weight_bytes, gradient_bytes, optimizer_bytes, buffer_bytes: the fixed part.
         saved_bytes_per_sample: saved activation bytes each extra sample adds (the slope).
         saved_bytes_constant: saved bytes that do not depend on the batch (the intercept).
-        batch_model: ``linear``, ``affine`` or ``measured`` (see the module docstring).
+        batch_model: how the estimate's saved bytes follow the batch: ``linear``, ``affine`` or ``measured``
+            (see the module docstring).
         budget_bytes: memory budget, None when none was given.
-        max_batch: largest batch within the budget (0: not even one sample), None without budget.
+        max_batch: largest batch whose plan figure (``PlanRow.total_bytes``) is within the budget (0: not even
+            one sample), None without budget.
         limit: what bounds ``max_batch`` (None without budget): the budget, or a cap (then at least
             ``max_batch`` fit, see :class:`BatchLimit`).
         rows: one per requested batch.
         caveats: what the plan leaves out.
-        exact: the rows also carry the exact training-step peak (``exact_bytes``): a train-mode forward (batch
-            statistics, dropout masks), its backward and the optimizer's state, counted on ``meta`` tensors.
-        allowance_bytes: added to every exact figure for what the device adds (the CUDA context, allocator
-            rounding and caching), as the caller states it.
-        exact_max_batch: with an exact plan and a budget, the largest batch whose exact figure fits (searched by
-            training-step analyses, up to :data:`MAX_SEARCH_BATCH`).
+        curve: how the exact peak follows the batch (:class:`~convcost.analyzer.peak_curve.CurveKind`: affine, so
+            exact at every batch, or measured at each); None for an estimate-only plan.
+        exact: the plan's figures are the training step counted exactly (a train-mode forward, its backward and
+            the optimizer's state on ``meta`` tensors); False: the eval-mode estimate alone.
+        allowance_bytes: added to every figure for what the device adds (the CUDA context, allocator rounding
+            and caching, convolution workspaces), as the caller states it.
+        estimate_max_batch: with a budget, the largest batch the estimate allows (above ``max_batch`` when the
+            estimate leaves out what the exact step holds).
     """
 
     model: str
@@ -238,7 +255,8 @@ class TrainingPlan:
     caveats: tuple[str, ...] = CAVEATS
     exact: bool = False
     allowance_bytes: int = 0
-    exact_max_batch: int | None = None
+    estimate_max_batch: int | None = None
+    curve: CurveKind | None = None
 
     @property
     def published_oom(self) -> OutOfMemoryReport | None:
@@ -290,17 +308,7 @@ def largest_batch(fixed: int, saved: Callable[[int], int], budget: int, cap: int
     ``saved`` must be non-decreasing; it is searched by doubling then bisection, so it is
     called about ``2·log2(N)`` times.
     """
-    room = budget - fixed
-    if saved(1) > room:
-        return 0
-    low, high = 1, 2
-    while high <= cap and saved(high) <= room:
-        low, high = high, high * 2
-    high = min(high, cap + 1)
-    while high - low > 1:
-        middle = (low + high) // 2
-        low, high = (middle, high) if saved(middle) <= room else (low, middle)
-    return low
+    return largest_fitting(lambda batch: fixed + saved(batch) <= budget, cap)
 
 
 def _max_batch(fixed: int, saved: Callable[[int], int], budget: int, slope: int, constant: int,
@@ -320,8 +328,9 @@ def _max_batch(fixed: int, saved: Callable[[int], int], budget: int, slope: int,
     return (exact, BatchLimit.BUDGET) if exact < tensor_cap else (tensor_cap, BatchLimit.TENSOR)
 
 
-#: The step a plan's optimizer name counts (the plan's ``sgd`` keeps a momentum buffer).
-PLAN_OPTIMIZERS: dict[str, Optimizer] = {"sgd": Optimizer.SGD_MOMENTUM, "adam": Optimizer.ADAM}
+#: The step a plan's optimizer name counts (the plan's ``sgd`` keeps a momentum buffer, as SGD is trained).
+PLAN_OPTIMIZERS: dict[str, Optimizer] = {"sgd": Optimizer.SGD_MOMENTUM, "sgd-momentum": Optimizer.SGD_MOMENTUM,
+                                         "adam": Optimizer.ADAM, "adamw": Optimizer.ADAMW}
 
 
 def training_plan(
@@ -332,33 +341,32 @@ def training_plan(
     batches: Sequence[int] = DEFAULT_BATCHES,
     budget: str | int | None = None,
     dtype: torch.dtype = torch.float32,
-    exact: bool = False,
+    exact: bool = True,
     allowance: str | int | None = None,
 ) -> TrainingPlan:
     """Plan training memory of ``model`` by batch size: a registry name (at ``resolution``, default native) or
-    any model with its inputs (:class:`PlanModel`).
+    any model with its inputs (:class:`PlanModel`); its frozen parameters (``requires_grad=False``) get no
+    gradient and no optimizer state.
 
     Args:
-        optimizer: a key of :data:`OPTIMIZER_STATES` (``sgd`` with momentum, ``adam``).
+        optimizer: a key of :data:`OPTIMIZER_STATES`: ``sgd`` (with momentum, as SGD is trained; also
+            ``sgd-momentum``), ``adam`` or ``adamw``.
         batches: batch sizes to tabulate.
         budget: memory budget, bytes or a string for :func:`parse_bytes` (``"16GiB"``).
         dtype: dtype of weights, gradients, optimizer state and activations.
-        exact: also count each batch's training step exactly (``PlanRow.exact_bytes``), and with a budget
-            search the largest batch by it (``TrainingPlan.exact_max_batch``).
-        allowance: bytes (or a string for :func:`parse_bytes`) added to every exact figure for the device:
-            the CUDA context (several hundred MiB) and the allocator's rounding and caching.
+        exact: count the training step exactly (the default); False plans with the quick eval-mode estimate
+            alone.
+        allowance: bytes (or a string for :func:`parse_bytes`) added to every figure for the device: the CUDA
+            context (several hundred MiB), the allocator's rounding and caching, convolution workspaces.
 
     Raises:
-        ValueError: unknown optimizer, a batch below 1, an unreadable budget or allowance, or an allowance
-            without ``exact``.
+        ValueError: unknown optimizer, a batch below 1, an unreadable budget or allowance.
     """
     if optimizer not in OPTIMIZER_STATES:
         raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZER_STATES)}; got {optimizer!r}")
     if any(batch < 1 for batch in batches):
         raise ValueError(f"batch sizes must be >= 1; got {list(batches)}")
     budget_bytes = None if budget is None else parse_bytes(budget)
-    if allowance is not None and not exact:
-        raise ValueError("an allowance applies to the exact plan: pass exact=True (convcost plan --exact)")
     allowance_bytes = 0 if allowance is None else parse_bytes(allowance)
     target = model if isinstance(model, PlanModel) else PlanModel.of_registry(model, resolution)
     first = analyze(target.module, target.inputs(1), engine=EngineName.DISPATCH, dtype=dtype, name=target.name)
@@ -381,53 +389,45 @@ def training_plan(
     totals, size = first.totals, dtype_bytes(dtype)
     weight = totals.params * size
     trained = totals.trainable_params * size  # frozen parameters get no gradient and no optimizer state
-    fixed = weight + trained * (1 + OPTIMIZER_STATES[optimizer]) + totals.buffers * size
-    rows = tuple(
-        PlanRow(batch, saved(batch), fixed + saved(batch),
-                budget_bytes is None or fixed + saved(batch) <= budget_bytes)
-        for batch in batches
-    )
+    fixed = weight + trained * (1 + OPTIMIZER_STATES[optimizer]) + totals.buffers * size + allowance_bytes
     input_cap = MAX_SIZE // max(target.sample_elements * size, 1)  # a larger batch's input exceeds 2^63 - 1 bytes
-    max_batch, limit = (None, None) if budget_bytes is None else _max_batch(
+    estimate_max, estimate_limit = (None, None) if budget_bytes is None else _max_batch(
         fixed, saved, budget_bytes, slope, constant, batch_model, input_cap)
-    exact_max_batch = None
+    rows = tuple(PlanRow(batch, fixed + saved(batch), budget_bytes is None or fixed + saved(batch) <= budget_bytes,
+                         "", saved(batch), fixed + saved(batch)) for batch in batches)
+    max_batch, limit, caveats, curve_kind = estimate_max, estimate_limit, CAVEATS, None
     if exact:
-        step = _step_peaks(target, dtype, PLAN_OPTIMIZERS[optimizer], allowance_bytes)
-        rows = tuple(replace(row, exact_bytes=step(row.batch),
-                             exact_fits=budget_bytes is None or step(row.batch) <= budget_bytes) for row in rows)
+        curve = training_peak_curve(target.module, target.inputs, dtype=dtype, optimizer=PLAN_OPTIMIZERS[optimizer],
+                                    name=target.name)
+        rows = tuple(_exact_row(row, curve.at(row.batch), allowance_bytes, budget_bytes) for row in rows)
+        caveats, curve_kind = EXACT_CAVEATS, curve.kind
         if budget_bytes is not None:
-            exact_max_batch = largest_batch(0, step, budget_bytes, min(MAX_SEARCH_BATCH, input_cap))
+            cap = input_cap if curve.kind is CurveKind.AFFINE else min(MAX_SEARCH_BATCH, input_cap)
+            max_batch = curve.largest_batch(budget_bytes - allowance_bytes, cap)
+            limit = BatchLimit.BUDGET if max_batch < cap else (
+                BatchLimit.TENSOR if cap == input_cap else BatchLimit.SEARCH)
     return TrainingPlan(
         model=target.name, resolution=target.resolution, optimizer=optimizer, dtype=first.dtype,
         bytes_per_element=size, params=totals.params, buffers=totals.buffers, weight_bytes=weight,
         gradient_bytes=trained, optimizer_bytes=trained * OPTIMIZER_STATES[optimizer],
         buffer_bytes=totals.buffers * size, saved_bytes_per_sample=slope, saved_bytes_constant=constant,
         batch_model=batch_model, budget_bytes=budget_bytes, max_batch=max_batch, rows=rows, limit=limit,
-        input_shapes=first.input_shapes, exact=exact, allowance_bytes=allowance_bytes,
-        exact_max_batch=exact_max_batch,
+        input_shapes=first.input_shapes, caveats=caveats, exact=exact, allowance_bytes=allowance_bytes,
+        estimate_max_batch=estimate_max, curve=curve_kind,
     )
 
 
-def _step_peaks(target: PlanModel, dtype: torch.dtype, optimizer: Optimizer, allowance: int) -> Callable[[int], int]:
-    """Batch → the exact training-step peak of ``target`` plus ``allowance`` (each batch analysed once)."""
-    peaks: dict[int, int] = {}
-
-    def peak(batch: int) -> int:
-        if batch not in peaks:
-            analysis = analyze(target.module, target.inputs(batch), engine=EngineName.DISPATCH, dtype=dtype,
-                               name=target.name, training=True, optimizer=optimizer)
-            assert analysis.training is not None
-            peaks[batch] = analysis.training.peak_bytes + allowance
-        return peaks[batch]
-
-    return peak
+def _exact_row(estimate: PlanRow, peak: PeakPoint, allowance: int, budget: int | None) -> PlanRow:
+    """``estimate``'s row with the exact peak as its figure."""
+    total = peak.bytes + allowance
+    return replace(estimate, total_bytes=total, fits=budget is None or total <= budget, peak_moment=peak.moment)
 
 
 # --- report section ---------------------------------------------------------------------
 
 _PLAN_FIXED_COLUMNS = ["optimizer", "params", "weight_bytes", "gradient_bytes", "optimizer_bytes", "buffer_bytes",
-                       "fixed_bytes", "saved_bytes_per_sample", "saved_bytes_constant", "batch_model",
-                       "budget_bytes", "max_batch", "limit"]
+                       "fixed_bytes", "allowance_bytes", "saved_bytes_per_sample", "saved_bytes_constant",
+                       "batch_model", "curve", "budget_bytes", "max_batch", "estimate_max_batch", "limit"]
 
 
 def _oom_sentence(plan: TrainingPlan) -> str:
@@ -444,42 +444,43 @@ def _oom_sentence(plan: TrainingPlan) -> str:
             f"{bytes_text(row.total_bytes)} with {plan.optimizer}{budget}, so it {verdict}.")
 
 
-def _exact_sentence(plans: Sequence[TrainingPlan]) -> str:
-    """What the exact count of the training step says, when the plans made one."""
-    exact = [plan for plan in plans if plan.exact]
-    if not exact:
-        return ""
-    first = exact[0]
-    allowance = f", plus an allowance of {bytes_text(first.allowance_bytes)}" if first.allowance_bytes else ""
-    largest = ", ".join(f"{plan.exact_max_batch:,} with {plan.optimizer}" for plan in exact
-                        if plan.exact_max_batch is not None)
-    text = (" Counted exactly — a train-mode forward and its backward on meta tensors (batch statistics, dropout "
-            f"masks, gradients held to the step), the optimizer's state and the parameters{allowance} — the peak is "
-            "in the exact_bytes column")
-    return text + (f"; within the budget the largest batch is {largest}." if largest else ".")
-
-
 def plan_section(plans: Sequence[TrainingPlan]) -> Section:
     """Training memory against batch size for one model and input under one or more optimizers."""
     if not plans:
         raise ValueError("plan_section needs at least one plan")
     first = plans[0]
     rows = pd.concat([plan.to_dataframe().assign(max_batch=plan.max_batch) for plan in plans], ignore_index=True)
-    columns = ["optimizer", "batch", "fixed_bytes", "saved_bytes", "total_bytes", "fits"]
-    frame = rows[columns + (["exact_bytes", "exact_fits"] if first.exact else [])]
+    columns = ["optimizer", "batch", "total_bytes", "fits"] + (["peak_moment"] if first.exact else [])
+    frame = rows[[*columns, "fixed_bytes", "saved_bytes", "estimate_bytes"]]
     fixed = pd.DataFrame([{key: getattr(plan, key) for key in _PLAN_FIXED_COLUMNS} for plan in plans])
     fixed_text = ", ".join(f"{bytes_text(plan.fixed_bytes)} with {plan.optimizer}" for plan in plans)
-    intro = (
-        f"Training memory of one step of {first.model} at {first.input_text} in {first.dtype}: the weights, "
-        "their gradients and the optimizer state (one tensor per parameter for SGD with momentum, two for Adam) "
-        f"and the buffers are fixed — {fixed_text} — and the activations autograd saves for backward grow by "
-        f"{bytes_text(first.saved_bytes_per_sample)} per image ({first.batch_model} in the batch)."
-    )
+    allowance = (f", plus an allowance of {bytes_text(first.allowance_bytes)} for the device"
+                 if first.allowance_bytes else "")
+    if first.exact:
+        intro = (
+            f"Training memory of one step of {first.model} at {first.input_text} in {first.dtype}, counted exactly: "
+            "a train-mode forward (batch statistics, dropout masks) and its backward on meta tensors, every "
+            "activation and gradient from its allocation until it is freed, the gradients held to the optimizer's "
+            f"step, the optimizer's state and the parameters{allowance}. The peak (total_bytes) is "
+            f"{first.curve} in the batch; peak_moment says when it is reached. The quick estimate beside it "
+            "(estimate_bytes: an eval-mode forward's saved activations plus the weights, gradients, state and "
+            f"buffers, {fixed_text}) holds every saved activation and every gradient at once and leaves out the "
+            "batch statistics, the dropout masks and the activations' gradients, so it can land on either side."
+        )
+    else:
+        intro = (
+            f"Training memory of one step of {first.model} at {first.input_text} in {first.dtype}, estimated: the "
+            "weights, their gradients and the optimizer state (one tensor per parameter for SGD with momentum, two "
+            f"for Adam) and the buffers are fixed — {fixed_text}{allowance} — and the activations autograd saves "
+            f"for backward grow by {bytes_text(first.saved_bytes_per_sample)} per image ({first.batch_model} in "
+            "the batch)."
+        )
     if first.budget_bytes is not None:
         largest = ", ".join(f"{plan.max_batch_text} with {plan.optimizer}" for plan in plans)
-        intro += f" Within {bytes_text(first.budget_bytes)} the largest batch is {largest}."
+        intro += f" Within {bytes_text(first.budget_bytes)} the largest batch is {largest}"
+        estimated = ", ".join(f"{plan.estimate_max_batch:,}" for plan in plans if plan.estimate_max_batch is not None)
+        intro += f" (the estimate would allow {estimated})." if first.exact and estimated else "."
     intro += _oom_sentence(first)
-    intro += _exact_sentence(plans)
     title = f"{first.model} at {first.input_text}: training memory by batch size"
     return Section(
         f"Training memory plan: {first.model} at {first.input_text}", intro, frame,

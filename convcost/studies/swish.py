@@ -1,7 +1,7 @@
 """Study ``swish``: training memory of Swish written out, MemoryEfficientSwish and ``nn.SiLU``.
 
 All three compute ``x · sigmoid(x)``; they differ in what autograd keeps for backward
-(``LayerRecord.saved_bytes``, each storage counted once):
+(``TrainingCounts.saved``, each storage counted once, in a train-mode step):
 
 - ``swish`` (``x * torch.sigmoid(x)``): sigmoid saves its output and the multiply saves
   both operands, so every activation keeps ``x`` *and* ``sigmoid(x)``: two tensors.
@@ -10,8 +10,13 @@ All three compute ``x · sigmoid(x)``; they differ in what autograd keeps for ba
 - ``silu`` (``nn.SiLU``, one native aten op with its own backward kernel): saves only
   ``x``: one tensor, with no Python autograd function and no extra kernels.
 
-The study analyses one model per activation (same model, resolution and batch) and
-reports the saved bytes of every activation module and of the whole model.
+The study counts one training step per activation (same model, resolution and batch; a
+train-mode forward and its backward on ``meta`` tensors) and reports the saved bytes of every
+activation module and of the whole model, and the step's peak memory. It then checks the
+saved bytes against a real training step: each variant runs forward and backward on CPU
+tensors at :data:`CHECK_BATCH` × :data:`CHECK_RESOLUTION` px, where autograd's own saved-tensor
+hook reports what it keeps (:func:`convcost.analyzer.real_step.real_saved_bytes`), beside the
+count at that input.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ import torch
 from matplotlib.figure import Figure
 
 from convcost.analyzer import Analysis
+from convcost.analyzer.real_step import real_saved_bytes
+from convcost.architectures import create_model, model_info
 from convcost.architectures.layers import create_activation
 from convcost.reports.charts import ChartJob, axis_units, chart_style, grouped_bars
 from convcost.reports.prose import bytes_text
@@ -35,12 +42,15 @@ from .base import Study, register_study
 from .common import AnalysisJob, analyze_model, records_frame
 
 __all__ = [
+    "CHECK_BATCH",
+    "CHECK_RESOLUTION",
     "NATIVE_ACTIVATIONS",
     "SWISH_BATCH",
     "SWISH_MODEL",
     "SWISH_VARIANTS",
     "ActivationSaved",
     "Recommendation",
+    "SavedCheck",
     "SwishStudy",
     "SwishVariant",
     "recommend",
@@ -55,6 +65,8 @@ SWISH_VARIANTS: tuple[str, ...] = ("swish", "memory_efficient_swish", "silu")
 SWISH_MODEL, SWISH_BATCH = "efficientnet_b0", 32
 #: Activations that run as one native aten operator forward and one backward.
 NATIVE_ACTIVATIONS: frozenset[str] = frozenset({"silu"})
+#: Input of the real training step the saved bytes are checked against (small, so it runs in a second on CPU).
+CHECK_BATCH, CHECK_RESOLUTION = 2, 64
 
 
 @dataclass(frozen=True)
@@ -74,15 +86,18 @@ class ActivationSaved:
 
 @dataclass(frozen=True)
 class SwishVariant:
-    """Whole-model figures for one activation variant.
+    """Whole-model figures of one training step for one activation variant (bytes in the analysis dtype).
 
     Attributes:
         variant: activation name; activation_type: class its modules have.
         modules: number of activation modules.
-        activation_saved_bytes: saved bytes of the activation modules.
-        training_bytes: saved bytes of the whole model (``Totals.training_bytes``).
+        activation_saved_bytes: saved bytes of the activation modules' own operators.
+        training_bytes: saved bytes of the whole model in the train-mode step (``TrainingCounts.saved_bytes``:
+            batch statistics and dropout masks included).
         activation_bytes: bytes the forward allocates (``Totals.activation_bytes``).
         flops: all-operator FLOPs of the forward pass.
+        peak_bytes: the training step's peak memory (parameters, optimizer state, live activations and
+            gradients; ``TrainingCounts.peak_bytes``, SGD); 0 when not counted.
     """
 
     variant: str
@@ -92,6 +107,30 @@ class SwishVariant:
     training_bytes: int
     activation_bytes: int
     flops: int
+    peak_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class SavedCheck:
+    """The saved bytes of one variant's training step: counted on ``meta`` tensors, and reported by autograd in
+    a real step on CPU tensors, at :data:`CHECK_BATCH` × :data:`CHECK_RESOLUTION` px.
+
+    Attributes:
+        variant: activation name; batch, resolution: the input of both steps.
+        counted_bytes: ``TrainingCounts.saved_bytes`` of the analysis.
+        measured_bytes: :func:`~convcost.analyzer.real_step.real_saved_bytes` of the real step.
+    """
+
+    variant: str
+    batch: int
+    resolution: int
+    counted_bytes: int
+    measured_bytes: int
+
+    @property
+    def difference_bytes(self) -> int:
+        """Counted minus measured (0: exact)."""
+        return self.counted_bytes - self.measured_bytes
 
 
 @dataclass(frozen=True)
@@ -111,6 +150,7 @@ class SwishStudy:
         variants: whole-model figures per variant, in :data:`SWISH_VARIANTS` order.
         modules: per-module saved bytes for every variant.
         recommendation: the pick and its reason.
+        checks: the saved bytes checked against a real training step, per variant (empty when not checked).
     """
 
     model: str
@@ -120,6 +160,7 @@ class SwishStudy:
     variants: tuple[SwishVariant, ...]
     modules: tuple[ActivationSaved, ...]
     recommendation: Recommendation
+    checks: tuple[SavedCheck, ...] = ()
 
     def variant(self, name: str) -> SwishVariant:
         """The figures of variant ``name``."""
@@ -147,23 +188,46 @@ def swish_study(
     batch: int = SWISH_BATCH,
     dtype: torch.dtype = torch.float32,
     variants: Sequence[str] = SWISH_VARIANTS,
+    check: bool = True,
 ) -> SwishStudy:
-    """Analyse ``model`` once per activation variant and compare what training keeps."""
-    return swish_from_analyses({
-        variant: analyze_model(model, resolution, batch=batch, dtype=dtype, activation=variant)
-        for variant in variants
-    })
+    """Count one training step of ``model`` per activation variant and compare what it keeps; with ``check``,
+    check the saved bytes against a real step of each variant (see the module docstring)."""
+    analyses = {variant: analyze_model(model, resolution, batch=batch, dtype=dtype, activation=variant,
+                                       training=True) for variant in variants}
+    checks = [saved_check(variant, analyze_model(model, CHECK_RESOLUTION, batch=CHECK_BATCH, activation=variant,
+                                                 training=True),
+                          measure_saved(model, variant)) for variant in variants] if check else []
+    return swish_from_analyses(analyses, checks)
 
 
-def swish_from_analyses(analyses: Mapping[str, Analysis]) -> SwishStudy:
-    """The swish study from one analysis per activation name, all of the same model and input.
+def measure_saved(model: str, variant: str) -> int:
+    """Bytes autograd saves in a real training step of registry ``model`` built with ``variant``, on CPU tensors
+    of :data:`CHECK_BATCH` × :data:`CHECK_RESOLUTION` px."""
+    overrides: dict[str, Any] = {"activation": variant}
+    if "image_size" in model_info(model).overrides:
+        overrides["image_size"] = CHECK_RESOLUTION
+    module = create_model(model, device="meta", **overrides)
+    image = torch.empty(CHECK_BATCH, 3, CHECK_RESOLUTION, CHECK_RESOLUTION, device="meta")
+    return real_saved_bytes(module, (image,))
+
+
+def saved_check(variant: str, analysis: Analysis, measured_bytes: int) -> SavedCheck:
+    """The counted saved bytes of ``analysis`` (a training step) beside ``measured_bytes``."""
+    if analysis.training is None:
+        raise ValueError(f"the check of {variant!r} needs an analysis with training=True")
+    shape = analysis.input_shapes[0]
+    return SavedCheck(variant, shape[0], shape[-1], analysis.training.saved_bytes, measured_bytes)
+
+
+def swish_from_analyses(analyses: Mapping[str, Analysis], checks: Sequence[SavedCheck] = ()) -> SwishStudy:
+    """The swish study from one training-step analysis per activation name, all of the same model and input.
 
     Activation modules are those whose type is the class ``create_activation(variant)``
     builds (the model's own activation table, not a name heuristic).
 
     Raises:
-        ValueError: no analyses, analyses of different models or inputs, or an analysis with no
-            module of its variant's activation class.
+        ValueError: no analyses, analyses of different models or inputs, an analysis without its training step,
+            or an analysis with no module of its variant's activation class.
     """
     if not analyses:
         raise ValueError("swish_from_analyses needs at least one analysis")
@@ -174,44 +238,51 @@ def swish_from_analyses(analyses: Mapping[str, Analysis]) -> SwishStudy:
     rows: list[SwishVariant] = []
     modules: list[ActivationSaved] = []
     for variant, analysis in analyses.items():
+        step = analysis.training
+        if step is None:
+            raise ValueError(f"the analysis given for {variant!r} has no training step; analyse with training=True")
         kind = type(create_activation(variant)).__name__
         acts = [layer for layer in analysis.layers if layer.type == kind]
         if not acts:
             raise ValueError(f"the analysis given for {variant!r} has no {kind} module; "
                              f"build the model with activation={variant!r}")
         modules.extend(ActivationSaved(variant, layer.name, layer.output_shapes[0] if layer.output_shapes else (),
-                                       layer.saved_bytes) for layer in acts)
+                                       step.saved.get(layer.name, 0)) for layer in acts)
         totals = analysis.totals
-        rows.append(SwishVariant(variant, kind, len(acts), sum(layer.saved_bytes for layer in acts),
-                                 totals.training_bytes, totals.activation_bytes, totals.flops))
+        rows.append(SwishVariant(variant, kind, len(acts), sum(step.saved.get(layer.name, 0) for layer in acts),
+                                 step.saved_bytes, totals.activation_bytes, totals.flops, step.peak_bytes))
     shape = first.input_shapes[0]
     return SwishStudy(first.model, shape[-1], shape[0], first.dtype, tuple(rows), tuple(modules),
-                      recommend(tuple(rows)))
+                      recommend(tuple(rows)), tuple(checks))
 
 
 def recommend(variants: Sequence[SwishVariant]) -> Recommendation:
-    """The variant with the fewest training bytes; among equals a native one (``nn.SiLU``).
-
-    A native activation is one aten kernel forward and one backward: no Python
-    ``autograd.Function`` call and no recomputed sigmoid, and it exports and compiles as a
-    single operator, so it is at least as fast for the same memory.
-    """
+    """The variant with the fewest saved bytes; among equals the lowest training peak, then a native one
+    (``nn.SiLU``: one aten kernel forward and one backward, no Python ``autograd.Function`` and no sigmoid
+    recomputed in backward, and it exports and compiles as a single operator)."""
     if not variants:
         raise ValueError("recommend needs at least one variant")
     least = min(v.training_bytes for v in variants)
     leanest = [v for v in variants if v.training_bytes == least]
-    pick = next((v for v in leanest if v.variant in NATIVE_ACTIVATIONS), leanest[0])
+    lowest_peak = min(v.peak_bytes for v in leanest)
+    lowest = [v for v in leanest if v.peak_bytes == lowest_peak]
+    pick = next((v for v in lowest if v.variant in NATIVE_ACTIVATIONS), lowest[0])
     worst = max(variants, key=lambda v: v.training_bytes)
     parts = [f"{pick.variant} keeps {pick.training_bytes:,} bytes for backward"]
     if worst.training_bytes > least:
         saved = worst.training_bytes - least
         parts.append(f"{saved:,} fewer than {worst.variant} ({saved / worst.training_bytes:.1%})")
-    ties = [v.variant for v in leanest if v is not pick]
-    if ties:
-        parts.append(f"the same as {', '.join(ties)}")
+    for other in leanest:
+        if other is pick:
+            continue
+        if other.peak_bytes > pick.peak_bytes:
+            parts.append(f"the same as {other.variant}, whose step peaks {other.peak_bytes - pick.peak_bytes:,} "
+                         "bytes higher")
+        else:
+            parts.append(f"the same as {other.variant}")
     if pick.variant in NATIVE_ACTIVATIONS:
-        parts.append("it is a native operator: one kernel forward and one backward, no Python autograd.Function "
-                     "and no sigmoid recomputed in backward, so it is also the fastest of the lean ones")
+        parts.append("it is a native operator: one kernel forward and one backward, with no Python "
+                     "autograd.Function and no sigmoid recomputed in backward")
     return Recommendation(pick.variant, "; ".join(parts))
 
 
@@ -219,9 +290,10 @@ def recommend(variants: Sequence[SwishVariant]) -> Recommendation:
 
 
 def swish_section(study: SwishStudy) -> Section:
-    """Bytes saved for backward by each way of writing Swish, per activation and in total, and the pick."""
+    """Bytes saved for backward by each way of writing Swish, per activation and in total, the step's peak, the
+    check against a real step, and the pick."""
     frame = study.to_dataframe()[["variant", "activation_type", "modules", "activation_saved_bytes",
-                                  "training_bytes", "activation_bytes", "flops"]]
+                                  "training_bytes", "peak_bytes", "activation_bytes", "flops"]]
     per_module = study.modules_dataframe()
     per_module.columns = ["module", *(f"{variant}_saved_bytes" for variant in per_module.columns[1:])]
     first, *others = study.variants
@@ -232,15 +304,25 @@ def swish_section(study: SwishStudy) -> Section:
         "Swish, x·sigmoid(x), can be written three ways with the same arithmetic (equal FLOPs) but different "
         "training memory: written out (swish), the sigmoid and the multiply save both x and sigmoid(x); "
         "MemoryEfficientSwish saves x and recomputes the sigmoid in backward; nn.SiLU is one native operator that "
-        f"saves x. {study.model} at {study.resolution} px, batch {study.batch}, {study.dtype}: {'; '.join(kept)}. "
-        f"Recommendation: {study.recommendation.activation}."
+        f"saves x. One training step (train-mode forward and backward) of {study.model} at {study.resolution} px, "
+        f"batch {study.batch}, {study.dtype}: {'; '.join(kept)}. Recommendation: {study.recommendation.activation}."
     )
+    tables = [Table("Saved bytes of every activation module", per_module)]
+    if study.checks:
+        checks = records_frame(study.checks).assign(
+            difference_bytes=[check.difference_bytes for check in study.checks])
+        exact = all(check.difference_bytes == 0 for check in study.checks)
+        check = study.checks[0]
+        intro += (f" Checked against a real training step on CPU tensors (batch {check.batch} at {check.resolution} "
+                  "px, autograd's saved-tensor hook): the counted saved bytes "
+                  + ("match to the byte for every variant." if exact else "differ; see the check table."))
+        tables.append(Table("Saved bytes: counted on meta tensors against a real training step", checks))
     title = f"Saved for backward: {study.model} at {study.resolution} px, batch {study.batch}, {study.dtype}"
     return Section(
         "Swish, MemoryEfficientSwish or nn.SiLU: training memory", intro, frame,
         figures=[ChartJob("swish", swish_chart,
                           (frame[["variant", "activation_saved_bytes", "training_bytes"]], title))],
-        tables=[Table("Saved bytes of every activation module", per_module)],
+        tables=tables,
         notes=[f"Why {study.recommendation.activation}: {study.recommendation.reason}."],
     )
 
@@ -271,6 +353,23 @@ def swish_chart(variants: pd.DataFrame, title: str) -> Figure:
 
 
 @dataclass(frozen=True)
+class RealSavedJob:
+    """Saved bytes of a real training step of registry ``model`` built with ``variant`` (:func:`measure_saved`)."""
+
+    model: str
+    variant: str
+
+    @property
+    def isolated(self) -> bool:
+        """It counts bytes, not time: runs anywhere."""
+        return False
+
+    def run(self) -> int:
+        """:func:`measure_saved`."""
+        return measure_saved(self.model, self.variant)
+
+
+@dataclass(frozen=True)
 class SwishSettings:
     """The model (at its native resolution), the batch and the activation variants compared."""
 
@@ -279,8 +378,13 @@ class SwishSettings:
     variants: tuple[str, ...] = SWISH_VARIANTS
 
     def job(self, variant: str) -> AnalysisJob:
-        """The analysis of the model built with ``variant``."""
-        return AnalysisJob.of(self.model, self.batch, activation=variant)
+        """The training step of the model built with ``variant``."""
+        return AnalysisJob.of(self.model, self.batch, training=True, activation=variant)
+
+    def check_jobs(self, variant: str) -> tuple[AnalysisJob, RealSavedJob]:
+        """The counted and the real training step of the check."""
+        return (AnalysisJob.of(self.model, CHECK_BATCH, resolution=CHECK_RESOLUTION, training=True,
+                               activation=variant), RealSavedJob(self.model, variant))
 
 
 class Swish(Study[SwishSettings, SwishStudy]):
@@ -294,13 +398,17 @@ class Swish(Study[SwishSettings, SwishStudy]):
         """EfficientNet-B0, batch 32."""
         return SwishSettings()
 
-    def jobs(self, settings: SwishSettings) -> list[AnalysisJob]:
-        """One analysis per variant."""
-        return [settings.job(variant) for variant in settings.variants]
+    def jobs(self, settings: SwishSettings) -> list[AnalysisJob | RealSavedJob]:
+        """One training step per variant, and the check's counted and real steps."""
+        return [settings.job(variant) for variant in settings.variants] + [
+            job for variant in settings.variants for job in settings.check_jobs(variant)]
 
     def assemble(self, settings: SwishSettings, results: Mapping[Any, Any]) -> SwishStudy:
-        """:func:`swish_from_analyses`."""
-        return swish_from_analyses({variant: results[settings.job(variant)] for variant in settings.variants})
+        """:func:`swish_from_analyses`, with the checks."""
+        checks = [saved_check(variant, *(results[job] for job in settings.check_jobs(variant)))
+                  for variant in settings.variants]
+        return swish_from_analyses({variant: results[settings.job(variant)] for variant in settings.variants},
+                                   checks)
 
     def section(self, result: SwishStudy) -> Section:
         """:func:`swish_section`."""

@@ -3,8 +3,9 @@ tabulates by default (light: the command line reads them for ``--help``)."""
 
 from __future__ import annotations
 
-#: Optimizer name → state tensors kept per parameter (SGD with momentum: 1; Adam: first and second moments).
-OPTIMIZER_STATES: dict[str, int] = {"sgd": 1, "adam": 2}
+#: A plan's optimizer name → state tensors kept per parameter (``sgd`` is SGD with momentum, as it is trained: 1;
+#: Adam and AdamW: first and second moments).
+OPTIMIZER_STATES: dict[str, int] = {"sgd": 1, "sgd-momentum": 1, "adam": 2, "adamw": 2}
 #: Batch sizes a training plan tabulates unless told otherwise.
 DEFAULT_BATCHES: tuple[int, ...] = (1, 2, 4, 8, 16, 24, 32, 64, 128)
 

@@ -1,0 +1,166 @@
+"""The training step's peak memory as a function of the batch size, exact from three analyses.
+
+Every allocation of a training step at batch ``N`` has a size that, for the networks convcost
+counts, is affine in ``N`` (activations grow per sample; batch statistics, parameters' gradients
+and optimizer state do not). So the live level after each allocation is affine in ``N`` too, and
+the peak at any batch is the largest of those lines::
+
+    peak(N) = parameters + buffers + state + max(max_i(level_i(1) + (N - 1)·slope_i), gradients)
+
+The step is analysed at batches 1, 2 and 3 (:func:`~convcost.analyzer.analyze` with
+``training=True``). When the three timelines have the same allocations and every level lies on
+a line, the curve is :attr:`CurveKind.AFFINE` and exact for every batch, and the largest batch
+within a budget is solved in closed form. Otherwise (a model whose graph or sizes depend on the
+batch otherwise) it is :attr:`CurveKind.MEASURED`: each batch asked about is analysed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from .naming import StrEnum
+from .optimizers import Optimizer
+from .records import Phase, TrainingCounts
+
+__all__ = ["CurveKind", "PeakPoint", "TrainingPeakCurve", "largest_fitting", "training_peak_curve"]
+
+
+class CurveKind(StrEnum):
+    """How :class:`TrainingPeakCurve` knows the peak at a batch it did not analyse."""
+
+    #: every live level is affine in the batch (checked at batches 1, 2 and 3): exact at any batch
+    AFFINE = "affine"
+    #: not affine: each batch is analysed
+    MEASURED = "measured"
+
+
+@dataclass(frozen=True)
+class PeakPoint:
+    """The training step's peak at one batch.
+
+    Attributes:
+        batch: samples per step.
+        bytes: peak training memory (``TrainingCounts.peak_bytes``).
+        moment: when it is reached, in words (``backward of head.act``, ``optimizer step``).
+    """
+
+    batch: int
+    bytes: int
+    moment: str
+
+
+@dataclass
+class TrainingPeakCurve:
+    """Peak training memory against batch size for one model, input, dtype and optimizer (see the module
+    docstring).
+
+    Attributes:
+        kind: affine (exact everywhere) or measured (each batch analysed).
+        fixed_bytes: parameters, buffers and optimizer state: there throughout the step.
+        gradient_bytes: the trainable parameters' gradients, all alive at the optimizer's step.
+        first: the analysis at batch 1.
+    """
+
+    kind: CurveKind
+    fixed_bytes: int
+    gradient_bytes: int
+    first: TrainingCounts
+    _slopes: tuple[int, ...] = ()
+    _step: Callable[[int], TrainingCounts] | None = None
+    _points: dict[int, PeakPoint] = field(default_factory=dict)
+
+    def at(self, batch: int) -> PeakPoint:
+        """The peak at ``batch`` (analysed when the curve is measured; once per batch)."""
+        if batch < 1:
+            raise ValueError(f"batch must be >= 1; got {batch}")
+        if batch not in self._points:
+            self._points[batch] = self._affine(batch) if self.kind is CurveKind.AFFINE else self._measured(batch)
+        return self._points[batch]
+
+    def largest_batch(self, room: int, cap: int) -> int:
+        """The largest batch up to ``cap`` whose peak is at most ``room`` bytes (0: not even one sample)."""
+        if self.kind is CurveKind.MEASURED:
+            return largest_fitting(lambda batch: self.at(batch).bytes <= room, cap)
+        free = room - self.fixed_bytes
+        if free < self.gradient_bytes:
+            return 0
+        largest = cap
+        for level, slope in zip(self.first.timeline.levels, self._slopes, strict=True):
+            if level > free:
+                return 0
+            if slope > 0:
+                largest = min(largest, 1 + (free - level) // slope)
+        return largest
+
+    def _affine(self, batch: int) -> PeakPoint:
+        levels = self.first.timeline.levels
+        index, live = -1, -1
+        for position, (level, slope) in enumerate(zip(levels, self._slopes, strict=True)):
+            value = level + (batch - 1) * slope
+            if value > live:
+                index, live = position, value
+        if self.gradient_bytes > live:  # as TrainingCounts.peak_moment: the step, when the gradients outweigh
+            return PeakPoint(batch, self.fixed_bytes + self.gradient_bytes, Phase.STEP.value)
+        return PeakPoint(batch, self.fixed_bytes + live, self.first.timeline.moment(index))
+
+    def _measured(self, batch: int) -> PeakPoint:
+        assert self._step is not None
+        counts = self.first if batch == 1 else self._step(batch)
+        return PeakPoint(batch, counts.peak_bytes, counts.peak_moment)
+
+
+def training_peak_curve(model: nn.Module, inputs: Callable[[int], Any], *, dtype: torch.dtype,
+                        optimizer: Optimizer | str, name: str | None = None) -> TrainingPeakCurve:
+    """The peak-memory curve of ``model``'s training step: ``inputs(batch)`` is what
+    :func:`~convcost.analyzer.analyze` takes at that batch (see the module docstring)."""
+    from .engines.names import EngineName
+    from .measure import analyze
+
+    def step(batch: int) -> TrainingCounts:
+        analysis = analyze(model, inputs(batch), engine=EngineName.DISPATCH, dtype=dtype, name=name,
+                           training=True, optimizer=optimizer)
+        assert analysis.training is not None
+        return analysis.training
+
+    first, second, third = step(1), step(2), step(3)
+    fixed = first.parameter_bytes + first.state_bytes
+    slopes = _affine_slopes(first, second, third)
+    kind = CurveKind.MEASURED if slopes is None else CurveKind.AFFINE
+    curve = TrainingPeakCurve(kind, fixed, first.gradient_bytes, first, slopes or (), step)
+    for counts, batch in ((first, 1), (second, 2), (third, 3)):
+        curve._points[batch] = PeakPoint(batch, counts.peak_bytes, counts.peak_moment)
+    return curve
+
+
+def _affine_slopes(*steps: TrainingCounts) -> tuple[int, ...] | None:
+    """Per allocation, the bytes each extra sample adds, when the steps at batches 1, 2, 3 have the same
+    allocations with levels on lines and the same fixed parts; else None."""
+    first, second, third = (step.timeline for step in steps)
+    fixed = {(step.parameter_bytes, step.state_bytes, step.gradient_bytes) for step in steps}
+    if len(fixed) != 1 or not (first.modules == second.modules == third.modules
+                               and first.phases == second.phases == third.phases):
+        return None
+    slopes = tuple(b - a for a, b in zip(first.levels, second.levels, strict=True))
+    if any(c - b != slope for b, c, slope in zip(second.levels, third.levels, slopes, strict=True)):
+        return None
+    return slopes
+
+
+def largest_fitting(fits: Callable[[int], bool], cap: int) -> int:
+    """Largest ``N <= cap`` with ``fits(N)`` for a monotone ``fits`` (0 when even 1 does not fit): doubling,
+    then bisection."""
+    if cap < 1 or not fits(1):
+        return 0
+    low, high = 1, 2
+    while high <= cap and fits(high):
+        low, high = high, high * 2
+    high = min(high, cap + 1)
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if fits(middle) else (low, middle)
+    return low
