@@ -252,4 +252,4 @@ def test_study_names(text: str, expected: tuple[str, ...]) -> None:
 def test_report_bad_studies(capsys, tmp_path) -> None:
     message = usage_error(capsys, "report", "--out", str(tmp_path), "--studies", "se,vgg")
     assert f"give all, none or a comma-separated list of {', '.join(study_names())}" in message
-    assert "scaling, dwsep, se, swish, fused, plan, conventions" in message
+    assert all(name in message for name in ("scaling", "dwsep", "plan", "conventions"))

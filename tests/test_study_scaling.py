@@ -174,6 +174,13 @@ def test_scaling_section(study_of) -> None:
                    "(×1.339 for efficientnet_b1)", "measured MACs of 8 of 8 models exactly"):
         assert needle in section.intro, needle
     assert list(section.frame["macs"])[-1] == 37_745_884_192
+    # the training columns: backward = twice the forward but the stem's grad-input (3·64·9·300·300 MACs for B7)
+    frame = section.frame.set_index("model")
+    assert frame.loc["efficientnet_b0", "backward_macs"] == 2 * 385_814_752 - 3 * 32 * 9 * 112 * 112 == 760_791_488
+    assert frame.loc["efficientnet_b7", "backward_macs"] == 2 * 37_745_884_192 - 3 * 64 * 9 * 300 * 300
+    assert (frame.loc["efficientnet_b0", "training_flops"], frame.loc["efficientnet_b7", "training_flops"]) == (
+        2_464_552_650, 233_393_255_603)
+    assert "the step peaks at 4,146,485,012 B (3.86 GiB), 34.6× efficientnet_b0's 119,918,832 B" in section.intro
     (caption, growth), = section.tables
     assert "Growth of each part" in caption
     assert list(growth.columns) == ["model", "law_growth", "stem", "blocks", "se", "head", "classifier"]

@@ -147,7 +147,8 @@ def analyze_loaded(model: LoadedModel, inputs: Sequence[InputArgument], engine: 
 
 @dataclasses.dataclass(frozen=True)
 class RegistryAnalysis:
-    """A registry model analysed at its native resolution by ``engine`` (a job for worker processes)."""
+    """A registry model analysed at its native resolution by ``engine``, with its training step (a job for worker
+    processes)."""
 
     name: str
     engine: str
@@ -160,7 +161,7 @@ class RegistryAnalysis:
     def run(self) -> Analysis:
         """Build and analyse the model."""
         model = load_model(self.name)
-        return analyze_loaded(model, input_for(model, None), self.engine)
+        return analyze_loaded(model, input_for(model, None), self.engine, training=True)
 
 
 def published_frame(names: Sequence[str]) -> pd.DataFrame:

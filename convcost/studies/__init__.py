@@ -5,6 +5,7 @@
 - ``se``: what squeeze-and-excitation costs and where its parameters sit.
 - ``swish``: training memory of Swish, MemoryEfficientSwish and ``nn.SiLU``.
 - ``fused``: MBConv vs Fused-MBConv per stage, with measured CPU latency.
+- ``training``: one training step of every model, and FlopCounterMode's figure beside the truth.
 - ``plan``: training memory against batch size and the largest batch within a budget.
 - ``conventions``: why counting tools (fvcore, thop, ptflops …) disagree, operator by operator.
 

@@ -49,6 +49,7 @@ from convcost.architectures import (
 from convcost.architectures.efficientnet import B0_HEAD_CHANNELS, B0_STAGES, B0_STEM_CHANNELS
 from convcost.architectures.layers import se_channels
 from convcost.reports.charts import PANEL_GRID, ChartJob, chart_style, short_model
+from convcost.reports.prose import bytes_text
 from convcost.reports.sections import Section, Table
 
 from .base import Study, register_study
@@ -176,6 +177,10 @@ class ScalingRow:
         coefficient_prediction: ``d · w² · (r / 224)²`` from the official coefficients.
         phi_prediction: ``2^φ``.
         compound_prediction: ``(α · β² · γ²)^φ`` = 1.92^φ.
+        backward_macs: MACs of one training step's backward (grad-input + grad-weight); None when the analysis
+            counted no training step.
+        training_flops: FLOPs of the whole step: train-mode forward, backward and SGD's update; None likewise.
+        training_peak_bytes: the step's peak memory (parameters, live activations and gradients); None likewise.
     """
 
     model: str
@@ -194,6 +199,9 @@ class ScalingRow:
     coefficient_prediction: float
     phi_prediction: float
     compound_prediction: float
+    backward_macs: int | None = None
+    training_flops: int | None = None
+    training_peak_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -295,7 +303,8 @@ class ScalingStudy:
 
 
 def scaling_study(
-    models: Sequence[str] | None = None, *, batch: int = 1, dtype: torch.dtype = torch.float32
+    models: Sequence[str] | None = None, *, batch: int = 1, dtype: torch.dtype = torch.float32,
+    training: bool = True,
 ) -> ScalingStudy:
     """Analyse EfficientNets at native resolution and compare their MACs with the scaling law.
 
@@ -303,11 +312,13 @@ def scaling_study(
         models: names from ``EFFICIENTNET_SCALING``, B0 first; default all of B0–B7.
         batch: images per forward pass for the measured costs (MAC ratios do not depend on it).
         dtype: dtype of the byte counts.
+        training: also count each model's training step (SGD) for the training columns.
     """
     names = list(models or EFFICIENTNET_SCALING)
     _check_names(names)
     return scaling_from_analyses(
-        {name: analyze_model(name, EFFICIENTNET_SCALING[name].resolution, batch=batch, dtype=dtype)
+        {name: analyze_model(name, EFFICIENTNET_SCALING[name].resolution, batch=batch, dtype=dtype,
+                             training=training)
          for name in names}
     )
 
@@ -344,12 +355,16 @@ def scaling_from_analyses(analyses: Mapping[str, Analysis]) -> ScalingStudy:
     for name, analysis in analyses.items():
         scaling, totals = EFFICIENTNET_SCALING[name], analysis.totals
         phi, law = order.index(name), _law(scaling, base)
+        step = analysis.training
         rows.append(ScalingRow(
             model=name, phi=phi, width=scaling.width, depth=scaling.depth, resolution=scaling.resolution,
             batch=batch, dtype=analysis.dtype, params=totals.params, macs=totals.macs, flops=totals.flops,
             activation_bytes=totals.activation_bytes, training_bytes=totals.training_bytes,
             measured_ratio=totals.macs / batch / base_macs, coefficient_prediction=float(law),
             phi_prediction=2.0**phi, compound_prediction=(ALPHA * BETA**2 * GAMMA**2) ** phi,
+            backward_macs=None if step is None else step.total.macs,
+            training_flops=None if step is None else step.training_flops,
+            training_peak_bytes=None if step is None else step.peak_bytes,
         ))
         ideal, channels, repeats, built = (efficientnet_macs(scaling, step) for step in CHAIN)
         drift.append(DriftRow(
@@ -386,6 +401,8 @@ def _law(scaling: CompoundScaling, base: CompoundScaling) -> Fraction:
 _SCALING_COLUMNS = ["model", "phi", "width_coefficient", "depth_coefficient", "resolution", "params", "macs",
                     "measured_ratio", "coefficient_prediction", "phi_prediction", "compound_prediction", "total_drift",
                     "structure_effect", "channels_effect", "repeats_effect", "sizes_effect", "analytic_matches"]
+#: Shown when the analyses counted a training step.
+_TRAINING_COLUMNS = ["backward_macs", "training_flops", "training_peak_bytes"]
 _EFFECTS = {"structure_effect": "structure", "channels_effect": "channels rounded to multiples of 8",
             "repeats_effect": "repeats rounded up", "sizes_effect": "feature maps rounded up"}
 
@@ -393,8 +410,9 @@ _EFFECTS = {"structure_effect": "structure", "channels_effect": "channels rounde
 def scaling_section(study: ScalingStudy) -> Section:
     """Measured MACs of B0–B7 against the compound-scaling law, and the drift split into its causes."""
     frame = study.to_dataframe().rename(columns={"width": "width_coefficient", "depth": "depth_coefficient"})
-    frame = frame[_SCALING_COLUMNS]
     first, last, drift = study.rows[0], study.rows[-1], study.drift[-1]
+    training = all(row.training_flops is not None for row in study.rows)
+    frame = frame[_SCALING_COLUMNS[:7] + (_TRAINING_COLUMNS if training else []) + _SCALING_COLUMNS[7:]]
     largest = max(((getattr(row, key), row.model, label) for row in study.drift for key, label in _EFFECTS.items()),
                   key=lambda item: abs(math.log(item[0])))
     exact = sum(row.analytic_matches for row in study.drift)
@@ -413,6 +431,8 @@ def scaling_section(study: ScalingStudy) -> Section:
         f"The largest single effect is {largest[2]} (×{largest[0]:.3f} for {largest[1]}). With every rounding on, "
         f"the analytic model reproduces the measured MACs of {exact} of {len(study.drift)} models exactly."
     )
+    if training:
+        intro += " " + _training_sentence(first, last)
     parts = study.parts_dataframe()
     growth = parts.pivot(index="model", columns="part", values="ideal_growth")
     law = parts.groupby("model", sort=False)["law_growth"].first()
@@ -424,6 +444,20 @@ def scaling_section(study: ScalingStudy) -> Section:
         figures=[ChartJob("scaling", scaling_chart, (frame, study.compound_base))],
         tables=[Table("Growth of each part over B0 with no rounding, against the law d·w²·r²: parts that are not "
                       "repeated or not widened grow slower", growth_frame)],
+    )
+
+
+def _training_sentence(first: ScalingRow, last: ScalingRow) -> str:
+    """What one training step costs across the series (rows with training figures)."""
+    assert first.training_flops and last.training_flops and first.backward_macs and last.backward_macs
+    assert first.training_peak_bytes and last.training_peak_bytes
+    return (
+        f"One training step (train-mode forward, backward and SGD's update, batch {first.batch}) of {last.model} "
+        f"costs {last.training_flops:,} FLOPs, {last.training_flops / first.training_flops:.2f}× {first.model}'s "
+        f"{first.training_flops:,}; its backward is {last.backward_macs:,} MACs "
+        f"({last.backward_macs / last.macs:.2f}× its forward), and the step peaks at "
+        f"{bytes_text(last.training_peak_bytes)}, {last.training_peak_bytes / first.training_peak_bytes:.1f}× "
+        f"{first.model}'s {bytes_text(first.training_peak_bytes)}."
     )
 
 
@@ -492,12 +526,13 @@ class Scaling(Study[ScalingSettings, ScalingStudy]):
         return ScalingSettings()
 
     def jobs(self, settings: ScalingSettings) -> list[AnalysisJob]:
-        """Each model at its native resolution."""
-        return [AnalysisJob.of(name) for name in settings.models]
+        """Each model at its native resolution, with its training step."""
+        return [AnalysisJob.of(name, training=True) for name in settings.models]
 
     def assemble(self, settings: ScalingSettings, results: Mapping[Any, Any]) -> ScalingStudy:
         """:func:`scaling_from_analyses` of the jobs' analyses."""
-        return scaling_from_analyses({name: results[AnalysisJob.of(name)] for name in settings.models})
+        return scaling_from_analyses({name: results[AnalysisJob.of(name, training=True)]
+                                      for name in settings.models})
 
     def section(self, result: ScalingStudy) -> Section:
         """:func:`scaling_section`."""

@@ -48,23 +48,26 @@ def study_list(text: str) -> tuple[str, ...]:
 
 
 def _model_job(name: str, engine: str) -> Job:
-    """The report's analysis of one model: with the default engine, the very job the studies share."""
+    """The report's analysis of one model, with its training step: with the default engine, the very job the
+    studies share."""
     from convcost.studies import AnalysisJob
 
     from ..models import RegistryAnalysis
 
-    return AnalysisJob.of(name) if engine == EngineName.DISPATCH else RegistryAnalysis(name, engine)
+    return AnalysisJob.of(name, training=True) if engine == EngineName.DISPATCH else RegistryAnalysis(name, engine)
 
 
 def _stand_ins(names: list[str], engine: str) -> dict[Job, Job]:
-    """Studies' native analyses that a model job of the report answers: its records are the dispatch
-    engine's whenever that engine is primary (``dispatch``, or ``all`` with more engines beside it)."""
+    """Studies' native analyses (with or without the training step) that a model job of the report answers: its
+    records are the dispatch engine's whenever that engine is primary (``dispatch``, or ``all`` with more engines
+    beside it), and it counts the training step."""
     from convcost.analyzer.engines import parse_selection
     from convcost.studies import AnalysisJob
 
     if parse_selection(engine) not in (EngineName.DISPATCH, ALL):
         return {}
-    return {AnalysisJob.of(name): _model_job(name, engine) for name in names}
+    return {job: _model_job(name, engine) for name in names
+            for job in (AnalysisJob.of(name), AnalysisJob.of(name, training=True)) if job != _model_job(name, engine)}
 
 
 def run(args: argparse.Namespace) -> int:
