@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from .naming import StrEnum
-from .optimizers import Optimizer
+from .optimizers import Optimizer, optimizer_rule
 from .records import Phase, TrainingCounts
 
 __all__ = ["CurveKind", "PeakPoint", "TrainingPeakCurve", "largest_fitting", "training_peak_curve"]
@@ -57,22 +57,25 @@ class PeakPoint:
 @dataclass
 class TrainingPeakCurve:
     """Peak training memory against batch size for one model, input, dtype and optimizer (see the module
-    docstring).
+    docstring). The passes do not depend on the optimizer: its state adds the same bytes at every moment
+    (:meth:`for_optimizer` gives another optimizer's curve from the same analyses).
 
     Attributes:
         kind: affine (exact everywhere) or measured (each batch analysed).
-        fixed_bytes: parameters, buffers and optimizer state: there throughout the step.
+        fixed_bytes: parameters and buffers, and the optimizer's state: there throughout the step.
         gradient_bytes: the trainable parameters' gradients, all alive at the optimizer's step.
-        first: the analysis at batch 1.
+        state_bytes: the optimizer's state (in ``fixed_bytes``).
+        first: the analysis at batch 1 (SGD, which keeps no state).
     """
 
     kind: CurveKind
     fixed_bytes: int
     gradient_bytes: int
+    state_bytes: int
     first: TrainingCounts
     _slopes: tuple[int, ...] = ()
     _step: Callable[[int], TrainingCounts] | None = None
-    _points: dict[int, PeakPoint] = field(default_factory=dict)
+    _points: dict[int, PeakPoint] = field(default_factory=dict)  # without the state
 
     def at(self, batch: int) -> PeakPoint:
         """The peak at ``batch`` (analysed when the curve is measured; once per batch)."""
@@ -80,7 +83,14 @@ class TrainingPeakCurve:
             raise ValueError(f"batch must be >= 1; got {batch}")
         if batch not in self._points:
             self._points[batch] = self._affine(batch) if self.kind is CurveKind.AFFINE else self._measured(batch)
-        return self._points[batch]
+        point = self._points[batch]
+        return PeakPoint(batch, point.bytes + self.state_bytes, point.moment)
+
+    def for_optimizer(self, optimizer: Optimizer | str) -> TrainingPeakCurve:
+        """The same model's curve under ``optimizer`` (its state added; the analyses shared)."""
+        state = optimizer_rule(optimizer).state_slots * self.gradient_bytes
+        return TrainingPeakCurve(self.kind, self.fixed_bytes - self.state_bytes + state, self.gradient_bytes, state,
+                                 self.first, self._slopes, self._step, self._points)
 
     def largest_batch(self, room: int, cap: int) -> int:
         """The largest batch up to ``cap`` whose peak is at most ``room`` bytes (0: not even one sample)."""
@@ -104,37 +114,38 @@ class TrainingPeakCurve:
             value = level + (batch - 1) * slope
             if value > live:
                 index, live = position, value
+        stateless = self.fixed_bytes - self.state_bytes
         if self.gradient_bytes > live:  # as TrainingCounts.peak_moment: the step, when the gradients outweigh
-            return PeakPoint(batch, self.fixed_bytes + self.gradient_bytes, Phase.STEP.value)
-        return PeakPoint(batch, self.fixed_bytes + live, self.first.timeline.moment(index))
+            return PeakPoint(batch, stateless + self.gradient_bytes, Phase.STEP.value)
+        return PeakPoint(batch, stateless + live, self.first.timeline.moment(index))
 
     def _measured(self, batch: int) -> PeakPoint:
         assert self._step is not None
         counts = self.first if batch == 1 else self._step(batch)
-        return PeakPoint(batch, counts.peak_bytes, counts.peak_moment)
+        return PeakPoint(batch, counts.peak_bytes, counts.peak_moment)  # SGD's: no state
 
 
 def training_peak_curve(model: nn.Module, inputs: Callable[[int], Any], *, dtype: torch.dtype,
                         optimizer: Optimizer | str, name: str | None = None) -> TrainingPeakCurve:
-    """The peak-memory curve of ``model``'s training step: ``inputs(batch)`` is what
+    """The peak-memory curve of ``model``'s training step under ``optimizer``: ``inputs(batch)`` is what
     :func:`~convcost.analyzer.analyze` takes at that batch (see the module docstring)."""
     from .engines.names import EngineName
     from .measure import analyze
 
     def step(batch: int) -> TrainingCounts:
         analysis = analyze(model, inputs(batch), engine=EngineName.DISPATCH, dtype=dtype, name=name,
-                           training=True, optimizer=optimizer)
+                           training=True, optimizer=Optimizer.SGD)
         assert analysis.training is not None
         return analysis.training
 
     first, second, third = step(1), step(2), step(3)
-    fixed = first.parameter_bytes + first.state_bytes
     slopes = _affine_slopes(first, second, third)
     kind = CurveKind.MEASURED if slopes is None else CurveKind.AFFINE
-    curve = TrainingPeakCurve(kind, fixed, first.gradient_bytes, first, slopes or (), step)
-    for counts, batch in ((first, 1), (second, 2), (third, 3)):
-        curve._points[batch] = PeakPoint(batch, counts.peak_bytes, counts.peak_moment)
-    return curve
+    points = {batch: PeakPoint(batch, counts.peak_bytes, counts.peak_moment)
+              for counts, batch in ((first, 1), (second, 2), (third, 3))}
+    stateless = TrainingPeakCurve(kind, first.parameter_bytes, first.gradient_bytes, 0, first, slopes or (), step,
+                                  points)
+    return stateless.for_optimizer(optimizer)
 
 
 def _affine_slopes(*steps: TrainingCounts) -> tuple[int, ...] | None:

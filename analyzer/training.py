@@ -28,6 +28,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.autograd.variable import Variable
 from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
 from torch.utils._python_dispatch import _disable_current_modes
 
@@ -158,8 +159,9 @@ class TrainingStepError(RuntimeError):
 
 class _SavedBytes:
     """Saved-tensor hooks of the train-mode forward: the bytes autograd saves for backward, by the module whose
-    own operator saved them, each storage once (parameters and buffers excluded). The graph keeps the tensor it
-    was given, as it would without hooks."""
+    own operator saved them, each storage once (parameters and buffers excluded). The graph keeps a detached alias
+    of what it was given (the storage, as without hooks; an output kept with its own node would be a reference
+    cycle that outlives a graph the forward drops)."""
 
     def __init__(self, owners: _NodeOwners, memory: StepMemory, excluded: set[int]) -> None:
         self.owners, self.memory, self.excluded = owners, memory, excluded
@@ -174,7 +176,7 @@ class _SavedBytes:
             if identity not in self._seen:
                 self._seen.add(identity)
                 self.bytes[self.owners.current] += tensor.untyped_storage().nbytes()
-        return tensor
+        return tensor.detach()
 
     @staticmethod
     def unpack(tensor: torch.Tensor) -> torch.Tensor:
@@ -299,7 +301,7 @@ def count_training_step(model: nn.Module, inputs: Any, dtype: torch.dtype, ops: 
         if roots:
             try:
                 with backward:
-                    torch.autograd.backward(roots, grad_tensors=seeds)
+                    _run_backward(roots, seeds)
             except Exception as error:
                 raise TrainingStepError(Phase.BACKWARD, backward.current, error) from error
         memory.end_backward()
@@ -344,6 +346,13 @@ def _product_nodes(roots: list[torch.Tensor]) -> Iterator[Any]:
         if type(node).__name__ in _PRODUCT_NODES:
             yield node
         stack.extend(following for following, _ in node.next_functions)
+
+
+def _run_backward(roots: list[torch.Tensor], seeds: list[torch.Tensor]) -> None:
+    """``torch.autograd.backward(roots, seeds)`` without its argument checks, whose first call imports sympy
+    (half a second): the seeds are ones of the roots' own shapes and dtypes."""
+    Variable._execution_engine.run_backward(tuple(roots), tuple(seeds), False, False, (), allow_unreachable=True,
+                                            accumulate_grad=True)
 
 
 def _next_sequence_nr(leaf: torch.Tensor) -> int:

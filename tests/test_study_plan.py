@@ -221,3 +221,17 @@ def test_a_plan_whose_memory_is_not_affine_in_the_batch_analyses_each_batch() ->
     assert [row.total_bytes for row in plan.rows] == [peak(4), peak(100)]
     largest = plan.max_batch
     assert largest is not None and peak(largest) <= 2**20 < peak(largest + 1)
+
+
+def test_plans_under_several_optimizers_share_their_analyses() -> None:
+    from convcost.studies.plan import training_plans
+
+    together = training_plans("efficientnet_b0", optimizers=("sgd", "adam", "adamw"), batches=(1, 8), budget="2GiB")
+    alone = tuple(training_plan("efficientnet_b0", optimizer=optimizer, batches=(1, 8), budget="2GiB")
+                  for optimizer in ("sgd", "adam", "adamw"))
+    assert together == alone
+    sgd, adam, _ = together
+    # Adam keeps a second moment per trainable element: 4 bytes more per parameter at every batch
+    assert [a.total_bytes - s.total_bytes for s, a in zip(sgd.rows, adam.rows, strict=True)] == [4 * 5_288_548] * 2
+    with pytest.raises(ValueError, match="got none"):
+        training_plans("efficientnet_b0", optimizers=())

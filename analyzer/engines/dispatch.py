@@ -154,10 +154,43 @@ def _true_division_outputs(a: torch.Tensor, b: Any, *args: Any, **kwargs: Any) -
     return _aten.div.Tensor(a, b, *args, **kwargs)
 
 
+def _scalar_division_outputs(a: torch.Tensor, b: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
+    # div.Scalar's meta kernel is a Python reference whose wrapper imports torch._dynamo (a second) on first use;
+    # a floating tensor over a number keeps its shape and dtype (others go to the kernel)
+    if a.is_floating_point() and isinstance(b, (int, float)) and not isinstance(b, bool) and not args and not kwargs:
+        return _empty_like(a)
+    return _aten.div.Scalar(a, b, *args, **kwargs)
+
+
+def _scalar_division_in_place(a: torch.Tensor, b: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
+    # div_.Scalar (dropout's rescaling): on meta an in-place op only checks; a floating tensor over a number is
+    # returned as it is (others go to the kernel)
+    if a.is_floating_point() and isinstance(b, (int, float)) and not isinstance(b, bool) and not args and not kwargs:
+        return a
+    return _aten.div_.Scalar(a, b, *args, **kwargs)
+
+
+def _empty_like_outputs(x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+    # empty_like's meta kernel imports sympy on first use (half a second); a contiguous tensor's plain copy is this
+    plain = kwargs.get("memory_format") in (None, torch.preserve_format, torch.contiguous_format)
+    if args or not plain or not x.is_contiguous() or kwargs.get("layout") not in (None, torch.strided) or \
+            kwargs.get("device") not in (None, x.device) or kwargs.get("pin_memory"):
+        return _aten.empty_like.default(x, *args, **kwargs)
+    return torch.empty(x.shape, dtype=kwargs.get("dtype") or x.dtype, device=x.device)
+
+
 def _mean_outputs(x: torch.Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> torch.Tensor:
     dims = {d % x.dim() for d in ([dim] if isinstance(dim, int) else dim or range(x.dim()))}
     shape = [1 if i in dims else n for i, n in enumerate(x.shape) if keepdim or i not in dims]
     return torch.empty(shape, dtype=dtype or x.dtype, device=x.device)
+
+
+def _sum_outputs(x: torch.Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> torch.Tensor:
+    # sum.dim_IntList (a bias's gradient): its reference checks import sympy on first use; a floating sum keeps
+    # the dtype (an integer one promotes: the kernel)
+    if not x.is_floating_point() or x.dim() == 0:
+        return _aten.sum.dim_IntList(x, dim, keepdim, dtype=dtype)
+    return _mean_outputs(x, dim, keepdim, dtype)
 
 
 def _mm_outputs(mat1: torch.Tensor, mat2: torch.Tensor, *_: Any, **__: Any) -> torch.Tensor:
@@ -203,6 +236,19 @@ def _convolution_outputs(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tens
         raise RuntimeError(f"convolution: input {tuple(x.shape)} is smaller than kernel {tuple(weight.shape[2:])} "
                            f"(dilation {list(dilation)}, padding {list(padding)})")
     return torch.empty((x.shape[0], weight.shape[0], *sizes), dtype=x.dtype, device=x.device)
+
+
+def _convolution_backward_outputs(grad: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, bias_sizes: Any,
+                                  *args: Any) -> tuple[torch.Tensor | None, ...]:
+    # convolution_backward's meta kernel picks a memory format through a check that imports sympy (half a second)
+    # on first use; the gradients have the input's, the weight's and the bias's shapes, as masked
+    *_, output_mask = args
+    if not (grad.dim() == x.dim() == weight.dim() and grad.dtype == x.dtype == weight.dtype) or len(args) != 7:
+        return _aten.convolution_backward.default(grad, x, weight, bias_sizes, *args)
+    return (torch.empty(x.shape, dtype=x.dtype, device=x.device) if output_mask[0] else None,
+            torch.empty(weight.shape, dtype=weight.dtype, device=weight.device) if output_mask[1] else None,
+            torch.empty(list(bias_sizes), dtype=grad.dtype, device=grad.device)
+            if output_mask[2] and bias_sizes is not None else None)
 
 
 def _pooled_size(size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool) -> int:
@@ -267,7 +313,8 @@ _GRAD_LIKE = (_aten.threshold_backward.default, _aten.silu_backward.default, _at
 #: Shape-only kernels for the most frequent ops, used on ``meta`` tensors instead of the
 #: meta kernels, which are Python reference implementations (batch norm alone took ~60% of a
 #: B7 walk) whose checks import sympy and torch._dynamo (~1.5 s) on first use. Outputs have the
-#: shapes and dtypes the meta kernels give, and the same inputs are refused; out-of-place ops only.
+#: shapes and dtypes the meta kernels give, and the same inputs are refused; out-of-place ops only, but
+#: for dropout's in-place rescaling.
 _FAST_META: dict[Any, Any] = {
     _aten.native_batch_norm.default: _batch_norm_outputs,
     _aten._native_batch_norm_legit_no_training.default: _batch_norm_outputs,
@@ -275,12 +322,17 @@ _FAST_META: dict[Any, Any] = {
                                      _aten.hardtanh.default, _aten.hardswish.default, _aten.tanh.default)},
     **{op: _binary_outputs for op in (_aten.add.Tensor, _aten.mul.Tensor, _aten.sub.Tensor)},
     _aten.div.Tensor: _true_division_outputs,
+    _aten.div.Scalar: _scalar_division_outputs,
+    _aten.div_.Scalar: _scalar_division_in_place,
+    _aten.empty_like.default: _empty_like_outputs,
     _aten.mean.dim: _mean_outputs,
+    _aten.sum.dim_IntList: _sum_outputs,
     _aten.mm.default: _mm_outputs,
     _aten.addmm.default: _addmm_outputs,
     _aten.convolution.default: _convolution_outputs,
     _aten.max_pool2d_with_indices.default: _max_pool2d_outputs,
     _aten.native_batch_norm_backward.default: _batch_norm_backward_outputs,
+    _aten.convolution_backward.default: _convolution_backward_outputs,
     **{op: _grad_like(op) for op in _GRAD_LIKE},
 }
 

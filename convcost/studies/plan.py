@@ -76,6 +76,7 @@ __all__ = [
     "parse_bytes",
     "plan_section",
     "training_plan",
+    "training_plans",
 ]
 
 #: What the exact plan does not count (the allowance is where the caller states it).
@@ -362,8 +363,27 @@ def training_plan(
     Raises:
         ValueError: unknown optimizer, a batch below 1, an unreadable budget or allowance.
     """
-    if optimizer not in OPTIMIZER_STATES:
-        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZER_STATES)}; got {optimizer!r}")
+    (plan,) = training_plans(model, resolution, optimizers=(optimizer,), batches=batches, budget=budget, dtype=dtype,
+                             exact=exact, allowance=allowance)
+    return plan
+
+
+def training_plans(
+    model: str | PlanModel,
+    resolution: int | None = None,
+    *,
+    optimizers: Sequence[str] = ("sgd",),
+    batches: Sequence[int] = DEFAULT_BATCHES,
+    budget: str | int | None = None,
+    dtype: torch.dtype = torch.float32,
+    exact: bool = True,
+    allowance: str | int | None = None,
+) -> tuple[TrainingPlan, ...]:
+    """:func:`training_plan` under each of ``optimizers``, from one set of analyses (the passes do not depend on
+    the optimizer; its state adds the same bytes throughout)."""
+    unknown = [optimizer for optimizer in optimizers if optimizer not in OPTIMIZER_STATES]
+    if unknown or not optimizers:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZER_STATES)}; got {unknown or 'none'}")
     if any(batch < 1 for batch in batches):
         raise ValueError(f"batch sizes must be >= 1; got {list(batches)}")
     budget_bytes = None if budget is None else parse_bytes(budget)
@@ -386,35 +406,41 @@ def training_plan(
     def saved(batch: int) -> int:
         return measure(batch) if batch_model == "measured" else constant + slope * batch
 
-    totals, size = first.totals, dtype_bytes(dtype)
-    weight = totals.params * size
-    trained = totals.trainable_params * size  # frozen parameters get no gradient and no optimizer state
-    fixed = weight + trained * (1 + OPTIMIZER_STATES[optimizer]) + totals.buffers * size + allowance_bytes
+    curve = training_peak_curve(target.module, target.inputs, dtype=dtype, optimizer=Optimizer.SGD,
+                                name=target.name) if exact else None
+    size = dtype_bytes(dtype)
     input_cap = MAX_SIZE // max(target.sample_elements * size, 1)  # a larger batch's input exceeds 2^63 - 1 bytes
-    estimate_max, estimate_limit = (None, None) if budget_bytes is None else _max_batch(
-        fixed, saved, budget_bytes, slope, constant, batch_model, input_cap)
-    rows = tuple(PlanRow(batch, fixed + saved(batch), budget_bytes is None or fixed + saved(batch) <= budget_bytes,
-                         "", saved(batch), fixed + saved(batch)) for batch in batches)
-    max_batch, limit, caveats, curve_kind = estimate_max, estimate_limit, CAVEATS, None
-    if exact:
-        curve = training_peak_curve(target.module, target.inputs, dtype=dtype, optimizer=PLAN_OPTIMIZERS[optimizer],
-                                    name=target.name)
-        rows = tuple(_exact_row(row, curve.at(row.batch), allowance_bytes, budget_bytes) for row in rows)
-        caveats, curve_kind = EXACT_CAVEATS, curve.kind
-        if budget_bytes is not None:
-            cap = input_cap if curve.kind is CurveKind.AFFINE else min(MAX_SEARCH_BATCH, input_cap)
-            max_batch = curve.largest_batch(budget_bytes - allowance_bytes, cap)
-            limit = BatchLimit.BUDGET if max_batch < cap else (
-                BatchLimit.TENSOR if cap == input_cap else BatchLimit.SEARCH)
-    return TrainingPlan(
-        model=target.name, resolution=target.resolution, optimizer=optimizer, dtype=first.dtype,
-        bytes_per_element=size, params=totals.params, buffers=totals.buffers, weight_bytes=weight,
-        gradient_bytes=trained, optimizer_bytes=trained * OPTIMIZER_STATES[optimizer],
-        buffer_bytes=totals.buffers * size, saved_bytes_per_sample=slope, saved_bytes_constant=constant,
-        batch_model=batch_model, budget_bytes=budget_bytes, max_batch=max_batch, rows=rows, limit=limit,
-        input_shapes=first.input_shapes, caveats=caveats, exact=exact, allowance_bytes=allowance_bytes,
-        estimate_max_batch=estimate_max, curve=curve_kind,
-    )
+    plans = []
+    for optimizer in optimizers:
+        totals = first.totals
+        weight = totals.params * size
+        trained = totals.trainable_params * size  # frozen parameters get no gradient and no optimizer state
+        fixed = weight + trained * (1 + OPTIMIZER_STATES[optimizer]) + totals.buffers * size + allowance_bytes
+        estimate_max, estimate_limit = (None, None) if budget_bytes is None else _max_batch(
+            fixed, saved, budget_bytes, slope, constant, batch_model, input_cap)
+        rows = tuple(PlanRow(batch, fixed + saved(batch),
+                             budget_bytes is None or fixed + saved(batch) <= budget_bytes, "", saved(batch),
+                             fixed + saved(batch)) for batch in batches)
+        max_batch, limit, caveats, curve_kind = estimate_max, estimate_limit, CAVEATS, None
+        if curve is not None:
+            stepped = curve.for_optimizer(PLAN_OPTIMIZERS[optimizer])
+            rows = tuple(_exact_row(row, stepped.at(row.batch), allowance_bytes, budget_bytes) for row in rows)
+            caveats, curve_kind = EXACT_CAVEATS, curve.kind
+            if budget_bytes is not None:
+                cap = input_cap if curve.kind is CurveKind.AFFINE else min(MAX_SEARCH_BATCH, input_cap)
+                max_batch = stepped.largest_batch(budget_bytes - allowance_bytes, cap)
+                limit = BatchLimit.BUDGET if max_batch < cap else (
+                    BatchLimit.TENSOR if cap == input_cap else BatchLimit.SEARCH)
+        plans.append(TrainingPlan(
+            model=target.name, resolution=target.resolution, optimizer=optimizer, dtype=first.dtype,
+            bytes_per_element=size, params=totals.params, buffers=totals.buffers, weight_bytes=weight,
+            gradient_bytes=trained, optimizer_bytes=trained * OPTIMIZER_STATES[optimizer],
+            buffer_bytes=totals.buffers * size, saved_bytes_per_sample=slope, saved_bytes_constant=constant,
+            batch_model=batch_model, budget_bytes=budget_bytes, max_batch=max_batch, rows=rows, limit=limit,
+            input_shapes=first.input_shapes, caveats=caveats, exact=exact, allowance_bytes=allowance_bytes,
+            estimate_max_batch=estimate_max, curve=curve_kind,
+        ))
+    return tuple(plans)
 
 
 def _exact_row(estimate: PlanRow, peak: PeakPoint, allowance: int, budget: int | None) -> PlanRow:
@@ -532,12 +558,13 @@ def plan_chart(rows: pd.DataFrame, title: str) -> Figure:
 
 @dataclass(frozen=True)
 class PlanJob:
-    """One training plan (``meta`` device): model, resolution, budget, optimizer and batch sizes."""
+    """Training plans of one model (``meta`` device) under several optimizers, from one set of analyses: model,
+    resolution, budget, optimizers and batch sizes."""
 
     model: str
     resolution: int | None
     budget_bytes: int | None
-    optimizer: str
+    optimizers: tuple[str, ...]
     batches: tuple[int, ...] = DEFAULT_BATCHES
 
     @property
@@ -545,10 +572,10 @@ class PlanJob:
         """Counting only: runs anywhere."""
         return False
 
-    def run(self) -> TrainingPlan:
-        """:func:`training_plan`."""
-        return training_plan(self.model, self.resolution, optimizer=self.optimizer, batches=self.batches,
-                             budget=self.budget_bytes)
+    def run(self) -> tuple[TrainingPlan, ...]:
+        """:func:`training_plans`."""
+        return training_plans(self.model, self.resolution, optimizers=self.optimizers, batches=self.batches,
+                              budget=self.budget_bytes)
 
 
 @dataclass(frozen=True)
@@ -566,9 +593,9 @@ class PlanSettings:
     optimizers: tuple[str, ...]
     batches: tuple[int, ...] = DEFAULT_BATCHES
 
-    def job(self, optimizer: str) -> PlanJob:
-        """The plan under ``optimizer``."""
-        return PlanJob(self.model, self.resolution, self.budget_bytes, optimizer, self.batches)
+    def job(self) -> PlanJob:
+        """The plans under every optimizer."""
+        return PlanJob(self.model, self.resolution, self.budget_bytes, self.optimizers, self.batches)
 
 
 #: The main report's plan: EfficientNet-B6 at 512 px against a 16 GiB card, SGD and Adam (the EfficientNetV2
@@ -595,12 +622,13 @@ class Plan(Study[PlanSettings, tuple[TrainingPlan, ...]]):
         return REPORT_PLAN
 
     def jobs(self, settings: PlanSettings) -> list[PlanJob]:
-        """One plan per optimizer."""
-        return [settings.job(optimizer) for optimizer in settings.optimizers]
+        """One job for every optimizer's plan (they share the analyses)."""
+        return [settings.job()]
 
     def assemble(self, settings: PlanSettings, results: Mapping[Any, Any]) -> tuple[TrainingPlan, ...]:
         """The plans, in optimizer order."""
-        return tuple(results[settings.job(optimizer)] for optimizer in settings.optimizers)
+        plans: tuple[TrainingPlan, ...] = results[settings.job()]
+        return plans
 
     def section(self, result: tuple[TrainingPlan, ...]) -> Section:
         """:func:`plan_section`."""
