@@ -95,6 +95,15 @@ class Column(Enum):
                         "the moment of the training peak: phase (forward, backward, optimizer step) and module")
     SUBTREE_BACKWARD_MACS = ("subtree_backward_macs", "Backward MACs (subtree)", Unit.COUNT,
                              "backward MACs of the module and every module inside it")
+    TRAIN_SAVED_BYTES = ("train_saved_bytes", "Saved (train)", Unit.BYTES,
+                         "bytes autograd saves for backward from the module's own operators in the train-mode forward "
+                         "(batch statistics and dropout masks included), each storage once, parameters excluded")
+    HELD_BYTES = ("held_bytes", "Held for backward", Unit.BYTES,
+                  "bytes the module's own operators allocated in the train-mode forward that are still alive when the "
+                  "backward starts (saved for backward, or outputs)")
+    FREED_BY = ("freed_by", "Freed in backward of", Unit.TEXT,
+                "the module whose backward frees the last of what this module holds ((root): the model's own "
+                "operators; empty: held through the step)")
     UNSUPPORTED_OPS = ("unsupported_ops", "Unsupported ops", Unit.OPS,
                        "operators with no formula, with their calls; their cost is in no total")
 
@@ -133,7 +142,7 @@ LAYER_COLUMNS: tuple[Column, ...] = (
 #: Per-layer columns added when the analysis counted a training step's backward pass.
 BACKWARD_LAYER_COLUMNS: tuple[Column, ...] = (
     Column.GRAD_INPUT_MACS, Column.GRAD_WEIGHT_MACS, Column.BACKWARD_MACS, Column.BACKWARD_FLOPS,
-    Column.OPTIMIZER_FLOPS, Column.SUBTREE_BACKWARD_MACS,
+    Column.OPTIMIZER_FLOPS, Column.SUBTREE_BACKWARD_MACS, Column.TRAIN_SAVED_BYTES, Column.HELD_BYTES, Column.FREED_BY,
 )
 #: Whole-model columns added when an analysis counted a training step's backward pass.
 BACKWARD_SUMMARY_COLUMNS: tuple[Column, ...] = (

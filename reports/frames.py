@@ -55,12 +55,16 @@ def layer_row(layer: LayerRecord, analysis: Analysis) -> dict[str, Any]:
     row = {column.key: values[column] for column in LAYER_COLUMNS}
     if analysis.training is not None:
         own, subtree = analysis.training.layers.get(layer.name), analysis.training.subtree(layer.name)
-        backward = {
+        held = analysis.training.held.get(layer.name)
+        backward: dict[Column, int | str] = {
             Column.GRAD_INPUT_MACS: own.grad_input_macs if own else 0,
             Column.GRAD_WEIGHT_MACS: own.grad_weight_macs if own else 0,
             Column.BACKWARD_MACS: own.macs if own else 0, Column.BACKWARD_FLOPS: own.flops if own else 0,
             Column.OPTIMIZER_FLOPS: analysis.training.step_flops(layer.trainable_params),
             Column.SUBTREE_BACKWARD_MACS: subtree.macs,
+            Column.TRAIN_SAVED_BYTES: analysis.training.saved.get(layer.name, 0),
+            Column.HELD_BYTES: held.bytes if held else 0,
+            Column.FREED_BY: "" if held is None or held.freed_by is None else held.freed_by or "(root)",
         }
         row.update({column.key: backward[column] for column in BACKWARD_LAYER_COLUMNS})
     return row

@@ -154,20 +154,35 @@ def _true_division_outputs(a: torch.Tensor, b: Any, *args: Any, **kwargs: Any) -
     return _aten.div.Tensor(a, b, *args, **kwargs)
 
 
-def _scalar_division_outputs(a: torch.Tensor, b: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
-    # div.Scalar's meta kernel is a Python reference whose wrapper imports torch._dynamo (a second) on first use;
-    # a floating tensor over a number keeps its shape and dtype (others go to the kernel)
-    if a.is_floating_point() and isinstance(b, (int, float)) and not isinstance(b, bool) and not args and not kwargs:
-        return _empty_like(a)
-    return _aten.div.Scalar(a, b, *args, **kwargs)
+def _with_number(op: Any) -> Any:
+    """An out-of-place elementwise op of a tensor and a number (``div.Scalar``, ``rsub.Scalar`` …): its meta kernel
+    is a Python reference whose wrapper imports torch._dynamo (a second) on first use; a floating tensor's result
+    has its shape and dtype (others go to ``op``)."""
+
+    def outputs(a: torch.Tensor, b: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
+        if a.is_floating_point() and isinstance(b, (int, float)) and not isinstance(b, bool) and not args \
+                and not kwargs:
+            return _empty_like(a)
+        return op(a, b, *args, **kwargs)
+
+    return outputs
 
 
-def _scalar_division_in_place(a: torch.Tensor, b: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
-    # div_.Scalar (dropout's rescaling): on meta an in-place op only checks; a floating tensor over a number is
-    # returned as it is (others go to the kernel)
-    if a.is_floating_point() and isinstance(b, (int, float)) and not isinstance(b, bool) and not args and not kwargs:
-        return a
-    return _aten.div_.Scalar(a, b, *args, **kwargs)
+def _in_place_elementwise(op: Any) -> Any:
+    """An in-place elementwise op by a number or a tensor of the same shape (dropout's and stochastic depth's
+    rescaling, ``mask.div_(keep)``): its meta kernel is a Python reference whose dtype checks import sympy on
+    first use; on meta an in-place op only checks, so a floating tensor comes back as it is (others go to
+    ``op``)."""
+
+    def outputs(a: torch.Tensor, b: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
+        number = isinstance(b, (int, float)) and not isinstance(b, bool)
+        same = isinstance(b, torch.Tensor) and b.is_floating_point() and b.device == a.device and (
+            b.dim() == 0 or b.shape == a.shape)
+        if a.is_floating_point() and (number or same) and not args and not kwargs:
+            return a
+        return op(a, b, *args, **kwargs)
+
+    return outputs
 
 
 def _empty_like_outputs(x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
@@ -281,6 +296,35 @@ def _max_pool2d_outputs(x: torch.Tensor, kernel_size: list[int], stride: list[in
             torch.empty(shape, dtype=torch.int64, device=x.device))
 
 
+def _avg_pool2d_outputs(x: torch.Tensor, kernel_size: list[int], stride: list[int] | None = None, padding: Any = 0,
+                        ceil_mode: bool = False, *args: Any) -> torch.Tensor:
+    # avg_pool2d's meta kernel checks import sympy on first use; plain calls get the shape it would give
+    def pair(values: Any) -> list[int]:
+        values = [values] if isinstance(values, int) else list(values)
+        return values * 2 if len(values) == 1 else values
+
+    kernel, strides, pads = pair(kernel_size), pair(stride or kernel_size), pair(padding)
+    if (x.dim() not in (3, 4) or x.numel() == 0 or any(len(v) != 2 for v in (kernel, strides, pads))
+            or min(*kernel, *strides) < 1 or any(2 * p > k for p, k in zip(pads, kernel, strict=True))):
+        return _aten.avg_pool2d.default(x, kernel_size, stride or [], padding, ceil_mode, *args)
+    sizes = [_pooled_size(x.shape[-2 + i], kernel[i], strides[i], pads[i], 1, ceil_mode) for i in (0, 1)]
+    if min(sizes) < 1:
+        raise RuntimeError(f"avg_pool2d: input {tuple(x.shape)} is too small for kernel {kernel} (padding {pads})")
+    return torch.empty((*x.shape[:-2], *sizes), dtype=x.dtype, device=x.device)
+
+
+def _like_input_backward(op: Any) -> Any:
+    """A pooling backward (``grad, input, ...`` → the input's gradient): its meta kernel's checks import sympy on
+    first use; the gradient is shaped like the input (others go to ``op``)."""
+
+    def outputs(grad: torch.Tensor, x: torch.Tensor, *args: Any) -> torch.Tensor:
+        if grad.dtype != x.dtype or grad.dim() != x.dim():
+            return op(grad, x, *args)
+        return _empty_like(x)
+
+    return outputs
+
+
 def _grad_like(op: Any) -> Any:
     """An elementwise backward kernel (``threshold_backward``, ``silu_backward`` …): the gradient's shape and
     dtype when both tensors match, else ``op`` itself."""
@@ -322,8 +366,10 @@ _FAST_META: dict[Any, Any] = {
                                      _aten.hardtanh.default, _aten.hardswish.default, _aten.tanh.default)},
     **{op: _binary_outputs for op in (_aten.add.Tensor, _aten.mul.Tensor, _aten.sub.Tensor)},
     _aten.div.Tensor: _true_division_outputs,
-    _aten.div.Scalar: _scalar_division_outputs,
-    _aten.div_.Scalar: _scalar_division_in_place,
+    **{op: _with_number(op) for op in (_aten.div.Scalar, _aten.rsub.Scalar, _aten.mul.Scalar, _aten.add.Scalar,
+                                       _aten.sub.Scalar)},
+    **{op: _in_place_elementwise(op) for op in (_aten.div_.Scalar, _aten.div_.Tensor, _aten.mul_.Scalar,
+                                                 _aten.mul_.Tensor)},
     _aten.empty_like.default: _empty_like_outputs,
     _aten.mean.dim: _mean_outputs,
     _aten.sum.dim_IntList: _sum_outputs,
@@ -333,6 +379,9 @@ _FAST_META: dict[Any, Any] = {
     _aten.max_pool2d_with_indices.default: _max_pool2d_outputs,
     _aten.native_batch_norm_backward.default: _batch_norm_backward_outputs,
     _aten.convolution_backward.default: _convolution_backward_outputs,
+    _aten.avg_pool2d.default: _avg_pool2d_outputs,
+    **{op: _like_input_backward(op) for op in (_aten.max_pool2d_with_indices_backward.default,
+                                               _aten.avg_pool2d_backward.default)},
     **{op: _grad_like(op) for op in _GRAD_LIKE},
 }
 

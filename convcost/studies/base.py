@@ -36,7 +36,8 @@ class Job(Protocol):
 
     @property
     def isolated(self) -> bool:
-        """It measures time on real tensors, so it runs alone, after every shared job has finished."""
+        """It computes on real tensors (timing, or a real training step), so it runs alone, after every shared job
+        has finished, where no forked process's OpenMP pool is in the way (a fresh worker)."""
         ...
 
     def run(self) -> Any:

@@ -361,12 +361,17 @@ class RealSavedJob:
 
     @property
     def isolated(self) -> bool:
-        """It counts bytes, not time: runs anywhere."""
-        return False
+        """Real arithmetic: never in a forked worker (an OpenMP pool made before the fork hangs it)."""
+        return True
 
     def run(self) -> int:
-        """:func:`measure_saved`."""
-        return measure_saved(self.model, self.variant)
+        """:func:`measure_saved`, on one thread (it is small; the report's other work has the other cores)."""
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return measure_saved(self.model, self.variant)
+        finally:
+            torch.set_num_threads(threads)
 
 
 @dataclass(frozen=True)
