@@ -288,6 +288,8 @@ def _assemble(setup: _Setup, run: _Run, engines: Mapping[EngineName, EngineCount
         training_bytes=sum(layer.saved_bytes for layer in layers),
         peak_bytes=walk.peak_bytes,
         peak_module=walk.peak_module,
+        workspace_peak_bytes=walk.workspace_peak_bytes,
+        workspace_module=walk.workspace_module,
     )
     return Analysis(
         model=setup.name,

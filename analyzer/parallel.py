@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -97,7 +97,11 @@ class FreshWorker:
 
     def run(self, function: Callable[[], R]) -> R:
         """``function()`` in the worker, once it is free; its result (or its exception) here."""
-        return self._executor.submit(function).result()
+        return self.submit(function).result()
+
+    def submit(self, function: Callable[[], R]) -> Future[R]:
+        """``function()`` in the worker, once it is free, without waiting: its future."""
+        return self._executor.submit(function)
 
     def close(self) -> None:
         """Stop the worker without waiting for it to exit (work not yet started is dropped)."""

@@ -177,6 +177,9 @@ class Totals:
         peak_bytes: peak live activation bytes of an inference forward (input included,
             parameters and buffers excluded).
         peak_module: module running when the peak was reached.
+        workspace_peak_bytes: the inference peak on a CPU: ``peak_bytes``, or more where a convolution's scratch
+            space while it runs (oneDNN keeps a copy of the larger of its input and output in its blocked layout,
+            and of its weight) lifts it; workspace_module: where that peak is reached.
     """
 
     params: int
@@ -188,6 +191,8 @@ class Totals:
     peak_bytes: int
     peak_module: str = ""
     trainable_params: int = 0
+    workspace_peak_bytes: int = 0
+    workspace_module: str = ""
 
     @property
     def frozen_params(self) -> int:

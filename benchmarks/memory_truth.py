@@ -9,10 +9,19 @@ just before (``VmHWM`` after resetting it through ``/proc/self/clear_refs``):
 
 - **inference**: one forward under ``torch.no_grad()``, input created inside the measurement;
   predicted: ``analyze(...).totals.peak_bytes``;
+- **saved**: what the train-mode forward leaves alive for the backward, read as the resident
+  size right after the forward (the graph still held) above the size before; predicted: the
+  bytes each module's forward allocated that are alive when the backward starts (``held``:
+  saved tensors, the output, the input);
 - **training step**: forward, ``backward`` of the output's sum, the optimizer's step and
   ``zero_grad``; predicted: the analysis's live peak of activations and gradients over the step
   (``training.live_peak_bytes``; parameters, buffers and optimizer state are resident before
   and after, in the baseline).
+
+The inference prediction is the CPU peak (``totals.workspace_peak_bytes``): oneDNN, PyTorch's CPU
+convolution, holds a copy of the larger of a convolution's input and output in its blocked layout,
+and of its weight, while it runs; on CUDA it is ``totals.peak_bytes`` (cuDNN's workspaces are the
+allocator's and are not modelled).
 
 glibc's allocator is told to map every block of 64 KiB or more on its own
 (``MALLOC_MMAP_THRESHOLD_``), so freed tensors leave the resident size at once, as they leave
@@ -69,9 +78,13 @@ model = create_model(name, **overrides).to(device)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
 shape = (batch, 3, side, side)
 
+held = []
+
 def step():
     x = torch.randn(shape, device=device)
-    model(x).sum().backward()
+    out = model(x).sum()
+    held.append(rss("VmRSS") if device != "cuda" else torch.cuda.memory_allocated())
+    out.backward()
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
 
@@ -80,11 +93,17 @@ def infer():
         x = torch.randn(shape, device=device)
         model(x)
 
+def saved():
+    before = rss("VmRSS") if device != "cuda" else torch.cuda.memory_allocated()
+    step()
+    return held[-1] - before
+
 model.train(); step(); step()
 training = measured(step)
+kept = saved()
 model.eval(); infer(); infer()
 inference = measured(infer)
-print(json.dumps({"training": training, "inference": inference}))
+print(json.dumps({"training": training, "saved": kept, "inference": inference}))
 """
 
 
@@ -97,14 +116,16 @@ def measure(name: str, batch: int, device: str, overrides: dict[str, str]) -> di
     return result
 
 
-def predict(name: str, batch: int, overrides: dict[str, str]) -> dict[str, int]:
-    """Predicted bytes of one model (built with ``overrides``) and batch (meta tensors)."""
+def predict(name: str, batch: int, overrides: dict[str, str], device: str) -> dict[str, int]:
+    """Predicted bytes of one model (built with ``overrides``) and batch (meta tensors) on ``device``."""
     from convcost import analyze, create_model
 
     analysis = analyze(create_model(name, device="meta", **overrides), (batch, 3, RESOLUTION, RESOLUTION),
                        training=True)
     assert analysis.training is not None
-    return {"training": analysis.training.live_peak_bytes, "inference": analysis.totals.peak_bytes}
+    inference = analysis.totals.workspace_peak_bytes if device == "cpu" else analysis.totals.peak_bytes
+    return {"training": analysis.training.live_peak_bytes, "inference": inference,
+            "saved": sum(held.bytes for held in analysis.training.held.values())}
 
 
 def main() -> None:
@@ -127,8 +148,9 @@ def main() -> None:
     for name, overrides in cases:
         label = name + "".join(f" {value}" for value in overrides.values())
         for batch in (int(b) for b in args.batches.split(",")):
-            predicted, real = predict(name, batch, overrides), measure(name, batch, args.device, overrides)
-            for what in ("inference", "training"):
+            predicted = predict(name, batch, overrides, args.device)
+            real = measure(name, batch, args.device, overrides)
+            for what in ("inference", "saved", "training"):
                 gap = real[what] / predicted[what] - 1
                 print(f"{label:40s} {batch:5d} {what:10s} {predicted[what] / MIB:14.1f} {real[what] / MIB:13.1f} "
                       f"{gap:+7.1%}")

@@ -74,6 +74,9 @@ class Column(Enum):
                   "peak live activation bytes of an inference forward, input included, parameters and buffers "
                   "excluded")
     PEAK_MODULE = ("peak_module", "Peak at", Unit.TEXT, "module running when the peak was reached")
+    CPU_PEAK_BYTES = ("cpu_peak_bytes", "CPU peak", Unit.BYTES,
+                      "the inference peak on a CPU: the peak, or more where a convolution's scratch space lifts it "
+                      "(oneDNN holds a copy of the larger of its input and output, and of its weight, while it runs)")
     GRAD_INPUT_MACS = ("grad_input_macs", "∂input MACs", Unit.COUNT,
                        "backward MACs of gradients with respect to layer inputs (each equals the forward MACs of a "
                        "conv or linear layer whose input needs a gradient)")
@@ -153,7 +156,7 @@ BACKWARD_SUMMARY_COLUMNS: tuple[Column, ...] = (
 SUMMARY_COLUMNS: tuple[Column, ...] = (
     Column.MODEL, Column.INPUT_SHAPE, Column.RESOLUTION, Column.PARAMS, Column.TRAINABLE_PARAMS, Column.FROZEN_PARAMS,
     Column.BUFFERS, Column.MACS, Column.FLOPS, Column.ACTIVATION_BYTES, Column.TRAINING_BYTES, Column.PEAK_BYTES,
-    Column.PEAK_MODULE, Column.UNSUPPORTED_OPS,
+    Column.PEAK_MODULE, Column.CPU_PEAK_BYTES, Column.UNSUPPORTED_OPS,
 )
 #: Columns of the terminal tree table, after the layer label.
 TABLE_COLUMNS: tuple[Column, ...] = (

@@ -87,7 +87,8 @@ def summary_record(analysis: Analysis) -> dict[str, Any]:
         Column.FROZEN_PARAMS: totals.frozen_params, Column.BUFFERS: totals.buffers, Column.MACS: totals.macs,
         Column.FLOPS: totals.flops, Column.ACTIVATION_BYTES: totals.activation_bytes,
         Column.TRAINING_BYTES: totals.training_bytes, Column.PEAK_BYTES: totals.peak_bytes,
-        Column.PEAK_MODULE: totals.peak_module, Column.UNSUPPORTED_OPS: analysis.unsupported_ops(),
+        Column.PEAK_MODULE: totals.peak_module, Column.CPU_PEAK_BYTES: totals.workspace_peak_bytes,
+        Column.UNSUPPORTED_OPS: analysis.unsupported_ops(),
     }
     record = {column.key: values[column] for column in SUMMARY_COLUMNS}
     if analysis.training is not None:

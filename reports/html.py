@@ -147,7 +147,9 @@ def _cards(analysis: Analysis) -> tuple[Card, ...]:
         Card(Column.FLOPS.title, Column.FLOPS.human(t.flops), f"{t.flops:,} all operators"),
         Card("Activation memory", Column.ACTIVATION_BYTES.human(t.activation_bytes), "every forward output"),
         Card("Training memory", Column.TRAINING_BYTES.human(t.training_bytes), "saved for backward"),
-        Card("Peak (inference)", Column.PEAK_BYTES.human(t.peak_bytes), f"in {t.peak_module or ROOT_LABEL}"),
+        Card("Peak (inference)", Column.PEAK_BYTES.human(t.peak_bytes),
+             f"in {t.peak_module or ROOT_LABEL}; on a CPU {Column.CPU_PEAK_BYTES.human(t.workspace_peak_bytes)} with "
+             "convolution scratch space"),
         *_training_cards(analysis),
     )
 

@@ -56,3 +56,25 @@ def test_swish_variants_saved_bytes() -> None:
 def test_frozen_model_saves_nothing_for_its_weights() -> None:
     model = nn.Conv2d(3, 4, 3, bias=False).requires_grad_(False)
     assert analyze(model, SHAPE).totals.training_bytes == 0
+
+
+def test_the_cpu_peak_adds_a_convolutions_scratch_space() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, bias=False), nn.ReLU())
+    totals = analyze(model, SHAPE).totals
+    # while the conv runs: input 768 + output 1,024, and oneDNN's copies of the larger of them (1,024) and of the
+    # weight (4·3·3·3 floats = 432): 3,248, above the tensors' own peak of 2,816 (while ReLU runs)
+    assert (totals.workspace_peak_bytes, totals.workspace_module) == (768 + 1_024 + 1_024 + 432, "0")
+    assert totals.peak_bytes == 2_816
+    # no convolution: the CPU peak is the tensors' peak
+    linear = analyze(nn.Sequential(nn.Linear(8, 8), nn.ReLU()), (2, 8)).totals
+    assert (linear.workspace_peak_bytes, linear.workspace_module) == (linear.peak_bytes, linear.peak_module)
+
+
+def test_senet18_cpu_peak_is_its_measured_peak() -> None:
+    from convcost.architectures import create_model
+
+    totals = analyze(create_model("senet18", device="meta"), (2, 3, 224, 224)).totals
+    # 64 channels at 224 × 224: one map is 2·64·224·224·4 = 25,690,112 bytes; the convolution holds one more
+    # (measured: benchmarks/memory_truth.py, 148.1 MiB against 148.3 predicted; the tensors alone 123.6)
+    assert totals.workspace_peak_bytes - totals.peak_bytes == 25_690_112 + 64 * 64 * 9 * 4
+    assert totals.workspace_module == "stages.0.1.conv2"

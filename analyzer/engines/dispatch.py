@@ -405,6 +405,8 @@ class LiveBytes:
         self.peak = 0
         self.peak_module = ""
         self.peak_phase = ""
+        self.workspace_peak = 0
+        self.workspace_module = ""
 
     def allocation(self, tensor: torch.Tensor) -> int | None:
         """Number of the live allocation behind ``tensor`` (unique for the whole pass; storage keys get reused)."""
@@ -431,6 +433,12 @@ class LiveBytes:
         ref = weakref.ref(tensor, lambda dead: self._release(dead, key))
         self._refs[id(ref)] = ref
         return allocated
+
+    def transient(self, nbytes: int, module: str) -> None:
+        """An operator of ``module`` holds ``nbytes`` of scratch space while it runs, on top of what is live (its
+        output included): a candidate for :attr:`workspace_peak`, which never falls below :attr:`peak`."""
+        if self.current + nbytes > self.workspace_peak:
+            self.workspace_peak, self.workspace_module = self.current + nbytes, module
 
     def live(self) -> Iterator[Allocation]:
         """The allocations alive now."""
@@ -505,7 +513,19 @@ class _OpCounter(FastMetaMode):
             self.counts.unsupported[module][name] += 1
         for tensor in _tensors(out):
             self.allocated[module] += self.memory.track(tensor, module)
+        if func is _aten.convolution.default:
+            self.memory.transient(convolution_workspace(args[0], args[1], out), module)
         return out
+
+
+def convolution_workspace(x: torch.Tensor, weight: torch.Tensor, out: torch.Tensor) -> int:
+    """Scratch bytes a CPU convolution holds while it runs (measured with oneDNN, PyTorch's CPU convolution): a
+    copy of the larger of its input and output in oneDNN's blocked layout, and of its weight."""
+    return max(_nbytes(x), _nbytes(out)) + _nbytes(weight)
+
+
+def _nbytes(tensor: torch.Tensor) -> int:
+    return tensor.numel() * tensor.element_size()
 
 
 class _FunctionRecorder(TorchFunctionMode):
@@ -540,6 +560,8 @@ class DispatchResult:
         allocated_bytes: module → bytes of new storages its own operators created.
         peak_bytes: peak live activation bytes (input included, parameters and buffers excluded).
         peak_module: module running when the peak was reached.
+        workspace_peak_bytes, workspace_module: the peak with every CPU convolution's scratch space
+            (:func:`convolution_workspace`) held while it runs, and the module where it is reached.
         saved_bytes: module → bytes of activation storages autograd saved for backward in its
             own operators (each storage once; parameters and buffers excluded).
         function_costs: module → operator key → the matrix-product torch functions it called, costed by
@@ -552,6 +574,8 @@ class DispatchResult:
     allocated_bytes: Counter[str] = field(default_factory=Counter)
     peak_bytes: int = 0
     peak_module: str = ""
+    workspace_peak_bytes: int = 0
+    workspace_module: str = ""
     saved_bytes: Counter[str] = field(default_factory=Counter)
     function_costs: dict[str, dict[Any, OpTally]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(OpTally)))
@@ -622,6 +646,9 @@ def count_forward(model: nn.Module, inputs: Any, dtype: torch.dtype, *, real: bo
             del output
         finally:  # a failed walk's partial result keeps the peak reached before the failure
             result.peak_bytes, result.peak_module = memory.peak, memory.peak_module
+            result.workspace_peak_bytes, result.workspace_module = (
+                (memory.workspace_peak, memory.workspace_module) if memory.workspace_peak > memory.peak
+                else (memory.peak, memory.peak_module))
     return result
 
 

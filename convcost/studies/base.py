@@ -32,7 +32,12 @@ if TYPE_CHECKING:
 
 
 class Job(Protocol):
-    """A unit of work a study needs: a frozen record (equal jobs run once) that pickles for a worker."""
+    """A unit of work a study needs: a frozen record (equal jobs run once) that pickles for a worker.
+
+    A job may also say ``timed`` (an isolated job that measures time, so nothing else may run while it does;
+    read as ``isolated`` when absent) and ``weight`` (its rough cost in analyses, default 1: heavier shared jobs
+    start first, so the last one to finish is a short one).
+    """
 
     @property
     def isolated(self) -> bool:

@@ -78,6 +78,11 @@ class AnalysisJob:
         return False
 
     @property
+    def weight(self) -> int:
+        """One analysis, or two with the training step."""
+        return 2 if self.training else 1
+
+    @property
     def native(self) -> bool:
         """Batch 1 and no overrides: the analysis the main report makes of every model anyway."""
         return self.batch == 1 and not self.overrides and self.resolution is None and not self.training

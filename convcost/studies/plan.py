@@ -572,6 +572,11 @@ class PlanJob:
         """Counting only: runs anywhere."""
         return False
 
+    @property
+    def weight(self) -> int:
+        """Six analyses: the estimate's three and the training step's three."""
+        return 6
+
     def run(self) -> tuple[TrainingPlan, ...]:
         """:func:`training_plans`."""
         return training_plans(self.model, self.resolution, optimizers=self.optimizers, batches=self.batches,

@@ -70,10 +70,19 @@ def _run(job: Job) -> Any:
     return job.run()
 
 
+def _timed(job: Job) -> bool:
+    return bool(getattr(job, "timed", job.isolated))
+
+
+def _weight(job: Job) -> float:
+    return float(getattr(job, "weight", 1))
+
+
 def run_jobs(jobs: Sequence[Job], workers: int = 1,
              fresh: FreshWorker | None = None) -> Iterator[tuple[Job, Any]]:
-    """``(job, result)`` of every job: the shared ones in up to ``workers`` forked processes, in order, then
-    each isolated one alone, once every worker has finished: in ``fresh`` when given, else here.
+    """``(job, result)`` of every job: the shared ones in up to ``workers`` forked processes (heaviest first),
+    then the isolated ones: those that do not measure time run in ``fresh`` while the workers count (here, after
+    them, without it), and each timed one alone once all of that has finished (in ``fresh`` when given).
 
     Shared jobs count on ``meta`` tensors, so forking for them is safe whatever this process did
     before. An isolated job's real arithmetic starts OpenMP threads where it runs; in this process,
@@ -82,10 +91,15 @@ def run_jobs(jobs: Sequence[Job], workers: int = 1,
     interpreter, not a fork: a forked child's arithmetic hangs in a process whose OpenMP pool exists)
     keeps both away; the ``report`` command starts one before its own imports.
     """
-    shared = [job for job in jobs if not job.isolated]
+    shared = sorted((job for job in jobs if not job.isolated), key=_weight, reverse=True)
+    untimed = [job for job in jobs if job.isolated and not _timed(job)]
+    started = [(job, fresh.submit(job.run)) for job in untimed] if fresh is not None else []
     yield from zip(shared, parallel_map(_run, shared, workers), strict=True)
+    yield from ((job, future.result()) for job, future in started)
+    if fresh is None:
+        yield from ((job, job.run()) for job in untimed)
     for job in jobs:
-        if job.isolated:
+        if job.isolated and _timed(job):
             yield job, job.run() if fresh is None else fresh.run(job.run)
 
 

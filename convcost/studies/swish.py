@@ -364,6 +364,11 @@ class RealSavedJob:
         """Real arithmetic: never in a forked worker (an OpenMP pool made before the fork hangs it)."""
         return True
 
+    @property
+    def timed(self) -> bool:
+        """It counts bytes, not time: it may run while other work does."""
+        return False
+
     def run(self) -> int:
         """:func:`measure_saved`, on one thread (it is small; the report's other work has the other cores)."""
         threads = torch.get_num_threads()
