@@ -159,27 +159,42 @@ class TrainingStepError(RuntimeError):
 
 class _SavedBytes:
     """Saved-tensor hooks of the train-mode forward: the bytes autograd saves for backward, by the module whose
-    own operator saved them, each storage once (parameters and buffers excluded). The graph keeps a detached alias
-    of what it was given (the storage, as without hooks; an output kept with its own node would be a reference
-    cycle that outlives a graph the forward drops)."""
+    own operator saved them, each storage once (parameters and buffers excluded).
+
+    The graph keeps a detached alias of what it was given: the same storage, as without hooks (an output kept
+    with its own node would be a reference cycle outliving a graph the forward drops). A storage the pass tracks
+    is aliased through the counting mode, so the alias holds it in the live bytes as the saved tensor would; any
+    other (a plain tensor attribute, a constant) is aliased outside it, so it does not become an allocation.
+    With hooks autograd no longer checks that a saved tensor was not modified in place before its backward, so
+    :meth:`unpack` does, with autograd's words.
+    """
 
     def __init__(self, owners: _NodeOwners, memory: StepMemory, excluded: set[int]) -> None:
         self.owners, self.memory, self.excluded = owners, memory, excluded
         self.bytes: Counter[str] = Counter()
         self._seen: set[int | tuple[str, int]] = set()
 
-    def pack(self, tensor: torch.Tensor) -> torch.Tensor:
+    def pack(self, tensor: torch.Tensor) -> tuple[torch.Tensor, int]:
         key = storage_key(tensor)
+        allocation = self.memory.allocation(tensor)
         if key not in self.excluded:
-            allocation = self.memory.allocation(tensor)
             identity = allocation if allocation is not None else ("untracked", key)
             if identity not in self._seen:
                 self._seen.add(identity)
                 self.bytes[self.owners.current] += tensor.untyped_storage().nbytes()
-        return tensor.detach()
+        if allocation is None:
+            with _disable_current_modes():
+                return tensor.detach(), tensor._version
+        return tensor.detach(), tensor._version
 
     @staticmethod
-    def unpack(tensor: torch.Tensor) -> torch.Tensor:
+    def unpack(packed: tuple[torch.Tensor, int]) -> torch.Tensor:
+        tensor, version = packed
+        if tensor._version != version:
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an inplace operation: "
+                f"[{tensor.type()} {list(tensor.shape)}] is at version {tensor._version}; expected version {version} "
+                "instead")
         return tensor
 
 
@@ -285,9 +300,12 @@ def count_training_step(model: nn.Module, inputs: Any, dtype: torch.dtype, ops: 
             with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(saved.pack, saved.unpack), forward:
                 output = call_model(model, args)
                 roots = [t for t in _tensors(output) if t.requires_grad and t.is_floating_point()]
-                seeds = [torch.ones(t.shape, dtype=t.dtype, device=t.device) for t in roots]
         except Exception as error:
             raise TrainingStepError(Phase.FORWARD, owners.failed_in or "", error) from error
+        memory.start_backward()
+        seeds = [torch.ones(t.shape, dtype=t.dtype, device=t.device) for t in roots]  # the output's gradient
+        for seed in seeds:
+            memory.track(seed, "", Phase.BACKWARD.value)
         if not roots and any(t.requires_grad for t in model.parameters()):
             raise TrainingStepError(Phase.FORWARD, "", ValueError(
                 "the output holds no floating-point tensor that requires grad (outputs are read from tensors and "
@@ -297,7 +315,6 @@ def count_training_step(model: nn.Module, inputs: Any, dtype: torch.dtype, ops: 
             slots = weight_slots(node)
             if slots:
                 node.register_hook(functools.partial(_weight_gradients, backward, node, slots))
-        memory.start_backward()
         if roots:
             try:
                 with backward:
@@ -351,8 +368,11 @@ def _product_nodes(roots: list[torch.Tensor]) -> Iterator[Any]:
 def _run_backward(roots: list[torch.Tensor], seeds: list[torch.Tensor]) -> None:
     """``torch.autograd.backward(roots, seeds)`` without its argument checks, whose first call imports sympy
     (half a second): the seeds are ones of the roots' own shapes and dtypes."""
-    Variable._execution_engine.run_backward(tuple(roots), tuple(seeds), False, False, (), allow_unreachable=True,
-                                            accumulate_grad=True)
+    engine = getattr(Variable, "_execution_engine", None)
+    if engine is None:  # a torch whose private engine handle moved: the public call
+        torch.autograd.backward(roots, grad_tensors=seeds)
+        return
+    engine.run_backward(tuple(roots), tuple(seeds), False, False, (), allow_unreachable=True, accumulate_grad=True)
 
 
 def _next_sequence_nr(leaf: torch.Tensor) -> int:

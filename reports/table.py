@@ -28,7 +28,7 @@ SHARE_TITLE = "% MACs"
 #: Summary columns worth a terminal column (the rest are in the files).
 _SCREEN_SUMMARY = tuple(c for c in SUMMARY_COLUMNS if c not in (
     Column.RESOLUTION, Column.TRAINABLE_PARAMS, Column.FROZEN_PARAMS, Column.BUFFERS, Column.PEAK_MODULE,
-    Column.UNSUPPORTED_OPS))
+    Column.CPU_PEAK_BYTES, Column.UNSUPPORTED_OPS))
 
 
 def align(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool],
@@ -154,12 +154,12 @@ def analysis_text(analysis: Analysis, depth: int | None = 3, *, own: bool = Fals
         "",
         tree_table(analysis, depth, own=own),
         "",
-        f"{Column.PEAK_BYTES.title} live activations (inference): {Column.PEAK_BYTES.human(totals.peak_bytes)}"
-        f" in {totals.peak_module or ROOT_LABEL}"
-        + (f" ({Column.CPU_PEAK_BYTES.title} {Column.CPU_PEAK_BYTES.human(totals.workspace_peak_bytes)} in "
-           f"{totals.workspace_module or ROOT_LABEL}, with convolution scratch space)"
-           if totals.workspace_peak_bytes > totals.peak_bytes else "")
-        + f"; {Column.BUFFERS.title}: {Column.BUFFERS.human(totals.buffers)}",
+        _wrap(f"{Column.PEAK_BYTES.title} live activations (inference): {Column.PEAK_BYTES.human(totals.peak_bytes)}"
+              f" in {totals.peak_module or ROOT_LABEL}"
+              + (f" ({Column.CPU_PEAK_BYTES.title} {Column.CPU_PEAK_BYTES.human(totals.workspace_peak_bytes)} in "
+                 f"{totals.workspace_module or ROOT_LABEL}, with convolution scratch space)"
+                 if totals.workspace_peak_bytes > totals.peak_bytes else "")
+              + f"; {Column.BUFFERS.title}: {Column.BUFFERS.human(totals.buffers)}"),
         coverage,
         *checks,
         *(["", footnote(analysis.dtype)] if legend else []),

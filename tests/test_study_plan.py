@@ -235,3 +235,59 @@ def test_plans_under_several_optimizers_share_their_analyses() -> None:
     assert [a.total_bytes - s.total_bytes for s, a in zip(sgd.rows, adam.rows, strict=True)] == [4 * 5_288_548] * 2
     with pytest.raises(ValueError, match="got none"):
         training_plans("efficientnet_b0", optimizers=())
+
+
+def test_a_model_that_cannot_train_on_one_sample_is_planned_from_batch_2() -> None:
+    import torch
+    from torch import nn
+
+    from convcost import analyze as analyze_any
+    from convcost.analyzer import AnalysisError
+    from convcost.studies.plan import PlanModel
+
+    # a training-mode BatchNorm1d needs two samples: eager training refuses batch 1, and so does the plan
+    model = nn.Sequential(nn.Linear(12, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 2))
+    target = PlanModel.of_shapes("bn1d", model, [(1, 12)])
+    plan = training_plan(target, batches=(2, 5, 100), budget="64KiB")
+    assert plan.curve == "affine"
+
+    def peak(batch: int) -> int:
+        step = analyze_any(model, (batch, 12), training=True, optimizer="sgd-momentum").training
+        assert step is not None
+        return step.peak_bytes
+
+    assert [row.total_bytes for row in plan.rows] == [peak(2), peak(5), peak(100)]
+    largest = plan.max_batch
+    assert largest is not None and largest > 2 and peak(largest) <= 64 * 1024 < peak(largest + 1)
+    with pytest.raises(AnalysisError, match=r"at batch 1: plan batch sizes the model can train on"):
+        training_plan(target, batches=(1, 2))
+
+
+def test_a_batch_of_one_off_the_line_is_analysed_on_its_own() -> None:
+    import torch
+    from torch import nn
+
+    from convcost import analyze as analyze_any
+    from convcost.studies.plan import PlanModel
+
+    class Transposed(nn.Module):
+        """At batch 1 the transpose is already contiguous, so the copy is free: batch 1 is off the line."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.fc(x.transpose(0, 1).contiguous())
+
+    model = Transposed()
+    plan = training_plan(PlanModel.of_shapes("t", model, [(1, 5, 4)]), batches=(1, 2, 9), budget="4KiB")
+    assert plan.curve == "affine"
+    peaks = [analyze_any(model, (batch, 5, 4), training=True, optimizer="sgd-momentum").training
+             for batch in (1, 2, 9)]
+    assert [row.total_bytes for row in plan.rows] == [step.peak_bytes for step in peaks if step is not None]
+    one, two = peaks[0], peaks[1]
+    assert one is not None and two is not None and one.peak_bytes < two.peak_bytes
+    for budget, largest in ((one.peak_bytes, 1), (one.peak_bytes - 1, 0), (two.peak_bytes, 2)):
+        assert training_plan(PlanModel.of_shapes("t", model, [(1, 5, 4)]), batches=(1,),
+                             budget=budget).max_batch == largest

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from convcost.analyzer import analyze
+from convcost.analyzer import AnalysisError, analyze
 from convcost.analyzer.formulas.backward import BackwardCost
 from convcost.architectures import create_model, list_models
 
@@ -691,3 +691,40 @@ def test_batch_norm_with_a_cumulative_average_trains_and_keeps_its_counter() -> 
     # the conv's weight gradient: 2·4·6·6 outputs · 27 = 7,776 MACs
     assert step.total.grad_weight_macs == 7_776
     assert model[1].num_batches_tracked.item() == 0 and model[1].num_batches_tracked.device.type == "cpu"
+
+
+def test_a_saved_tensor_modified_in_place_fails_as_in_eager() -> None:
+    """Counting saved bytes must not switch off autograd's check: eager training of this model raises."""
+
+    class Scaled(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = torch.sigmoid(self.conv(x))
+            y.mul_(2)  # sigmoid saved its output for backward
+            return y
+
+    with pytest.raises(AnalysisError, match="modified by an inplace operation"):
+        analyze(Scaled(), (2, 3, 8, 8), training=True)
+
+
+def test_a_plain_tensor_attribute_a_product_saves_is_not_an_activation() -> None:
+    class Table(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+            self.table = torch.ones(4, 6, 6)  # neither parameter nor buffer: the module holds it throughout
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.conv(x) * self.table
+
+    step = analyze(Table(), (2, 3, 8, 8), training=True).training
+    plain = analyze(nn.Conv2d(3, 4, 3), (2, 3, 8, 8), training=True).training
+    assert step is not None and plain is not None
+    # the multiply saves the table (the conv output's gradient is the table's elements): counted as saved, but
+    # never allocated nor freed by the step; what is held is the input and the output
+    assert step.saved[""] == 4 * 6 * 6 * 4
+    assert sum(held.bytes for held in step.held.values()) == 2 * 3 * 8 * 8 * 4 + 2 * 4 * 6 * 6 * 4
+    assert step.held.keys() == plain.held.keys() == {""}

@@ -154,14 +154,21 @@ def _true_division_outputs(a: torch.Tensor, b: Any, *args: Any, **kwargs: Any) -
     return _aten.div.Tensor(a, b, *args, **kwargs)
 
 
+def _plain_number(value: Any) -> bool:
+    """A Python float, or an int a 64-bit scalar holds (bools and larger ints go to the kernel, which refuses
+    what it must)."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, float) or (isinstance(value, int) and -2**63 <= value < 2**63)
+
+
 def _with_number(op: Any) -> Any:
     """An out-of-place elementwise op of a tensor and a number (``div.Scalar``, ``rsub.Scalar`` …): its meta kernel
     is a Python reference whose wrapper imports torch._dynamo (a second) on first use; a floating tensor's result
     has its shape and dtype (others go to ``op``)."""
 
     def outputs(a: torch.Tensor, b: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
-        if a.is_floating_point() and isinstance(b, (int, float)) and not isinstance(b, bool) and not args \
-                and not kwargs:
+        if a.is_floating_point() and _plain_number(b) and not args and not kwargs:
             return _empty_like(a)
         return op(a, b, *args, **kwargs)
 
@@ -175,7 +182,7 @@ def _in_place_elementwise(op: Any) -> Any:
     ``op``)."""
 
     def outputs(a: torch.Tensor, b: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
-        number = isinstance(b, (int, float)) and not isinstance(b, bool)
+        number = _plain_number(b)
         same = isinstance(b, torch.Tensor) and b.is_floating_point() and b.device == a.device and (
             b.dim() == 0 or b.shape == a.shape)
         if a.is_floating_point() and (number or same) and not args and not kwargs:
@@ -203,8 +210,10 @@ def _mean_outputs(x: torch.Tensor, dim: Any = None, keepdim: bool = False, dtype
 def _sum_outputs(x: torch.Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> torch.Tensor:
     # sum.dim_IntList (a bias's gradient): its reference checks import sympy on first use; a floating sum keeps
     # the dtype (an integer one promotes: the kernel)
-    if not x.is_floating_point() or x.dim() == 0:
-        return _aten.sum.dim_IntList(x, dim, keepdim, dtype=dtype)
+    dims = [dim] if isinstance(dim, int) else list(dim or [])
+    if not x.is_floating_point() or x.dim() == 0 or any(not -x.dim() <= d < x.dim() for d in dims) or \
+            len({d % x.dim() for d in dims}) != len(dims):
+        return _aten.sum.dim_IntList(x, dim, keepdim, dtype=dtype)  # it refuses repeated or missing dimensions
     return _mean_outputs(x, dim, keepdim, dtype)
 
 
@@ -304,8 +313,10 @@ def _avg_pool2d_outputs(x: torch.Tensor, kernel_size: list[int], stride: list[in
         return values * 2 if len(values) == 1 else values
 
     kernel, strides, pads = pair(kernel_size), pair(stride or kernel_size), pair(padding)
+    divisor = args[1] if len(args) > 1 else None
     if (x.dim() not in (3, 4) or x.numel() == 0 or any(len(v) != 2 for v in (kernel, strides, pads))
-            or min(*kernel, *strides) < 1 or any(2 * p > k for p, k in zip(pads, kernel, strict=True))):
+            or min(*kernel, *strides) < 1 or min(pads) < 0 or divisor == 0
+            or any(2 * p > k for p, k in zip(pads, kernel, strict=True))):
         return _aten.avg_pool2d.default(x, kernel_size, stride or [], padding, ceil_mode, *args)
     sizes = [_pooled_size(x.shape[-2 + i], kernel[i], strides[i], pads[i], 1, ceil_mode) for i in (0, 1)]
     if min(sizes) < 1:

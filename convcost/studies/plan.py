@@ -47,7 +47,14 @@ from torch import nn
 from convcost.analyzer import EngineName, analyze
 from convcost.analyzer.naming import StrEnum
 from convcost.analyzer.optimizers import Optimizer
-from convcost.analyzer.peak_curve import CurveKind, PeakPoint, largest_fitting, training_peak_curve
+from convcost.analyzer.errors import AnalysisError
+from convcost.analyzer.peak_curve import (
+    CurveKind,
+    PeakPoint,
+    TrainingPeakCurve,
+    largest_fitting,
+    training_peak_curve,
+)
 from convcost.architectures import create_model, model_info
 from convcost.reports.charts import PALETTE, ChartJob, axis_units, chart_style
 from convcost.reports.prose import bytes_text
@@ -424,7 +431,8 @@ def training_plans(
         max_batch, limit, caveats, curve_kind = estimate_max, estimate_limit, CAVEATS, None
         if curve is not None:
             stepped = curve.for_optimizer(PLAN_OPTIMIZERS[optimizer])
-            rows = tuple(_exact_row(row, stepped.at(row.batch), allowance_bytes, budget_bytes) for row in rows)
+            rows = tuple(_exact_row(row, _peak_at(stepped, row.batch), allowance_bytes, budget_bytes)
+                         for row in rows)
             caveats, curve_kind = EXACT_CAVEATS, curve.kind
             if budget_bytes is not None:
                 cap = input_cap if curve.kind is CurveKind.AFFINE else min(MAX_SEARCH_BATCH, input_cap)
@@ -441,6 +449,19 @@ def training_plans(
             estimate_max_batch=estimate_max, curve=curve_kind,
         ))
     return tuple(plans)
+
+
+def _peak_at(curve: TrainingPeakCurve, batch: int) -> PeakPoint:
+    """The curve at ``batch``; a batch the model cannot train on is said as such.
+
+    Raises:
+        AnalysisError: the training step fails at ``batch`` (the message names the batch and what to do).
+    """
+    try:
+        return curve.at(batch)
+    except AnalysisError as error:
+        raise AnalysisError(f"{error} (at batch {batch}: plan batch sizes the model can train on, such as "
+                            f"--batches {batch + 1},{2 * batch + 2})") from error
 
 
 def _exact_row(estimate: PlanRow, peak: PeakPoint, allowance: int, budget: int | None) -> PlanRow:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from convcost.analyzer.parallel import FreshWorker, parallel_map
+from convcost.analyzer.parallel import FreshWorker, started_map
 from convcost.reports.sections import Section
 
 from .base import Job, Study, get_study, registered_studies
@@ -93,9 +93,14 @@ def run_jobs(jobs: Sequence[Job], workers: int = 1,
     """
     shared = sorted((job for job in jobs if not job.isolated), key=_weight, reverse=True)
     untimed = [job for job in jobs if job.isolated and not _timed(job)]
-    started = [(job, fresh.submit(job.run)) for job in untimed] if fresh is not None else []
-    yield from zip(shared, parallel_map(_run, shared, workers), strict=True)
-    yield from ((job, future.result()) for job, future in started)
+    with started_map(_run, shared, workers) as results:  # the workers are forked before anything is submitted
+        started = [(job, fresh.submit(job.run)) for job in untimed] if fresh is not None else []
+        try:
+            yield from zip(shared, results, strict=True)
+            yield from ((job, future.result()) for job, future in started)
+        finally:
+            for _, future in started:
+                future.cancel()  # work not started is dropped when a job fails or the caller stops reading
     if fresh is None:
         yield from ((job, job.run()) for job in untimed)
     for job in jobs:
