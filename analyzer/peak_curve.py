@@ -20,6 +20,7 @@ asked about is analysed.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -154,10 +155,9 @@ def training_peak_curve(model: nn.Module, inputs: Callable[[int], Any], *, dtype
         return analysis.training
 
     steps: dict[int, TrainingCounts] = {}
-    try:
+    # a model that cannot train on one sample: the line starts at 2, and batch 1's failure is its answer
+    with contextlib.suppress(AnalysisError):
         steps[1] = step(1)
-    except AnalysisError:
-        pass  # a model that cannot train on one sample: the line starts at 2, and batch 1's failure is its answer
     steps[2], steps[3] = step(2), step(3)
     base, slopes = 1, _affine_slopes(steps[1], steps[2], steps[3]) if 1 in steps else None
     if slopes is None:

@@ -238,7 +238,6 @@ def test_plans_under_several_optimizers_share_their_analyses() -> None:
 
 
 def test_a_model_that_cannot_train_on_one_sample_is_planned_from_batch_2() -> None:
-    import torch
     from torch import nn
 
     from convcost import analyze as analyze_any

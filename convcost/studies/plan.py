@@ -45,9 +45,9 @@ from matplotlib.ticker import NullFormatter
 from torch import nn
 
 from convcost.analyzer import EngineName, analyze
+from convcost.analyzer.errors import AnalysisError
 from convcost.analyzer.naming import StrEnum
 from convcost.analyzer.optimizers import Optimizer
-from convcost.analyzer.errors import AnalysisError
 from convcost.analyzer.peak_curve import (
     CurveKind,
     PeakPoint,
