@@ -135,11 +135,12 @@ def test_plan_section(study_of) -> None:
 # --- the exact plan: the training step counted, at every batch --------------------------------------
 
 
-def step_peak(model, batch: int, optimizer: str = "sgd-momentum", side: int = 224) -> tuple[int, str]:
-    """The training step's peak and its moment, analysed directly at ``batch``."""
+def step_peak(model, batch: int, optimizer: str = "sgd-momentum", sample: tuple[int, ...] = (3, 224, 224)
+              ) -> tuple[int, str]:
+    """The training step's peak and its moment, analysed directly at ``batch`` on inputs of ``sample``."""
     from convcost import analyze as analyze_any
 
-    step = analyze_any(model, (batch, 3, side, side), training=True, optimizer=optimizer).training
+    step = analyze_any(model, (batch, *sample), training=True, optimizer=optimizer).training
     assert step is not None
     return step.peak_bytes, step.peak_moment
 
@@ -211,12 +212,8 @@ def test_a_plan_whose_memory_is_not_affine_in_the_batch_analyses_each_batch() ->
     target = PlanModel.of_shapes("gram", model, [(1, 16)])
     plan = training_plan(target, batches=(4, 100), budget="1MiB")
     assert plan.curve == "measured"
-    from convcost import analyze as analyze_any
-
     def peak(batch: int) -> int:
-        step = analyze_any(model, (batch, 16), training=True, optimizer="sgd-momentum").training
-        assert step is not None
-        return step.peak_bytes
+        return step_peak(model, batch, sample=(16,))[0]
 
     assert [row.total_bytes for row in plan.rows] == [peak(4), peak(100)]
     largest = plan.max_batch
@@ -240,7 +237,6 @@ def test_plans_under_several_optimizers_share_their_analyses() -> None:
 def test_a_model_that_cannot_train_on_one_sample_is_planned_from_batch_2() -> None:
     from torch import nn
 
-    from convcost import analyze as analyze_any
     from convcost.analyzer import AnalysisError
     from convcost.studies.plan import PlanModel
 
@@ -251,9 +247,7 @@ def test_a_model_that_cannot_train_on_one_sample_is_planned_from_batch_2() -> No
     assert plan.curve == "affine"
 
     def peak(batch: int) -> int:
-        step = analyze_any(model, (batch, 12), training=True, optimizer="sgd-momentum").training
-        assert step is not None
-        return step.peak_bytes
+        return step_peak(model, batch, sample=(12,))[0]
 
     assert [row.total_bytes for row in plan.rows] == [peak(2), peak(5), peak(100)]
     largest = plan.max_batch
@@ -266,7 +260,6 @@ def test_a_batch_of_one_off_the_line_is_analysed_on_its_own() -> None:
     import torch
     from torch import nn
 
-    from convcost import analyze as analyze_any
     from convcost.studies.plan import PlanModel
 
     class Transposed(nn.Module):
@@ -282,11 +275,9 @@ def test_a_batch_of_one_off_the_line_is_analysed_on_its_own() -> None:
     model = Transposed()
     plan = training_plan(PlanModel.of_shapes("t", model, [(1, 5, 4)]), batches=(1, 2, 9), budget="4KiB")
     assert plan.curve == "affine"
-    peaks = [analyze_any(model, (batch, 5, 4), training=True, optimizer="sgd-momentum").training
-             for batch in (1, 2, 9)]
-    assert [row.total_bytes for row in plan.rows] == [step.peak_bytes for step in peaks if step is not None]
-    one, two = peaks[0], peaks[1]
-    assert one is not None and two is not None and one.peak_bytes < two.peak_bytes
-    for budget, largest in ((one.peak_bytes, 1), (one.peak_bytes - 1, 0), (two.peak_bytes, 2)):
+    one, two, nine = (step_peak(model, batch, sample=(5, 4))[0] for batch in (1, 2, 9))
+    assert [row.total_bytes for row in plan.rows] == [one, two, nine]
+    assert one < two
+    for budget, largest in ((one, 1), (one - 1, 0), (two, 2)):
         assert training_plan(PlanModel.of_shapes("t", model, [(1, 5, 4)]), batches=(1,),
                              budget=budget).max_batch == largest
