@@ -30,8 +30,6 @@ import torch
 from matplotlib.figure import Figure
 
 from convcost.analyzer import Analysis
-from convcost.analyzer.real_step import real_saved_bytes
-from convcost.architectures import create_model, model_info
 from convcost.architectures.layers import create_activation
 from convcost.reports.charts import ChartJob, axis_units, chart_style, grouped_bars
 from convcost.reports.prose import bytes_text
@@ -40,6 +38,7 @@ from convcost.reports.units import Unit, human_bytes
 
 from .base import Study, register_study
 from .common import AnalysisJob, analyze_model, records_frame
+from .real_steps import CHECK_BATCH, CHECK_RESOLUTION, RealSavedJob, measure_saved
 
 __all__ = [
     "CHECK_BATCH",
@@ -49,6 +48,7 @@ __all__ = [
     "SWISH_MODEL",
     "SWISH_VARIANTS",
     "ActivationSaved",
+    "RealSavedJob",
     "Recommendation",
     "SavedCheck",
     "SwishStudy",
@@ -65,8 +65,6 @@ SWISH_VARIANTS: tuple[str, ...] = ("swish", "memory_efficient_swish", "silu")
 SWISH_MODEL, SWISH_BATCH = "efficientnet_b0", 32
 #: Activations that run as one native aten operator forward and one backward.
 NATIVE_ACTIVATIONS: frozenset[str] = frozenset({"silu"})
-#: Input of the real training step the saved bytes are checked against (small, so it runs in a second on CPU).
-CHECK_BATCH, CHECK_RESOLUTION = 2, 64
 
 
 @dataclass(frozen=True)
@@ -198,17 +196,6 @@ def swish_study(
                                                  training=True),
                           measure_saved(model, variant)) for variant in variants] if check else []
     return swish_from_analyses(analyses, checks)
-
-
-def measure_saved(model: str, variant: str) -> int:
-    """Bytes autograd saves in a real training step of registry ``model`` built with ``variant``, on CPU tensors
-    of :data:`CHECK_BATCH` × :data:`CHECK_RESOLUTION` px."""
-    overrides: dict[str, Any] = {"activation": variant}
-    if "image_size" in model_info(model).overrides:
-        overrides["image_size"] = CHECK_RESOLUTION
-    module = create_model(model, device="meta", **overrides)
-    image = torch.empty(CHECK_BATCH, 3, CHECK_RESOLUTION, CHECK_RESOLUTION, device="meta")
-    return real_saved_bytes(module, (image,))
 
 
 def saved_check(variant: str, analysis: Analysis, measured_bytes: int) -> SavedCheck:
@@ -350,33 +337,6 @@ def swish_chart(variants: pd.DataFrame, title: str) -> Figure:
 
 
 # --- the plug-in ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RealSavedJob:
-    """Saved bytes of a real training step of registry ``model`` built with ``variant`` (:func:`measure_saved`)."""
-
-    model: str
-    variant: str
-
-    @property
-    def isolated(self) -> bool:
-        """Real arithmetic: never in a forked worker (an OpenMP pool made before the fork hangs it)."""
-        return True
-
-    @property
-    def timed(self) -> bool:
-        """It counts bytes, not time: it may run while other work does."""
-        return False
-
-    def run(self) -> int:
-        """:func:`measure_saved`, on one thread (it is small; the report's other work has the other cores)."""
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return measure_saved(self.model, self.variant)
-        finally:
-            torch.set_num_threads(threads)
 
 
 @dataclass(frozen=True)
