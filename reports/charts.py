@@ -254,9 +254,17 @@ def category_share_chart(share: pd.DataFrame) -> Figure:
     return figure
 
 
+#: Family prefixes a chart label drops or shortens (``efficientnet_b3`` → ``b3``).
+_SHORT_PREFIXES = (("efficientnet_", ""), ("mobilenet_v2", "mbv2"))
+
+
 def short_model(model: str) -> str:
-    """``efficientnet_b3`` → ``b3``: the part after the last underscore."""
-    return model.rsplit("_", 1)[-1]
+    """A model's chart label, unique within the zoo: ``efficientnet_b3`` → ``b3``, ``efficientnet_v2_s`` →
+    ``v2_s``, ``mobilenet_v2_035`` → ``mbv2_035``, ``mobilenet_v2`` → ``mbv2``; other names as they are."""
+    for prefix, short in _SHORT_PREFIXES:
+        if model.startswith(prefix):
+            return short + model[len(prefix):] or model
+    return model
 
 
 def grouped_bars(axes: Axes, labels: list[str], series: dict[str, list[float]]) -> list[BarContainer]:

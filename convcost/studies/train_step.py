@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from convcost.analyzer import Analysis
 from convcost.analyzer.conventions import flopcounter_training_total
@@ -153,8 +154,10 @@ def training_chart(frame: pd.DataFrame) -> Figure:
         macs_axes.set_title("Forward and backward MACs (batch 1)")
         macs_axes.legend(loc="upper left", fontsize=7)
         ratio_axes.bar(labels, frame["flopcounter_ratio"], color="tab:red")
-        ratio_axes.axhline(1.0, color="black", linewidth=1, label="right (1×)")
-        ratio_axes.set_ylabel("FlopCounterMode ÷ true product FLOPs (×)")
+        ratio_axes.axhline(1.0, color="black", linewidth=1, linestyle="--", label="right (1×)")
+        ratio_axes.set_yscale("log")
+        ratio_axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}×"))
+        ratio_axes.set_ylabel("FlopCounterMode ÷ true product FLOPs (×, log scale)")
         ratio_axes.set_title("FlopCounterMode's forward + backward figure against the truth")
         ratio_axes.legend(loc="upper right", fontsize=7)
         for axes in (macs_axes, ratio_axes):
