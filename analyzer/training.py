@@ -30,7 +30,6 @@ import torch
 from torch import nn
 from torch.autograd.variable import Variable
 from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
-from torch.utils._python_dispatch import _disable_current_modes
 
 from .engines.dispatch import (
     FastMetaMode,
@@ -39,6 +38,7 @@ from .engines.dispatch import (
     _schema,
     _tensors,
     call_model,
+    collector_paused,
     meta_inputs,
     meta_parameters,
     storage_key,
@@ -182,10 +182,11 @@ class _SavedBytes:
             if identity not in self._seen:
                 self._seen.add(identity)
                 self.bytes[self.owners.current] += tensor.untyped_storage().nbytes()
-        if allocation is None:
-            with _disable_current_modes():
-                return tensor.detach(), tensor._version
-        return tensor.detach(), tensor._version
+        with torch._C._DisableTorchDispatch():  # the alias is made outside the counting modes, and cheaply
+            alias = tensor.detach()
+        if allocation is not None:
+            self.memory.track(alias, self.owners.current, Phase.FORWARD.value)  # holds its storage, made already
+        return alias, tensor._version
 
     @staticmethod
     def unpack(packed: tuple[torch.Tensor, int]) -> torch.Tensor:
@@ -288,7 +289,8 @@ def count_training_step(model: nn.Module, inputs: Any, dtype: torch.dtype, ops: 
     rule = optimizer_rule(optimizer)
     args = meta_inputs(inputs, dtype)
     owners = _NodeOwners(model)
-    with preserved_model(model), meta_parameters(model, dtype, real_counters=True) as excluded, owners.hooked():
+    with collector_paused(), preserved_model(model), meta_parameters(model, dtype, real_counters=True) as excluded, \
+            owners.hooked():
         backward = _BackwardCounter(ops)
         memory = backward.memory = StepMemory(excluded, lambda: backward.current)
         for tensor in _tensors(args):
@@ -377,8 +379,8 @@ def _run_backward(roots: list[torch.Tensor], seeds: list[torch.Tensor]) -> None:
 
 def _next_sequence_nr(leaf: torch.Tensor) -> int:
     """The sequence number autograd gives the next node it creates in this thread: a throwaway view of
-    ``leaf`` (a ``meta`` scalar that requires grad) is numbered, outside convcost's dispatch modes so that
-    nothing counts it."""
-    with _disable_current_modes():
+    ``leaf`` (a ``meta`` scalar that requires grad) is numbered, with Python dispatch off so that no counting
+    mode sees it."""
+    with torch._C._DisableTorchDispatch():
         probe: Any = leaf.view(())
     return int(probe.grad_fn._sequence_nr()) + 1
