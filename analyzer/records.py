@@ -219,6 +219,23 @@ class Phase(StrEnum):
 
 
 @dataclass(frozen=True)
+class LayerBytes:
+    """What one module's own parameters cost a training step, in bytes of the analysis dtype.
+
+    Attributes:
+        parameter_bytes: its parameters and buffers (held throughout).
+        gradient_bytes: the gradients of its parameters that receive one (held from the backward to the step).
+        state_bytes: the optimizer's state for them (held between steps).
+        updated_params: the elements of its parameters that receive a gradient (the optimizer updates them).
+    """
+
+    parameter_bytes: int
+    gradient_bytes: int
+    state_bytes: int
+    updated_params: int = 0
+
+
+@dataclass(frozen=True)
 class HeldBytes:
     """What one module's train-mode forward left alive for the backward.
 
@@ -276,6 +293,8 @@ class TrainingCounts:
         disagreements: conv/linear layers whose backward products do not fit the closed form (none expected;
             :func:`convcost.analyzer.crosscheck.backward_check`).
         held: module name → what its forward left alive for the backward, and who freed it.
+        layer_bytes: module name → its own parameters', gradients' and optimizer state's bytes (modules that own
+            none are absent).
         saved: module name → bytes autograd saved for backward from its own operators in the train-mode forward,
             each storage once, parameters and buffers excluded (batch statistics and dropout masks included).
         timeline: the live bytes after every allocation of the forward and backward.
@@ -295,6 +314,7 @@ class TrainingCounts:
     disagreements: tuple[Disagreement, ...] = ()
     held: Mapping[str, HeldBytes] = field(default_factory=dict)
     saved: Mapping[str, int] = field(default_factory=dict)
+    layer_bytes: Mapping[str, LayerBytes] = field(default_factory=dict)
     timeline: MemoryTimeline = field(default=MemoryTimeline(), repr=False, compare=False)
 
     @property

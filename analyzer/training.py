@@ -22,7 +22,7 @@ import functools
 import itertools
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -47,7 +47,7 @@ from .formulas.backward import BACKWARD_FORMULAS, BACKWARD_FREE, BackwardCost
 from .formulas.table import DEFAULT_OPS, OpTable
 from .optimizers import Optimizer, optimizer_rule
 from .preserve import preserved_model
-from .records import Phase, TrainingCounts
+from .records import LayerBytes, Phase, TrainingCounts
 from .step_memory import StepMemory
 
 __all__ = ["TrainingCounts", "TrainingStepError", "count_training_step"]
@@ -326,21 +326,43 @@ def count_training_step(model: nn.Module, inputs: Any, dtype: torch.dtype, ops: 
         memory.end_backward()
         del roots, seeds
         # the step updates what received a gradient (torch.optim skips parameters whose .grad is None)
-        updated = sum(t.numel() for t in {id(t): t for module in model.modules()
-                                          for t in module._parameters.values() if t is not None}.values()
-                      if t.grad is not None)
+        updated = _own_elements(model, lambda t: t.grad is not None, buffers=False)
     size = torch.finfo(dtype).bits // 8
-    trainable = updated
-    stored = sum(t.numel() * (size if t.is_floating_point() else t.element_size())
-                 for t in itertools.chain(model.parameters(), model.buffers()))
+    trainable = sum(updated.values())
+    stored = _own_elements(model, lambda t: True, buffers=True, element_bytes=size)
+    state_slots = rule.state_slots
+    layer_bytes = {name: LayerBytes(stored.get(name, 0), updated.get(name, 0) * size,
+                                    state_slots * updated.get(name, 0) * size, updated.get(name, 0))
+                   for name in set(stored) | set(updated)}
     names = dict.fromkeys([name for name, _ in model.named_modules()] + list(backward.costs))
     return TrainingCounts(
         layers={name: backward.costs.get(name, BackwardCost()) for name in names},
         forward_flops={name: forward.flops.get(name, 0) for name in names},
         unsupported=dict(backward.unsupported), optimizer=rule.optimizer, trainable_params=trainable,
-        parameter_bytes=stored, gradient_bytes=trainable * size, state_bytes=rule.state_slots * trainable * size,
+        parameter_bytes=sum(stored.values()), gradient_bytes=trainable * size,
+        state_bytes=state_slots * trainable * size,
         live_peak_bytes=memory.peak, live_peak_phase=Phase(memory.peak_phase or Phase.FORWARD.value),
-        live_peak_module=memory.peak_module, held=memory.held, timeline=memory.timeline, saved=dict(saved.bytes))
+        live_peak_module=memory.peak_module, held=memory.held, timeline=memory.timeline, saved=dict(saved.bytes),
+        layer_bytes=layer_bytes)
+
+
+def _own_elements(model: nn.Module, counted: Callable[[torch.Tensor], bool], *, buffers: bool,
+                  element_bytes: int | None = None) -> dict[str, int]:
+    """Module name → elements (or, with ``element_bytes``, bytes: floating tensors at that size, others at their
+    own) of the parameters (and ``buffers``) it owns that ``counted`` accepts; a tensor shared by several modules
+    is its first owner's, as ``model.parameters()`` counts it once."""
+    found: dict[str, int] = {}
+    seen: set[int] = set()
+    for name, module in model.named_modules():
+        tensors = itertools.chain(module._parameters.values(), module._buffers.values() if buffers else ())
+        for tensor in tensors:
+            if tensor is None or id(tensor) in seen or not counted(tensor):
+                continue
+            seen.add(id(tensor))
+            unit = 1 if element_bytes is None else (
+                element_bytes if tensor.is_floating_point() else tensor.element_size())
+            found[name] = found.get(name, 0) + tensor.numel() * unit
+    return found
 
 
 #: Autograd nodes whose backward runs matrix products (a convolution's node says what it computes itself).

@@ -98,6 +98,13 @@ class Column(Enum):
                         "the moment of the training peak: phase (forward, backward, optimizer step) and module")
     SUBTREE_BACKWARD_MACS = ("subtree_backward_macs", "Backward MACs (subtree)", Unit.COUNT,
                              "backward MACs of the module and every module inside it")
+    PARAMETER_BYTES = ("parameter_bytes", "Param bytes", Unit.BYTES,
+                       "bytes of the module's own parameters and buffers (held throughout a training step)")
+    GRADIENT_BYTES = ("gradient_bytes", "Gradient bytes", Unit.BYTES,
+                      "bytes of the gradients of the module's own parameters that receive one (held from the "
+                      "backward to the optimizer's step)")
+    STATE_BYTES = ("state_bytes", "Optimizer state", Unit.BYTES,
+                   "bytes the optimizer keeps for the module's own trained parameters between steps")
     TRAIN_SAVED_BYTES = ("train_saved_bytes", "Saved (train)", Unit.BYTES,
                          "bytes autograd saves for backward from the module's own operators in the train-mode forward "
                          "(batch statistics and dropout masks included), each storage once, parameters excluded")
@@ -145,7 +152,8 @@ LAYER_COLUMNS: tuple[Column, ...] = (
 #: Per-layer columns added when the analysis counted a training step's backward pass.
 BACKWARD_LAYER_COLUMNS: tuple[Column, ...] = (
     Column.GRAD_INPUT_MACS, Column.GRAD_WEIGHT_MACS, Column.BACKWARD_MACS, Column.BACKWARD_FLOPS,
-    Column.OPTIMIZER_FLOPS, Column.SUBTREE_BACKWARD_MACS, Column.TRAIN_SAVED_BYTES, Column.HELD_BYTES, Column.FREED_BY,
+    Column.OPTIMIZER_FLOPS, Column.SUBTREE_BACKWARD_MACS, Column.PARAMETER_BYTES, Column.GRADIENT_BYTES,
+    Column.STATE_BYTES, Column.TRAIN_SAVED_BYTES, Column.HELD_BYTES, Column.FREED_BY,
 )
 #: Whole-model columns added when an analysis counted a training step's backward pass.
 BACKWARD_SUMMARY_COLUMNS: tuple[Column, ...] = (

@@ -56,11 +56,15 @@ def layer_row(layer: LayerRecord, analysis: Analysis) -> dict[str, Any]:
     if analysis.training is not None:
         own, subtree = analysis.training.layers.get(layer.name), analysis.training.subtree(layer.name)
         held = analysis.training.held.get(layer.name)
+        owned = analysis.training.layer_bytes.get(layer.name)
         backward: dict[Column, int | str] = {
             Column.GRAD_INPUT_MACS: own.grad_input_macs if own else 0,
             Column.GRAD_WEIGHT_MACS: own.grad_weight_macs if own else 0,
             Column.BACKWARD_MACS: own.macs if own else 0, Column.BACKWARD_FLOPS: own.flops if own else 0,
-            Column.OPTIMIZER_FLOPS: analysis.training.step_flops(layer.trainable_params),
+            Column.OPTIMIZER_FLOPS: analysis.training.step_flops(owned.updated_params if owned else 0),
+            Column.PARAMETER_BYTES: owned.parameter_bytes if owned else 0,
+            Column.GRADIENT_BYTES: owned.gradient_bytes if owned else 0,
+            Column.STATE_BYTES: owned.state_bytes if owned else 0,
             Column.SUBTREE_BACKWARD_MACS: subtree.macs,
             Column.TRAIN_SAVED_BYTES: analysis.training.saved.get(layer.name, 0),
             Column.HELD_BYTES: held.bytes if held else 0,

@@ -728,3 +728,23 @@ def test_a_plain_tensor_attribute_a_product_saves_is_not_an_activation() -> None
     assert step.saved[""] == 4 * 6 * 6 * 4
     assert sum(held.bytes for held in step.held.values()) == 2 * 3 * 8 * 8 * 4 + 2 * 4 * 6 * 6 * 4
     assert step.held.keys() == plain.held.keys() == {""}
+
+
+def test_per_layer_parameter_gradient_and_state_bytes() -> None:
+    from convcost.reports.frames import layer_frame
+
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(4 * 6 * 6, 10))
+    model[0].requires_grad_(False)  # a frozen conv: held, but no gradient and no state
+    analysis = analyze(model, (2, 3, 8, 8), training=True, optimizer="adam")
+    step = analysis.training
+    assert step is not None
+    conv, bn, fc = (step.layer_bytes[name] for name in ("0", "1", "3"))
+    assert (conv.parameter_bytes, conv.gradient_bytes, conv.state_bytes) == ((108 + 4) * 4, 0, 0)
+    # BatchNorm: weight and bias train (8 floats); running mean and var (8 floats) and the int64 counter are held
+    assert (bn.parameter_bytes, bn.gradient_bytes, bn.state_bytes) == (16 * 4 + 8, 8 * 4, 2 * 8 * 4)
+    assert (fc.parameter_bytes, fc.gradient_bytes, fc.state_bytes) == (1_450 * 4, 1_450 * 4, 2 * 1_450 * 4)
+    assert sum(b.parameter_bytes for b in step.layer_bytes.values()) == step.parameter_bytes
+    assert sum(b.state_bytes for b in step.layer_bytes.values()) == step.state_bytes
+    layers = layer_frame(analysis).set_index("name")
+    assert list(layers.loc[["0", "1", "3"], "gradient_bytes"]) == [0, 32, 5_800]
+    assert list(layers.loc[["0", "1", "3"], "optimizer_flops"]) == [0, 13 * 8, 13 * 1_450]  # Adam: 13 per element
