@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .analyzer import AnalysisError, InputShapeError
     from .api import Analysis, analyze
     from .architectures import ModelInfo, UnknownModelError, create_model, list_models, model_info
+    from .analyzer.profiling import Profile, profile
     from .loading import LoadedModel, ModelLoadError, load_model
 
 #: Public name → the module that defines it.
@@ -41,6 +42,8 @@ _SOURCES: dict[str, str] = {
     "LoadedModel": "convcost.loading",
     "ModelLoadError": "convcost.loading",
     "load_model": "convcost.loading",
+    "Profile": "convcost.analyzer.profiling",
+    "profile": "convcost.analyzer.profiling",
 }
 
 __all__ = [
@@ -50,6 +53,7 @@ __all__ = [
     "LoadedModel",
     "ModelInfo",
     "ModelLoadError",
+    "Profile",
     "UnknownModelError",
     "__version__",
     "analyze",
@@ -57,6 +61,7 @@ __all__ = [
     "list_models",
     "load_model",
     "model_info",
+    "profile",
 ]
 
 

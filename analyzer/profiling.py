@@ -1,0 +1,322 @@
+"""Measured time beside the counts: per-layer latency of a real forward, and the whole model's without hooks.
+
+:func:`profile` runs a copy of the model (the user's module is never run; a ``meta`` model is
+materialised by :func:`~convcost.analyzer.real_run.runnable_copy`) on real inputs of the given
+shapes, in eval mode under ``torch.no_grad()``, on the chosen device:
+
+- ``warmup`` untimed forwards, then ``runs`` timed forwards with no hook at all: the whole
+  model's latency (:attr:`Profile.latency`);
+- ``runs`` forwards with a pre- and post-forward hook on every leaf module, each timing its own
+  calls (:attr:`LayerTime.latency`), and the whole forward under the hooks (:attr:`Profile.hooked`);
+  the difference from the hook-free median is the measuring overhead.
+
+Every figure is a :class:`Spread` (median and quartiles, milliseconds) over the runs. On CPU the
+clock is ``time.perf_counter``; on CUDA, events recorded on the stream, read after a synchronise.
+Beside each layer's time are its counts from :func:`~convcost.analyzer.analyze` (MACs, FLOPs) and
+the bytes it moves (inputs + weights + outputs), so achieved GFLOP/s and arithmetic intensity
+(FLOPs per byte) follow. Times are measurements: they vary with the machine and its load, and no
+count depends on them.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from .engines.dispatch import call_model, meta_inputs
+from .measure import _normalise_inputs, analyze
+from .naming import StrEnum
+from .real_run import real_inputs, runnable_copy
+from .records import LayerRecord
+
+__all__ = ["Device", "LayerTime", "Machine", "Profile", "Spread", "profile"]
+
+
+class Device(StrEnum):
+    """Where :func:`profile` runs the model."""
+
+    CPU = "cpu"
+    CUDA = "cuda"
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Milliseconds over repeated runs: the median and the quartiles.
+
+    Attributes:
+        median_ms, q1_ms, q3_ms: the median, first and third quartile (ms).
+        runs: how many runs they summarise.
+    """
+
+    median_ms: float
+    q1_ms: float
+    q3_ms: float
+    runs: int
+
+    @property
+    def iqr_ms(self) -> float:
+        """The interquartile range (ms): the spread of the middle half of the runs."""
+        return self.q3_ms - self.q1_ms
+
+    @classmethod
+    def of(cls, samples_ms: list[float]) -> Spread:
+        """The spread of ``samples_ms`` (at least one)."""
+        if not samples_ms:
+            raise ValueError("a spread needs at least one run")
+        if len(samples_ms) == 1:
+            (only,) = samples_ms
+            return cls(only, only, only, 1)
+        q1, median, q3 = statistics.quantiles(samples_ms, n=4, method="inclusive")
+        return cls(median, q1, q3, len(samples_ms))
+
+
+@dataclass(frozen=True)
+class LayerTime:
+    """One leaf module's measured time beside its counts.
+
+    Attributes:
+        name, type: the module; kind: its conv/linear kind (``depthwise`` …), ``""`` for other layers.
+        latency: its calls' time per forward (ms).
+        macs, flops: its counts per forward (:class:`~convcost.analyzer.records.LayerRecord`).
+        bytes_moved: bytes its calls read and write: inputs, its own parameters and buffers, outputs.
+    """
+
+    name: str
+    type: str
+    kind: str
+    latency: Spread
+    macs: int
+    flops: int
+    bytes_moved: int
+
+    @property
+    def gflops_per_s(self) -> float:
+        """Achieved GFLOP/s: FLOPs over the median time (0 for a layer measured at 0 ms)."""
+        seconds = self.latency.median_ms / 1e3
+        return self.flops / seconds / 1e9 if seconds > 0 else 0.0
+
+    @property
+    def intensity(self) -> float:
+        """Arithmetic intensity: FLOPs per byte moved (0 for a layer that moves nothing)."""
+        return self.flops / self.bytes_moved if self.bytes_moved else 0.0
+
+
+@dataclass(frozen=True)
+class Machine:
+    """What the times were measured on."""
+
+    processor: str
+    cores: int
+    threads: int
+    device: Device
+    torch: str
+
+    @classmethod
+    def here(cls, device: Device, threads: int) -> Machine:
+        """This machine, running ``threads`` intra-op threads on ``device``."""
+        return cls(_processor(device), os.cpu_count() or 1, threads, device, torch.__version__)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A model's measured time (see the module docstring).
+
+    Attributes:
+        model, input_shapes, dtype: what was run.
+        warmup: untimed forwards before the timed ones.
+        latency: the whole forward with no hook (ms).
+        hooked: the whole forward with the per-layer hooks (ms).
+        layers: every leaf module that ran, in call order.
+        machine: where it ran.
+    """
+
+    model: str
+    input_shapes: tuple[tuple[int, ...], ...]
+    dtype: str
+    warmup: int
+    latency: Spread
+    hooked: Spread
+    layers: tuple[LayerTime, ...]
+    machine: Machine
+
+    @property
+    def overhead_ms(self) -> float:
+        """What measuring per layer adds to a forward: the hooked median minus the hook-free one (ms)."""
+        return self.hooked.median_ms - self.latency.median_ms
+
+    @property
+    def layer_sum_ms(self) -> float:
+        """The layers' median times added up (ms)."""
+        return sum(layer.latency.median_ms for layer in self.layers)
+
+    def by_kind(self) -> dict[str, float]:
+        """Median milliseconds per layer kind (``standard``, ``depthwise`` … and ``other`` for the rest)."""
+        totals: dict[str, float] = {}
+        for layer in self.layers:
+            key = layer.kind or "other"
+            totals[key] = totals.get(key, 0.0) + layer.latency.median_ms
+        return totals
+
+
+def profile(model: nn.Module, input_shape: Any = (1, 3, 224, 224), *, runs: int = 20, warmup: int = 3,
+            threads: int | None = None, device: Device | str = Device.CPU, dtype: torch.dtype = torch.float32,
+            name: str | None = None) -> Profile:
+    """Measure ``model``'s forward on real tensors of ``input_shape`` (what :func:`analyze` takes): the whole
+    model's latency without hooks and every leaf module's with them (see the module docstring).
+
+    Args:
+        runs: timed forwards of each kind (at least 1); warmup: untimed ones first (0 or more).
+        threads: intra-op CPU threads while measuring (default: torch's current setting, restored after).
+        device: ``cpu`` or ``cuda``.
+
+    Raises:
+        ValueError: ``runs`` below 1, ``warmup`` or ``threads`` below 0/1, an unknown device, or ``cuda`` where
+            no CUDA device is available.
+    """
+    if runs < 1 or warmup < 0:
+        raise ValueError(f"runs must be at least 1 and warmup at least 0; got runs={runs}, warmup={warmup}")
+    if threads is not None and threads < 1:
+        raise ValueError(f"threads must be at least 1; got {threads}")
+    try:
+        place = Device(device)
+    except ValueError:
+        raise ValueError(f"device must be one of {', '.join(d.value for d in Device)}; got {device!r}") from None
+    if place is Device.CUDA and not torch.cuda.is_available():
+        raise ValueError("device cuda: no CUDA device is available here (torch.cuda.is_available() is False)")
+    analysis = analyze(model, input_shape, dtype=dtype, name=name)
+    records = {layer.name: layer for layer in analysis.layers}
+    runnable = runnable_copy(model).to(device=place.value, dtype=dtype).eval()
+    args = real_inputs(meta_inputs(_normalise_inputs(input_shape), dtype), runnable, dtype)
+    clock = _clock(place)
+    with _threads(threads) as used, torch.no_grad():
+        for _ in range(warmup):
+            call_model(runnable, args)
+        clock.sync()
+        latency = [clock.time(lambda: call_model(runnable, args)) for _ in range(runs)]
+        layer_samples, hooked = _hooked_runs(runnable, args, runs, clock)
+    layers = tuple(_layer_time(name_, samples, records[name_], dtype) for name_, samples in layer_samples.items()
+                   if name_ in records)
+    return Profile(analysis.model, analysis.input_shapes, analysis.dtype, warmup, Spread.of(latency),
+                   Spread.of(hooked), layers, Machine.here(place, used))
+
+
+class _Clock:
+    """Milliseconds of work on one device: ``time`` a call, ``mark`` points and read intervals between them."""
+
+    def sync(self) -> None:
+        """Wait for the device's queued work (nothing on CPU)."""
+
+    def mark(self) -> Any:
+        return time.perf_counter()
+
+    def elapsed_ms(self, start: Any, end: Any) -> float:
+        return float((end - start) * 1e3)
+
+    def time(self, work: Callable[[], Any]) -> float:
+        self.sync()
+        start = self.mark()
+        work()
+        end = self.mark()
+        self.sync()
+        return self.elapsed_ms(start, end)
+
+
+class _CudaClock(_Clock):
+    """Events recorded on the current stream; intervals read after a synchronise."""
+
+    def sync(self) -> None:
+        torch.cuda.synchronize()
+
+    def mark(self) -> Any:
+        event = torch.cuda.Event(enable_timing=True)
+        event.record()
+        return event
+
+    def elapsed_ms(self, start: Any, end: Any) -> float:
+        return float(start.elapsed_time(end))
+
+
+def _clock(device: Device) -> _Clock:
+    return _CudaClock() if device is Device.CUDA else _Clock()
+
+
+def _hooked_runs(model: nn.Module, args: Any, runs: int, clock: _Clock) -> tuple[dict[str, list[float]], list[float]]:
+    """``runs`` forwards with every leaf module timed: leaf name → ms per run (its calls added), and the whole
+    forward's ms per run. The hooks are removed afterwards, whatever happens."""
+    leaves = {module: name for name, module in model.named_modules() if not any(True for _ in module.children())}
+    samples: dict[str, list[float]] = {}
+    marks: list[tuple[str, Any, Any]] = []
+    started: dict[int, list[Any]] = {}
+
+    def before(module: nn.Module, _args: Any) -> None:
+        started.setdefault(id(module), []).append(clock.mark())
+
+    def after(module: nn.Module, _args: Any, _output: Any) -> None:
+        marks.append((leaves[module], started[id(module)].pop(), clock.mark()))
+
+    handles = [handle for module in leaves for handle in (module.register_forward_pre_hook(before),
+                                                          module.register_forward_hook(after))]
+    whole = []
+    try:
+        for _ in range(runs):
+            marks.clear()
+            whole.append(clock.time(lambda: call_model(model, args)))
+            per_run: dict[str, float] = {}
+            for name, start, end in marks:
+                per_run[name] = per_run.get(name, 0.0) + clock.elapsed_ms(start, end)
+            for name, ms in per_run.items():
+                samples.setdefault(name, []).append(ms)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return samples, whole
+
+
+def _layer_time(name: str, samples: list[float], record: LayerRecord, dtype: torch.dtype) -> LayerTime:
+    size = torch.finfo(dtype).bits // 8
+    elements = sum(_numel(shape) for shape in (*record.input_shapes, *record.output_shapes))
+    moved = (elements + record.params + record.buffers) * size * max(record.calls, 1)
+    kind = record.check.kind.value if record.check is not None else ""
+    return LayerTime(name, record.type, kind, Spread.of(samples), record.macs, record.flops, moved)
+
+
+def _numel(shape: tuple[int, ...]) -> int:
+    total = 1
+    for size in shape:
+        total *= size
+    return total
+
+
+@contextmanager
+def _threads(threads: int | None) -> Iterator[int]:
+    """Torch's intra-op threads set to ``threads`` for the block (restored after); yields the count in use."""
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+
+
+def _processor(device: Device) -> str:
+    if device is Device.CUDA:
+        return torch.cuda.get_device_name()
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
