@@ -23,9 +23,9 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from .analyzer import AnalysisError, InputShapeError
+    from .analyzer.profiling import Profile, profile
     from .api import Analysis, analyze
     from .architectures import ModelInfo, UnknownModelError, create_model, list_models, model_info
-    from .analyzer.profiling import Profile, profile
     from .loading import LoadedModel, ModelLoadError, load_model
 
 #: Public name → the module that defines it.
