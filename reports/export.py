@@ -89,9 +89,11 @@ def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def section_json(section: Section) -> dict[str, Any]:
-    """A section as a JSON-ready dict: ``title``, ``intro``, ``notes``, ``rows`` of the main table,
-    its ``footer`` (total row, or None) and ``tables``, each with a ``caption`` and ``rows``."""
+    """A section as a JSON-ready dict: its ``values`` (figures of the whole section), ``title``, ``intro``,
+    ``notes``, ``rows`` of the main table, its ``footer`` (total row, or None) and ``tables``, each with a
+    ``caption`` and ``rows``."""
     return {
+        **dict(section.values),
         "title": section.title,
         "intro": section.intro,
         "notes": list(section.notes),

@@ -44,6 +44,8 @@ class Section:
         tables: further tables shown after the charts.
         notes: short remarks (caveats, how a figure was measured) listed under the main table.
         footer: a total row under the main table, keyed like its columns (shown, not written to CSV).
+        values: figures of the section as a whole (a measured latency, the machine): JSON writes them at its
+            top level.
     """
 
     title: str
@@ -53,6 +55,7 @@ class Section:
     tables: Sequence[Table] = field(default_factory=tuple)
     notes: Sequence[str] = field(default_factory=tuple)
     footer: Mapping[str, Any] = field(default_factory=dict)
+    values: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def slug(self) -> str:

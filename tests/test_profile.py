@@ -90,3 +90,40 @@ def test_spread_quartiles() -> None:
 def test_a_layer_measured_at_zero_has_no_rate() -> None:
     still = LayerTime("x", "Identity", "", Spread(0.0, 0.0, 0.0, 1), 0, 0, 0)
     assert still.gflops_per_s == 0.0 and still.intensity == 0.0
+
+
+# --- the command ------------------------------------------------------------------------------
+
+
+def test_profile_command_json(capsys) -> None:
+    import json
+
+    from helpers import run_cli
+
+    code, out, err = run_cli(capsys, "profile", "mobilenet_v2_035", "--resolution", "64", "--runs", "2",
+                             "--warmup", "0", "--threads", "1", "--format", "json")
+    assert code == 0, err
+    document = json.loads(out)
+    assert document["title"] == "Measured time: mobilenet_v2_035" and document["runs"] == 2
+    assert document["latency_ms"] > 0 and document["machine"]["threads"] == 1
+    assert document["overhead_ms"] == document["hooked_latency_ms"] - document["latency_ms"]
+    layers = document["rows"]
+    assert layers and all(row["latency_ms"] >= 0 for row in layers)
+    assert sum(row["macs"] for row in layers) == analyze(
+        __import__("convcost").create_model("mobilenet_v2_035", device="meta"), (1, 3, 64, 64)).totals.macs
+    (by_kind,) = document["tables"]
+    assert {row["kind"] for row in by_kind["rows"]} == {"standard", "depthwise", "pointwise", "linear", "other"}
+    assert sum(row["time_share"] for row in by_kind["rows"]) == pytest.approx(1.0)
+
+
+def test_profile_command_bad_input(capsys) -> None:
+    from helpers import run_cli
+
+    for argv, message in ((["--runs", "0"], "argument --runs"), (["--warmup", "x"], "argument --warmup"),
+                          (["--device", "tpu"], "argument --device")):
+        code, out, err = run_cli(capsys, "profile", "mobilenet_v2", *argv)
+        assert (code, out) == (2, "") and message in err and "Traceback" not in err
+    if not torch.cuda.is_available():
+        code, _, err = run_cli(capsys, "profile", "mobilenet_v2", "--device", "cuda")
+        assert code == 2 and err.strip() == ("convcost: error: --device cuda: no CUDA device is available here; "
+                                             "use --device cpu")

@@ -8,11 +8,13 @@ from . import (
     explain_command,
     list_command,
     plan_command,
+    profile_command,
     report_command,
     study_command,
 )
 
 COMMANDS: tuple[Command, ...] = tuple(module.COMMAND for module in (
-    list_command, analyze_command, explain_command, plan_command, study_command, compare_command, report_command))
+    list_command, analyze_command, explain_command, plan_command, profile_command, study_command, compare_command,
+    report_command))
 
 __all__ = ["COMMANDS"]

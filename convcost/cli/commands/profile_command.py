@@ -1,0 +1,61 @@
+"""``convcost profile``: measured latency per layer on real tensors, beside each layer's counts."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..arguments import add_model_options, positive_int
+from ..command import Command
+from ..errors import UsageError
+from ..output import add_output_options, emit, renderer
+
+#: Where ``--device`` may run the model (the analyzer's ``Device`` values; this module loads no torch).
+DEVICES = ("cpu", "cuda")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Measure the model and render the profile."""
+    import torch
+
+    from convcost.analyzer.profiling import profile
+    from convcost.reports.profile_section import profile_section
+
+    from ..models import example_inputs, input_for, model_from
+
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda: no CUDA device is available here; use --device cpu")
+    model = model_from(args)
+    inputs = input_for(model, args.resolution, args.input, args.batch)
+    dtype = getattr(torch, args.dtype or "float32")
+    result = profile(model.module, example_inputs(inputs), runs=args.runs, warmup=args.warmup,
+                     threads=args.threads, device=args.device, dtype=dtype, name=model.name)
+    section = profile_section(result)
+    emit(renderer(args).section(section), args, section.title)
+    return 0
+
+
+def non_negative_int(text: str) -> int:
+    """0 or more."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a count (0, 1, 2, ...)")
+    return int(text)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The model and its input, the runs, the threads, the device and the output."""
+    add_model_options(parser)
+    parser.add_argument("--runs", type=positive_int, default=20, metavar="N",
+                        help="timed forwards of the whole model and of the hooked one (default: 20)")
+    parser.add_argument("--warmup", type=non_negative_int, default=3, metavar="N",
+                        help="untimed forwards first (default: 3)")
+    parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
+                        help="intra-op CPU threads while measuring (default: torch's)")
+    parser.add_argument("--device", choices=DEVICES, default="cpu", help="where to run (default: cpu)")
+    add_output_options(parser)
+    parser.set_defaults(run=run)
+
+
+COMMAND = Command("profile", "measured latency per layer, beside its MACs, FLOPs and bytes",
+                  "A copy of the model runs on real tensors: the whole forward timed with no hook, then every leaf "
+                  "module timed by hooks (median and interquartile range over --runs), with each layer's MACs, "
+                  "FLOPs and bytes moved, achieved GFLOP/s and arithmetic intensity.", configure)

@@ -1,0 +1,59 @@
+"""A profile (measured time beside the counts) as a report section: one row per leaf module, time by layer kind,
+and the whole model's latency, spread, measuring overhead and machine."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from .sections import Section, Table
+
+if TYPE_CHECKING:
+    from convcost.analyzer.profiling import Profile
+
+__all__ = ["profile_section"]
+
+
+def profile_section(result: Profile) -> Section:
+    """The section of ``result``; its JSON carries ``latency_ms`` (the hook-free median) at the top level and
+    ``latency_ms`` on every layer row."""
+    rows = [{
+        "name": layer.name, "type": layer.type, "kind": layer.kind, "latency_ms": layer.latency.median_ms,
+        "latency_iqr_ms": layer.latency.iqr_ms, "macs": layer.macs, "flops": layer.flops,
+        "bytes_moved": layer.bytes_moved, "gflops_per_s": layer.gflops_per_s, "flops_per_byte": layer.intensity,
+    } for layer in result.layers]
+    frame = pd.DataFrame(rows, columns=["name", "type", "kind", "latency_ms", "latency_iqr_ms", "macs", "flops",
+                                        "bytes_moved", "gflops_per_s", "flops_per_byte"])
+    total_flops = sum(layer.flops for layer in result.layers)
+    kinds = result.by_kind()
+    by_kind = pd.DataFrame([{
+        "kind": kind, "latency_ms": ms, "time_share": ms / result.layer_sum_ms if result.layer_sum_ms else 0.0,
+        "flops_share": sum(layer.flops for layer in result.layers if (layer.kind or "other") == kind) / total_flops
+        if total_flops else 0.0,
+    } for kind, ms in sorted(kinds.items(), key=lambda item: -item[1])])
+    machine = result.machine
+    latency = result.latency
+    shapes = ", ".join("x".join(map(str, shape)) for shape in result.input_shapes)
+    intro = (
+        f"{result.model} on {shapes} ({result.dtype}), {machine.device} ({machine.processor}, {machine.cores} "
+        f"cores, {machine.threads} threads, torch {machine.torch}): the whole forward takes {latency.median_ms:.2f} "
+        f"ms (median of {latency.runs} runs after {result.warmup} warm-up; interquartile range "
+        f"{latency.iqr_ms:.2f} ms), measured with no hook. Timing every leaf module adds "
+        f"{result.overhead_ms:.2f} ms (the forward under the hooks: {result.hooked.median_ms:.2f} ms); the "
+        f"layers' medians add up to {result.layer_sum_ms:.2f} ms. Times are measurements on this machine; the "
+        "counts beside them are exact."
+    )
+    values: dict[str, Any] = {
+        "model": result.model, "latency_ms": latency.median_ms, "latency_iqr_ms": latency.iqr_ms,
+        "runs": latency.runs, "warmup": result.warmup, "hooked_latency_ms": result.hooked.median_ms,
+        "overhead_ms": result.overhead_ms, "layer_sum_ms": result.layer_sum_ms,
+        "machine": {"processor": machine.processor, "cores": machine.cores, "threads": machine.threads,
+                    "device": machine.device.value, "torch": machine.torch},
+    }
+    return Section(f"Measured time: {result.model}", intro, frame,
+                   tables=[Table("Time by layer kind against FLOPs", by_kind)],
+                   notes=["latency_ms: median milliseconds per forward over the runs; latency_iqr_ms: their "
+                          "interquartile range; bytes_moved: inputs, own parameters and buffers, and outputs; "
+                          "gflops_per_s: FLOPs over the median time; flops_per_byte: arithmetic intensity"],
+                   values=values)
