@@ -37,8 +37,9 @@ from .measure import _normalise_inputs, analyze
 from .naming import StrEnum
 from .real_run import real_inputs, runnable_copy
 from .records import LayerRecord
+from .roofline import Bound, Roofline
 
-__all__ = ["Device", "LayerTime", "Machine", "Profile", "Spread", "profile"]
+__all__ = ["Device", "LayerBound", "LayerTime", "Machine", "Profile", "Spread", "profile"]
 
 
 class Device(StrEnum):
@@ -111,6 +112,20 @@ class LayerTime:
 
 
 @dataclass(frozen=True)
+class LayerBound:
+    """A layer under a roofline.
+
+    Attributes:
+        limit: compute- or memory-bound; bound_ms: the least time the roofline allows (ms).
+        efficiency: that time over the measured median (1: at the roofline).
+    """
+
+    limit: Bound
+    bound_ms: float
+    efficiency: float
+
+
+@dataclass(frozen=True)
 class Machine:
     """What the times were measured on."""
 
@@ -137,6 +152,7 @@ class Profile:
         hooked: the whole forward with the per-layer hooks (ms).
         layers: every leaf module that ran, in call order.
         machine: where it ran.
+        roofline: the machine's measured roofline (:mod:`convcost.analyzer.roofline`), None when not asked for.
     """
 
     model: str
@@ -147,6 +163,7 @@ class Profile:
     hooked: Spread
     layers: tuple[LayerTime, ...]
     machine: Machine
+    roofline: Roofline | None = None
 
     @property
     def overhead_ms(self) -> float:
@@ -157,6 +174,25 @@ class Profile:
     def layer_sum_ms(self) -> float:
         """The layers' median times added up (ms)."""
         return sum(layer.latency.median_ms for layer in self.layers)
+
+    def bound(self, layer: LayerTime, roofline: Roofline | None = None) -> LayerBound:
+        """``layer`` under ``roofline`` (default: the machine's): what limits it, the time it allows, and the
+        efficiency of the measured time against it.
+
+        Raises:
+            ValueError: no roofline was given or measured.
+        """
+        roof = roofline or self.roofline
+        if roof is None:
+            raise ValueError("no roofline: profile(..., roofline=machine_roofline(...)) measures one")
+        allowed = roof.bound_ms(layer.flops, layer.bytes_moved)
+        measured = layer.latency.median_ms
+        return LayerBound(roof.bound(layer.flops, layer.bytes_moved), allowed,
+                          allowed / measured if measured > 0 else 0.0)
+
+    def bound_ms(self, roofline: Roofline | None = None) -> float:
+        """The whole model's least time under ``roofline`` (default: the machine's): its layers' bounds added."""
+        return sum(self.bound(layer, roofline).bound_ms for layer in self.layers)
 
     def by_kind(self) -> dict[str, float]:
         """Median milliseconds per layer kind (``standard``, ``depthwise`` … and ``other`` for the rest)."""
@@ -169,7 +205,7 @@ class Profile:
 
 def profile(model: nn.Module, input_shape: Any = (1, 3, 224, 224), *, runs: int = 20, warmup: int = 3,
             threads: int | None = None, device: Device | str = Device.CPU, dtype: torch.dtype = torch.float32,
-            name: str | None = None) -> Profile:
+            name: str | None = None, roofline: Roofline | None = None) -> Profile:
     """Measure ``model``'s forward on real tensors of ``input_shape`` (what :func:`analyze` takes): the whole
     model's latency without hooks and every leaf module's with them (see the module docstring).
 
@@ -177,6 +213,8 @@ def profile(model: nn.Module, input_shape: Any = (1, 3, 224, 224), *, runs: int 
         runs: timed forwards of each kind (at least 1); warmup: untimed ones first (0 or more).
         threads: intra-op CPU threads while measuring (default: torch's current setting, restored after).
         device: ``cpu`` or ``cuda``.
+        roofline: the machine's roofline to set each layer's time against
+            (:func:`~convcost.analyzer.roofline.machine_roofline`); None: none.
 
     Raises:
         ValueError: ``runs`` below 1, ``warmup`` or ``threads`` below 0/1, an unknown device, or ``cuda`` where
@@ -206,7 +244,7 @@ def profile(model: nn.Module, input_shape: Any = (1, 3, 224, 224), *, runs: int 
     layers = tuple(_layer_time(name_, samples, records[name_], dtype) for name_, samples in layer_samples.items()
                    if name_ in records)
     return Profile(analysis.model, analysis.input_shapes, analysis.dtype, warmup, Spread.of(latency),
-                   Spread.of(hooked), layers, Machine.here(place, used))
+                   Spread.of(hooked), layers, Machine.here(place, used), roofline)
 
 
 class _Clock:

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from convcost.analyzer.roofline import PUBLISHED_DEVICES
+
 from .sections import Section, Table
 
 if TYPE_CHECKING:
@@ -23,8 +25,15 @@ def profile_section(result: Profile) -> Section:
         "latency_iqr_ms": layer.latency.iqr_ms, "macs": layer.macs, "flops": layer.flops,
         "bytes_moved": layer.bytes_moved, "gflops_per_s": layer.gflops_per_s, "flops_per_byte": layer.intensity,
     } for layer in result.layers]
-    frame = pd.DataFrame(rows, columns=["name", "type", "kind", "latency_ms", "latency_iqr_ms", "macs", "flops",
-                                        "bytes_moved", "gflops_per_s", "flops_per_byte"])
+    columns = ["name", "type", "kind", "latency_ms", "latency_iqr_ms", "macs", "flops", "bytes_moved",
+               "gflops_per_s", "flops_per_byte"]
+    roof = result.roofline
+    if roof is not None:
+        for row, layer in zip(rows, result.layers, strict=True):
+            bound = result.bound(layer)
+            row.update(bound=bound.limit.value, bound_ms=bound.bound_ms, efficiency=bound.efficiency)
+        columns += ["bound", "bound_ms", "efficiency"]
+    frame = pd.DataFrame(rows, columns=columns)
     total_flops = sum(layer.flops for layer in result.layers)
     kinds = result.by_kind()
     by_kind = pd.DataFrame([{
@@ -51,8 +60,22 @@ def profile_section(result: Profile) -> Section:
         "machine": {"processor": machine.processor, "cores": machine.cores, "threads": machine.threads,
                     "device": machine.device.value, "torch": machine.torch},
     }
+    tables = [Table("Time by layer kind against FLOPs", by_kind)]
+    if roof is not None:
+        values["roofline"] = {"peak_gflops": roof.peak_gflops, "bandwidth_gbs": roof.bandwidth_gbs,
+                              "measured": roof.measured, "source": roof.source, "bound_ms": result.bound_ms()}
+        compute = sum(1 for row in rows if row["bound"] == "compute")
+        intro += (f" This machine's roofline: {roof.peak_gflops:.1f} GFLOP/s peak and {roof.bandwidth_gbs:.1f} GB/s "
+                  f"({roof.source}); under it the layers need at least {result.bound_ms():.2f} ms, {compute} of "
+                  f"{len(rows)} of them compute-bound.")
+        estimates = pd.DataFrame([{
+            "device": device.name, "peak_gflops": device.peak_gflops, "bandwidth_gbs": device.bandwidth_gbs,
+            "estimated_bound_ms": result.bound_ms(device.roofline), "source": device.source,
+        } for device in PUBLISHED_DEVICES])
+        tables.append(Table("Roofline estimates on published devices (estimates from published peaks, not "
+                            "measurements)", estimates))
     return Section(f"Measured time: {result.model}", intro, frame,
-                   tables=[Table("Time by layer kind against FLOPs", by_kind)],
+                   tables=tables,
                    notes=["latency_ms: median milliseconds per forward over the runs; latency_iqr_ms: their "
                           "interquartile range; bytes_moved: inputs, own parameters and buffers, and outputs; "
                           "gflops_per_s: FLOPs over the median time; flops_per_byte: arithmetic intensity"],

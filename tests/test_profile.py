@@ -101,7 +101,7 @@ def test_profile_command_json(capsys) -> None:
     from helpers import run_cli
 
     code, out, err = run_cli(capsys, "profile", "mobilenet_v2_035", "--resolution", "64", "--runs", "2",
-                             "--warmup", "0", "--threads", "1", "--format", "json")
+                             "--warmup", "0", "--threads", "1", "--format", "json", "--no-roofline")
     assert code == 0, err
     document = json.loads(out)
     assert document["title"] == "Measured time: mobilenet_v2_035" and document["runs"] == 2
@@ -114,6 +114,29 @@ def test_profile_command_json(capsys) -> None:
     (by_kind,) = document["tables"]
     assert {row["kind"] for row in by_kind["rows"]} == {"standard", "depthwise", "pointwise", "linear", "other"}
     assert sum(row["time_share"] for row in by_kind["rows"]) == pytest.approx(1.0)
+    assert "roofline" not in document
+
+
+def test_profile_command_reads_the_cached_roofline(capsys, tmp_path, monkeypatch) -> None:
+    import json
+
+    from helpers import run_cli
+
+    from convcost.analyzer.profiling import Device, Machine
+
+    monkeypatch.setenv("CONVCOST_CACHE_DIR", str(tmp_path))
+    key = "|".join([Machine.here(Device.CPU, 1).processor, str(__import__("os").cpu_count() or 1), "1", "cpu",
+                    torch.__version__])
+    (tmp_path / "roofline.json").write_text(json.dumps({key: {
+        "peak_gflops": 100.0, "bandwidth_gbs": 10.0, "device": "cpu", "measured": True, "source": "seeded"}}))
+    code, out, err = run_cli(capsys, "profile", "mobilenet_v2_035", "--resolution", "64", "--runs", "1",
+                             "--warmup", "0", "--threads", "1", "--format", "json")
+    assert code == 0, err
+    document = json.loads(out)
+    assert (document["roofline"]["peak_gflops"], document["roofline"]["source"]) == (100.0, "seeded")
+    assert all(row["bound"] in ("compute", "memory") for row in document["rows"])
+    assert [table["caption"].split(" (")[0] for table in document["tables"]] == [
+        "Time by layer kind against FLOPs", "Roofline estimates on published devices"]
 
 
 def test_profile_command_bad_input(capsys) -> None:
@@ -127,3 +150,68 @@ def test_profile_command_bad_input(capsys) -> None:
         code, _, err = run_cli(capsys, "profile", "mobilenet_v2", "--device", "cuda")
         assert code == 2 and err.strip() == ("convcost: error: --device cuda: no CUDA device is available here; "
                                              "use --device cpu")
+
+
+# --- the roofline ------------------------------------------------------------------------------
+
+
+def test_roofline_bounds_and_efficiency(measured: Profile) -> None:
+    from dataclasses import replace
+
+    from convcost.analyzer.roofline import Bound, Roofline
+
+    roof = Roofline(peak_gflops=100.0, bandwidth_gbs=10.0, device="cpu", measured=True, source="test")
+    assert roof.ridge == 10.0
+    assert roof.bound_ms(10**9, 10**6) == 10.0 and roof.bound(10**9, 10**6) is Bound.COMPUTE  # 10 ms of compute
+    assert roof.bound_ms(10**6, 10**9) == 100.0 and roof.bound(10**6, 10**9) is Bound.MEMORY  # 100 ms of traffic
+    with pytest.raises(ValueError, match="no roofline"):
+        measured.bound(measured.layers[0])
+    with_roof = replace(measured, roofline=roof)
+    for layer in with_roof.layers:
+        bound = with_roof.bound(layer)
+        assert bound.bound_ms == roof.bound_ms(layer.flops, layer.bytes_moved)
+        assert bound.limit is roof.bound(layer.flops, layer.bytes_moved)
+        assert bound.efficiency == (bound.bound_ms / layer.latency.median_ms if layer.latency.median_ms else 0.0)
+    assert with_roof.bound_ms() == sum(with_roof.bound(layer).bound_ms for layer in with_roof.layers)
+
+
+def test_the_machine_roofline_is_measured_once_and_cached(tmp_path) -> None:
+    from convcost.analyzer.roofline import Roofline, machine_roofline
+
+    calls: list[str] = []
+
+    def fake(device: str) -> Roofline:
+        calls.append(device)
+        return Roofline(50.0, 5.0, device, True, "fake")
+
+    path = tmp_path / "cache" / "roofline.json"
+    first = machine_roofline("cpu", 2, "Some CPU", cache=path, measure=fake)
+    again = machine_roofline("cpu", 2, "Some CPU", cache=path, measure=fake)
+    other = machine_roofline("cpu", 1, "Some CPU", cache=path, measure=fake)  # another thread count: measured
+    assert first == again == other == Roofline(50.0, 5.0, "cpu", True, "fake") and calls == ["cpu", "cpu"]
+    path.write_text("not json")
+    assert machine_roofline("cpu", 2, "Some CPU", cache=path, measure=fake).peak_gflops == 50.0  # re-measured
+
+
+def test_measuring_the_roofline_gives_positive_figures() -> None:
+    from convcost.analyzer.roofline import measure_roofline
+
+    roof = measure_roofline("cpu", matrix=64, channels=8, copy_elements=4096, repeats=1)
+    assert roof.measured and roof.peak_gflops > 0 and roof.bandwidth_gbs > 0 and "measured" in roof.source
+
+
+def test_published_devices_are_estimates_with_a_source(measured: Profile) -> None:
+    from dataclasses import replace
+
+    from convcost.analyzer.roofline import PUBLISHED_DEVICES, Roofline
+    from convcost.reports.profile_section import profile_section
+
+    assert {device.name for device in PUBLISHED_DEVICES} >= {"NVIDIA V100 SXM2", "NVIDIA A100 SXM 40GB",
+                                                             "NVIDIA H100 SXM", "NVIDIA T4"}
+    assert all(not device.roofline.measured and "datasheet" in device.source for device in PUBLISHED_DEVICES)
+    section = profile_section(replace(measured, roofline=Roofline(100.0, 10.0, "cpu", True, "test")))
+    assert section.values["roofline"]["peak_gflops"] == 100.0
+    assert {"bound", "bound_ms", "efficiency"} <= set(section.frame.columns)
+    (_, estimates) = section.tables[1]
+    assert list(estimates["device"]) == [device.name for device in PUBLISHED_DEVICES]
+    assert "estimates from published peaks, not measurements" in section.tables[1].caption

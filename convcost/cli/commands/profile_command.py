@@ -17,7 +17,8 @@ def run(args: argparse.Namespace) -> int:
     """Measure the model and render the profile."""
     import torch
 
-    from convcost.analyzer.profiling import profile
+    from convcost.analyzer.profiling import Device, Machine, profile
+    from convcost.analyzer.roofline import machine_roofline
     from convcost.reports.profile_section import profile_section
 
     from ..models import example_inputs, input_for, model_from
@@ -27,8 +28,18 @@ def run(args: argparse.Namespace) -> int:
     model = model_from(args)
     inputs = input_for(model, args.resolution, args.input, args.batch)
     dtype = getattr(torch, args.dtype or "float32")
+    roofline = None
+    if args.roofline:
+        threads = args.threads or torch.get_num_threads()
+        machine = Machine.here(Device(args.device), threads)
+        previous = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            roofline = machine_roofline(args.device, threads, machine.processor)
+        finally:
+            torch.set_num_threads(previous)
     result = profile(model.module, example_inputs(inputs), runs=args.runs, warmup=args.warmup,
-                     threads=args.threads, device=args.device, dtype=dtype, name=model.name)
+                     threads=args.threads, device=args.device, dtype=dtype, name=model.name, roofline=roofline)
     section = profile_section(result)
     emit(renderer(args).section(section), args, section.title)
     return 0
@@ -51,6 +62,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
                         help="intra-op CPU threads while measuring (default: torch's)")
     parser.add_argument("--device", choices=DEVICES, default="cpu", help="where to run (default: cpu)")
+    parser.add_argument("--no-roofline", dest="roofline", action="store_false",
+                        help="skip the machine's roofline (measured once per machine and thread count, then cached "
+                             "in $CONVCOST_CACHE_DIR or ~/.cache/convcost)")
     add_output_options(parser)
     parser.set_defaults(run=run)
 

@@ -1,0 +1,185 @@
+"""The machine's roofline: peak compute and memory bandwidth, measured once per machine and thread count.
+
+:func:`machine_roofline` measures (or reads from its cache) this machine's roofline on a device:
+
+- **peak compute** (GFLOP/s): the best of a large float32 matrix product (``2·n³`` FLOPs) and a
+  large 3×3 convolution (``2·MACs``), each the fastest of a few runs after a warm-up;
+- **memory bandwidth** (GB/s, 10⁹ bytes): the best of a large copy (read once, written once) and a
+  triad ``a = b + s·c`` (two reads, one write), each the fastest of a few runs.
+
+Under the roofline a layer that does ``F`` FLOPs and moves ``B`` bytes takes at least
+``max(F / peak, B / bandwidth)``: compute-bound when the first term is the larger, memory-bound
+otherwise; its efficiency is that bound over its measured time. :data:`PUBLISHED_DEVICES` gives the
+same bound for devices not here, from their published figures: **estimates**, never measurements.
+
+The cache is a JSON file (``$CONVCOST_CACHE_DIR/roofline.json``, default ``~/.cache/convcost``),
+keyed by processor, cores, threads, device and torch version.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .naming import StrEnum
+
+__all__ = ["PUBLISHED_DEVICES", "Bound", "PublishedDevice", "Roofline", "cache_path", "machine_roofline"]
+
+
+class Bound(StrEnum):
+    """What limits a layer under the roofline."""
+
+    COMPUTE = "compute"
+    MEMORY = "memory"
+
+
+@dataclass(frozen=True)
+class Roofline:
+    """A device's peak compute and memory bandwidth.
+
+    Attributes:
+        peak_gflops: float32 GFLOP/s; bandwidth_gbs: GB/s (10⁹ bytes per second).
+        device: what it describes (``cpu``, ``cuda``, or a published device's name).
+        measured: True when measured here; False for a published figure (an estimate).
+        source: how it was measured, or where the figures were published.
+    """
+
+    peak_gflops: float
+    bandwidth_gbs: float
+    device: str
+    measured: bool
+    source: str
+
+    @property
+    def ridge(self) -> float:
+        """FLOPs per byte where the bound turns from memory to compute."""
+        return self.peak_gflops / self.bandwidth_gbs
+
+    def bound_ms(self, flops: int, nbytes: int) -> float:
+        """The least time (ms) for ``flops`` FLOPs moving ``nbytes`` bytes."""
+        return max(flops / self.peak_gflops, nbytes / self.bandwidth_gbs) / 1e6
+
+    def bound(self, flops: int, nbytes: int) -> Bound:
+        """Which of the two limits the time (compute on a tie)."""
+        return Bound.COMPUTE if flops / self.peak_gflops >= nbytes / self.bandwidth_gbs else Bound.MEMORY
+
+
+@dataclass(frozen=True)
+class PublishedDevice:
+    """A device's published float32 peak and memory bandwidth, with the source."""
+
+    name: str
+    peak_gflops: float
+    bandwidth_gbs: float
+    source: str
+
+    @property
+    def roofline(self) -> Roofline:
+        """Its roofline, an estimate."""
+        return Roofline(self.peak_gflops, self.bandwidth_gbs, self.name, False, self.source)
+
+
+#: Published float32 peaks and memory bandwidths: the roofline estimates for devices not here.
+PUBLISHED_DEVICES: tuple[PublishedDevice, ...] = (
+    PublishedDevice("NVIDIA V100 SXM2", 15_700, 900, "NVIDIA Tesla V100 datasheet: 15.7 TFLOPS FP32, 900 GB/s HBM2"),
+    PublishedDevice("NVIDIA A100 SXM 40GB", 19_500, 1_555,
+                    "NVIDIA A100 datasheet: 19.5 TFLOPS FP32, 1,555 GB/s HBM2 (40 GB)"),
+    PublishedDevice("NVIDIA H100 SXM", 67_000, 3_350, "NVIDIA H100 datasheet: 67 TFLOPS FP32, 3.35 TB/s HBM3"),
+    PublishedDevice("NVIDIA T4", 8_100, 320, "NVIDIA T4 datasheet: 8.1 TFLOPS FP32, 320 GB/s GDDR6"),
+)
+
+
+def cache_path() -> Path:
+    """Where measured rooflines are kept: ``$CONVCOST_CACHE_DIR/roofline.json`` (default ``~/.cache/convcost``)."""
+    folder = os.environ.get("CONVCOST_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "convcost")
+    return Path(folder) / "roofline.json"
+
+
+def machine_roofline(device: str, threads: int, processor: str, *, cache: Path | None = None,
+                     measure: Callable[[str], Roofline] | None = None) -> Roofline:
+    """This machine's roofline on ``device`` with ``threads`` intra-op threads: from the cache when it holds this
+    processor, core count, thread count, device and torch version, else measured (by ``measure``, default
+    :func:`measure_roofline`) and written to it. A cache that cannot be read or written is ignored."""
+    path = cache if cache is not None else cache_path()
+    key = "|".join([processor, str(os.cpu_count() or 1), str(threads), device, torch.__version__])
+    entries = _read(path)
+    if key in entries:
+        try:
+            return Roofline(**entries[key])
+        except TypeError:
+            pass  # an entry of another shape: measured again below
+    found = (measure or measure_roofline)(device)
+    entries[key] = asdict(found)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(entries, indent=2, sort_keys=True))
+    except OSError:
+        pass
+    return found
+
+
+def measure_roofline(device: str, *, matrix: int = 2048, channels: int = 256, copy_elements: int = 1 << 25,
+                     repeats: int = 3) -> Roofline:
+    """Measure peak compute and bandwidth on ``device`` (see the module docstring); sizes are parameters so a
+    test can measure small ones."""
+    with torch.no_grad():
+        matmul = _matmul_gflops(device, matrix, repeats)
+        conv = _conv_gflops(device, channels, repeats)
+        copy, triad, nbytes = _bandwidths(device, copy_elements, repeats)
+    return Roofline(max(matmul, conv), max(copy, triad), device, True,
+                    f"measured: {matrix}x{matrix} matmul {matmul:.1f} and {channels}-channel 3x3 conv {conv:.1f} "
+                    f"GFLOP/s; copy {copy:.1f} and triad {triad:.1f} GB/s of {nbytes / 1e6:.0f} MB arrays")
+
+
+def _matmul_gflops(device: str, matrix: int, repeats: int) -> float:
+    a = torch.randn(matrix, matrix, device=device)
+    b = torch.randn(matrix, matrix, device=device)
+    return 2 * matrix**3 / _fastest(lambda: torch.mm(a, b), device, repeats) / 1e9
+
+
+def _conv_gflops(device: str, channels: int, repeats: int) -> float:
+    x = torch.randn(1, channels, 56, 56, device=device)
+    w = torch.randn(channels, channels, 3, 3, device=device)
+    flops = 2 * channels * channels * 9 * 56 * 56
+    return flops / _fastest(lambda: torch.nn.functional.conv2d(x, w, padding=1), device, repeats) / 1e9
+
+
+def _bandwidths(device: str, elements: int, repeats: int) -> tuple[float, float, int]:
+    """GB/s of a copy (one read, one write) and of a triad (two reads, one write), and the array's bytes."""
+    source = torch.randn(elements, device=device)
+    other = torch.randn(elements, device=device)
+    target = torch.empty_like(source)
+    nbytes = source.numel() * source.element_size()
+    copy = 2 * nbytes / _fastest(lambda: target.copy_(source), device, repeats) / 1e9
+    triad = 3 * nbytes / _fastest(lambda: torch.add(source, other, alpha=2.0, out=target), device, repeats) / 1e9
+    return copy, triad, nbytes
+
+
+def _fastest(work: Callable[[], Any], device: str, repeats: int) -> float:
+    """The fastest of ``repeats`` timed calls after one warm-up (seconds)."""
+    work()
+    best = float("inf")
+    for _ in range(repeats):
+        if device == "cuda":
+            torch.cuda.synchronize()
+        started = time.perf_counter()
+        work()
+        if device == "cuda":
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - started)
+    return max(best, 1e-9)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        entries = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return entries if isinstance(entries, dict) else {}
