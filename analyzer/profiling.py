@@ -6,9 +6,11 @@ shapes, in eval mode under ``torch.no_grad()``, on the chosen device:
 
 - ``warmup`` untimed forwards, then ``runs`` timed forwards with no hook at all: the whole
   model's latency (:attr:`Profile.latency`);
-- ``runs`` forwards with a pre- and post-forward hook on every leaf module, each timing its own
-  calls (:attr:`LayerTime.latency`), and the whole forward under the hooks (:attr:`Profile.hooked`);
-  the difference from the hook-free median is the measuring overhead.
+- ``runs`` forwards with a pre- and post-forward hook on every module: each module's *own* time
+  (its calls less the calls made inside them: a block's residual add, a squeeze-excite's scale),
+  so the modules' times add up to the hooked forward (:attr:`LayerTime.latency`), and the whole
+  forward under the hooks (:attr:`Profile.hooked`); the difference from the hook-free median is
+  the measuring overhead.
 
 Every figure is a :class:`Spread` (median and quartiles, milliseconds) over the runs. On CPU the
 clock is ``time.perf_counter``; on CUDA, events recorded on the stream, read after a synchronise.
@@ -82,13 +84,14 @@ class Spread:
 
 @dataclass(frozen=True)
 class LayerTime:
-    """One leaf module's measured time beside its counts.
+    """One module's own measured time beside its own counts.
 
     Attributes:
         name, type: the module; kind: its conv/linear kind (``depthwise`` …), ``""`` for other layers.
-        latency: its calls' time per forward (ms).
-        macs, flops: its counts per forward (:class:`~convcost.analyzer.records.LayerRecord`).
-        bytes_moved: bytes its calls read and write: inputs, its own parameters and buffers, outputs.
+        latency: its calls' own time per forward (ms): less the time of the modules they call.
+        macs, flops: its own counts per forward (:class:`~convcost.analyzer.records.LayerRecord`).
+        bytes_moved: bytes its calls read and write: for a leaf its inputs, its own parameters and buffers and
+            its outputs; for a container, what its own operators write, twice (at least as much is read).
     """
 
     name: str
@@ -150,7 +153,7 @@ class Profile:
         warmup: untimed forwards before the timed ones.
         latency: the whole forward with no hook (ms).
         hooked: the whole forward with the per-layer hooks (ms).
-        layers: every leaf module that ran, in call order.
+        layers: every module that ran, in the order its first call started, each with its own time.
         machine: where it ran.
         roofline: the machine's measured roofline (:mod:`convcost.analyzer.roofline`), None when not asked for.
     """
@@ -288,30 +291,27 @@ def _clock(device: Device) -> _Clock:
 
 
 def _hooked_runs(model: nn.Module, args: Any, runs: int, clock: _Clock) -> tuple[dict[str, list[float]], list[float]]:
-    """``runs`` forwards with every leaf module timed: leaf name → ms per run (its calls added), and the whole
+    """``runs`` forwards with every module timed: module name → its *own* ms per run (its calls' time less the
+    time of the calls made inside them, so the modules' times add up to the whole forward's), and the whole
     forward's ms per run. The hooks are removed afterwards, whatever happens."""
-    leaves = {module: name for name, module in model.named_modules() if not any(True for _ in module.children())}
+    names = {id(module): name for name, module in model.named_modules()}
     samples: dict[str, list[float]] = {}
-    marks: list[tuple[str, Any, Any]] = []
-    started: dict[int, list[Any]] = {}
+    marks: list[tuple[bool, str, Any]] = []  # (entering, module, mark), in order
 
     def before(module: nn.Module, _args: Any) -> None:
-        started.setdefault(id(module), []).append(clock.mark())
+        marks.append((True, names[id(module)], clock.mark()))
 
     def after(module: nn.Module, _args: Any, _output: Any) -> None:
-        marks.append((leaves[module], started[id(module)].pop(), clock.mark()))
+        marks.append((False, names[id(module)], clock.mark()))
 
-    handles = [handle for module in leaves for handle in (module.register_forward_pre_hook(before),
-                                                          module.register_forward_hook(after))]
+    handles = [handle for _, module in model.named_modules()
+               for handle in (module.register_forward_pre_hook(before), module.register_forward_hook(after))]
     whole = []
     try:
         for _ in range(runs):
             marks.clear()
             whole.append(clock.time(lambda: call_model(model, args)))
-            per_run: dict[str, float] = {}
-            for name, start, end in marks:
-                per_run[name] = per_run.get(name, 0.0) + clock.elapsed_ms(start, end)
-            for name, ms in per_run.items():
+            for name, ms in _own_times(marks, clock).items():
                 samples.setdefault(name, []).append(ms)
     finally:
         for handle in handles:
@@ -319,10 +319,30 @@ def _hooked_runs(model: nn.Module, args: Any, runs: int, clock: _Clock) -> tuple
     return samples, whole
 
 
+def _own_times(marks: list[tuple[bool, str, Any]], clock: _Clock) -> dict[str, float]:
+    """Module → its own ms in one forward, from its calls' entry and exit marks (nested as the calls were)."""
+    own: dict[str, float] = {}
+    stack: list[list[Any]] = []  # per open call: [name, start mark, ms of the calls inside it]
+    for entering, name, mark in marks:
+        if entering:
+            own.setdefault(name, 0.0)  # in the order the first calls start
+            stack.append([name, mark, 0.0])
+            continue
+        opened, start, inner = stack.pop()
+        inclusive = clock.elapsed_ms(start, mark)
+        own[opened] = own.get(opened, 0.0) + inclusive - inner
+        if stack:
+            stack[-1][2] += inclusive
+    return own
+
+
 def _layer_time(name: str, samples: list[float], record: LayerRecord, dtype: torch.dtype) -> LayerTime:
     size = torch.finfo(dtype).bits // 8
-    elements = sum(_numel(shape) for shape in (*record.input_shapes, *record.output_shapes))
-    moved = (elements + record.params + record.buffers) * size * max(record.calls, 1)
+    if record.is_leaf:
+        elements = sum(_numel(shape) for shape in (*record.input_shapes, *record.output_shapes))
+        moved = (elements + record.params + record.buffers) * size * max(record.calls, 1)
+    else:  # a container's own operators (a residual add, a scale): what they write, and at least as much read
+        moved = 2 * record.output_bytes + (record.params + record.buffers) * size
     kind = record.check.kind.value if record.check is not None else ""
     return LayerTime(name, record.type, kind, Spread.of(samples), record.macs, record.flops, moved)
 

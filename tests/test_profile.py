@@ -23,7 +23,8 @@ def measured() -> Profile:
 
 
 def test_every_leaf_that_ran_is_timed_over_every_run(measured: Profile) -> None:
-    assert [layer.name for layer in measured.layers] == ["0", "1", "2", "3", "4"]
+    # every module, in the order its first call starts: the root's own time is what runs between its children
+    assert [layer.name for layer in measured.layers] == ["", "0", "1", "2", "3", "4"]
     for spread in (measured.latency, measured.hooked, *(layer.latency for layer in measured.layers)):
         assert spread.runs == 5
         assert 0 <= spread.q1_ms <= spread.median_ms <= spread.q3_ms
@@ -33,22 +34,24 @@ def test_every_leaf_that_ran_is_timed_over_every_run(measured: Profile) -> None:
 
 
 def test_counts_and_bytes_beside_the_times(measured: Profile) -> None:
-    conv, bn, relu, flatten, fc = measured.layers
+    root, conv, bn, relu, flatten, fc = measured.layers
     analysis = analyze(tiny(), (2, 3, 8, 8))
-    assert [layer.macs for layer in measured.layers] == [analysis.layer(name).macs for name in "01234"]
-    assert [layer.kind for layer in measured.layers] == ["standard", "", "", "", "linear"]
+    assert [layer.macs for layer in measured.layers] == [analysis.layer(name).macs for name in ["", *"01234"]]
+    assert [layer.kind for layer in measured.layers] == ["", "standard", "", "", "", "linear"]
+    assert root.bytes_moved == 0  # Sequential runs no operator of its own
     # the conv reads its input (2·3·8·8) and its weight and bias (108 + 4) and writes 2·4·6·6, in float32
     assert conv.bytes_moved == (384 + 112 + 288) * 4
     assert fc.bytes_moved == (288 + 1_450 + 20) * 4
     for layer in measured.layers:
         seconds = layer.latency.median_ms / 1e3
         assert layer.gflops_per_s == (layer.flops / seconds / 1e9 if seconds else 0.0)
-        assert layer.intensity == layer.flops / layer.bytes_moved
+        assert layer.intensity == (layer.flops / layer.bytes_moved if layer.bytes_moved else 0.0)
     assert measured.overhead_ms == measured.hooked.median_ms - measured.latency.median_ms
     assert measured.layer_sum_ms == sum(layer.latency.median_ms for layer in measured.layers)
     kinds = measured.by_kind()
     assert set(kinds) == {"standard", "linear", "other"}
-    assert kinds["other"] == bn.latency.median_ms + relu.latency.median_ms + flatten.latency.median_ms
+    assert kinds["other"] == pytest.approx(root.latency.median_ms + bn.latency.median_ms + relu.latency.median_ms
+                                           + flatten.latency.median_ms)
 
 
 def test_the_users_model_is_not_run_or_changed() -> None:
@@ -65,7 +68,7 @@ def test_the_users_model_is_not_run_or_changed() -> None:
 
 def test_a_meta_model_is_materialised_to_run() -> None:
     result = profile(tiny().to("meta"), (1, 3, 8, 8), runs=1, warmup=0)
-    assert len(result.layers) == 5 and result.latency.runs == 1
+    assert len(result.layers) == 6 and result.latency.runs == 1
 
 
 def test_bad_arguments_say_what_is_valid() -> None:
@@ -215,3 +218,14 @@ def test_published_devices_are_estimates_with_a_source(measured: Profile) -> Non
     (_, estimates) = section.tables[1]
     assert list(estimates["device"]) == [device.name for device in PUBLISHED_DEVICES]
     assert "estimates from published peaks, not measurements" in section.tables[1].caption
+
+
+def test_own_times_add_up_to_the_whole_forward() -> None:
+    from convcost.analyzer.profiling import _Clock, _own_times
+
+    # root [0, 10] calls a [1, 4] (which calls a.x [2, 3]) and b [5, 9]; a is called again [9.5, 9.75]
+    marks = [(True, "", 0.0), (True, "a", 1.0), (True, "a.x", 2.0), (False, "a.x", 3.0), (False, "a", 4.0),
+             (True, "b", 5.0), (False, "b", 9.0), (True, "a", 9.5), (False, "a", 9.75), (False, "", 10.0)]
+    own = _own_times(marks, _Clock())
+    assert own == {"": 2_750.0, "a": 2_250.0, "a.x": 1_000.0, "b": 4_000.0}  # milliseconds of second marks
+    assert list(own) == ["", "a", "a.x", "b"] and sum(own.values()) == 10_000.0
