@@ -4,9 +4,10 @@
 materialised by :func:`~convcost.analyzer.real_run.runnable_copy`) on real inputs of the given
 shapes, in eval mode under ``torch.no_grad()``, on the chosen device:
 
-- ``warmup`` untimed forwards, then ``runs`` timed forwards with no hook at all: the whole
-  model's latency (:attr:`Profile.latency`);
-- ``runs`` forwards with a pre- and post-forward hook on every module: each module's *own* time
+- ``warmup`` untimed forwards, then ``runs`` pairs of timed forwards, alternating so that a drift
+  of the machine's speed touches both alike:
+- one with no hook at all: the whole model's latency (:attr:`Profile.latency`);
+- one with a pre- and post-forward hook on every module: each module's *own* time
   (its calls less the calls made inside them: a block's residual add, a squeeze-excite's scale),
   so the modules' times add up to the hooked forward (:attr:`LayerTime.latency`), and the whole
   forward under the hooks (:attr:`Profile.hooked`); the difference from the hook-free median is
@@ -242,8 +243,7 @@ def profile(model: nn.Module, input_shape: Any = (1, 3, 224, 224), *, runs: int 
         for _ in range(warmup):
             call_model(runnable, args)
         clock.sync()
-        latency = [clock.time(lambda: call_model(runnable, args)) for _ in range(runs)]
-        layer_samples, hooked = _hooked_runs(runnable, args, runs, clock)
+        latency, layer_samples, hooked = _timed_runs(runnable, args, runs, clock)
     layers = tuple(_layer_time(name_, samples, records[name_], dtype) for name_, samples in layer_samples.items()
                    if name_ in records)
     return Profile(analysis.model, analysis.input_shapes, analysis.dtype, warmup, Spread.of(latency),
@@ -290,10 +290,13 @@ def _clock(device: Device) -> _Clock:
     return _CudaClock() if device is Device.CUDA else _Clock()
 
 
-def _hooked_runs(model: nn.Module, args: Any, runs: int, clock: _Clock) -> tuple[dict[str, list[float]], list[float]]:
-    """``runs`` forwards with every module timed: module name → its *own* ms per run (its calls' time less the
-    time of the calls made inside them, so the modules' times add up to the whole forward's), and the whole
-    forward's ms per run. The hooks are removed afterwards, whatever happens."""
+def _timed_runs(model: nn.Module, args: Any, runs: int,
+                clock: _Clock) -> tuple[list[float], dict[str, list[float]], list[float]]:
+    """``runs`` pairs of forwards, one with no hook and one with every module timed, alternating so that a drift
+    of the machine's speed touches both alike: the hook-free ms per run, module name → its *own* ms per run (its
+    calls' time less the time of the calls made inside them, so the modules' times add up to the whole
+    forward's), and the hooked forward's ms per run. The hooks are removed after each hooked forward, whatever
+    happens."""
     names = {id(module): name for name, module in model.named_modules()}
     samples: dict[str, list[float]] = {}
     marks: list[tuple[bool, str, Any]] = []  # (entering, module, mark), in order
@@ -304,19 +307,20 @@ def _hooked_runs(model: nn.Module, args: Any, runs: int, clock: _Clock) -> tuple
     def after(module: nn.Module, _args: Any, _output: Any) -> None:
         marks.append((False, names[id(module)], clock.mark()))
 
-    handles = [handle for _, module in model.named_modules()
-               for handle in (module.register_forward_pre_hook(before), module.register_forward_hook(after))]
-    whole = []
-    try:
-        for _ in range(runs):
+    free, whole = [], []
+    for _ in range(runs):
+        free.append(clock.time(lambda: call_model(model, args)))
+        handles = [handle for _, module in model.named_modules()
+                   for handle in (module.register_forward_pre_hook(before), module.register_forward_hook(after))]
+        try:
             marks.clear()
             whole.append(clock.time(lambda: call_model(model, args)))
-            for name, ms in _own_times(marks, clock).items():
-                samples.setdefault(name, []).append(ms)
-    finally:
-        for handle in handles:
-            handle.remove()
-    return samples, whole
+        finally:
+            for handle in handles:
+                handle.remove()
+        for name, ms in _own_times(marks, clock).items():
+            samples.setdefault(name, []).append(ms)
+    return free, samples, whole
 
 
 def _own_times(marks: list[tuple[bool, str, Any]], clock: _Clock) -> dict[str, float]:
