@@ -8,10 +8,12 @@ shapes, in eval mode under ``torch.no_grad()``, on the chosen device:
   of the machine's speed touches both alike:
 - one with no hook at all: the whole model's latency (:attr:`Profile.latency`);
 - one with a pre- and post-forward hook on every module: each module's *own* time
-  (its calls less the calls made inside them: a block's residual add, a squeeze-excite's scale),
-  so the modules' times add up to the hooked forward (:attr:`LayerTime.latency`), and the whole
-  forward under the hooks (:attr:`Profile.hooked`); the difference from the hook-free median is
-  the measuring overhead.
+  (its calls less the calls made inside them: a block's residual add, a squeeze-excite's scale)
+  (:attr:`LayerTime.latency`), and the whole forward under the hooks (:attr:`Profile.hooked`);
+  the difference from the hook-free median is the measuring overhead. What a hook pair costs a
+  call (:func:`hook_cost_ms`, measured first on a chain of identity modules) runs inside the
+  caller's interval, so it is taken out of the caller's own time: the modules then add up to
+  the hook-free forward.
 
 Every figure is a :class:`Spread` (median and quartiles, milliseconds) over the runs. On CPU the
 clock is ``time.perf_counter``; on CUDA, events recorded on the stream, read after a synchronise.
@@ -42,7 +44,7 @@ from .real_run import real_inputs, runnable_copy
 from .records import LayerRecord
 from .roofline import Bound, Roofline
 
-__all__ = ["Device", "LayerBound", "LayerTime", "Machine", "Profile", "Spread", "profile"]
+__all__ = ["Device", "LayerBound", "LayerTime", "Machine", "Profile", "Spread", "hook_cost_ms", "profile"]
 
 
 class Device(StrEnum):
@@ -157,6 +159,8 @@ class Profile:
         layers: every module that ran, in the order its first call started, each with its own time.
         machine: where it ran.
         roofline: the machine's measured roofline (:mod:`convcost.analyzer.roofline`), None when not asked for.
+        hook_ms: what the timing hooks add to each module call (:func:`hook_cost_ms`, measured before the runs);
+            it is taken out of each caller's own time, so the modules add up to the hook-free forward.
     """
 
     model: str
@@ -168,6 +172,7 @@ class Profile:
     layers: tuple[LayerTime, ...]
     machine: Machine
     roofline: Roofline | None = None
+    hook_ms: float = 0.0
 
     @property
     def overhead_ms(self) -> float:
@@ -243,11 +248,12 @@ def profile(model: nn.Module, input_shape: Any = (1, 3, 224, 224), *, runs: int 
         for _ in range(warmup):
             call_model(runnable, args)
         clock.sync()
-        latency, layer_samples, hooked = _timed_runs(runnable, args, runs, clock)
+        hook_ms = hook_cost_ms(clock)
+        latency, layer_samples, hooked = _timed_runs(runnable, args, runs, clock, hook_ms)
     layers = tuple(_layer_time(name_, samples, records[name_], dtype) for name_, samples in layer_samples.items()
                    if name_ in records)
     return Profile(analysis.model, analysis.input_shapes, analysis.dtype, warmup, Spread.of(latency),
-                   Spread.of(hooked), layers, Machine.here(place, used), roofline)
+                   Spread.of(hooked), layers, Machine.here(place, used), roofline, hook_ms)
 
 
 class _Clock:
@@ -290,8 +296,8 @@ def _clock(device: Device) -> _Clock:
     return _CudaClock() if device is Device.CUDA else _Clock()
 
 
-def _timed_runs(model: nn.Module, args: Any, runs: int,
-                clock: _Clock) -> tuple[list[float], dict[str, list[float]], list[float]]:
+def _timed_runs(model: nn.Module, args: Any, runs: int, clock: _Clock,
+                hook_ms: float = 0.0) -> tuple[list[float], dict[str, list[float]], list[float]]:
     """``runs`` pairs of forwards, one with no hook and one with every module timed, alternating so that a drift
     of the machine's speed touches both alike: the hook-free ms per run, module name → its *own* ms per run (its
     calls' time less the time of the calls made inside them, so the modules' times add up to the whole
@@ -318,26 +324,51 @@ def _timed_runs(model: nn.Module, args: Any, runs: int,
         finally:
             for handle in handles:
                 handle.remove()
-        for name, ms in _own_times(marks, clock).items():
+        for name, ms in _own_times(marks, clock, hook_ms).items():
             samples.setdefault(name, []).append(ms)
     return free, samples, whole
 
 
-def _own_times(marks: list[tuple[bool, str, Any]], clock: _Clock) -> dict[str, float]:
-    """Module → its own ms in one forward, from its calls' entry and exit marks (nested as the calls were)."""
+def _own_times(marks: list[tuple[bool, str, Any]], clock: _Clock, hook_ms: float = 0.0) -> dict[str, float]:
+    """Module → its own ms in one forward, from its calls' entry and exit marks (nested as the calls were), less
+    ``hook_ms`` for each call it makes: the hooks of a call run inside its caller's interval."""
     own: dict[str, float] = {}
-    stack: list[list[Any]] = []  # per open call: [name, start mark, ms of the calls inside it]
+    stack: list[list[Any]] = []  # per open call: [name, start mark, ms of the calls inside it, calls inside it]
     for entering, name, mark in marks:
         if entering:
             own.setdefault(name, 0.0)  # in the order the first calls start
-            stack.append([name, mark, 0.0])
+            stack.append([name, mark, 0.0, 0])
             continue
-        opened, start, inner = stack.pop()
+        opened, start, inner, calls = stack.pop()
         inclusive = clock.elapsed_ms(start, mark)
-        own[opened] = own.get(opened, 0.0) + inclusive - inner
+        own[opened] = own.get(opened, 0.0) + max(inclusive - inner - hook_ms * calls, 0.0)
         if stack:
             stack[-1][2] += inclusive
+            stack[-1][3] += 1
     return own
+
+
+def hook_cost_ms(clock: _Clock | None = None, modules: int = 64, runs: int = 31) -> float:
+    """What a pre- and post-forward hook pair adds to a module call (ms), measured on a chain of ``modules``
+    identity modules: the hooked forward's median less the hook-free one's, per call (never below 0)."""
+    timer = clock or _Clock()
+    chain = nn.Sequential(*(nn.Identity() for _ in range(modules)))
+    x = torch.zeros(1)
+
+    def mark(*_: Any) -> None:
+        timer.mark()
+
+    free, hooked = [], []
+    for _ in range(runs):
+        free.append(timer.time(lambda: chain(x)))
+        handles = [handle for module in chain for handle in (module.register_forward_pre_hook(mark),
+                                                              module.register_forward_hook(mark))]
+        try:
+            hooked.append(timer.time(lambda: chain(x)))
+        finally:
+            for handle in handles:
+                handle.remove()
+    return max(statistics.median(hooked) - statistics.median(free), 0.0) / modules
 
 
 def _layer_time(name: str, samples: list[float], record: LayerRecord, dtype: torch.dtype) -> LayerTime:

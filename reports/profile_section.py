@@ -49,14 +49,15 @@ def profile_section(result: Profile) -> Section:
         f"cores, {machine.threads} threads, torch {machine.torch}): the whole forward takes {latency.median_ms:.2f} "
         f"ms (median of {latency.runs} runs after {result.warmup} warm-up; interquartile range "
         f"{latency.iqr_ms:.2f} ms), measured with no hook. Timing every leaf module adds "
-        f"{result.overhead_ms:.2f} ms (the forward under the hooks: {result.hooked.median_ms:.2f} ms); the "
-        f"layers' medians add up to {result.layer_sum_ms:.2f} ms. Times are measurements on this machine; the "
-        "counts beside them are exact."
+        f"{result.overhead_ms:.2f} ms (the forward under the hooks: {result.hooked.median_ms:.2f} ms; a hook pair "
+        f"costs a call {result.hook_ms * 1e3:.1f} µs, taken out of its caller's own time); the modules' own "
+        f"medians add up to {result.layer_sum_ms:.2f} ms. Times are measurements on this machine; the counts "
+        "beside them are exact."
     )
     values: dict[str, Any] = {
         "model": result.model, "latency_ms": latency.median_ms, "latency_iqr_ms": latency.iqr_ms,
         "runs": latency.runs, "warmup": result.warmup, "hooked_latency_ms": result.hooked.median_ms,
-        "overhead_ms": result.overhead_ms, "layer_sum_ms": result.layer_sum_ms,
+        "overhead_ms": result.overhead_ms, "layer_sum_ms": result.layer_sum_ms, "hook_ms": result.hook_ms,
         "machine": {"processor": machine.processor, "cores": machine.cores, "threads": machine.threads,
                     "device": machine.device.value, "torch": machine.torch},
     }

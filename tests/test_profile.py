@@ -229,3 +229,14 @@ def test_own_times_add_up_to_the_whole_forward() -> None:
     own = _own_times(marks, _Clock())
     assert own == {"": 2_750.0, "a": 2_250.0, "a.x": 1_000.0, "b": 4_000.0}  # milliseconds of second marks
     assert list(own) == ["", "a", "a.x", "b"] and sum(own.values()) == 10_000.0
+    # a hook pair costs each call 250 ms of its caller's interval here: taken out of the callers, never below 0
+    corrected = _own_times(marks, _Clock(), hook_ms=250.0)
+    assert corrected == {"": 2_750.0 - 3 * 250.0, "a": 2_250.0 - 250.0, "a.x": 1_000.0, "b": 4_000.0}
+    assert _own_times(marks, _Clock(), hook_ms=5_000.0)[""] == 0.0
+
+
+def test_the_hook_cost_is_measured_per_call() -> None:
+    from convcost.analyzer.profiling import hook_cost_ms
+
+    cost = hook_cost_ms(modules=8, runs=3)
+    assert isinstance(cost, float) and cost >= 0.0
