@@ -25,12 +25,12 @@ count depends on them.
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import statistics
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +40,7 @@ from torch import nn
 from .engines.dispatch import call_model, meta_inputs
 from .measure import _normalise_inputs, analyze
 from .naming import StrEnum
-from .real_run import real_inputs, runnable_copy
+from .real_run import intra_op_threads, real_inputs, runnable_copy
 from .records import LayerRecord
 from .roofline import Bound, Roofline
 
@@ -244,7 +244,7 @@ def profile(model: nn.Module, input_shape: Any = (1, 3, 224, 224), *, runs: int 
     runnable = runnable_copy(model).to(device=place.value, dtype=dtype).eval()
     args = real_inputs(meta_inputs(_normalise_inputs(input_shape), dtype), runnable, dtype)
     clock = _clock(place)
-    with _threads(threads) as used, torch.no_grad():
+    with intra_op_threads(threads) as used, torch.no_grad():
         for _ in range(warmup):
             call_model(runnable, args)
         clock.sync()
@@ -374,31 +374,12 @@ def hook_cost_ms(clock: _Clock | None = None, modules: int = 64, runs: int = 31)
 def _layer_time(name: str, samples: list[float], record: LayerRecord, dtype: torch.dtype) -> LayerTime:
     size = torch.finfo(dtype).bits // 8
     if record.is_leaf:
-        elements = sum(_numel(shape) for shape in (*record.input_shapes, *record.output_shapes))
+        elements = sum(math.prod(shape) for shape in (*record.input_shapes, *record.output_shapes))
         moved = (elements + record.params + record.buffers) * size * max(record.calls, 1)
     else:  # a container's own operators (a residual add, a scale): what they write, and at least as much read
         moved = 2 * record.output_bytes + (record.params + record.buffers) * size
     kind = record.check.kind.value if record.check is not None else ""
     return LayerTime(name, record.type, kind, Spread.of(samples), record.macs, record.flops, moved)
-
-
-def _numel(shape: tuple[int, ...]) -> int:
-    total = 1
-    for size in shape:
-        total *= size
-    return total
-
-
-@contextmanager
-def _threads(threads: int | None) -> Iterator[int]:
-    """Torch's intra-op threads set to ``threads`` for the block (restored after); yields the count in use."""
-    before = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
-        yield torch.get_num_threads()
-    finally:
-        torch.set_num_threads(before)
 
 
 def _processor(device: Device) -> str:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -68,3 +69,16 @@ def real_inputs(inputs: tuple[Any, ...] | Mapping[str, Any], model: nn.Module,
         return torch.zeros(value.shape, dtype=value.dtype, device=device)
 
     return tree_map(convert, inputs)
+
+
+@contextmanager
+def intra_op_threads(threads: int | None) -> Iterator[int]:
+    """Torch's intra-op CPU threads set to ``threads`` for the block (None: as they are), restored after; yields
+    the count in use."""
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)

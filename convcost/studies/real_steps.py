@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from convcost.analyzer.real_run import intra_op_threads
 from convcost.analyzer.real_step import real_saved_bytes
 from convcost.architectures import create_model, model_info
 
@@ -53,12 +54,10 @@ class RealSavedJob:
 
     def run(self) -> int:
         """:func:`measure_saved`, on one thread (it is small; the report's other work has the other cores)."""
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
         try:
-            return measure_saved(self.model, self.variant)
+            with intra_op_threads(1):
+                return measure_saved(self.model, self.variant)
         finally:
-            torch.set_num_threads(threads)
             release_freed_memory()
 
 

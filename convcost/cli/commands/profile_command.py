@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..arguments import add_model_options, positive_int
+from ..arguments import add_model_options, non_negative_int, positive_int
 from ..command import Command
 from ..errors import UsageError
 from ..output import add_output_options, emit, renderer
@@ -18,6 +18,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from convcost.analyzer.profiling import Device, Machine, profile
+    from convcost.analyzer.real_run import intra_op_threads
     from convcost.analyzer.roofline import machine_roofline
     from convcost.reports.profile_section import profile_section
 
@@ -30,26 +31,13 @@ def run(args: argparse.Namespace) -> int:
     dtype = getattr(torch, args.dtype or "float32")
     roofline = None
     if args.roofline:
-        threads = args.threads or torch.get_num_threads()
-        machine = Machine.here(Device(args.device), threads)
-        previous = torch.get_num_threads()
-        torch.set_num_threads(threads)
-        try:
-            roofline = machine_roofline(args.device, threads, machine.processor)
-        finally:
-            torch.set_num_threads(previous)
+        with intra_op_threads(args.threads) as threads:
+            roofline = machine_roofline(args.device, threads, Machine.here(Device(args.device), threads).processor)
     result = profile(model.module, example_inputs(inputs), runs=args.runs, warmup=args.warmup,
                      threads=args.threads, device=args.device, dtype=dtype, name=model.name, roofline=roofline)
     section = profile_section(result)
     emit(renderer(args).section(section), args, section.title)
     return 0
-
-
-def non_negative_int(text: str) -> int:
-    """0 or more."""
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"{text!r} is not a count (0, 1, 2, ...)")
-    return int(text)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
