@@ -1,6 +1,7 @@
 """Where command output goes: format from ``-o``'s suffix, ``-o -``, special files, symlinks, the
 ``wrote FILE`` line, markdown, ``--quiet``/``--verbose`` and ``convcost`` with no arguments."""
 
+import contextlib
 import csv
 import io
 import json
@@ -122,15 +123,16 @@ def test_a_fifo_is_written_in_place(capsys, tmp_path, tiny: str) -> None:
     fifo = tmp_path / "pipe.json"
     os.mkfifo(fifo)
     received: list[str] = []
-    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()), daemon=True)
     reader.start()
     try:
         code = analyze(capsys, tiny, "-o", str(fifo))[0]
     finally:
-        if reader.is_alive():  # unblock the reader should the write have failed
-            with open(fifo, "w"):
-                pass
-        reader.join(timeout=60)
+        reader.join(timeout=30)
+        if reader.is_alive():  # the write never came: a non-blocking open releases the reader still in open()
+            with contextlib.suppress(OSError):
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            reader.join(timeout=30)
     assert code == 0
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     assert json.loads(received[0])["macs"] == TINY_MACS
