@@ -25,7 +25,6 @@ count depends on them.
 
 from __future__ import annotations
 
-import math
 import os
 import platform
 import statistics
@@ -37,12 +36,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from .analysis import Analysis
 from .engines.dispatch import call_model, meta_inputs
 from .measure import _normalise_inputs, analyze
 from .naming import StrEnum
 from .real_run import intra_op_threads, real_inputs, runnable_copy
 from .records import LayerRecord
 from .roofline import Bound, Roofline
+from .traffic import bytes_moved
 
 __all__ = ["Device", "LayerBound", "LayerTime", "Machine", "Profile", "Spread", "hook_cost_ms", "profile"]
 
@@ -214,7 +215,7 @@ class Profile:
 
 def profile(model: nn.Module, input_shape: Any = (1, 3, 224, 224), *, runs: int = 20, warmup: int = 3,
             threads: int | None = None, device: Device | str = Device.CPU, dtype: torch.dtype = torch.float32,
-            name: str | None = None, roofline: Roofline | None = None) -> Profile:
+            name: str | None = None, roofline: Roofline | None = None, analysis: Analysis | None = None) -> Profile:
     """Measure ``model``'s forward on real tensors of ``input_shape`` (what :func:`analyze` takes): the whole
     model's latency without hooks and every leaf module's with them (see the module docstring).
 
@@ -224,6 +225,7 @@ def profile(model: nn.Module, input_shape: Any = (1, 3, 224, 224), *, runs: int 
         device: ``cpu`` or ``cuda``.
         roofline: the machine's roofline to set each layer's time against
             (:func:`~convcost.analyzer.roofline.machine_roofline`); None: none.
+        analysis: the model's counts on this input when already made (default: analysed here).
 
     Raises:
         ValueError: ``runs`` below 1, ``warmup`` or ``threads`` below 0/1, an unknown device, or ``cuda`` where
@@ -239,7 +241,7 @@ def profile(model: nn.Module, input_shape: Any = (1, 3, 224, 224), *, runs: int 
         raise ValueError(f"device must be one of {', '.join(d.value for d in Device)}; got {device!r}") from None
     if place is Device.CUDA and not torch.cuda.is_available():
         raise ValueError("device cuda: no CUDA device is available here (torch.cuda.is_available() is False)")
-    analysis = analyze(model, input_shape, dtype=dtype, name=name)
+    analysis = analysis or analyze(model, input_shape, dtype=dtype, name=name)
     records = {layer.name: layer for layer in analysis.layers}
     runnable = runnable_copy(model).to(device=place.value, dtype=dtype).eval()
     args = real_inputs(meta_inputs(_normalise_inputs(input_shape), dtype), runnable, dtype)
@@ -372,12 +374,7 @@ def hook_cost_ms(clock: _Clock | None = None, modules: int = 64, runs: int = 31)
 
 
 def _layer_time(name: str, samples: list[float], record: LayerRecord, dtype: torch.dtype) -> LayerTime:
-    size = torch.finfo(dtype).bits // 8
-    if record.is_leaf:
-        elements = sum(math.prod(shape) for shape in (*record.input_shapes, *record.output_shapes))
-        moved = (elements + record.params + record.buffers) * size * max(record.calls, 1)
-    else:  # a container's own operators (a residual add, a scale): what they write, and at least as much read
-        moved = 2 * record.output_bytes + (record.params + record.buffers) * size
+    moved = bytes_moved(record, torch.finfo(dtype).bits // 8)
     kind = record.check.kind.value if record.check is not None else ""
     return LayerTime(name, record.type, kind, Spread.of(samples), record.macs, record.flops, moved)
 

@@ -12,14 +12,12 @@ Under the roofline a layer that does ``F`` FLOPs and moves ``B`` bytes takes at 
 otherwise; its efficiency is that bound over its measured time. :data:`PUBLISHED_DEVICES` gives the
 same bound for devices not here, from their published figures: **estimates**, never measurements.
 
-The cache is a JSON file (``$CONVCOST_CACHE_DIR/roofline.json``, default ``~/.cache/convcost``),
-keyed by processor, cores, threads, device and torch version.
+The cache is ``roofline.json`` in the cache folder (:mod:`convcost.analyzer.machine_cache`), keyed by
+processor, cores, threads, device and torch version.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -28,6 +26,7 @@ from typing import Any
 
 import torch
 
+from .machine_cache import cache_folder, cached, machine_key
 from .naming import StrEnum
 
 __all__ = ["PUBLISHED_DEVICES", "Bound", "PublishedDevice", "Roofline", "cache_path", "machine_roofline"]
@@ -93,13 +92,17 @@ PUBLISHED_DEVICES: tuple[PublishedDevice, ...] = (
                     "NVIDIA A100 datasheet: 19.5 TFLOPS FP32, 1,555 GB/s HBM2 (40 GB)"),
     PublishedDevice("NVIDIA H100 SXM", 67_000, 3_350, "NVIDIA H100 datasheet: 67 TFLOPS FP32, 3.35 TB/s HBM3"),
     PublishedDevice("NVIDIA T4", 8_100, 320, "NVIDIA T4 datasheet: 8.1 TFLOPS FP32, 320 GB/s GDDR6"),
+    PublishedDevice("Raspberry Pi 4 (4x Cortex-A72)", 48, 12.8,
+                    "Raspberry Pi 4 Model B datasheet: 4 Cortex-A72 cores at 1.5 GHz, LPDDR4-3200 (32-bit bus: "
+                    "12.8 GB/s); Arm Cortex-A72 Software Optimization Guide: two 64-bit FP/ASIMD pipes with fused "
+                    "multiply-add, 8 FP32 FLOP per cycle per core (4 x 1.5 GHz x 8 = 48 GFLOP/s)"),
 )
 
 
 def cache_path() -> Path:
-    """Where measured rooflines are kept: ``$CONVCOST_CACHE_DIR/roofline.json`` (default ``~/.cache/convcost``)."""
-    folder = os.environ.get("CONVCOST_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "convcost")
-    return Path(folder) / "roofline.json"
+    """Where measured rooflines are kept: ``roofline.json`` in the cache folder
+    (:func:`~convcost.analyzer.machine_cache.cache_folder`)."""
+    return cache_folder() / "roofline.json"
 
 
 def machine_roofline(device: str, threads: int, processor: str, *, cache: Path | None = None,
@@ -107,22 +110,8 @@ def machine_roofline(device: str, threads: int, processor: str, *, cache: Path |
     """This machine's roofline on ``device`` with ``threads`` intra-op threads: from the cache when it holds this
     processor, core count, thread count, device and torch version, else measured (by ``measure``, default
     :func:`measure_roofline`) and written to it. A cache that cannot be read or written is ignored."""
-    path = cache if cache is not None else cache_path()
-    key = "|".join([processor, str(os.cpu_count() or 1), str(threads), device, torch.__version__])
-    entries = _read(path)
-    if key in entries:
-        try:
-            return Roofline(**entries[key])
-        except TypeError:
-            pass  # an entry of another shape: measured again below
-    found = (measure or measure_roofline)(device)
-    entries[key] = asdict(found)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(entries, indent=2, sort_keys=True))
-    except OSError:
-        pass
-    return found
+    return cached(cache if cache is not None else cache_path(), machine_key(processor, threads, device),
+                  lambda: (measure or measure_roofline)(device), lambda entry: Roofline(**entry), asdict)
 
 
 def measure_roofline(device: str, *, matrix: int = 2048, channels: int = 256, copy_elements: int = 1 << 25,
@@ -175,11 +164,3 @@ def _fastest(work: Callable[[], Any], device: str, repeats: int) -> float:
             torch.cuda.synchronize()
         best = min(best, time.perf_counter() - started)
     return max(best, 1e-9)
-
-
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        entries = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return entries if isinstance(entries, dict) else {}

@@ -28,7 +28,14 @@ from .atomic import write_bytes, write_text
 from .charts import ChartJob, RenderedChart
 from .directory import report_directory
 from .export import analysis_json, csv_text, json_text, summaries_json
-from .frames import PUBLISHED_FIELDS, breakdown_frame, category_share, layer_frame, summary_frame
+from .frames import (
+    PUBLISHED_FIELDS,
+    breakdown_frame,
+    category_share,
+    joined_measurements,
+    layer_frame,
+    summary_frame,
+)
 from .html import ModelView, Page, model_views, render_html, section_view
 from .sections import Section, slug
 
@@ -124,16 +131,19 @@ def _draw(analyses: Sequence[Analysis], overview: Sequence[ChartJob], sections: 
 
 def render_page(analyses: Sequence[Analysis], *, title: str = "convcost report",
                 published: pd.DataFrame | None = None, scaling_models: Sequence[str] = (),
-                sections: Sequence[Section] = (), jobs: int = 1) -> str:
+                sections: Sequence[Section] = (), jobs: int = 1, measured: pd.DataFrame | None = None) -> str:
     """One self-contained HTML page (no files beside it) for ``analyses`` (possibly none) and extra ``sections``.
 
     Args:
         jobs: worker processes for drawing charts.
+        measured: per-model measurements joined to the summary table (:func:`~.frames.summary_frame`).
     """
     overview = overview_jobs(analyses, published, scaling_models) if len(analyses) > 1 else []
     drawn = _draw(analyses, overview, sections, jobs)
     page = Page(title=title, charts=drawn.overview, model_charts=drawn.model_charts,
-                sections=[section_view(section, charts_) for section, charts_ in drawn.sections])
+                sections=[section_view(section, charts_) for section, charts_ in drawn.sections],
+                measured=joined_measurements([frame for frame in (measured, section_measurements(sections))
+                                              if frame is not None]))
     return render_html(analyses, page)
 
 
@@ -179,12 +189,18 @@ def _write_tables(analyses: Sequence[Analysis], sections: Sequence[Section], dir
     for analysis in analyses:
         write_text(directory / "models" / f"{stems[analysis.model]}.csv", csv_text(layer_frame(analysis)))
         write_text(directory / "models" / f"{stems[analysis.model]}.json", json_text(analysis_json(analysis)))
-    write_text(directory / "summary.csv", csv_text(summary_frame(analyses)))
-    write_text(directory / "summary.json", json_text(summaries_json(analyses)))
+    measured = section_measurements(sections)
+    write_text(directory / "summary.csv", csv_text(summary_frame(analyses, measured)))
+    write_text(directory / "summary.json", json_text(summaries_json(analyses, measured)))
     for section in sections:
         for file in section.csv_files():
             write_text(directory / "sections" / f"{file.stem}.csv", csv_text(file.frame))
     return model_views(analyses, _model_files(stems))
+
+
+def section_measurements(sections: Sequence[Section]) -> pd.DataFrame | None:
+    """The per-model figures the sections add to the summary, joined on the model (None: none add any)."""
+    return joined_measurements([section.summary for section in sections if section.summary is not None])
 
 
 def _model_files(stems: Mapping[str, str]) -> dict[str, dict[str, str]]:
@@ -222,5 +238,6 @@ def write_report(analyses: Sequence[Analysis], directory: Path, *, title: str = 
         model_charts=drawn.model_charts,
         model_files=_model_files(stems),
         files={"summary CSV": "summary.csv", "summary JSON": "summary.json"},
+        measured=section_measurements(sections),
     )
     return write_text(directory / "index.html", render_html(analyses, page, made))

@@ -77,6 +77,14 @@ class Column(Enum):
     CPU_PEAK_BYTES = ("cpu_peak_bytes", "CPU peak", Unit.BYTES,
                       "the inference peak on a CPU: the peak, or more where a convolution's scratch space lifts it "
                       "(oneDNN holds a copy of the larger of its input and output, and of its weight, while it runs)")
+    LATENCY = ("latency_ms", "Latency ms", Unit.MS,
+               "measured forward latency on this machine: the median of repeated hook-free runs on real tensors "
+               "(milliseconds; a measurement, not a count)")
+    LATENCY_IQR = ("latency_iqr_ms", "Latency IQR ms", Unit.MS,
+                   "the interquartile range of those runs: the spread of their middle half (milliseconds)")
+    PREDICTED_LATENCY = ("predicted_ms", "Predicted ms", Unit.MS,
+                         "forward latency the latency model predicts from the counts alone, with no run of the "
+                         "network (milliseconds)")
     GRAD_INPUT_MACS = ("grad_input_macs", "∂input MACs", Unit.COUNT,
                        "backward MACs of gradients with respect to layer inputs (each equals the forward MACs of a "
                        "conv or linear layer whose input needs a gradient)")
@@ -139,7 +147,7 @@ class Column(Enum):
     @property
     def is_numeric(self) -> bool:
         """Whether the column holds a number (right-aligned on screen)."""
-        return self.unit in (Unit.INT, Unit.COUNT, Unit.BYTES, Unit.PERCENT, Unit.SHARE)
+        return self.unit in (Unit.INT, Unit.COUNT, Unit.BYTES, Unit.PERCENT, Unit.SHARE, Unit.MS)
 
 
 #: Per-layer columns (CSV, JSON ``layers``, HTML layer tables): each module's own costs, then its subtree's.
@@ -160,6 +168,8 @@ BACKWARD_SUMMARY_COLUMNS: tuple[Column, ...] = (
     Column.GRAD_INPUT_MACS, Column.GRAD_WEIGHT_MACS, Column.BACKWARD_MACS, Column.BACKWARD_FLOPS, Column.OPTIMIZER,
     Column.OPTIMIZER_FLOPS, Column.TRAINING_FLOPS, Column.TRAINING_PEAK_BYTES, Column.TRAINING_PEAK_AT,
 )
+#: Measured-time columns a summary gains when its models were profiled.
+LATENCY_SUMMARY_COLUMNS: tuple[Column, ...] = (Column.LATENCY, Column.LATENCY_IQR, Column.PREDICTED_LATENCY)
 #: Whole-model columns (summary CSV/JSON, comparison tables).
 SUMMARY_COLUMNS: tuple[Column, ...] = (
     Column.MODEL, Column.INPUT_SHAPE, Column.RESOLUTION, Column.PARAMS, Column.TRAINABLE_PARAMS, Column.FROZEN_PARAMS,

@@ -20,7 +20,7 @@ import pandas as pd
 
 from convcost.analyzer import Analysis
 
-from .columns import column
+from .columns import Column, column
 from .frames import layer_row, summary_record
 from .safe import csv_cell
 from .sections import Section
@@ -54,9 +54,24 @@ def summary_json(analysis: Analysis) -> dict[str, Any]:
     return _jsonable(summary_record(analysis))
 
 
-def summaries_json(analyses: Sequence[Analysis]) -> list[dict[str, Any]]:
-    """Whole-model figures of several analyses."""
-    return [summary_json(a) for a in analyses]
+def summaries_json(analyses: Sequence[Analysis], measured: pd.DataFrame | None = None) -> list[dict[str, Any]]:
+    """Whole-model figures of several analyses, with ``measured``'s per-model figures (a latency) where given
+    (see :func:`~.frames.summary_frame`; a figure not measured is null)."""
+    records = [summary_json(a) for a in analyses]
+    if measured is None or measured.empty:
+        return records
+    extra = measured.drop_duplicates(Column.MODEL.key).set_index(Column.MODEL.key)
+    for record in records:
+        row = extra.loc[record[Column.MODEL.key]] if record[Column.MODEL.key] in extra.index else None
+        record.update({str(key): _json_value(None if row is None else row[key]) for key in extra.columns})
+    return records
+
+
+def _json_value(value: Any) -> Any:
+    """A frame cell for JSON: numpy scalars as Python numbers, a missing value as null."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
 
 
 def json_text(data: Any) -> str:

@@ -107,11 +107,27 @@ def summary_record(analysis: Analysis) -> dict[str, Any]:
     return record
 
 
-def summary_frame(analyses: Sequence[Analysis]) -> pd.DataFrame:
-    """One row of whole-model figures per analysis (with backward columns when any counted a backward pass)."""
+def summary_frame(analyses: Sequence[Analysis], measured: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row of whole-model figures per analysis (with backward columns when any counted a backward pass),
+    and ``measured``'s figures (a ``model`` column and others, such as a latency) joined on the model: empty
+    for a model not measured."""
     backward = any(a.training is not None for a in analyses)
     columns = [*SUMMARY_COLUMNS, *(BACKWARD_SUMMARY_COLUMNS if backward else ())]
-    return pd.DataFrame([summary_record(a) for a in analyses], columns=[c.key for c in columns])
+    frame = pd.DataFrame([summary_record(a) for a in analyses], columns=[c.key for c in columns])
+    if measured is None or measured.empty:
+        return frame
+    return frame.join(measured.drop_duplicates(Column.MODEL.key).set_index(Column.MODEL.key), on=Column.MODEL.key)
+
+
+def joined_measurements(frames: Sequence[pd.DataFrame]) -> pd.DataFrame | None:
+    """Several per-model measurement frames (each with a ``model`` column) as one, None when there are none."""
+    found = [frame for frame in frames if not frame.empty]
+    if not found:
+        return None
+    joined = found[0]
+    for frame in found[1:]:
+        joined = joined.merge(frame, on=Column.MODEL.key, how="outer")
+    return joined
 
 
 def breakdown_frame(analysis: Analysis) -> pd.DataFrame:

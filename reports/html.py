@@ -102,6 +102,8 @@ class Page:
     model_charts: Mapping[str, RenderedChart] = field(default_factory=dict)
     model_files: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     files: Mapping[str, str] = field(default_factory=dict)
+    #: per-model measurements (a latency) joined to the summary table (:func:`~.frames.summary_frame`)
+    measured: pd.DataFrame | None = None
 
 
 def versions() -> dict[str, str]:
@@ -228,7 +230,7 @@ def render_html(analyses: Sequence[Analysis], page: Page, views: Sequence[ModelV
         page=page,
         models=models,
         summary_cards=summary_cards,
-        comparison=table_html(summary_frame(analyses)),
+        comparison=table_html(summary_frame(analyses, page.measured)),
         unsupported=unsupported,
         conventions=conventions(", ".join(dtypes) or "float32"),
         data_uri=data_uri,

@@ -46,6 +46,8 @@ class Section:
         footer: a total row under the main table, keyed like its columns (shown, not written to CSV).
         values: figures of the section as a whole (a measured latency, the machine): JSON writes them at its
             top level.
+        summary: per-model figures the section adds to the report's summary table, CSV and JSON (a ``model``
+            column and columns named by :class:`~convcost.reports.columns.Column` keys, such as a latency).
     """
 
     title: str
@@ -56,6 +58,7 @@ class Section:
     notes: Sequence[str] = field(default_factory=tuple)
     footer: Mapping[str, Any] = field(default_factory=dict)
     values: Mapping[str, Any] = field(default_factory=dict)
+    summary: pd.DataFrame | None = None
 
     @property
     def slug(self) -> str:

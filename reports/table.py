@@ -12,7 +12,7 @@ import pandas as pd
 from convcost.analyzer import Analysis, Execution
 from convcost.analyzer.conventions import Convention, ConventionTotal, flopcounter_backward_gaps
 
-from .columns import SUMMARY_COLUMNS, TABLE_COLUMNS, Column, conventions
+from .columns import LATENCY_SUMMARY_COLUMNS, SUMMARY_COLUMNS, TABLE_COLUMNS, Column, conventions
 from .display import display_frame, display_row
 from .frames import ROOT_LABEL, layer_row
 from .safe import clipped, printable
@@ -195,7 +195,8 @@ def section_text(section: Section) -> str:
 
 def summary_text(summary: pd.DataFrame) -> str:
     """A comparison table of whole-model figures (a :func:`convcost.reports.frames.summary_frame`)."""
-    return frame_text(summary[[c.key for c in _SCREEN_SUMMARY]])
+    shown = [*_SCREEN_SUMMARY, *(c for c in LATENCY_SUMMARY_COLUMNS if c.key in summary)]
+    return frame_text(summary[[c.key for c in shown]])
 
 
 def convention_text(total: ConventionTotal, analysis: Analysis) -> str:

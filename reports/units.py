@@ -6,6 +6,7 @@ Counts use SI prefixes (K = 10³, M = 10⁶, G = 10⁹, T = 10¹²); bytes use b
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import Any
@@ -25,6 +26,7 @@ class Unit(Enum):
     OPS = "ops"  # operator name → calls
     PERCENT = "percent"  # a number already in percent (a published top-1)
     SHARE = "share"  # a fraction of a whole, 0 to 1, shown as a percentage
+    MS = "ms"  # a measured time in milliseconds
 
 
 def _scaled(value: float, base: int, prefixes: Sequence[str]) -> tuple[float, str]:
@@ -77,7 +79,22 @@ def human(unit: Unit, value: Any) -> str:
         return f"{value:.1%}" if value else "--"
     if unit is Unit.PERCENT:
         return f"{value:.1f}"
+    if unit is Unit.MS:
+        return human_ms(value)
     return str(plain(unit, value))
+
+
+def human_ms(value: float | None) -> str:
+    """Milliseconds to three significant digits, never in exponent form: ``1315.8`` → ``1316``,
+    ``0.01234`` → ``0.0123``; missing (None or NaN) as ``--``."""
+    if value is None or value != value:
+        return "--"
+    rounded = float(f"{value:.3g}")
+    if abs(rounded) >= 100:
+        return f"{rounded:.0f}"
+    if abs(rounded) >= 1:
+        return f"{rounded:.{2 - math.floor(math.log10(abs(rounded)))}f}"
+    return f"{rounded:.3g}"
 
 
 def plain(unit: Unit, value: Any) -> str | int:

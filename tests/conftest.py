@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,20 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
             assert text == stored.read(), f"output differs from {path} (pytest --update-golden)"
 
     return check
+
+
+@pytest.fixture(scope="session", autouse=True)
+def machine_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Figures measured once per machine (the roofline, the latency model's fit) go to a folder of this session,
+    never to the user's ``~/.cache``; worker processes inherit it."""
+    folder = tmp_path_factory.mktemp("machine-cache")
+    before = os.environ.get("CONVCOST_CACHE_DIR")
+    os.environ["CONVCOST_CACHE_DIR"] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop("CONVCOST_CACHE_DIR", None)
+    else:
+        os.environ["CONVCOST_CACHE_DIR"] = before
 
 
 @pytest.fixture(scope="session")

@@ -12,12 +12,15 @@ from convcost.reports.charts import ChartJob
 from convcost.reports.sections import Section
 from convcost.studies import get_study
 
-#: Settings that differ from the report's: the fused study untimed (its timing is tested on its own).
-UNTIMED: dict[str, dict[str, Any]] = {"fused": {"runs": 0}}
+#: Settings that differ from the report's: the fused study untimed (its timing is tested on its own), the latency
+#: study on one small model, timed once.
+UNTIMED: dict[str, dict[str, Any]] = {
+    "fused": {"runs": 0}, "latency": {"models": ("mobilenet_v2_035",), "profile_runs": 1, "profile_warmup": 0}}
 
 
 def default_settings(name: str) -> Any:
-    """The settings study ``name`` is tested with: the main report's, the fused study untimed."""
+    """The settings study ``name`` is tested with: the main report's, the fused study untimed, the latency study
+    on one small model."""
     study = get_study(name)
     return study.settings(UNTIMED[name]) if name in UNTIMED else study.report_settings()
 

@@ -287,6 +287,7 @@ STUDY_TITLES = {
     "Swish, MemoryEfficientSwish or nn.SiLU: training memory": "Recommendation: silu.",
     "Fused-MBConv against MBConv, stage by stage": "Latency: median of 3 timed forward passes after 1 warm-up",
     "Training memory plan: efficientnet_b6 at 512 px": "the largest batch is 8 with sgd, 8 with adam",
+    "Time: measured latency against the counts": "the whole forward timed with no hook (5 runs after 2 warm-up",
     "Conventions: why the tools disagree": "thop 415,145,024; ptflops 410,196,896; torchinfo 385,867,108",
 }
 
@@ -326,6 +327,7 @@ def test_full_report(capsys, tmp_path) -> None:
         assert (tmp_path / "models" / f"{name.replace('_', '-')}.json").exists()
     summary = list(csv.DictReader(io.StringIO((tmp_path / "summary.csv").read_text())))
     assert len(summary) == len(list_models())
+    assert all(float(row["latency_ms"]) > 0 and float(row["predicted_ms"]) > 0 for row in summary)  # measured
     headings = _Headings()
     headings.feed(html)
     headings.close()

@@ -209,8 +209,8 @@ def test_published_devices_are_estimates_with_a_source(measured: Profile) -> Non
     from convcost.analyzer.roofline import PUBLISHED_DEVICES, Roofline
     from convcost.reports.profile_section import profile_section
 
-    assert {device.name for device in PUBLISHED_DEVICES} >= {"NVIDIA V100 SXM2", "NVIDIA A100 SXM 40GB",
-                                                             "NVIDIA H100 SXM", "NVIDIA T4"}
+    assert {device.name for device in PUBLISHED_DEVICES} >= {
+        "NVIDIA V100 SXM2", "NVIDIA A100 SXM 40GB", "NVIDIA H100 SXM", "NVIDIA T4", "Raspberry Pi 4 (4x Cortex-A72)"}
     assert all(not device.roofline.measured and "datasheet" in device.source for device in PUBLISHED_DEVICES)
     section = profile_section(replace(measured, roofline=Roofline(100.0, 10.0, "cpu", True, "test")))
     assert section.values["roofline"]["peak_gflops"] == 100.0

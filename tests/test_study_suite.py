@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from convcost.analyzer.parallel import FreshWorker
+from convcost.architectures import list_models
 from convcost.cli import app as cli
 from convcost.reports.sections import Section
 from convcost.studies import (
@@ -29,6 +30,7 @@ from convcost.studies import (
 from convcost.studies.arguments import positive_int
 from convcost.studies.dwsep import TextbookJob, dwsep_study
 from convcost.studies.fused import FusedJob
+from convcost.studies.latency import MachineJob, ProfileJob
 from convcost.studies.plan import PlanJob, parse_bytes
 from convcost.studies.se import se_study
 from convcost.studies.suite import assemble, gather_jobs, report_runs, run_jobs
@@ -71,7 +73,8 @@ def test_jobs_of_every_study() -> None:
     # the timed one, and the swish study's real training steps: real arithmetic never runs in a forked worker
     assert [job for job in found if job.isolated] == [
         *(RealSavedJob("efficientnet_b0", variant) for variant in ("swish", "memory_efficient_swish", "silu")),
-        FusedJob("efficientnet_v2_s", runs=3)]
+        FusedJob("efficientnet_v2_s", runs=3), MachineJob(predict=True),
+        *(ProfileJob(model, runs=5, warmup=2) for model in list_models())]
 
 
 def test_jobs_pickle_for_worker_processes() -> None:

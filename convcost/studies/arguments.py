@@ -47,6 +47,19 @@ def batch_sizes(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in parts)
 
 
+def model_names(text: str) -> tuple[str, ...]:
+    """``mobilenet_v2,efficientnet_b0`` → the registry names, each checked."""
+    from convcost.architectures import list_models
+
+    known = list_models()
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [name for name in names if name not in known]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(f"{', '.join(unknown) or repr(text)}: not a registry model; "
+                                         "convcost list shows them")
+    return names
+
+
 def index_list(text: str) -> tuple[int, ...]:
     """``0,2,5`` → ``(0, 2, 5)``: indices, 0 or more."""
     parts = text.split(",")

@@ -67,11 +67,14 @@ class ComparisonView:
     Attributes:
         published: published figures, one row per figure (:data:`convcost.reports.frames.PUBLISHED_FIELDS`).
         scaling_models: model names of a scaling series (B0–B7), in order, for cost curves.
+        measured: per-model measurements joined to the summary (``compare --latency``: a ``model`` column and
+            the latency columns), None when nothing was measured.
     """
 
     analyses: Sequence[Analysis]
     published: pd.DataFrame | None = None
     scaling_models: Sequence[str] = field(default_factory=tuple)
+    measured: pd.DataFrame | None = None
 
 
 class Renderer(Protocol):

@@ -22,7 +22,7 @@ class CsvRenderer:
 
     def comparison(self, view: ComparisonView) -> str:
         """One row of whole-model figures per model."""
-        return csv_text(summary_frame(view.analyses))
+        return csv_text(summary_frame(view.analyses, view.measured))
 
     def section(self, section: Section) -> str:
         """The section's main table."""

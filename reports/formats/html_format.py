@@ -48,7 +48,8 @@ class HtmlRenderer:
     def comparison(self, view: ComparisonView) -> str:
         """Summary, cost curves, per-model tables and the per-part comparison."""
         return render_page(view.analyses, title="convcost comparison", published=view.published,
-                           scaling_models=view.scaling_models, sections=stage_sections(view.analyses))
+                           scaling_models=view.scaling_models, sections=stage_sections(view.analyses),
+                           measured=view.measured)
 
     def section(self, section: Section) -> str:
         """The section alone on a page."""

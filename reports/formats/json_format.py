@@ -38,7 +38,7 @@ class JsonRenderer:
         """``models`` (whole-model figures) and ``stages`` (params and MACs per declared part and model)."""
         stages = [{"model": a.model, **row} for a in view.analyses
                   for row in stage_totals(a).to_dict(orient="records")]
-        return json_text({"models": summaries_json(view.analyses), "stages": stages})
+        return json_text({"models": summaries_json(view.analyses, view.measured), "stages": stages})
 
     def section(self, section: Section) -> str:
         """Title, intro, notes, every table's rows and the total row."""

@@ -60,7 +60,7 @@ class MarkdownRenderer:
 
     def comparison(self, view: ComparisonView) -> str:
         """Whole-model figures side by side, then MACs and params per declared part."""
-        parts = ["# Comparison", frame_table(summary_frame(view.analyses))]
+        parts = ["# Comparison", frame_table(summary_frame(view.analyses, view.measured))]
         for column in (Column.MACS, Column.PARAMS):
             parts += [f"## {column.title} per stage", frame_table(stage_comparison(view.analyses, column), column)]
         return "\n\n".join(parts) + "\n"

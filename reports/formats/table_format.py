@@ -29,7 +29,7 @@ class TableRenderer:
 
     def comparison(self, view: ComparisonView) -> str:
         """Whole-model figures side by side, then MACs and params per declared part."""
-        parts = [summary_text(summary_frame(view.analyses))]
+        parts = [summary_text(summary_frame(view.analyses, view.measured))]
         for column in STAGE_COLUMNS:
             parts.append(f"{column.title} per stage\n" + frame_text(stage_comparison(view.analyses, column), column))
         parts.append(footnote(view.analyses[0].dtype))

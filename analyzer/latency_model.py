@@ -1,0 +1,235 @@
+"""Latency predicted from counts alone: the roofline corrected per kernel class, fitted on single layers.
+
+A layer of kernel class ``c`` (:mod:`convcost.analyzer.kernel_class`) that makes ``n`` module
+calls and ``k`` operator calls, does ``F`` FLOPs and moves ``B`` bytes
+(:func:`~convcost.analyzer.traffic.bytes_moved`) is predicted to take
+
+    n · call_ms  +  k · op_ms[c]  +  F / (peak · compute_efficiency[c])  +  B / (bandwidth · memory_efficiency[c])
+
+milliseconds: the roofline's compute and memory times (``peak`` GFLOP/s and ``bandwidth`` GB/s of
+the machine, :mod:`convcost.analyzer.roofline`), each at the fraction of the roofline this class
+of kernel reaches here, plus a fixed cost per operator and per module call (dispatch, Python).
+The two terms add rather than overlap: on a CPU a kernel seldom hides its memory traffic behind
+its arithmetic. A network's prediction is the sum over its modules, containers' own operators
+(a residual add, a squeeze-excite's scale) included, so no run of the network is needed.
+
+``call_ms`` is measured on a chain of identity modules; each class's three figures are fitted by
+non-negative least squares on relative error over the single-layer micro-benchmarks of
+:mod:`convcost.analyzer.microbench` (a term the fit cannot use is dropped: its efficiency is then
+``None``). :func:`machine_latency_model` fits once per machine and thread count and caches the fit.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .analysis import Analysis
+from .kernel_class import KernelClass, layer_class
+from .machine_cache import cache_folder, cached, machine_key
+from .microbench import LayerSample, microbenchmarks, module_call_ms, run_microbenchmarks
+from .records import LayerRecord
+from .roofline import Roofline
+from .traffic import bytes_moved
+
+__all__ = ["ClassFit", "LatencyModel", "LatencyPrediction", "LayerPrediction", "fit_latency_model",
+           "machine_latency_model"]
+
+
+@dataclass(frozen=True)
+class ClassFit:
+    """One kernel class's fitted figures.
+
+    Attributes:
+        op_ms: fixed milliseconds per operator call.
+        compute_efficiency, memory_efficiency: the fraction of the roofline's peak GFLOP/s and of its bandwidth
+            this class reaches (None: the fit found no such term).
+        samples: micro-benchmarks it was fitted on; median_error: their median absolute relative error.
+    """
+
+    kernel_class: KernelClass
+    op_ms: float
+    compute_efficiency: float | None
+    memory_efficiency: float | None
+    samples: int
+    median_error: float
+
+    def layer_ms(self, roofline: Roofline, ops: int, flops: int, nbytes: int) -> float:
+        """Predicted ms of ``ops`` operator calls doing ``flops`` FLOPs and moving ``nbytes`` bytes (no module call)."""
+        return float(np.dot(self._coefficients(), _features(roofline, ops, flops, nbytes)))
+
+    def _coefficients(self) -> np.ndarray:
+        return np.array([self.op_ms, _inverse(self.compute_efficiency), _inverse(self.memory_efficiency)])
+
+
+@dataclass(frozen=True)
+class LayerPrediction:
+    """One module's predicted time.
+
+    Attributes:
+        bound_ms: the least time the roofline allows; predicted_ms: the model's prediction (ms).
+    """
+
+    name: str
+    kernel_class: KernelClass
+    flops: int
+    bytes_moved: int
+    bound_ms: float
+    predicted_ms: float
+
+
+@dataclass(frozen=True)
+class LatencyPrediction:
+    """A network's predicted forward latency, from its counts alone."""
+
+    model: str
+    layers: tuple[LayerPrediction, ...]
+
+    @property
+    def predicted_ms(self) -> float:
+        """The whole forward (ms): its modules' predictions added."""
+        return sum(layer.predicted_ms for layer in self.layers)
+
+    def by_class(self) -> dict[KernelClass, float]:
+        """Predicted ms per kernel class."""
+        totals: dict[KernelClass, float] = {}
+        for layer in self.layers:
+            totals[layer.kernel_class] = totals.get(layer.kernel_class, 0.0) + layer.predicted_ms
+        return totals
+
+
+@dataclass(frozen=True)
+class LatencyModel:
+    """A machine's fitted latency model (see the module docstring).
+
+    Attributes:
+        roofline: the machine's roofline the efficiencies are fractions of.
+        call_ms: what one module call costs (ms).
+        classes: each kernel class's fit.
+        threads: intra-op threads it was fitted with.
+    """
+
+    roofline: Roofline
+    call_ms: float
+    classes: tuple[ClassFit, ...]
+    threads: int
+
+    def fit(self, kernel_class: KernelClass) -> ClassFit:
+        """``kernel_class``'s figures (elementwise's for a class that had no micro-benchmark)."""
+        found = {fit.kernel_class: fit for fit in self.classes}
+        return found.get(kernel_class) or found[KernelClass.ELEMENTWISE]
+
+    def layer(self, record: LayerRecord, element_bytes: int) -> LayerPrediction:
+        """``record``'s predicted time, its elements ``element_bytes`` wide."""
+        kernel = layer_class(record)
+        moved = bytes_moved(record, element_bytes)
+        ops = sum(op.calls for op in record.ops.values())
+        predicted = record.calls * self.call_ms + self.fit(kernel).layer_ms(self.roofline, ops, record.flops, moved)
+        return LayerPrediction(record.name, kernel, record.flops, moved,
+                               self.roofline.bound_ms(record.flops, moved), predicted)
+
+    def predict(self, analysis: Analysis) -> LatencyPrediction:
+        """``analysis``'s network's predicted forward latency: every module's prediction."""
+        element_bytes = _element_bytes(analysis.dtype)
+        return LatencyPrediction(analysis.model, tuple(self.layer(record, element_bytes)
+                                                       for record in analysis.layers if record.calls))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form (:meth:`from_dict` reads it back)."""
+        return {"roofline": asdict(self.roofline), "call_ms": self.call_ms, "threads": self.threads,
+                "classes": [{**asdict(fit), "kernel_class": fit.kernel_class.value} for fit in self.classes]}
+
+    @classmethod
+    def from_dict(cls, entry: dict[str, Any]) -> LatencyModel:
+        """The model :meth:`to_dict` wrote."""
+        classes = tuple(ClassFit(**{**fit, "kernel_class": KernelClass(fit["kernel_class"])})
+                        for fit in entry["classes"])
+        return cls(Roofline(**entry["roofline"]), float(entry["call_ms"]), classes, int(entry["threads"]))
+
+
+def fit_latency_model(samples: Sequence[LayerSample], roofline: Roofline, call_ms: float,
+                      threads: int) -> LatencyModel:
+    """Fit each kernel class of ``samples`` (see the module docstring).
+
+    Raises:
+        ValueError: no sample of the elementwise class (every other class falls back on it).
+    """
+    by_class: dict[KernelClass, list[LayerSample]] = {}
+    for sample in samples:
+        by_class.setdefault(sample.kernel_class, []).append(sample)
+    if KernelClass.ELEMENTWISE not in by_class:
+        raise ValueError("the latency model needs elementwise micro-benchmarks: every other class falls back on them")
+    fits = tuple(_fit_class(kernel, found, roofline, call_ms) for kernel in KernelClass
+                 if (found := by_class.get(kernel)))
+    return LatencyModel(roofline, call_ms, fits, threads)
+
+
+def machine_latency_model(roofline: Roofline, threads: int, processor: str, *, cache: Path | None = None,
+                          fit: Callable[[], LatencyModel] | None = None) -> LatencyModel:
+    """This machine's latency model with ``threads`` intra-op threads: from the cache
+    (``latency_model.json`` in :func:`~convcost.analyzer.machine_cache.cache_folder`) when it holds this machine,
+    thread count, torch version and micro-benchmark set, else fitted (by ``fit``, default: the micro-benchmarks
+    run here) and written to it."""
+    benches = microbenchmarks()
+    key = machine_key(processor, threads, roofline.device, f"{len(benches)} micro-benchmarks",
+                      f"{roofline.peak_gflops:.6g} GFLOP/s {roofline.bandwidth_gbs:.6g} GB/s")
+
+    def measure() -> LatencyModel:
+        samples = run_microbenchmarks(benches, threads=threads)
+        return fit_latency_model(samples, roofline, module_call_ms(), threads)
+
+    return cached(cache if cache is not None else cache_folder() / "latency_model.json", key, fit or measure,
+                  LatencyModel.from_dict, LatencyModel.to_dict)
+
+
+def _fit_class(kernel: KernelClass, samples: list[LayerSample], roofline: Roofline, call_ms: float) -> ClassFit:
+    features = np.array([_features(roofline, s.ops, s.flops, s.bytes_moved) for s in samples])
+    target = np.array([max(s.measured_ms - s.calls * call_ms, 0.0) for s in samples])
+    measured = np.array([s.measured_ms for s in samples])
+    coefficients = _nonnegative_least_squares(features / measured[:, None], target / measured)
+    errors = np.abs(features @ coefficients + call_ms * np.array([s.calls for s in samples]) - measured) / measured
+    return ClassFit(kernel, float(coefficients[0]), _efficiency(coefficients[1]), _efficiency(coefficients[2]),
+                    len(samples), float(np.median(errors)))
+
+
+def _nonnegative_least_squares(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The x ≥ 0 minimising ‖a·x − b‖: the best least-squares solution over every subset of columns whose
+    solution is non-negative (three columns: eight subsets)."""
+    best, best_residual = np.zeros(a.shape[1]), float(np.sum(b**2))
+    for size in range(1, a.shape[1] + 1):
+        for columns in itertools.combinations(range(a.shape[1]), size):
+            solution, *_ = np.linalg.lstsq(a[:, columns], b, rcond=None)
+            if np.any(solution < 0):
+                continue
+            residual = float(np.sum((a[:, columns] @ solution - b) ** 2))
+            if residual < best_residual:
+                best, best_residual = np.zeros(a.shape[1]), residual
+                best[list(columns)] = solution
+    return best
+
+
+def _features(roofline: Roofline, ops: int, flops: int, nbytes: int) -> np.ndarray:
+    """Operator calls, ms at peak compute, ms at full bandwidth."""
+    return np.array([ops, flops / roofline.peak_gflops / 1e6, nbytes / roofline.bandwidth_gbs / 1e6])
+
+
+def _efficiency(slowdown: float) -> float | None:
+    return 1 / slowdown if slowdown > 0 else None
+
+
+def _inverse(efficiency: float | None) -> float:
+    return 1 / efficiency if efficiency else 0.0
+
+
+def _element_bytes(dtype: str) -> int:
+    import torch
+
+    found = getattr(torch, dtype.removeprefix("torch."), None)
+    if not isinstance(found, torch.dtype):
+        raise ValueError(f"unknown dtype {dtype!r}")
+    return torch.empty((), dtype=found).element_size()

@@ -1,0 +1,58 @@
+"""Figures measured once per machine: a JSON file of entries keyed by what they depend on.
+
+Files live in ``$CONVCOST_CACHE_DIR`` (default ``~/.cache/convcost``). An entry's key joins the
+processor, core count, intra-op thread count, device and torch version with whatever else the
+figure depends on. A file that cannot be read or written is ignored: the figure is measured again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import torch
+
+__all__ = ["cache_folder", "cached", "machine_key"]
+
+T = TypeVar("T")
+
+
+def cache_folder() -> Path:
+    """``$CONVCOST_CACHE_DIR``, default ``~/.cache/convcost``."""
+    return Path(os.environ.get("CONVCOST_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "convcost"))
+
+
+def machine_key(processor: str, threads: int, device: str, *extra: str) -> str:
+    """The key of a figure measured on this machine with ``threads`` intra-op threads on ``device``."""
+    return "|".join([processor, str(os.cpu_count() or 1), str(threads), device, torch.__version__, *extra])
+
+
+def cached(path: Path, key: str, make: Callable[[], T], load: Callable[[dict[str, Any]], T],
+           dump: Callable[[T], dict[str, Any]]) -> T:
+    """The entry ``key`` of the JSON file ``path`` read by ``load``; when absent or unreadable, ``make()``,
+    written there by ``dump``."""
+    entries = _read(path)
+    if key in entries:
+        try:
+            return load(entries[key])
+        except (TypeError, KeyError, ValueError):
+            pass  # an entry of another shape: made again below
+    found = make()
+    entries[key] = dump(found)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(entries, indent=2, sort_keys=True))
+    except OSError:
+        pass
+    return found
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        entries = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return entries if isinstance(entries, dict) else {}

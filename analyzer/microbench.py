@@ -1,0 +1,245 @@
+"""Single-layer micro-benchmarks: what the latency model (:mod:`convcost.analyzer.latency_model`) is fitted on.
+
+Each benchmark is one layer of one kernel class (standard, depthwise, pointwise or grouped conv,
+linear, elementwise) at one shape, drawn from a fixed-seed sampler over the shapes convolutional
+networks use (7 to 300 pixels, 3 to 3,840 channels, kernels 1 to 7, strides 1 and 2), so every
+machine fits on the same set and no network's own layers are among them. Its counts come from
+:func:`~convcost.analyzer.analyze` (the same figures a prediction uses); its time is the median of
+repeated calls on real tensors after a warm-up, in eval mode under ``torch.no_grad()``, each call
+after an untimed block of other kernels (:func:`interference`), as a layer runs inside a network.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import random
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from .kernel_class import KernelClass
+from .measure import analyze
+from .real_run import intra_op_threads
+from .traffic import bytes_moved
+
+__all__ = ["LayerSample", "MicroBench", "microbenchmarks", "module_call_ms", "run_microbenchmarks"]
+
+Shape = tuple[int, ...]
+
+#: Largest layer benchmarked (MACs): larger ones run at the same efficiency and only take longer.
+MAX_MACS = 1_500_000_000
+#: Feature-map sides drawn from (pixels): those of networks at 224 to 600 px after their strides.
+_SIDES = (7, 10, 12, 14, 15, 19, 24, 28, 30, 38, 48, 56, 60, 75, 96, 112, 120, 150, 192, 240, 300)
+
+
+@dataclass(frozen=True)
+class MicroBench:
+    """One layer to time: its kernel class, a builder of the module and the shapes of its inputs."""
+
+    kernel_class: KernelClass
+    label: str
+    build: Callable[[], nn.Module]
+    inputs: tuple[Shape, ...]
+
+
+@dataclass(frozen=True)
+class LayerSample:
+    """One timed layer: its counts and its measured time.
+
+    Attributes:
+        ops: operator calls in one forward; calls: module calls.
+        flops: FLOPs; bytes_moved: bytes read and written (:func:`~convcost.analyzer.traffic.bytes_moved`).
+        measured_ms: median milliseconds per forward.
+    """
+
+    kernel_class: KernelClass
+    label: str
+    ops: int
+    calls: int
+    flops: int
+    bytes_moved: int
+    measured_ms: float
+
+
+class _Add(nn.Module):
+    """A residual add: two inputs of one shape."""
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return a + b
+
+
+class _Scale(nn.Module):
+    """A squeeze-excite scale: a feature map times per-channel weights."""
+
+    def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        return x * weights
+
+
+def _log_uniform(rng: random.Random, low: int, high: int) -> int:
+    return round(math.exp(rng.uniform(math.log(low), math.log(high))))
+
+
+def _channels(rng: random.Random, low: int = 16, high: int = 640) -> int:
+    return _log_uniform(rng, low, high)
+
+
+def _resolution(rng: random.Random, channels: int, max_elements: int) -> int:
+    """A feature-map side for ``channels`` channels whose map holds at most ``max_elements`` (7 at least)."""
+    sides = [side for side in _SIDES if channels * side * side <= max_elements] or [_SIDES[0]]
+    return rng.choice(sides)
+
+
+def _convs(rng: random.Random) -> Iterator[MicroBench]:
+    made = 0
+    while made < 40:  # an inverted residual's expand and project convs
+        channels, grow = _channels(rng), rng.choice((1, 2, 4, 6))
+        c_in, c_out = (channels, channels * grow) if rng.random() < 0.5 else (channels * grow, channels)
+        res = _resolution(rng, max(c_in, c_out), 12_000_000)
+        if c_in * c_out * res * res > MAX_MACS:
+            continue
+        made += 1
+        yield MicroBench(KernelClass.POINTWISE, f"1x1 {c_in}->{c_out} @{res}",
+                         _factory(nn.Conv2d, c_in, c_out, 1, bias=False), ((1, c_in, res, res),))
+    for channels in (16, 48, 96, 240, 576, 1152, 2304):  # squeeze-excite's 1x1 convs on a 1x1 map
+        squeezed = max(channels // 24, 4)
+        yield MicroBench(KernelClass.POINTWISE, f"1x1 {channels}->{squeezed} @1",
+                         _factory(nn.Conv2d, channels, squeezed, 1), ((1, channels, 1, 1),))
+        yield MicroBench(KernelClass.POINTWISE, f"1x1 {squeezed}->{channels} @1",
+                         _factory(nn.Conv2d, squeezed, channels, 1), ((1, squeezed, 1, 1),))
+    for _ in range(32):
+        channels = _channels(rng) * rng.choice((1, 4, 6))
+        kernel, stride = rng.choice((3, 5)), rng.choice((1, 1, 2))
+        res = _resolution(rng, channels, 12_000_000)
+        yield MicroBench(KernelClass.DEPTHWISE, f"dw{kernel}x{kernel}/{stride} {channels} @{res}",
+                         _factory(nn.Conv2d, channels, channels, kernel, stride=stride, padding=kernel // 2,
+                                  groups=channels, bias=False), ((1, channels, res, res),))
+    for c_in, c_out, kernel, stride, res in ((3, 32, 3, 2, 224), (3, 64, 7, 2, 224), (3, 24, 3, 2, 384),
+                                             (3, 64, 3, 2, 600)):  # stems
+        yield MicroBench(KernelClass.STANDARD, f"{kernel}x{kernel}/{stride} {c_in}->{c_out} @{res}",
+                         _factory(nn.Conv2d, c_in, c_out, kernel, stride=stride, padding=kernel // 2, bias=False),
+                         ((1, c_in, res, res),))
+    made = 0
+    while made < 24:  # fused-MBConv and residual-block convs
+        c_in = _channels(rng, 16, 512)
+        c_out, stride = c_in * rng.choice((1, 1, 2, 4)), rng.choice((1, 1, 2))
+        res = _resolution(rng, c_in, 3_000_000)
+        if c_in * c_out * 9 * (res // stride) ** 2 > MAX_MACS:
+            continue
+        made += 1
+        yield MicroBench(KernelClass.STANDARD, f"3x3/{stride} {c_in}->{c_out} @{res}",
+                         _factory(nn.Conv2d, c_in, c_out, 3, stride=stride, padding=1, bias=False),
+                         ((1, c_in, res, res),))
+    for _ in range(12):
+        groups = rng.choice((2, 4, 8, 32))
+        width = max(_channels(rng, 32, 1024) // groups, 1) * groups
+        res = _resolution(rng, width, 1_500_000)
+        yield MicroBench(KernelClass.GROUPED, f"3x3 g{groups} {width} @{res}",
+                         _factory(nn.Conv2d, width, width, 3, padding=1, groups=groups, bias=False),
+                         ((1, width, res, res),))
+
+
+def _linears(rng: random.Random) -> Iterator[MicroBench]:
+    for features in (256, 512, 1024, 1280, 1536, 2048, 2560, 4096):
+        for outputs in (10, 1000):
+            yield MicroBench(KernelClass.LINEAR, f"linear {features}->{outputs}",
+                             _factory(nn.Linear, features, outputs), ((1, features),))
+    for _ in range(6):
+        features, outputs = _log_uniform(rng, 16, 4096), _log_uniform(rng, 16, 4096)
+        yield MicroBench(KernelClass.LINEAR, f"linear {features}->{outputs}",
+                         _factory(nn.Linear, features, outputs), ((1, features),))
+
+
+_ELEMENTWISE: tuple[tuple[str, Callable[[int], nn.Module]], ...] = (
+    ("relu", lambda _: nn.ReLU()), ("relu6", lambda _: nn.ReLU6()), ("silu", lambda _: nn.SiLU()),
+    ("sigmoid", lambda _: nn.Sigmoid()), ("batchnorm", nn.BatchNorm2d), ("avgpool", lambda _: nn.AdaptiveAvgPool2d(1)),
+    ("maxpool", lambda _: nn.MaxPool2d(3, 2, 1)),
+)
+
+
+def _elementwise(rng: random.Random) -> Iterator[MicroBench]:
+    for _ in range(40):
+        label, make = rng.choice(_ELEMENTWISE)
+        channels = _channels(rng) * rng.choice((1, 4, 6))
+        res = _resolution(rng, channels, 12_000_000)
+        yield MicroBench(KernelClass.ELEMENTWISE, f"{label} {channels} @{res}", _bound(make, channels),
+                         ((1, channels, res, res),))
+    for _ in range(12):
+        channels = _channels(rng) * rng.choice((1, 4, 6))
+        res = _resolution(rng, channels, 12_000_000)
+        yield MicroBench(KernelClass.ELEMENTWISE, f"add {channels} @{res}", _Add,
+                         ((1, channels, res, res), (1, channels, res, res)))
+        yield MicroBench(KernelClass.ELEMENTWISE, f"scale {channels} @{res}", _Scale,
+                         ((1, channels, res, res), (1, channels, 1, 1)))
+
+
+def _factory(kind: Callable[..., nn.Module], *args: Any, **kwargs: Any) -> Callable[[], nn.Module]:
+    return lambda: kind(*args, **kwargs)
+
+
+def _bound(make: Callable[[int], nn.Module], channels: int) -> Callable[[], nn.Module]:
+    return lambda: make(channels)
+
+
+def microbenchmarks(seed: int = 0) -> tuple[MicroBench, ...]:
+    """The fixed set of single layers the latency model is fitted on (the same for a given ``seed``)."""
+    rng = random.Random(seed)
+    return (*_convs(rng), *_linears(rng), *_elementwise(rng))
+
+
+def run_microbenchmarks(benches: tuple[MicroBench, ...], *, runs: int = 9, warmup: int = 2,
+                        threads: int | None = None) -> tuple[LayerSample, ...]:
+    """Time each of ``benches`` on real CPU tensors beside its counts: the median of ``runs`` calls after
+    ``warmup``, each call following the untimed interference of :func:`interference` (see the module docstring)."""
+    samples = []
+    with intra_op_threads(threads), torch.no_grad():
+        disturb = interference()
+        for bench in benches:
+            module = bench.build().eval()
+            analysis = analyze(module, bench.inputs)
+            (record,) = [layer for layer in analysis.layers if layer.name == ""]
+            generator = torch.Generator().manual_seed(0)
+            args = [torch.rand(shape, generator=generator) for shape in bench.inputs]
+            measured = _median_ms(functools.partial(module, *args), runs, warmup, disturb)
+            samples.append(LayerSample(bench.kernel_class, bench.label, sum(op.calls for op in record.ops.values()),
+                                       record.calls, record.flops, bytes_moved(record, 4), measured))
+    return tuple(samples)
+
+
+def interference() -> Callable[[], Any]:
+    """What runs, untimed, before each timed call: an inverted-residual block (1x1 expand, batch norm, ReLU6, 3x3
+    depthwise, batch norm, SiLU, 1x1 project) on a 32-channel 56x56 map. Inside a network a layer follows other
+    kernels, which take its weights out of the caches and its code out of the instruction cache; a layer called
+    again and again on its own keeps both and runs faster than it ever does in a network."""
+    block = nn.Sequential(nn.Conv2d(32, 128, 1), nn.BatchNorm2d(128), nn.ReLU6(),
+                          nn.Conv2d(128, 128, 3, padding=1, groups=128), nn.BatchNorm2d(128), nn.SiLU(),
+                          nn.Conv2d(128, 32, 1)).eval()
+    x = torch.rand(1, 32, 56, 56, generator=torch.Generator().manual_seed(1))
+    return functools.partial(block, x)
+
+
+def module_call_ms(depth: int = 32, runs: int = 31) -> float:
+    """What a module call that runs no kernel costs (ms): a container's forward, measured on ``depth`` nested
+    ``nn.Sequential`` containers around an identity, per container."""
+    nested: nn.Module = nn.Identity()
+    for _ in range(depth):
+        nested = nn.Sequential(nested)
+    x = torch.zeros(1)
+    return max(_median_ms(lambda: nested(x), runs, 3) - _median_ms(lambda: nn.Identity()(x), runs, 3), 0.0) / depth
+
+
+def _median_ms(work: Callable[[], Any], runs: int, warmup: int, before: Callable[[], Any] | None = None) -> float:
+    times = []
+    for index in range(warmup + runs):
+        if before is not None:
+            before()
+        started = time.perf_counter()
+        work()
+        if index >= warmup:
+            times.append((time.perf_counter() - started) * 1e3)
+    return statistics.median(times)

@@ -1,0 +1,85 @@
+"""Does the latency model predict whole-model latency from counts alone? Fit here, then check.
+
+Run by hand (not a test): ``python benchmarks/bench_latency_model.py [--models a,b] [--held-out N] [--runs N]``.
+Measures the roofline and fits the latency model on this machine's single-layer micro-benchmarks
+(fresh, not from the cache), prints each kernel class's fit, then for every built-in model at
+native resolution and for ``--held-out`` networks built from random stage tables (never used in
+the fit) the predicted latency beside the measured hook-free median of ``profile``, and the error.
+Target: within ±15% on every model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+
+from torch import nn
+
+from convcost import analyze, create_model, list_models, model_info
+from convcost.analyzer.latency_model import fit_latency_model
+from convcost.analyzer.microbench import microbenchmarks, module_call_ms, run_microbenchmarks
+from convcost.analyzer.profiling import profile
+from convcost.analyzer.real_run import intra_op_threads
+from convcost.analyzer.roofline import measure_roofline
+from convcost.architectures.specs import BlockStage, NetOptions
+from convcost.architectures.staged_net import NetSpec, StagedConvNet
+
+
+def random_network(seed: int) -> tuple[str, nn.Module, int]:
+    """A user-style network from a random stage table: its name, the module and its resolution."""
+    rng = random.Random(seed)
+    resolution = rng.choice((160, 192, 224, 256, 288))
+    channels = rng.choice((16, 24, 32, 40))
+    stem = channels
+    stages = []
+    for index in range(rng.randint(4, 7)):
+        block = rng.choice(("fused", "mbconv", "ir", "ds") if index < 2 else ("mbconv", "ir"))
+        out = channels + rng.choice((0, 8, 16, 24, 40, 64)) * (1 + index // 2)
+        stages.append(BlockStage(block, rng.choice((1, 4, 6)) if block != "ds" else 1, rng.choice((3, 5)),
+                                 rng.choice((1, 2)) if index else 1, channels, out, rng.randint(1, 4),
+                                 rng.choice((0.0, 0.25)) if block == "mbconv" else 0.0))
+        channels = out
+    spec = NetSpec(stem, tuple(stages), rng.choice((640, 1024, 1280)))
+    options = NetOptions(image_size=resolution, activation=rng.choice(("silu", "relu6", "relu")))
+    return f"random-{seed}", StagedConvNet(spec, options), resolution
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default=",".join(list_models()), help="comma-separated registry names")
+    parser.add_argument("--held-out", type=int, default=3, help="random stage-table networks to check (default: 3)")
+    parser.add_argument("--runs", type=int, default=10, help="timed runs per profile (default: 10)")
+    parser.add_argument("--threads", type=int, default=None, help="intra-op threads (default: torch's)")
+    args = parser.parse_args()
+    with intra_op_threads(args.threads) as threads:
+        started = time.perf_counter()
+        roofline = measure_roofline("cpu")
+        benches = microbenchmarks()
+        samples = run_microbenchmarks(benches)
+        model = fit_latency_model(samples, roofline, module_call_ms(), threads)
+    print(f"fitted on {len(samples)} micro-benchmarks in {time.perf_counter() - started:.1f} s; {roofline.source}")
+    print(f"module call {model.call_ms * 1e3:.2f} us")
+    print(f"{'class':12s} {'n':>4s} {'op us':>7s} {'compute eff':>11s} {'memory eff':>10s} {'median err':>10s}")
+    for fit in model.classes:
+        compute = f"{fit.compute_efficiency:.3f}" if fit.compute_efficiency else "-"
+        memory = f"{fit.memory_efficiency:.3f}" if fit.memory_efficiency else "-"
+        print(f"{fit.kernel_class.value:12s} {fit.samples:4d} {fit.op_ms * 1e3:7.2f} {compute:>11s} {memory:>10s} "
+              f"{fit.median_error:10.1%}")
+    networks = [(name, create_model(name, device="meta"), model_info(name).resolution)
+                for name in args.models.split(",") if name]
+    networks += [random_network(seed) for seed in range(1, args.held_out + 1)]
+    print(f"\n{'model':20s} {'px':>4s} {'predicted ms':>12s} {'measured ms':>11s} {'IQR ms':>7s} {'error':>7s}")
+    worst = 0.0
+    for name, network, side in networks:
+        predicted = model.predict(analyze(network, (1, 3, side, side), name=name)).predicted_ms
+        measured = profile(network, (1, 3, side, side), runs=args.runs, threads=args.threads)
+        error = predicted / measured.latency.median_ms - 1
+        worst = max(worst, abs(error))
+        print(f"{name:20s} {side:4d} {predicted:12.2f} {measured.latency.median_ms:11.2f} "
+              f"{measured.latency.iqr_ms:7.2f} {error:+7.1%}")
+    print(f"\nworst error {worst:.1%}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,420 @@
+"""Study ``latency``: where time goes against where the FLOPs go, model by model, on this machine.
+
+Every model is profiled (:func:`~convcost.analyzer.profiling.profile`) at its native resolution,
+batch 1, float32, on this machine's CPU, in isolation (nothing else runs while it measures): the
+hook-free whole-model median with its interquartile range, and every module's own time. Each
+module's time is then set beside its FLOPs by kernel class (:mod:`convcost.analyzer.kernel_class`)
+and by declared stage, and under the machine's roofline (:mod:`convcost.analyzer.roofline`); the
+latency model (:mod:`convcost.analyzer.latency_model`) predicts every model's latency from its
+counts alone, and the error of that prediction is reported per model. The section adds the
+measured and predicted latency to the report's summary table. Times are measurements of this
+machine: no count depends on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from convcost.analyzer import Analysis
+from convcost.analyzer.kernel_class import KernelClass, layer_class
+from convcost.analyzer.latency_model import LatencyModel
+from convcost.analyzer.profiling import Profile
+from convcost.analyzer.roofline import PUBLISHED_DEVICES, Roofline
+from convcost.analyzer.timed import MeasuredTime
+from convcost.architectures import list_models
+from convcost.reports.charts import PALETTE, ChartJob, axis_units, chart_style, short_model
+from convcost.reports.columns import Column
+from convcost.reports.frames import part_label
+from convcost.reports.prose import plural, span
+from convcost.reports.sections import Section, Table
+from convcost.reports.units import Unit
+
+from .arguments import model_names, non_negative_int, positive_int
+from .base import Study, StudyOption, register_study
+from .common import AnalysisJob
+
+__all__ = ["ClassTime", "LatencySettings", "LatencyStudy", "MachineJob", "ModelTime", "PartTime", "ProfileJob",
+           "latency_section"]
+
+#: Timed forwards per model in the main report (and untimed ones before them).
+REPORT_RUNS = 5
+REPORT_WARMUP = 2
+#: Models whose roofline and time-share charts the section draws (when profiled).
+CHART_MODELS = ("mobilenet_v2", "efficientnet_b0", "efficientnet_v2_s", "resnet50")
+
+
+@dataclass(frozen=True)
+class LatencySettings:
+    """Which registry models, how many timed forwards (``runs``) after ``warmup`` untimed ones, and whether the
+    latency model predicts them."""
+
+    models: tuple[str, ...]
+    runs: int
+    warmup: int
+    predict: bool = True
+
+
+@dataclass(frozen=True)
+class ProfileJob:
+    """One registry model profiled at its native resolution: real arithmetic, timed, so it runs alone."""
+
+    model: str
+    runs: int
+    warmup: int
+
+    @property
+    def isolated(self) -> bool:
+        """Profiling runs real arithmetic and measures time: alone."""
+        return True
+
+    def run(self) -> Profile:
+        """Profile the model (without a roofline: the study sets one beside it)."""
+        from convcost.analyzer.profiling import profile
+        from convcost.architectures import create_model, model_info
+
+        side = model_info(self.model).resolution
+        return profile(create_model(self.model, device="meta"), (1, 3, side, side), runs=self.runs,
+                       warmup=self.warmup, name=self.model)
+
+
+@dataclass(frozen=True)
+class MachineJob:
+    """This machine's roofline and (with ``predict``) latency model: from the cache, or measured alone."""
+
+    predict: bool
+
+    @property
+    def isolated(self) -> bool:
+        """Measuring the roofline and fitting the latency model time real arithmetic: alone."""
+        return True
+
+    def run(self) -> tuple[Roofline, LatencyModel | None]:
+        """:func:`~convcost.analyzer.timed.machine_models`."""
+        from convcost.analyzer.timed import machine_models
+
+        return machine_models(predict=self.predict)
+
+
+@dataclass(frozen=True)
+class ClassTime:
+    """A model's measured time, predicted time and FLOPs in one kernel class (ms, ms, FLOPs)."""
+
+    kernel_class: KernelClass
+    measured_ms: float
+    predicted_ms: float | None
+    flops: int
+
+
+@dataclass(frozen=True)
+class PartTime:
+    """A model's measured time and FLOPs in one declared part (stem, stage, head, classifier)."""
+
+    part: str
+    measured_ms: float
+    flops: int
+
+
+@dataclass(frozen=True)
+class ModelTime:
+    """One model's measured and predicted time, by kernel class and by part."""
+
+    time: MeasuredTime
+    resolution: int
+    macs: int
+    by_class: tuple[ClassTime, ...]
+    by_part: tuple[PartTime, ...]
+
+
+@dataclass(frozen=True)
+class LatencyStudy:
+    """Every profiled model, the machine's roofline and the latency model that predicted them."""
+
+    models: tuple[ModelTime, ...]
+    roofline: Roofline
+    latency_model: LatencyModel | None
+    runs: int
+    warmup: int
+
+
+def model_time(measured: MeasuredTime, analysis: Analysis) -> ModelTime:
+    """``measured`` split by kernel class and declared part through ``analysis``'s records."""
+    records = {record.name: record for record in analysis.layers}
+    predicted = {layer.name: layer.predicted_ms for layer in measured.prediction.layers} \
+        if measured.prediction is not None else {}
+    classes: dict[KernelClass, list[float]] = {}
+    parts: dict[str, list[float]] = {}
+    for layer in measured.profile.layers:
+        record = records[layer.name]
+        row = classes.setdefault(layer_class(record), [0.0, 0.0, 0])
+        row[0] += layer.latency.median_ms
+        row[1] += predicted.get(layer.name, 0.0)
+        row[2] += layer.flops
+        part = parts.setdefault(part_label(record), [0.0, 0])
+        part[0] += layer.latency.median_ms
+        part[1] += layer.flops
+    by_class = tuple(ClassTime(kernel, ms, predicted_ms if predicted else None, int(flops))
+                     for kernel in KernelClass if kernel in classes
+                     for ms, predicted_ms, flops in [classes[kernel]])
+    by_part = tuple(PartTime(part, ms, int(flops)) for part, (ms, flops) in parts.items())
+    return ModelTime(measured, analysis.input_shapes[0][-1], analysis.totals.macs, by_class, by_part)
+
+
+class Latency(Study[LatencySettings, LatencyStudy]):
+    """Measured time against FLOPs, the roofline and the latency model's prediction, per model."""
+
+    name = "latency"
+    title = "Measured latency per model: time against FLOPs, the roofline, and the prediction from counts"
+    position = 65
+    options = (
+        StudyOption(("--models",), "registry models to profile, comma-separated (default: every built-in model)",
+                    "chooses the latency study's models", type=model_names, metavar="LIST"),
+        StudyOption(("--profile-runs",), f"timed forwards per model (default: {REPORT_RUNS})",
+                    "times the latency study's models", type=positive_int, default=REPORT_RUNS, metavar="N"),
+        StudyOption(("--profile-warmup",), f"untimed forwards per model first (default: {REPORT_WARMUP})",
+                    "warms the latency study's models up", type=non_negative_int, default=REPORT_WARMUP,
+                    metavar="N"),
+    )
+
+    def settings(self, values: Mapping[str, Any]) -> LatencySettings:
+        """The models, runs and warm-up asked for."""
+        models = values.get("models") or tuple(list_models())
+        warmup = values.get("profile_warmup")
+        return LatencySettings(tuple(models), values.get("profile_runs") or REPORT_RUNS,
+                               REPORT_WARMUP if warmup is None else warmup)
+
+    def report_settings(self) -> LatencySettings:
+        """Every built-in model, :data:`REPORT_RUNS` timed forwards."""
+        return LatencySettings(tuple(list_models()), REPORT_RUNS, REPORT_WARMUP)
+
+    def jobs(self, settings: LatencySettings) -> list[Any]:
+        """Each model's analysis (shared), the machine's figures, then each model's profile (alone)."""
+        return [*(AnalysisJob(model) for model in settings.models), MachineJob(settings.predict),
+                *(ProfileJob(model, settings.runs, settings.warmup) for model in settings.models)]
+
+    def assemble(self, settings: LatencySettings, results: Mapping[Any, Any]) -> LatencyStudy:
+        """Each profile under the roofline, predicted by the latency model, split by class and part."""
+        roofline, latency_model = results[MachineJob(settings.predict)]
+        models = []
+        for model in settings.models:
+            analysis: Analysis = results[AnalysisJob(model)]
+            measured = replace(results[ProfileJob(model, settings.runs, settings.warmup)], roofline=roofline)
+            prediction = latency_model.predict(analysis) if latency_model is not None else None
+            models.append(model_time(MeasuredTime(measured, prediction, latency_model), analysis))
+        return LatencyStudy(tuple(models), roofline, latency_model, settings.runs, settings.warmup)
+
+    def section(self, result: LatencyStudy) -> Section:
+        """:func:`latency_section`."""
+        return latency_section(result)
+
+
+register_study(Latency())
+
+
+def latency_section(study: LatencyStudy) -> Section:
+    """The study's section: a row per model, time and FLOPs shares by kernel class and by part, the latency model's
+    fit, roofline estimates on published devices; charts of the shares, the roofline and latency against MACs."""
+    frame = _model_frame(study)
+    classes = _class_frame(study)
+    parts = _part_frame(study)
+    roof = study.roofline
+    first = study.models[0].time.profile.machine if study.models else None
+    machine = (f"{first.processor}, {first.cores} cores, {first.threads} threads, torch {first.torch}"
+               if first is not None else "this machine")
+    intro = (
+        f"Each model runs on real tensors at its native resolution, batch 1, float32, eval mode, alone on {machine}: "
+        f"the whole forward timed with no hook ({plural(study.runs, 'run')} after "
+        f"{plural(study.warmup, 'warm-up forward')}; median and interquartile range), then every module's own time "
+        "under hooks. Where the time goes is set against where the FLOPs go, by kernel class and by stage. The "
+        f"machine's roofline: {roof.peak_gflops:.1f} GFLOP/s and {roof.bandwidth_gbs:.1f} GB/s ({roof.source})."
+    )
+    notes = [
+        "Latency ms: median of the hook-free runs; Latency IQR ms: their interquartile range. Times are measurements "
+        "on this machine, which may be shared: they move from run to run, while the counts beside them are exact.",
+        "Time share: a kernel class's (or stage's) share of the modules' own times; FLOPs share: its share of the "
+        "FLOPs. Depthwise convolutions and elementwise layers (batch norm, activations, squeeze-excite's pooling and "
+        "scale, residual adds) take a larger share of the time than of the FLOPs: they move many bytes per FLOP "
+        "and each call has a fixed cost.",
+    ]
+    tables = [Table("Time share against FLOPs share by kernel class", classes),
+              Table("Time share against FLOPs share by stage", parts)]
+    if study.latency_model is not None:
+        errors = [m.time.prediction_error for m in study.models if m.time.prediction_error is not None]
+        fit = study.latency_model
+        intro += (f" The latency model predicts each model from its counts alone (fitted on "
+                  f"{sum(c.samples for c in fit.classes)} single-layer micro-benchmarks, never on these networks): "
+                  f"errors {span([100 * e for e in errors])}%.") if errors else ""
+        tables.append(Table("Latency model fitted on single-layer micro-benchmarks", _fit_frame(fit)))
+    tables.append(Table("Roofline estimates on published devices (estimates from published peaks, not measurements)",
+                        _estimates_frame(study)))
+    charted = [m for m in study.models if m.time.model in CHART_MODELS] or list(study.models[:4])
+    figures = [ChartJob("latency-shares", time_share_chart, (classes[classes["model"].isin(
+                   [m.time.model for m in charted])],)),
+               ChartJob("latency-roofline", roofline_chart, (_points_frame(charted), roof.peak_gflops,
+                                                               roof.bandwidth_gbs)),
+               ChartJob("latency-vs-macs", latency_chart, (frame,))] if study.models else []
+    summary = frame[[Column.MODEL.key, Column.LATENCY.key, Column.LATENCY_IQR.key, Column.PREDICTED_LATENCY.key]]
+    values = {"roofline": {"peak_gflops": roof.peak_gflops, "bandwidth_gbs": roof.bandwidth_gbs,
+                           "measured": roof.measured, "source": roof.source}}
+    if first is not None:
+        values["machine"] = {"processor": first.processor, "cores": first.cores, "threads": first.threads,
+                             "device": first.device.value, "torch": first.torch}
+    return Section("Time: measured latency against the counts", intro, frame, figures=figures, tables=tables,
+                   notes=notes, values=values, summary=summary)
+
+
+def _model_frame(study: LatencyStudy) -> pd.DataFrame:
+    rows = []
+    for model in study.models:
+        measured = model.time.profile
+        latency = measured.latency
+        prediction = model.time.prediction
+        bound = measured.bound_ms()
+        flops = sum(layer.flops for layer in measured.layers)
+        rows.append({
+            Column.MODEL.key: measured.model, Column.RESOLUTION.key: model.resolution,
+            Column.LATENCY.key: latency.median_ms, Column.LATENCY_IQR.key: latency.iqr_ms, "runs": latency.runs,
+            Column.PREDICTED_LATENCY.key: prediction.predicted_ms if prediction is not None else None,
+            "prediction_error": model.time.prediction_error, Column.MACS.key: model.macs, Column.FLOPS.key: flops,
+            "gflops_per_s": flops / latency.median_ms / 1e6 if latency.median_ms > 0 else 0.0,
+            "layer_sum_ms": measured.layer_sum_ms, "roofline_bound_ms": bound,
+            "roofline_efficiency": bound / latency.median_ms if latency.median_ms > 0 else 0.0,
+        })
+    return pd.DataFrame(rows, columns=[Column.MODEL.key, Column.RESOLUTION.key, Column.LATENCY.key,
+                                       Column.LATENCY_IQR.key, "runs", Column.PREDICTED_LATENCY.key,
+                                       "prediction_error", Column.MACS.key, Column.FLOPS.key, "gflops_per_s",
+                                       "layer_sum_ms", "roofline_bound_ms", "roofline_efficiency"])
+
+
+def _class_frame(study: LatencyStudy) -> pd.DataFrame:
+    rows = []
+    for model in study.models:
+        total_ms = sum(c.measured_ms for c in model.by_class) or 1.0
+        total_flops = sum(c.flops for c in model.by_class) or 1
+        rows += [{"model": model.time.model, "kernel_class": c.kernel_class.value, "latency_ms": c.measured_ms,
+                  "predicted_ms": c.predicted_ms, "time_share": c.measured_ms / total_ms,
+                  "flops_share": c.flops / total_flops} for c in model.by_class]
+    return pd.DataFrame(rows, columns=["model", "kernel_class", "latency_ms", "predicted_ms", "time_share",
+                                       "flops_share"])
+
+
+def _part_frame(study: LatencyStudy) -> pd.DataFrame:
+    rows = []
+    for model in study.models:
+        total_ms = sum(p.measured_ms for p in model.by_part) or 1.0
+        total_flops = sum(p.flops for p in model.by_part) or 1
+        rows += [{"model": model.time.model, "stage": p.part, "latency_ms": p.measured_ms,
+                  "time_share": p.measured_ms / total_ms, "flops_share": p.flops / total_flops}
+                 for p in model.by_part]
+    return pd.DataFrame(rows, columns=["model", "stage", "latency_ms", "time_share", "flops_share"])
+
+
+def _fit_frame(fit: LatencyModel) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "kernel_class": c.kernel_class.value, "samples": c.samples, "op_us": c.op_ms * 1e3,
+        "compute_efficiency": c.compute_efficiency, "memory_efficiency": c.memory_efficiency,
+        "median_error": c.median_error,
+    } for c in fit.classes], columns=["kernel_class", "samples", "op_us", "compute_efficiency", "memory_efficiency",
+                                      "median_error"])
+
+
+def _estimates_frame(study: LatencyStudy) -> pd.DataFrame:
+    rows = [{"model": m.time.model, **{device.name: m.time.profile.bound_ms(device.roofline)
+                                        for device in PUBLISHED_DEVICES}} for m in study.models]
+    return pd.DataFrame(rows, columns=["model", *(device.name for device in PUBLISHED_DEVICES)])
+
+
+def _points_frame(models: Sequence[ModelTime]) -> pd.DataFrame:
+    """Every layer that does FLOPs and takes time: its model, kernel class, intensity and achieved GFLOP/s."""
+    rows = []
+    for model in models:
+        classes = {layer.name: layer.kernel_class for layer in model.time.prediction.layers} \
+            if model.time.prediction is not None else {}
+        rows += [{"model": model.time.model, "kernel_class": classes.get(layer.name, KernelClass.ELEMENTWISE).value,
+                  "intensity": layer.intensity, "gflops_per_s": layer.gflops_per_s}
+                 for layer in model.time.profile.layers if layer.flops and layer.latency.median_ms > 0]
+    return pd.DataFrame(rows, columns=["model", "kernel_class", "intensity", "gflops_per_s"])
+
+
+_CLASS_COLORS = {kernel.value: PALETTE[index] for index, kernel in enumerate(KernelClass)}
+
+
+def time_share_chart(classes: pd.DataFrame) -> Figure:
+    """Per model, each kernel class's share of the FLOPs beside its share of the time (percent)."""
+    models = list(dict.fromkeys(classes["model"]))
+    with chart_style():
+        figure = Figure(figsize=(4 * len(models) + 1, 4.2))
+        panels = figure.subplots(1, len(models), squeeze=False, sharey=True,
+                                 gridspec_kw=dict(left=0.06, right=0.99, bottom=0.24, top=0.82, wspace=0.08))[0]
+        for axes, model in zip(panels, models, strict=True):
+            rows = classes[classes["model"] == model]
+            positions = range(len(rows))
+            axes.bar([p - 0.2 for p in positions], rows["flops_share"] * 100, 0.4, label="FLOPs share",
+                     color=PALETTE[0])
+            axes.bar([p + 0.2 for p in positions], rows["time_share"] * 100, 0.4, label="time share",
+                     color=PALETTE[1])
+            axes.set_xticks(list(positions), list(rows["kernel_class"]), rotation=35, ha="right")
+            axes.set_title(short_model(model))
+            axes.set_xlabel("kernel class")
+        panels[0].set_ylabel("share of the model (%)")
+        panels[0].legend(loc="upper left", fontsize=7)
+        figure.suptitle("Where the FLOPs go against where the time goes (measured on this machine)")
+    return figure
+
+
+def roofline_chart(points: pd.DataFrame, peak_gflops: float, bandwidth_gbs: float) -> Figure:
+    """Every layer as a point, arithmetic intensity (FLOPs per byte) against achieved GFLOP/s, under the roofline."""
+    models = list(dict.fromkeys(points["model"]))
+    with chart_style():
+        figure = Figure(figsize=(4 * max(len(models), 1) + 1, 4.4))
+        panels = figure.subplots(1, max(len(models), 1), squeeze=False, sharey=True,
+                                 gridspec_kw=dict(left=0.06, right=0.99, bottom=0.14, top=0.78, wspace=0.08))[0]
+        low = max(points["intensity"].min() / 2, 1e-3) if len(points) else 0.01
+        high = points["intensity"].max() * 2 if len(points) else 100.0
+        ridge = peak_gflops / bandwidth_gbs
+        roof_x = [low, ridge, max(high, ridge * 2)]
+        for axes, model in zip(panels, models, strict=True):
+            rows = points[points["model"] == model]
+            axes.plot(roof_x, [bandwidth_gbs * low, peak_gflops, peak_gflops], color="black", linewidth=1,
+                      label="roofline")
+            for kernel, group in rows.groupby("kernel_class", sort=False):
+                axes.scatter(group["intensity"], group["gflops_per_s"], s=10, alpha=0.7, label=str(kernel),
+                             color=_CLASS_COLORS.get(str(kernel), PALETTE[-1]))
+            axis_units(axes, "x", Unit.COUNT, log=True)
+            axis_units(axes, "y", Unit.COUNT, log=True)
+            axes.set_title(short_model(model))
+            axes.set_xlabel("FLOPs per byte moved")
+        panels[0].set_ylabel("achieved GFLOP/s")
+        handles, labels = panels[0].get_legend_handles_labels()
+        figure.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.92), ncols=len(labels), fontsize=7)
+        figure.suptitle(f"Every layer under this machine's roofline ({peak_gflops:.0f} GFLOP/s, "
+                        f"{bandwidth_gbs:.0f} GB/s)")
+    return figure
+
+
+def latency_chart(frame: pd.DataFrame) -> Figure:
+    """Each model's measured latency (median, with its interquartile range) and predicted latency against its
+    MACs, log-log."""
+    with chart_style():
+        figure = Figure(figsize=(8, 5))
+        axes = figure.subplots(gridspec_kw=dict(left=0.1, right=0.97, bottom=0.12, top=0.9))
+        axes.errorbar(frame[Column.MACS.key], frame[Column.LATENCY.key], yerr=frame[Column.LATENCY_IQR.key] / 2,
+                      fmt="o", color=PALETTE[0], label="measured (median, IQR)")
+        predicted = frame.dropna(subset=[Column.PREDICTED_LATENCY.key])
+        if len(predicted):
+            axes.scatter(predicted[Column.MACS.key], predicted[Column.PREDICTED_LATENCY.key], marker="x",
+                         color=PALETTE[1], label="predicted from counts")
+        for _, row in frame.iterrows():
+            axes.annotate(short_model(str(row[Column.MODEL.key])), (row[Column.MACS.key], row[Column.LATENCY.key]),
+                          textcoords="offset points", xytext=(4, 4), fontsize=7)
+        axis_units(axes, "x", Unit.COUNT, log=True)
+        axes.set_yscale("log")
+        axes.set_xlabel("conv+linear MACs (count)")
+        axes.set_ylabel("forward latency (ms)")
+        axes.legend(loc="upper left", fontsize=8)
+        figure.suptitle("Latency against MACs on this machine")
+    return figure

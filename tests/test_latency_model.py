@@ -1,0 +1,136 @@
+"""The latency model: kernel classes, the fit's arithmetic, predictions as sums, the cache, the micro-benchmarks.
+
+No measured time is asserted: fits are checked on synthetic samples made from known figures, and
+the micro-benchmarks only for their structure.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from torch import nn
+
+from convcost import analyze, create_model
+from convcost.analyzer.kernel_class import KernelClass, layer_class
+from convcost.analyzer.latency_model import ClassFit, LatencyModel, fit_latency_model, machine_latency_model
+from convcost.analyzer.microbench import LayerSample, microbenchmarks, run_microbenchmarks
+from convcost.analyzer.roofline import Roofline
+from convcost.analyzer.traffic import bytes_moved
+
+ROOF = Roofline(100.0, 20.0, "cpu", True, "test")  # 100 GFLOP/s, 20 GB/s
+CALL_MS = 0.002
+
+
+def synthetic(kernel: KernelClass, op_ms: float, compute_eff: float, memory_eff: float | None) -> list[LayerSample]:
+    """Samples whose times follow the model exactly."""
+    samples = []
+    for index, (flops, nbytes) in enumerate([(10**6, 10**5), (10**8, 10**6), (3 * 10**9, 4 * 10**7),
+                                             (5 * 10**7, 3 * 10**7), (10**4, 10**4), (7 * 10**8, 10**5)]):
+        ms = (CALL_MS + op_ms + flops / (ROOF.peak_gflops * compute_eff) / 1e6
+              + (nbytes / (ROOF.bandwidth_gbs * memory_eff) / 1e6 if memory_eff else 0.0))
+        samples.append(LayerSample(kernel, f"s{index}", 1, 1, flops, nbytes, ms))
+    return samples
+
+
+def test_the_fit_recovers_the_figures_the_times_were_made_from() -> None:
+    samples = synthetic(KernelClass.DEPTHWISE, 0.004, 0.05, 0.4) + synthetic(KernelClass.ELEMENTWISE, 0.001, 0.5, 0.7)
+    model = fit_latency_model(samples, ROOF, CALL_MS, threads=2)
+    depthwise = model.fit(KernelClass.DEPTHWISE)
+    assert depthwise.op_ms == pytest.approx(0.004, rel=1e-6)
+    assert depthwise.compute_efficiency == pytest.approx(0.05, rel=1e-6)
+    assert depthwise.memory_efficiency == pytest.approx(0.4, rel=1e-6)
+    assert depthwise.samples == 6 and depthwise.median_error == pytest.approx(0, abs=1e-9)
+    assert model.fit(KernelClass.ELEMENTWISE).memory_efficiency == pytest.approx(0.7, rel=1e-6)
+
+
+def test_a_term_the_times_do_not_have_is_dropped_not_fitted_negative() -> None:
+    samples = synthetic(KernelClass.ELEMENTWISE, 0.001, 0.2, None)
+    fit = fit_latency_model(samples, ROOF, CALL_MS, threads=1).fit(KernelClass.ELEMENTWISE)
+    assert fit.memory_efficiency is None
+    assert fit.compute_efficiency == pytest.approx(0.2, rel=1e-6)
+
+
+def test_a_class_with_no_benchmark_falls_back_on_elementwise_and_elementwise_is_required() -> None:
+    model = fit_latency_model(synthetic(KernelClass.ELEMENTWISE, 0.001, 0.5, 0.7), ROOF, CALL_MS, threads=1)
+    assert model.fit(KernelClass.GROUPED) is model.fit(KernelClass.ELEMENTWISE)
+    with pytest.raises(ValueError, match="elementwise micro-benchmarks"):
+        fit_latency_model(synthetic(KernelClass.LINEAR, 0.001, 0.5, 0.7), ROOF, CALL_MS, threads=1)
+
+
+def fitted() -> LatencyModel:
+    fits = tuple(ClassFit(kernel, 0.001 * (index + 1), 0.1 * (index + 1), 0.5, 6, 0.0)
+                 for index, kernel in enumerate(KernelClass))
+    return LatencyModel(ROOF, CALL_MS, fits, 2)
+
+
+def test_a_prediction_is_its_modules_added_each_by_the_formula() -> None:
+    model = fitted()
+    analysis = analyze(create_model("mobilenet_v2", device="meta"), (1, 3, 224, 224))
+    prediction = model.predict(analysis)
+    records = {record.name: record for record in analysis.layers}
+    assert len(prediction.layers) == len(analysis.layers)
+    for layer in prediction.layers:
+        record = records[layer.name]
+        fit = model.fit(layer.kernel_class)
+        ops = sum(op.calls for op in record.ops.values())
+        moved = bytes_moved(record, 4)
+        expected = (record.calls * CALL_MS + ops * fit.op_ms + record.flops / (100e9 * fit.compute_efficiency) * 1e3
+                    + moved / (20e9 * 0.5) * 1e3)
+        assert layer.predicted_ms == pytest.approx(expected, rel=1e-9)
+        assert layer.bound_ms == pytest.approx(ROOF.bound_ms(record.flops, moved), rel=1e-12)
+        assert layer.predicted_ms >= layer.bound_ms  # no efficiency above 1 here: never faster than the roofline
+    assert prediction.predicted_ms == pytest.approx(sum(prediction.by_class().values()), rel=1e-12)
+    classes = {layer.name: layer.kernel_class for layer in prediction.layers}
+    assert classes["stages.0.0.depthwise.conv"] == KernelClass.DEPTHWISE
+    assert classes["stages.0.0.project.conv"] == KernelClass.POINTWISE
+    assert classes["stem.conv"] == KernelClass.STANDARD
+    assert classes["fc"] == KernelClass.LINEAR
+    assert classes["stem.bn"] == classes["stages.1.1"] == KernelClass.ELEMENTWISE  # a batch norm, a residual add
+
+
+def test_kernel_classes_come_from_hyper_parameters_and_operators() -> None:
+    class Functional(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.weight = nn.Parameter(nn.init.zeros_(nn.Linear(8, 8).weight))
+
+        def forward(self, x):
+            return x @ self.weight
+
+    cases = [(nn.Conv2d(8, 8, 3, groups=4), (1, 8, 9, 9), KernelClass.GROUPED),
+             (nn.ConvTranspose2d(8, 4, 2), (1, 8, 9, 9), KernelClass.STANDARD),
+             (Functional(), (1, 8), KernelClass.LINEAR), (nn.Hardswish(), (1, 8), KernelClass.ELEMENTWISE)]
+    for module, shape, expected in cases:
+        root = analyze(module, shape).layers[0]
+        assert layer_class(root) == expected, type(module).__name__
+
+
+def test_the_fit_is_cached_per_machine_and_read_back_whole(tmp_path) -> None:
+    path = tmp_path / "latency_model.json"
+    calls = []
+
+    def fake() -> LatencyModel:
+        calls.append(1)
+        return fitted()
+
+    first = machine_latency_model(ROOF, 2, "Some CPU", cache=path, fit=fake)
+    again = machine_latency_model(ROOF, 2, "Some CPU", cache=path, fit=fake)
+    machine_latency_model(ROOF, 1, "Some CPU", cache=path, fit=fake)  # another thread count: fitted again
+    assert len(calls) == 2 and again == first == fitted()
+    assert len(json.loads(path.read_text())) == 2
+    path.write_text("{not json")
+    assert machine_latency_model(ROOF, 2, "Some CPU", cache=path, fit=fake) == first and len(calls) == 3
+
+
+def test_the_micro_benchmarks_are_fixed_cover_every_class_and_time_real_layers() -> None:
+    benches = microbenchmarks()
+    assert [b.label for b in benches] == [b.label for b in microbenchmarks()]
+    assert {b.kernel_class for b in benches} == set(KernelClass)
+    picked = [next(b for b in benches if b.kernel_class is kernel) for kernel in KernelClass]
+    for bench, sample in zip(picked, run_microbenchmarks(tuple(picked), runs=1, warmup=0), strict=True):
+        root = analyze(bench.build(), bench.inputs).layers[0]
+        assert (sample.kernel_class, sample.flops, sample.calls) == (bench.kernel_class, root.flops, 1)
+        assert sample.bytes_moved == bytes_moved(root, 4) and sample.ops >= 1
+        assert sample.measured_ms > 0
+        assert layer_class(root) == bench.kernel_class  # each benchmark is of the class it stands for

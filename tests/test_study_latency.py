@@ -1,0 +1,94 @@
+"""The latency study: structure, units and the arithmetic between its figures; never a measured value.
+
+It runs once per session on one small model (``helpers.UNTIMED``), timed once, with the machine's
+roofline and latency model fitted into the session's cache folder.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from convcost.analyzer import analyze
+from convcost.architectures import create_model
+from convcost.cli.app import main
+from convcost.reports.columns import Column
+from convcost.reports.frames import summary_frame
+from convcost.studies.latency import LatencyStudy, latency_section
+
+MODEL = "mobilenet_v2_035"
+
+
+@pytest.fixture(scope="module")
+def study(study_of) -> LatencyStudy:
+    return study_of("latency")
+
+
+def test_every_model_is_profiled_once_with_its_spread_and_predicted(study: LatencyStudy) -> None:
+    (model,) = study.models
+    measured = model.time.profile
+    assert (measured.model, model.resolution, measured.latency.runs, study.runs, study.warmup) == (MODEL, 224, 1, 1, 0)
+    assert measured.roofline == study.roofline and study.roofline.measured
+    assert model.time.prediction is not None and study.latency_model is model.time.latency_model
+    expected = model.time.prediction.predicted_ms / measured.latency.median_ms - 1
+    assert model.time.prediction_error == pytest.approx(expected, rel=1e-12)
+
+
+def test_classes_and_stages_split_the_model_exactly(study: LatencyStudy) -> None:
+    (model,) = study.models
+    measured = model.time.profile
+    flops = analyze(create_model(MODEL, device="meta"), (1, 3, 224, 224)).totals.flops
+    assert sum(c.flops for c in model.by_class) == sum(p.flops for p in model.by_part) == flops  # exact integers
+    assert sum(c.measured_ms for c in model.by_class) == pytest.approx(measured.layer_sum_ms, rel=1e-9)
+    assert sum(p.measured_ms for p in model.by_part) == pytest.approx(measured.layer_sum_ms, rel=1e-9)
+    assert model.time.prediction is not None
+    predicted = sum(c.predicted_ms or 0.0 for c in model.by_class)
+    assert predicted == pytest.approx(model.time.prediction.predicted_ms, rel=1e-9)
+    assert {c.kernel_class.value for c in model.by_class} == {"standard", "depthwise", "pointwise", "linear",
+                                                             "elementwise"}
+    assert [p.part for p in model.by_part][1:] == ["stem", *(f"stages.{i}" for i in range(7)), "head", "fc"]
+
+
+def test_the_section_states_its_units_shares_and_summary(study: LatencyStudy) -> None:
+    section = latency_section(study)
+    (row,) = section.frame.to_dict("records")
+    latency = study.models[0].time.profile.latency.median_ms
+    assert row[Column.LATENCY.key] == latency and row["runs"] == 1
+    assert row["roofline_efficiency"] == pytest.approx(row["roofline_bound_ms"] / latency, rel=1e-12)
+    assert row["gflops_per_s"] == pytest.approx(row[Column.FLOPS.key] / latency / 1e6, rel=1e-12)
+    classes, parts, fit, estimates = (table.frame for table in section.tables)
+    assert classes["time_share"].sum() == pytest.approx(1) and classes["flops_share"].sum() == pytest.approx(1)
+    assert parts["time_share"].sum() == pytest.approx(1) and parts["flops_share"].sum() == pytest.approx(1)
+    assert list(fit["kernel_class"]) == ["standard", "depthwise", "pointwise", "grouped", "linear", "elementwise"]
+    assert "not measurements" in section.tables[3].caption and len(estimates.columns) == 6
+    assert section.values["roofline"]["peak_gflops"] == study.roofline.peak_gflops
+    assert set(section.values["machine"]) == {"processor", "cores", "threads", "device", "torch"}
+    assert list(section.summary.columns) == ["model", "latency_ms", "latency_iqr_ms", "predicted_ms"]
+    joined = summary_frame([analyze(create_model(MODEL, device="meta"), (1, 3, 224, 224), name=MODEL)],
+                           section.summary)
+    assert joined.loc[0, "latency_ms"] == latency
+    assert math.isnan(summary_frame([analyze(create_model("senet18", device="meta"), (1, 3, 32, 32),
+                                             name="senet18")], section.summary).loc[0, "latency_ms"])
+
+
+def test_the_charts_say_what_they_plot(study: LatencyStudy) -> None:
+    for job in latency_section(study).figures:
+        figure = job.build(*job.args)
+        assert figure.get_suptitle()
+        assert all(axes.get_xlabel() for axes in figure.axes)
+        assert figure.axes[0].get_ylabel()
+
+
+def test_the_command_runs_the_study_and_refuses_unknown_models(capsys, tmp_path) -> None:
+    code = main(["study", "latency", "--models", MODEL, "--profile-runs", "1", "--profile-warmup", "0",
+                 "--format", "json", "-o", str(tmp_path / "latency.json"), "--quiet"])
+    assert code == 0
+    data = json.loads((tmp_path / "latency.json").read_text())
+    assert data["rows"][0]["model"] == MODEL and data["rows"][0]["latency_ms"] > 0
+    assert data["roofline"]["bandwidth_gbs"] > 0
+    assert main(["study", "latency", "--models", "vgg16"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == ("convcost study: error: argument --models: vgg16: not a registry model; "
+                       "convcost list shows them") and "Traceback" not in "".join(err)
