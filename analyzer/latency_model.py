@@ -37,8 +37,8 @@ from .records import LayerRecord
 from .roofline import Roofline
 from .traffic import bytes_moved
 
-__all__ = ["ClassFit", "LatencyModel", "LatencyPrediction", "LayerPrediction", "fit_latency_model",
-           "machine_latency_model"]
+__all__ = ["ClassFit", "LatencyModel", "LatencyPrediction", "LayerPrediction", "cache_key", "cache_path",
+           "fit_latency_model", "machine_latency_model"]
 
 
 @dataclass(frozen=True)
@@ -175,16 +175,23 @@ def machine_latency_model(roofline: Roofline, threads: int, processor: str, *, c
     (``latency_model.json`` in :func:`~convcost.analyzer.machine_cache.cache_folder`) when it holds this machine,
     thread count, torch version and micro-benchmark set, else fitted (by ``fit``, default: the micro-benchmarks
     run here) and written to it."""
-    benches = microbenchmarks()
-    key = machine_key(processor, threads, roofline.device, f"{len(benches)} micro-benchmarks",
-                      f"{roofline.peak_gflops:.6g} GFLOP/s {roofline.bandwidth_gbs:.6g} GB/s")
-
     def measure() -> LatencyModel:
-        samples = run_microbenchmarks(benches, threads=threads)
+        samples = run_microbenchmarks(microbenchmarks(), threads=threads)
         return fit_latency_model(samples, roofline, module_call_ms(), threads)
 
-    return cached(cache if cache is not None else cache_folder() / "latency_model.json", key, fit or measure,
-                  LatencyModel.from_dict, LatencyModel.to_dict)
+    return cached(cache if cache is not None else cache_path(), cache_key(roofline, threads, processor),
+                  fit or measure, LatencyModel.from_dict, LatencyModel.to_dict)
+
+
+def cache_path() -> Path:
+    """Where fitted latency models are kept: ``latency_model.json`` in the cache folder."""
+    return cache_folder() / "latency_model.json"
+
+
+def cache_key(roofline: Roofline, threads: int, processor: str) -> str:
+    """The cache key of a fit: the machine, threads, torch version, the micro-benchmark set and the roofline."""
+    return machine_key(processor, threads, roofline.device, f"{len(microbenchmarks())} micro-benchmarks",
+                       f"{roofline.peak_gflops:.6g} GFLOP/s {roofline.bandwidth_gbs:.6g} GB/s")
 
 
 def _fit_class(kernel: KernelClass, samples: list[LayerSample], roofline: Roofline, call_ms: float) -> ClassFit:

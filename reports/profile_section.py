@@ -3,23 +3,38 @@ and the whole model's latency, spread, measuring overhead and machine."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from convcost.analyzer.roofline import PUBLISHED_DEVICES
 
+from .columns import LATENCY_SUMMARY_COLUMNS, Column
 from .sections import Section, Table
 
 if TYPE_CHECKING:
+    from convcost.analyzer.latency_model import LatencyPrediction
     from convcost.analyzer.profiling import Profile
+    from convcost.analyzer.timed import MeasuredTime
 
-__all__ = ["profile_section"]
+__all__ = ["measured_summary", "profile_section"]
 
 
-def profile_section(result: Profile) -> Section:
+def measured_summary(times: Sequence[MeasuredTime]) -> pd.DataFrame:
+    """Per model, what a summary table adds when its models were profiled: the measured latency (median), its
+    interquartile range and the latency model's prediction (empty when not predicted), in milliseconds."""
+    return pd.DataFrame([{
+        Column.MODEL.key: time.model, Column.LATENCY.key: time.profile.latency.median_ms,
+        Column.LATENCY_IQR.key: time.profile.latency.iqr_ms,
+        Column.PREDICTED_LATENCY.key: time.prediction.predicted_ms if time.prediction is not None else None,
+    } for time in times], columns=[column.key for column in (Column.MODEL, *LATENCY_SUMMARY_COLUMNS)])
+
+
+def profile_section(result: Profile, prediction: LatencyPrediction | None = None) -> Section:
     """The section of ``result``; its JSON carries ``latency_ms`` (the hook-free median) at the top level and
-    ``latency_ms`` on every layer row."""
+    ``latency_ms`` on every layer row; with the latency model's ``prediction`` of the same forward,
+    ``predicted_ms`` and ``prediction_error`` too."""
     rows = [{
         "name": layer.name, "type": layer.type, "kind": layer.kind, "latency_ms": layer.latency.median_ms,
         "latency_iqr_ms": layer.latency.iqr_ms, "macs": layer.macs, "flops": layer.flops,
@@ -62,6 +77,11 @@ def profile_section(result: Profile) -> Section:
                     "device": machine.device.value, "torch": machine.torch},
     }
     tables = [Table("Time by layer kind against FLOPs", by_kind)]
+    if prediction is not None and latency.median_ms > 0:
+        error = prediction.predicted_ms / latency.median_ms - 1
+        values.update(predicted_ms=prediction.predicted_ms, prediction_error=error)
+        intro += (f" From its counts alone, with no run, this machine's latency model predicts "
+                  f"{prediction.predicted_ms:.2f} ms ({error:+.1%} against the measurement).")
     if roof is not None:
         values["roofline"] = {"peak_gflops": roof.peak_gflops, "bandwidth_gbs": roof.bandwidth_gbs,
                               "measured": roof.measured, "source": roof.source, "bound_ms": result.bound_ms()}

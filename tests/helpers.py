@@ -12,10 +12,11 @@ from convcost.reports.charts import ChartJob
 from convcost.reports.sections import Section
 from convcost.studies import get_study
 
-#: Settings that differ from the report's: the fused study untimed (its timing is tested on its own), the latency
-#: study on one small model, timed once.
+#: Settings that differ from the report's: the fused and scaling studies untimed (their timing is tested on its
+#: own), the latency study on one small model, timed once.
 UNTIMED: dict[str, dict[str, Any]] = {
-    "fused": {"runs": 0}, "latency": {"models": ("mobilenet_v2_035",), "profile_runs": 1, "profile_warmup": 0}}
+    "fused": {"runs": 0}, "scaling": {"scaling_runs": 0}, "dwsep": {"dwsep_runs": 0},
+    "latency": {"models": ("mobilenet_v2_035",), "profile_runs": 1, "profile_warmup": 0}}
 
 
 def default_settings(name: str) -> Any:

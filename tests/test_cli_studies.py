@@ -34,6 +34,10 @@ def parse(html: str) -> None:
     parser.close()
 
 
+#: The flags that make ``convcost study NAME`` run with the tests' settings (``helpers.UNTIMED``): no timing.
+UNTIMED_FLAGS = {"scaling": ("--scaling-runs", "0"), "dwsep": ("--dwsep-runs", "0")}
+
+
 @pytest.fixture
 def cached_studies(monkeypatch, study_of) -> None:
     """``convcost study NAME`` computes each study once per test session (they are deterministic)."""
@@ -52,7 +56,7 @@ def cached_studies(monkeypatch, study_of) -> None:
     ("swish", "Swish, MemoryEfficientSwish or nn.SiLU: training memory", "Recommendation: silu."),
 ])
 def test_study_table(capsys, cached_studies, name: str, title: str, needle: str) -> None:
-    code, out, _ = run_cli(capsys, "study", name)
+    code, out, _ = run_cli(capsys, "study", name, *UNTIMED_FLAGS.get(name, ()))
     assert code == 0
     lines = out.splitlines()
     assert lines[:2] == [title, "=" * len(title)]
@@ -60,14 +64,14 @@ def test_study_table(capsys, cached_studies, name: str, title: str, needle: str)
 
 
 def test_study_scaling_csv(capsys, cached_studies) -> None:
-    code, out, _ = run_cli(capsys, "study", "scaling", "--format", "csv")
+    code, out, _ = run_cli(capsys, "study", "scaling", *UNTIMED_FLAGS["scaling"], "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(out)))
     assert code == 0 and [row["model"] for row in rows] == [f"efficientnet_b{i}" for i in range(8)]
     assert int(rows[-1]["macs"]) == 37_745_884_192 and float(rows[-1]["measured_ratio"]) == pytest.approx(97.834, 1e-4)
 
 
 def test_study_dwsep_json_has_every_table(capsys, cached_studies) -> None:
-    code, out, _ = run_cli(capsys, "study", "dwsep", "--format", "json")
+    code, out, _ = run_cli(capsys, "study", "dwsep", *UNTIMED_FLAGS["dwsep"], "--format", "json")
     document = json.loads(out)
     assert code == 0 and [row["standard_params"] for row in document["rows"]] == [11_131_976, 32_638_740,
                                                                                   481_648_440]

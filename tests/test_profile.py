@@ -125,18 +125,31 @@ def test_profile_command_reads_the_cached_roofline(capsys, tmp_path, monkeypatch
 
     from helpers import run_cli
 
+    from convcost import analyze, create_model
+    from convcost.analyzer.kernel_class import KernelClass
+    from convcost.analyzer.latency_model import ClassFit, LatencyModel, cache_key
     from convcost.analyzer.profiling import Device, Machine
+    from convcost.analyzer.roofline import Roofline
 
     monkeypatch.setenv("CONVCOST_CACHE_DIR", str(tmp_path))
     key = "|".join([Machine.here(Device.CPU, 1).processor, str(__import__("os").cpu_count() or 1), "1", "cpu",
                     torch.__version__])
     (tmp_path / "roofline.json").write_text(json.dumps({key: {
         "peak_gflops": 100.0, "bandwidth_gbs": 10.0, "device": "cpu", "measured": True, "source": "seeded"}}))
+    roof = Roofline(100.0, 10.0, "cpu", True, "seeded")
+    fits = tuple(ClassFit(kernel, 0.001 * (index + 1), 0.1 * (index + 1), 0.5, 6, 0.0)
+                 for index, kernel in enumerate(KernelClass))
+    seeded = LatencyModel(roof, 0.002, fits, 1)
+    (tmp_path / "latency_model.json").write_text(json.dumps({
+        cache_key(roof, 1, Machine.here(Device.CPU, 1).processor): seeded.to_dict()}))
     code, out, err = run_cli(capsys, "profile", "mobilenet_v2_035", "--resolution", "64", "--runs", "1",
                              "--warmup", "0", "--threads", "1", "--format", "json")
     assert code == 0, err
     document = json.loads(out)
     assert (document["roofline"]["peak_gflops"], document["roofline"]["source"]) == (100.0, "seeded")
+    expected = seeded.predict(analyze(create_model("mobilenet_v2_035", device="meta"), (1, 3, 64, 64))).predicted_ms
+    assert document["predicted_ms"] == pytest.approx(expected, rel=1e-12)  # the seeded fit, never a new one
+    assert document["prediction_error"] == pytest.approx(expected / document["latency_ms"] - 1, rel=1e-12)
     assert all(row["bound"] in ("compute", "memory") for row in document["rows"])
     assert [table["caption"].split(" (")[0] for table in document["tables"]] == [
         "Time by layer kind against FLOPs", "Roofline estimates on published devices"]
@@ -240,3 +253,27 @@ def test_the_hook_cost_is_measured_per_call() -> None:
 
     cost = hook_cost_ms(modules=8, runs=3)
     assert isinstance(cost, float) and cost >= 0.0
+
+
+def test_compare_latency_adds_measured_columns_and_runs_needs_latency(capsys) -> None:
+    import csv
+    import io
+    import json
+
+    from helpers import run_cli
+
+    code, out, err = run_cli(capsys, "compare", "mobilenet_v2_035", "senet18", "--latency", "--runs", "1",
+                             "--format", "csv")
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [row["model"] for row in rows] == ["mobilenet_v2_035", "senet18"]
+    assert all(float(row["latency_ms"]) > 0 and float(row["latency_iqr_ms"]) >= 0 and float(row["predicted_ms"]) > 0
+               for row in rows)
+    code, out, _ = run_cli(capsys, "compare", "mobilenet_v2_035", "--latency", "--runs", "1", "--format", "json")
+    (model,) = json.loads(out)["models"]
+    assert model["latency_ms"] > 0 and model["macs"] == 59_285_808
+    code, out, _ = run_cli(capsys, "compare", "mobilenet_v2_035", "--format", "csv")
+    assert code == 0 and "latency_ms" not in out.splitlines()[0]  # not measured, not shown
+    code, _, err = run_cli(capsys, "compare", "mobilenet_v2_035", "--runs", "3")
+    assert code == 2 and err.strip().endswith("--runs counts the timed forwards of --latency; add --latency to "
+                                              "measure latency")

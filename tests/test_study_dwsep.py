@@ -221,3 +221,27 @@ def test_dwsep_section(study_of) -> None:
     assert [axes.get_title() for axes in panels] == ["mobilenet_v2 (17 pairs)", "efficientnet_b0 (16 pairs)",
                                                      "efficientnet_b7 (55 pairs)"]
     assert len(panels[2].get_lines()[1].get_xdata()) == 55  # one measured marker per pair
+
+
+def test_time_is_set_beside_the_macs_pair_by_pair_and_per_network() -> None:
+    from convcost.studies import get_study
+    from convcost.studies.dwsep import DwsepSettings, dwsep_section
+
+    study = get_study("dwsep")
+    settings = DwsepSettings(models=("mobilenet_v2_035",), timed=("mobilenet_v2_035",), runs=1)
+    result = study.compute(settings)
+    (network,) = result.networks
+    (timed,) = result.times
+    assert (timed.model, timed.runs, timed.macs_ratio) == ("mobilenet_v2_035", 1, network.macs_ratio)
+    assert len(timed.pairs) == len(network.pairs) == 17  # every pair found its block's one standard conv
+    for pair, counted in zip(timed.pairs, network.pairs, strict=True):
+        assert (pair.block, pair.macs_ratio) == (counted.block, counted.macs_ratio)
+        assert pair.time_ratio == pytest.approx(pair.pair_ms / pair.standard_ms, rel=1e-12)
+    assert timed.latency_ratio == pytest.approx(timed.latency_ms / timed.standard_latency_ms, rel=1e-12)
+    section = dwsep_section(result)
+    captions = [table.caption for table in section.tables]
+    assert captions[2:] == ["Time against MACs: each network against its separable=False counterfactual (measured "
+                            "on this machine)", "Time against MACs, pair by pair (measured on this machine)"]
+    assert list(section.tables[3].frame["time_ratio"]) == [pair.time_ratio for pair in timed.pairs]
+    assert "mobilenet_v2_035 takes" in section.intro and section.notes[0].startswith("Times: the median of 1 ")
+    assert [job for job in study.jobs(study.settings({"dwsep_runs": 0})) if "Profile" in type(job).__name__] == []

@@ -189,3 +189,31 @@ def test_scaling_section(study_of) -> None:
     measured = ratio_axes.get_lines()[0]
     assert list(measured.get_ydata()) == list(section.frame["measured_ratio"])
     assert ratio_axes.get_yscale() == "log" and len(drift_axes.get_lines()) == 5 + 1  # four effects, total, 1.0
+
+
+def test_latency_joins_the_series_as_measured_and_its_ratio_is_b0s(study_of) -> None:
+    from dataclasses import replace
+
+    from convcost.analyzer.profiling import Spread
+    from convcost.studies import get_study
+    from convcost.studies.latency import Latency
+    from convcost.studies.scaling import scaling_section, with_latency
+    from convcost.studies.timing_jobs import ProfileJob
+
+    study = study_of("scaling")  # untimed in the tests
+    assert all(row.latency_ms is None for row in study.rows)
+    assert "latency_ms" not in scaling_section(study).frame.columns
+    spreads = {row.model: Spread(10.0 * (index + 1) ** 2, 9.0, 11.0, 5) for index, row in enumerate(study.rows)}
+    timed = with_latency(study, spreads)
+    assert [row.latency_ratio for row in timed.rows] == [(index + 1) ** 2 for index in range(8)]
+    assert [row.latency_iqr_ms for row in timed.rows] == [2.0] * 8
+    assert replace(timed.rows[0], latency_ms=None, latency_iqr_ms=None, latency_ratio=None) == study.rows[0]
+    section = scaling_section(timed)
+    assert list(section.frame["latency_ratio"]) == [(index + 1) ** 2 for index in range(8)]
+    assert "efficientnet_b7 takes 640 ms, 64.0× efficientnet_b0's 10.0 ms, for 97.8× the MACs" in section.intro
+    # the report profiles each model once: the scaling study asks for the latency study's own jobs
+    scaling, latency = get_study("scaling"), get_study("latency")
+    assert isinstance(latency, Latency)
+    profiles = [job for job in scaling.jobs(scaling.report_settings()) if isinstance(job, ProfileJob)]
+    assert profiles and set(profiles) <= set(latency.jobs(latency.report_settings()))
+    assert not [job for job in scaling.jobs(scaling.settings({"scaling_runs": 0})) if isinstance(job, ProfileJob)]

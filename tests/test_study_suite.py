@@ -30,11 +30,11 @@ from convcost.studies import (
 from convcost.studies.arguments import positive_int
 from convcost.studies.dwsep import TextbookJob, dwsep_study
 from convcost.studies.fused import FusedJob
-from convcost.studies.latency import MachineJob, ProfileJob
 from convcost.studies.plan import PlanJob, parse_bytes
 from convcost.studies.se import se_study
 from convcost.studies.suite import assemble, gather_jobs, report_runs, run_jobs
 from convcost.studies.swish import RealSavedJob, swish_study
+from convcost.studies.timing_jobs import MachineJob, ProfileJob
 
 
 def test_registry_is_in_report_order_with_unique_names() -> None:
@@ -54,6 +54,7 @@ def test_jobs_list_native_analyses_first_without_repeats() -> None:
     assert [job.model for job in native] == ["resnet50", "se_resnet50", "efficientnet_b0"]
     assert found[:len(native)] == native
     assert found[len(native):] == [AnalysisJob.of(f"efficientnet_b{i}", training=True) for i in range(8)] + [
+        ProfileJob(f"efficientnet_b{i}", 5, 2) for i in range(8)] + [
         AnalysisJob("efficientnet_b0", 1, (("se", False),))]
 
 
@@ -71,10 +72,16 @@ def test_jobs_of_every_study() -> None:
     separable = [job.model for job in found if isinstance(job, AnalysisJob) and ("separable", False) in job.overrides]
     assert separable == ["mobilenet_v2", "efficientnet_b0", "efficientnet_b7"]
     # the timed one, and the swish study's real training steps: real arithmetic never runs in a forked worker
+    # the scaling, dwsep and latency studies time a model alike: each profile runs once
+    b0_to_b7 = [ProfileJob(f"efficientnet_b{i}", 5, 2) for i in range(8)]
+    counterfactuals = [ProfileJob("mobilenet_v2", 5, 2), ProfileJob.of("mobilenet_v2", 5, 2, separable=False),
+                       ProfileJob.of("efficientnet_b0", 5, 2, separable=False)]
     assert [job for job in found if job.isolated] == [
+        *b0_to_b7, *counterfactuals,
         *(RealSavedJob("efficientnet_b0", variant) for variant in ("swish", "memory_efficient_swish", "silu")),
         FusedJob("efficientnet_v2_s", runs=3), MachineJob(predict=True),
-        *(ProfileJob(model, runs=5, warmup=2) for model in list_models())]
+        *(ProfileJob(model, runs=5, warmup=2) for model in list_models() if ProfileJob(model, 5, 2) not in
+          b0_to_b7 + counterfactuals)]
 
 
 def test_jobs_pickle_for_worker_processes() -> None:

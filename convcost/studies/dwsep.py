@@ -18,10 +18,11 @@ pooled map, are skipped and listed in ``between``; in EfficientNet
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import torch
@@ -36,16 +37,24 @@ from convcost.reports.charts import PALETTE, PANEL_GRID, ChartJob, chart_style
 from convcost.reports.prose import names
 from convcost.reports.sections import Section, Table
 
-from .base import Study, register_study
+from .arguments import non_negative_int
+from .base import Study, StudyOption, register_study
 from .common import AnalysisJob, analyze_model, records_frame
+from .timing_jobs import PROFILE_RUNS, PROFILE_WARMUP, ProfileJob
+
+if TYPE_CHECKING:
+    from convcost.analyzer.profiling import Profile
 
 __all__ = [
     "DWSEP_MODELS",
     "DwsepStudy",
     "NetworkSeparable",
+    "NetworkTime",
+    "PairTime",
     "SeparablePair",
     "dwsep_section",
     "dwsep_study",
+    "network_time",
     "separable_network",
     "separable_pairs",
     "textbook_pair",
@@ -53,6 +62,9 @@ __all__ = [
 
 #: Networks the study covers by default.
 DWSEP_MODELS: tuple[str, ...] = ("mobilenet_v2", "efficientnet_b0", "efficientnet_b7")
+#: Networks it also times, as built and with ``separable=False`` (B7 built with standard convs does 331 GMACs a
+#: forward: seconds per run, too long for the report).
+TIMED_MODELS: tuple[str, ...] = ("mobilenet_v2", "efficientnet_b0")
 
 
 @dataclass(frozen=True)
@@ -201,11 +213,67 @@ class NetworkSeparable:
 
 
 @dataclass(frozen=True)
+class PairTime:
+    """One depthwise + pointwise pair's measured time against the standard conv that replaces it (ms, this machine).
+
+    Attributes:
+        pair_ms: the two convs' own times in the separable network; standard_ms: the standard k×k conv's in the
+            ``separable=False`` network (the block's one standard conv); macs_ratio: the pair's MACs over it.
+    """
+
+    model: str
+    block: str
+    pair_ms: float
+    standard_ms: float
+    macs_ratio: float
+
+    @property
+    def time_ratio(self) -> float:
+        """``pair_ms / standard_ms``: the share of the standard conv's time the pair takes."""
+        return self.pair_ms / self.standard_ms if self.standard_ms > 0 else math.nan
+
+
+@dataclass(frozen=True)
+class NetworkTime:
+    """A network's measured latency as built and with ``separable=False`` (ms: median and IQR of hook-free runs)."""
+
+    model: str
+    latency_ms: float
+    latency_iqr_ms: float
+    standard_latency_ms: float
+    standard_latency_iqr_ms: float
+    macs_ratio: float
+    runs: int
+    pairs: tuple[PairTime, ...]
+
+    @property
+    def latency_ratio(self) -> float:
+        """``latency_ms / standard_latency_ms``, to set beside ``macs_ratio``."""
+        return self.latency_ms / self.standard_latency_ms if self.standard_latency_ms > 0 else math.nan
+
+
+def network_time(network: NetworkSeparable, separable: Profile, standard: Profile) -> NetworkTime:
+    """``network``'s pairs and whole latency, timed in the ``separable`` and ``standard`` profiles."""
+    own = {layer.name: layer.latency.median_ms for layer in separable.layers}
+    pairs = []
+    for pair in network.pairs:
+        replacing = [layer for layer in standard.layers
+                     if layer.name.startswith(f"{pair.block}.") and layer.kind == ConvKind.STANDARD.value]
+        if len(replacing) == 1 and pair.depthwise in own and pair.pointwise in own:
+            pairs.append(PairTime(network.model, pair.block, own[pair.depthwise] + own[pair.pointwise],
+                                  replacing[0].latency.median_ms, pair.macs_ratio))
+    return NetworkTime(network.model, separable.latency.median_ms, separable.latency.iqr_ms,
+                       standard.latency.median_ms, standard.latency.iqr_ms, network.macs_ratio,
+                       separable.latency.runs, tuple(pairs))
+
+
+@dataclass(frozen=True)
 class DwsepStudy:
-    """Result of :func:`dwsep_study`: the textbook pair and one record per network."""
+    """Result of :func:`dwsep_study`: the textbook pair and one record per network, and the networks timed."""
 
     textbook: SeparablePair
     networks: tuple[NetworkSeparable, ...]
+    times: tuple[NetworkTime, ...] = ()
 
     def to_dataframe(self) -> pd.DataFrame:
         """One row per pair over all networks (the textbook pair first)."""
@@ -345,12 +413,38 @@ def dwsep_section(study: DwsepStudy) -> Section:
         f"{len(every)} pairs have a measured MAC ratio equal to the theory exactly. Whole networks save less, "
         f"because the stem, the expand convs, the head and the classifier are not pairs: {savings}."
     )
+    tables = [Table("The textbook pair (3 → 4 channels, 3×3, no bias)", textbook),
+              Table("Every depthwise + pointwise pair, against one standard conv", per_pair)]
+    notes = []
+    if study.times:
+        timed = pd.DataFrame([{
+            "model": t.model, "macs_ratio": t.macs_ratio, "latency_ms": t.latency_ms,
+            "latency_iqr_ms": t.latency_iqr_ms, "standard_latency_ms": t.standard_latency_ms,
+            "standard_latency_iqr_ms": t.standard_latency_iqr_ms, "latency_ratio": t.latency_ratio,
+            "pairs_macs_ratio": sum(p.macs_ratio * p.standard_ms for p in t.pairs) / sum(p.standard_ms for p in t.pairs)
+            if t.pairs else math.nan,
+            "pairs_time_ratio": sum(p.pair_ms for p in t.pairs) / sum(p.standard_ms for p in t.pairs)
+            if t.pairs else math.nan,
+        } for t in study.times])
+        per_pair_time = pd.DataFrame([{"model": p.model, "block": p.block, "pair_ms": p.pair_ms,
+                                       "standard_ms": p.standard_ms, "macs_ratio": p.macs_ratio,
+                                       "time_ratio": p.time_ratio} for t in study.times for p in t.pairs])
+        tables += [Table("Time against MACs: each network against its separable=False counterfactual (measured "
+                         "on this machine)", timed),
+                   Table("Time against MACs, pair by pair (measured on this machine)", per_pair_time)]
+        intro += " Measured on this machine: " + "; ".join(
+            f"{t.model} takes {t.latency_ms:.1f} ms against {t.standard_latency_ms:.1f} ms built with standard "
+            f"convs ({t.latency_ratio:.2f} of the time for {t.macs_ratio:.2f} of the MACs)" for t in study.times) + "."
+        notes.append(f"Times: the median of {study.times[0].runs} hook-free forwards of each network (batch 1, "
+                     "float32, eval mode, this machine's CPU), its interquartile range beside it; a pair's time is its "
+                     "two convs' own times under per-module hooks, against the one standard conv of the same block in "
+                     "the separable=False network. A depthwise conv moves as many bytes as a standard one for a "
+                     "fraction of the arithmetic, so the time saved is smaller than the MACs saved.")
     return Section(
         "Depthwise-separable convolutions: measured against 1/C_out + 1/k²", intro, frame,
         figures=[ChartJob("dwsep", dwsep_chart, (per_pair[["model", "macs_ratio", "theory_ratio"]],
                                                                frame[["model", "macs_ratio"]]))],
-        tables=[Table("The textbook pair (3 → 4 channels, 3×3, no bias)", textbook),
-                Table("Every depthwise + pointwise pair, against one standard conv", per_pair)],
+        tables=tables, notes=notes,
     )
 
 
@@ -404,9 +498,12 @@ class TextbookJob:
 
 @dataclass(frozen=True)
 class DwsepSettings:
-    """The networks compared (each at its native resolution)."""
+    """The networks compared (each at its native resolution), those also timed as built and with
+    ``separable=False``, and the timed forwards of each (0: none)."""
 
     models: tuple[str, ...] = DWSEP_MODELS
+    timed: tuple[str, ...] = TIMED_MODELS
+    runs: int = PROFILE_RUNS
 
 
 class Dwsep(Study[DwsepSettings, DwsepStudy]):
@@ -415,22 +512,44 @@ class Dwsep(Study[DwsepSettings, DwsepStudy]):
     name = "dwsep"
     title = "depthwise-separable savings per layer and per network, against 1/C_out + 1/k²"
     position = 20
+    options = (
+        StudyOption(("--dwsep-runs",), f"timed forwards of each network as built and with separable=False, 0 for "
+                    f"none (default: {PROFILE_RUNS})", "times the dwsep study's networks", type=non_negative_int,
+                    default=PROFILE_RUNS, metavar="N"),
+    )
+
+    def settings(self, values: Mapping[str, Any]) -> DwsepSettings:
+        """The report's networks with the timed forwards asked for."""
+        runs = values.get("dwsep_runs")
+        return DwsepSettings(runs=PROFILE_RUNS if runs is None else runs)
 
     def report_settings(self) -> DwsepSettings:
-        """MobileNetV2, EfficientNet-B0 and B7."""
+        """MobileNetV2, EfficientNet-B0 and B7; the first two timed."""
         return DwsepSettings()
+
+    def _profiles(self, settings: DwsepSettings) -> list[tuple[str, ProfileJob, ProfileJob]]:
+        if not settings.runs:
+            return []
+        return [(name, ProfileJob.of(name, settings.runs, PROFILE_WARMUP),
+                 ProfileJob.of(name, settings.runs, PROFILE_WARMUP, separable=False)) for name in settings.timed]
 
     def _pairs(self, settings: DwsepSettings) -> list[tuple[AnalysisJob, AnalysisJob]]:
         return [(AnalysisJob.of(name), AnalysisJob.of(name, separable=False)) for name in settings.models]
 
-    def jobs(self, settings: DwsepSettings) -> list[AnalysisJob | TextbookJob]:
-        """Each network as built and with ``separable=False``, and the textbook pair."""
-        return [*(job for pair in self._pairs(settings) for job in pair), TextbookJob()]
+    def jobs(self, settings: DwsepSettings) -> list[AnalysisJob | TextbookJob | ProfileJob]:
+        """Each network as built and with ``separable=False``, and the textbook pair; then, timed alone, the
+        profiles of the timed networks both ways."""
+        return [*(job for pair in self._pairs(settings) for job in pair), TextbookJob(),
+                *(job for _, separable, standard in self._profiles(settings) for job in (separable, standard))]
 
     def assemble(self, settings: DwsepSettings, results: Mapping[Any, Any]) -> DwsepStudy:
-        """The textbook pair and one :func:`separable_network` per model."""
-        return DwsepStudy(results[TextbookJob()], tuple(
-            separable_network(results[real], results[standard]) for real, standard in self._pairs(settings)))
+        """The textbook pair, one :func:`separable_network` per model, and the timed ones' times."""
+        textbook = results[TextbookJob()]
+        networks = {real.model: separable_network(results[real], results[standard])
+                    for real, standard in self._pairs(settings)}
+        times = tuple(network_time(networks[name], results[separable], results[standard])
+                      for name, separable, standard in self._profiles(settings))
+        return DwsepStudy(textbook, tuple(networks.values()), times)
 
     def section(self, result: DwsepStudy) -> Section:
         """:func:`dwsep_section`."""

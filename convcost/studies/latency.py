@@ -23,13 +23,13 @@ from matplotlib.figure import Figure
 from convcost.analyzer import Analysis
 from convcost.analyzer.kernel_class import KernelClass, layer_class
 from convcost.analyzer.latency_model import LatencyModel
-from convcost.analyzer.profiling import Profile
 from convcost.analyzer.roofline import PUBLISHED_DEVICES, Roofline
 from convcost.analyzer.timed import MeasuredTime
 from convcost.architectures import list_models
 from convcost.reports.charts import PALETTE, ChartJob, axis_units, chart_style, short_model
 from convcost.reports.columns import Column
 from convcost.reports.frames import part_label
+from convcost.reports.profile_section import measured_summary
 from convcost.reports.prose import plural, span
 from convcost.reports.sections import Section, Table
 from convcost.reports.units import Unit
@@ -37,13 +37,14 @@ from convcost.reports.units import Unit
 from .arguments import model_names, non_negative_int, positive_int
 from .base import Study, StudyOption, register_study
 from .common import AnalysisJob
+from .timing_jobs import PROFILE_RUNS, PROFILE_WARMUP, MachineJob, ProfileJob
 
-__all__ = ["ClassTime", "LatencySettings", "LatencyStudy", "MachineJob", "ModelTime", "PartTime", "ProfileJob",
+__all__ = ["ClassTime", "LatencySettings", "LatencyStudy", "ModelTime", "PartTime",
            "latency_section"]
 
 #: Timed forwards per model in the main report (and untimed ones before them).
-REPORT_RUNS = 5
-REPORT_WARMUP = 2
+REPORT_RUNS = PROFILE_RUNS
+REPORT_WARMUP = PROFILE_WARMUP
 #: Models whose roofline and time-share charts the section draws (when profiled).
 CHART_MODELS = ("mobilenet_v2", "efficientnet_b0", "efficientnet_v2_s", "resnet50")
 
@@ -57,47 +58,6 @@ class LatencySettings:
     runs: int
     warmup: int
     predict: bool = True
-
-
-@dataclass(frozen=True)
-class ProfileJob:
-    """One registry model profiled at its native resolution: real arithmetic, timed, so it runs alone."""
-
-    model: str
-    runs: int
-    warmup: int
-
-    @property
-    def isolated(self) -> bool:
-        """Profiling runs real arithmetic and measures time: alone."""
-        return True
-
-    def run(self) -> Profile:
-        """Profile the model (without a roofline: the study sets one beside it)."""
-        from convcost.analyzer.profiling import profile
-        from convcost.architectures import create_model, model_info
-
-        side = model_info(self.model).resolution
-        return profile(create_model(self.model, device="meta"), (1, 3, side, side), runs=self.runs,
-                       warmup=self.warmup, name=self.model)
-
-
-@dataclass(frozen=True)
-class MachineJob:
-    """This machine's roofline and (with ``predict``) latency model: from the cache, or measured alone."""
-
-    predict: bool
-
-    @property
-    def isolated(self) -> bool:
-        """Measuring the roofline and fitting the latency model time real arithmetic: alone."""
-        return True
-
-    def run(self) -> tuple[Roofline, LatencyModel | None]:
-        """:func:`~convcost.analyzer.timed.machine_models`."""
-        from convcost.analyzer.timed import machine_models
-
-        return machine_models(predict=self.predict)
 
 
 @dataclass(frozen=True)
@@ -257,7 +217,7 @@ def latency_section(study: LatencyStudy) -> Section:
                ChartJob("latency-roofline", roofline_chart, (_points_frame(charted), roof.peak_gflops,
                                                                roof.bandwidth_gbs)),
                ChartJob("latency-vs-macs", latency_chart, (frame,))] if study.models else []
-    summary = frame[[Column.MODEL.key, Column.LATENCY.key, Column.LATENCY_IQR.key, Column.PREDICTED_LATENCY.key]]
+    summary = measured_summary([model.time for model in study.models])
     values = {"roofline": {"peak_gflops": roof.peak_gflops, "bandwidth_gbs": roof.bandwidth_gbs,
                            "measured": roof.measured, "source": roof.source}}
     if first is not None:

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import torch
@@ -52,8 +52,13 @@ from convcost.reports.charts import PANEL_GRID, ChartJob, chart_style, short_mod
 from convcost.reports.prose import bytes_text
 from convcost.reports.sections import Section, Table
 
-from .base import Study, register_study
+from .arguments import non_negative_int
+from .base import Study, StudyOption, register_study
 from .common import AnalysisJob, analyze_model, records_frame
+from .timing_jobs import PROFILE_RUNS, PROFILE_WARMUP, ProfileJob
+
+if TYPE_CHECKING:
+    from convcost.analyzer.profiling import Spread
 
 __all__ = [
     "CHAIN",
@@ -181,6 +186,9 @@ class ScalingRow:
             counted no training step.
         training_flops: FLOPs of the whole step: train-mode forward, backward and SGD's update; None likewise.
         training_peak_bytes: the step's peak memory (parameters, live activations and gradients); None likewise.
+        latency_ms, latency_iqr_ms: the measured forward latency on this machine (median and interquartile range
+            of the profile's hook-free runs, ms); None when not timed.
+        latency_ratio: ``latency_ms`` / B0's; None likewise.
     """
 
     model: str
@@ -202,6 +210,9 @@ class ScalingRow:
     backward_macs: int | None = None
     training_flops: int | None = None
     training_peak_bytes: int | None = None
+    latency_ms: float | None = None
+    latency_iqr_ms: float | None = None
+    latency_ratio: float | None = None
 
 
 @dataclass(frozen=True)
@@ -379,6 +390,15 @@ def scaling_from_analyses(analyses: Mapping[str, Analysis]) -> ScalingStudy:
     return ScalingStudy(ALPHA, BETA, GAMMA, tuple(rows), tuple(drift), tuple(parts))
 
 
+def with_latency(study: ScalingStudy, latencies: Mapping[str, Spread]) -> ScalingStudy:
+    """``study`` with each model's measured latency (ms) and its ratio to the first model's."""
+    base = latencies[study.rows[0].model].median_ms
+    rows = tuple(replace(row, latency_ms=latencies[row.model].median_ms, latency_iqr_ms=latencies[row.model].iqr_ms,
+                         latency_ratio=latencies[row.model].median_ms / base if base > 0 else None)
+                 for row in study.rows)
+    return replace(study, rows=rows)
+
+
 def _check_names(names: Sequence[str]) -> None:
     order = list(EFFICIENTNET_SCALING)
     unknown = [name for name in names if name not in EFFICIENTNET_SCALING]
@@ -433,6 +453,14 @@ def scaling_section(study: ScalingStudy) -> Section:
     )
     if training:
         intro += " " + _training_sentence(first, last)
+    if first.latency_ms is not None and last.latency_ms is not None and last.latency_ratio is not None:
+        frame = frame.assign(latency_ms=[row.latency_ms for row in study.rows],
+                             latency_iqr_ms=[row.latency_iqr_ms for row in study.rows],
+                             latency_ratio=[row.latency_ratio for row in study.rows])
+        intro += (f" Measured on this machine (batch 1, float32, the median of the latency profile's hook-free "
+                  f"runs), {last.model} takes {last.latency_ms:.0f} ms, {last.latency_ratio:.1f}× {first.model}'s "
+                  f"{first.latency_ms:.1f} ms, for {last.measured_ratio:.1f}× the MACs: time grows "
+                  f"{'faster' if last.latency_ratio > last.measured_ratio else 'slower'} than the MACs.")
     parts = study.parts_dataframe()
     growth = parts.pivot(index="model", columns="part", values="ideal_growth")
     law = parts.groupby("model", sort=False)["law_growth"].first()
@@ -509,9 +537,11 @@ def scaling_chart(frame: pd.DataFrame, compound_base: float) -> Figure:
 
 @dataclass(frozen=True)
 class ScalingSettings:
-    """The series the study measures, B0 first (each at its native resolution, batch 1)."""
+    """The series the study measures, B0 first (each at its native resolution, batch 1), and the timed forwards of
+    each model's latency profile (0: no latency)."""
 
     models: tuple[str, ...] = tuple(EFFICIENTNET_SCALING)
+    runs: int = PROFILE_RUNS
 
 
 class Scaling(Study[ScalingSettings, ScalingStudy]):
@@ -521,18 +551,34 @@ class Scaling(Study[ScalingSettings, ScalingStudy]):
     title = "EfficientNet B0–B7 costs against the compound-scaling law"
     position = 10
 
+    options = (
+        StudyOption(("--scaling-runs",), f"timed forwards per model for the latency columns, 0 for none "
+                    f"(default: {PROFILE_RUNS})", "times the scaling study's models", type=non_negative_int,
+                    default=PROFILE_RUNS, metavar="N"),
+    )
+
+    def settings(self, values: Mapping[str, Any]) -> ScalingSettings:
+        """B0–B7 with the timed forwards asked for."""
+        runs = values.get("scaling_runs")
+        return ScalingSettings(runs=PROFILE_RUNS if runs is None else runs)
+
     def report_settings(self) -> ScalingSettings:
-        """B0–B7."""
+        """B0–B7, each profiled as the latency study profiles it (the report runs those profiles once)."""
         return ScalingSettings()
 
-    def jobs(self, settings: ScalingSettings) -> list[AnalysisJob]:
-        """Each model at its native resolution, with its training step."""
-        return [AnalysisJob.of(name, training=True) for name in settings.models]
+    def jobs(self, settings: ScalingSettings) -> list[AnalysisJob | ProfileJob]:
+        """Each model at its native resolution, with its training step; then, timed alone, its profile."""
+        return [*(AnalysisJob.of(name, training=True) for name in settings.models),
+                *(ProfileJob(name, settings.runs, PROFILE_WARMUP) for name in settings.models if settings.runs)]
 
     def assemble(self, settings: ScalingSettings, results: Mapping[Any, Any]) -> ScalingStudy:
-        """:func:`scaling_from_analyses` of the jobs' analyses."""
-        return scaling_from_analyses({name: results[AnalysisJob.of(name, training=True)]
-                                      for name in settings.models})
+        """:func:`scaling_from_analyses` of the jobs' analyses, with the profiles' latencies when timed."""
+        study = scaling_from_analyses({name: results[AnalysisJob.of(name, training=True)]
+                                       for name in settings.models})
+        if not settings.runs:
+            return study
+        return with_latency(study, {name: results[ProfileJob(name, settings.runs, PROFILE_WARMUP)].latency
+                                    for name in settings.models})
 
     def section(self, result: ScalingStudy) -> Section:
         """:func:`scaling_section`."""

@@ -17,9 +17,11 @@ def run(args: argparse.Namespace) -> int:
     """Measure the model and render the profile."""
     import torch
 
+    from convcost.analyzer import analyze
     from convcost.analyzer.profiling import Device, Machine, profile
     from convcost.analyzer.real_run import intra_op_threads
     from convcost.analyzer.roofline import machine_roofline
+    from convcost.analyzer.timed import machine_models
     from convcost.reports.profile_section import profile_section
 
     from ..models import example_inputs, input_for, model_from
@@ -29,13 +31,18 @@ def run(args: argparse.Namespace) -> int:
     model = model_from(args)
     inputs = input_for(model, args.resolution, args.input, args.batch)
     dtype = getattr(torch, args.dtype or "float32")
-    roofline = None
-    if args.roofline:
+    roofline, latency_model = None, None
+    if args.roofline and args.device == Device.CPU.value:
+        roofline, latency_model = machine_models(args.threads)
+    elif args.roofline:
         with intra_op_threads(args.threads) as threads:
             roofline = machine_roofline(args.device, threads, Machine.here(Device(args.device), threads).processor)
+    analysis = analyze(model.module, example_inputs(inputs), dtype=dtype, name=model.name)
     result = profile(model.module, example_inputs(inputs), runs=args.runs, warmup=args.warmup,
-                     threads=args.threads, device=args.device, dtype=dtype, name=model.name, roofline=roofline)
-    section = profile_section(result)
+                     threads=args.threads, device=args.device, dtype=dtype, name=model.name, roofline=roofline,
+                     analysis=analysis)
+    prediction = latency_model.predict(analysis) if latency_model is not None else None
+    section = profile_section(result, prediction)
     emit(renderer(args).section(section), args, section.title)
     return 0
 
@@ -51,8 +58,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="intra-op CPU threads while measuring (default: torch's)")
     parser.add_argument("--device", choices=DEVICES, default="cpu", help="where to run (default: cpu)")
     parser.add_argument("--no-roofline", dest="roofline", action="store_false",
-                        help="skip the machine's roofline (measured once per machine and thread count, then cached "
-                             "in $CONVCOST_CACHE_DIR or ~/.cache/convcost)")
+                        help="skip the machine's roofline and, on the CPU, the latency model's prediction (each "
+                             "measured once per machine and thread count, then cached in $CONVCOST_CACHE_DIR or "
+                             "~/.cache/convcost)")
     add_output_options(parser)
     parser.set_defaults(run=run)
 

@@ -1,0 +1,72 @@
+"""The studies' timing jobs: a registry model profiled, and this machine's roofline and latency model.
+
+Apart from the studies that use them (:mod:`convcost.studies.latency`, ``dwsep``, ``scaling``), this
+module imports nothing heavy: a fresh worker that runs a timing job alone loads only torch, the
+architectures and the analyzer, so no plotting or table library sits in the memory it measures in.
+Equal jobs are equal records, so a model several studies time is profiled once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from convcost.analyzer.latency_model import LatencyModel
+    from convcost.analyzer.profiling import Profile
+    from convcost.analyzer.roofline import Roofline
+
+__all__ = ["PROFILE_RUNS", "PROFILE_WARMUP", "MachineJob", "ProfileJob"]
+
+#: Timed forwards of each profile in the main report, and untimed ones before them: the studies that time the
+#: same model ask for the same job, so the report profiles it once.
+PROFILE_RUNS = 5
+PROFILE_WARMUP = 2
+
+
+@dataclass(frozen=True)
+class ProfileJob:
+    """One registry model profiled at its native resolution, batch 1, float32 (``overrides``: ``create_model``
+    keywords as sorted pairs, e.g. ``(("separable", False),)``)."""
+
+    model: str
+    runs: int
+    warmup: int
+    overrides: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def of(cls, model: str, runs: int, warmup: int, **overrides: Any) -> ProfileJob:
+        """A job with its overrides sorted."""
+        return cls(model, runs, warmup, tuple(sorted(overrides.items())))
+
+    @property
+    def isolated(self) -> bool:
+        """Profiling runs real arithmetic and measures time: alone."""
+        return True
+
+    def run(self) -> Profile:
+        """Profile the model (without a roofline: a study sets one beside it)."""
+        from convcost.analyzer.profiling import profile
+        from convcost.architectures import create_model, model_info
+
+        side = model_info(self.model).resolution
+        return profile(create_model(self.model, device="meta", **dict(self.overrides)), (1, 3, side, side),
+                       runs=self.runs, warmup=self.warmup, name=self.model)
+
+
+@dataclass(frozen=True)
+class MachineJob:
+    """This machine's roofline and (with ``predict``) latency model: from the cache, or measured alone."""
+
+    predict: bool = True
+
+    @property
+    def isolated(self) -> bool:
+        """Measuring the roofline and fitting the latency model time real arithmetic: alone."""
+        return True
+
+    def run(self) -> tuple[Roofline, LatencyModel | None]:
+        """:func:`~convcost.analyzer.timed.machine_models`."""
+        from convcost.analyzer.timed import machine_models
+
+        return machine_models(predict=self.predict)
