@@ -285,7 +285,7 @@ STUDY_TITLES = {
     "Depthwise-separable convolutions: measured against 1/C_out + 1/k²": "39 parameters against 108",
     "Squeeze-and-excitation: what it costs and where": "62.4% of them in the final stage",
     "Swish, MemoryEfficientSwish or nn.SiLU: training memory": "Recommendation: silu.",
-    "Fused-MBConv against MBConv, stage by stage": "Latency: median of 3 timed forward passes after 1 warm-up",
+    "Fused-MBConv against MBConv, stage by stage": "Latency: median of 7 timed forward passes after 1 warm-up",
     "Training memory plan: efficientnet_b6 at 512 px": "the largest batch is 8 with sgd, 8 with adam",
     "Time: measured latency against the counts": "the whole forward timed with no hook (5 runs after 2 warm-up",
     "Conventions: why the tools disagree": "thop 415,145,024; ptflops 410,196,896; torchinfo 385,867,108",

@@ -182,3 +182,21 @@ def test_fused_section_untimed_and_timed(study_of) -> None:
     assert "with 2 threads" in note and "convcost study fused --runs 20" in note
     latency_axes = figure_of(section).axes[2]
     assert [bar.get_height() for bar in latency_axes.patches] == [10.0] * 6 + [20.0] * 6
+
+
+def test_a_verdict_names_the_faster_kind_only_beyond_the_spread(study_of) -> None:
+    from convcost.studies.fused import WITHIN_SPREAD, verdict
+
+    study = study_of("fused")
+    built, rebuilt = study.pairs()[0]  # a fused stage and its MBConv rebuild
+    assert verdict(built, rebuilt) is None  # not timed
+    apart = (replace(built, latency_runs=(0.010, 0.011, 0.012, 0.013)),
+             replace(rebuilt, latency_runs=(0.020, 0.021, 0.022, 0.023)))
+    assert verdict(*apart) == "fused faster" and verdict(apart[1], apart[0]) == "fused faster"
+    overlapping = (replace(built, latency_runs=(0.010, 0.015, 0.020, 0.025)),
+                   replace(rebuilt, latency_runs=(0.012, 0.016, 0.030, 0.031)))
+    assert verdict(*overlapping) == WITHIN_SPREAD  # medians differ, quartiles overlap
+    assert apart[0].latency is not None and apart[0].latency.iqr_ms == pytest.approx(1.5)
+    section = fused_section(timed(study, {True: 0.010, False: 0.020}))
+    assert list(section.frame["verdict"][:2]) == ["fused faster", "fused faster"]  # both rows of stage 0
+    assert "stage 0 fused faster" in section.intro and "exceeds the spread" in section.notes[0]

@@ -63,7 +63,7 @@ def test_jobs_of_every_study() -> None:
     found = gather_jobs(runs)
     assert len(found) == len(set(found))
     assert set(found) == {job for run in runs for job in run.jobs()}  # every study's every job, once
-    assert TextbookJob() in found and FusedJob("efficientnet_v2_s", runs=3) in found
+    assert TextbookJob() in found and FusedJob("efficientnet_v2_s", runs=7) in found
     sixteen = parse_bytes("16GiB")
     assert [job for job in found if isinstance(job, PlanJob)] == [
         PlanJob("efficientnet_b6", 512, sixteen, ("sgd", "adam"))]  # one job: both plans share the analyses
@@ -79,7 +79,7 @@ def test_jobs_of_every_study() -> None:
     assert [job for job in found if job.isolated] == [
         *b0_to_b7, *counterfactuals,
         *(RealSavedJob("efficientnet_b0", variant) for variant in ("swish", "memory_efficient_swish", "silu")),
-        FusedJob("efficientnet_v2_s", runs=3), MachineJob(predict=True),
+        FusedJob("efficientnet_v2_s", runs=7), MachineJob(predict=True),
         *(ProfileJob(model, runs=5, warmup=2) for model in list_models() if ProfileJob(model, 5, 2) not in
           b0_to_b7 + counterfactuals)]
 

@@ -39,6 +39,7 @@ import torch
 from matplotlib.figure import Figure
 
 from convcost.analyzer import analyze
+from convcost.analyzer.profiling import Spread
 from convcost.architectures import BlockStage, NetOptions, build_stage
 from convcost.architectures.specs import BlockKind
 from convcost.reports.charts import PANEL_GRID, ChartJob, axis_units, chart_style, grouped_bars
@@ -150,6 +151,12 @@ class StageCost:
     def latency_s(self) -> float | None:
         """Median of ``latency_runs`` (seconds), None when not timed."""
         return statistics.median(self.latency_runs) if self.latency_runs else None
+
+    @property
+    def latency(self) -> Spread | None:
+        """Median and quartiles of ``latency_runs`` in milliseconds (:class:`~convcost.analyzer.profiling.Spread`,
+        as ``profile`` reports a latency), None when not timed."""
+        return Spread.of([seconds * 1e3 for seconds in self.latency_runs]) if self.latency_runs else None
 
     @property
     def latency_min_s(self) -> float | None:
@@ -309,8 +316,8 @@ def cpu_name() -> str:
 #: Steadier latency needs more runs than the report spends; the notes say how to get them.
 STEADY_RUNS = 20
 _FUSED_COLUMNS = ["stage", "variant", "block", "input_size", "params", "macs", "activation_bytes",
-                  "arithmetic_intensity", "latency_ms", "latency_min_ms", "flops", "training_bytes", "expand_ratio",
-                  "kernel", "se_ratio"]
+                  "arithmetic_intensity", "latency_ms", "latency_iqr_ms", "verdict", "latency_min_ms", "flops",
+                  "training_bytes", "expand_ratio", "kernel", "se_ratio"]
 
 
 def _fused_frame(study: FusedStudy) -> pd.DataFrame:
@@ -319,7 +326,28 @@ def _fused_frame(study: FusedStudy) -> pd.DataFrame:
     frame["input_size"] = [shape_text(size) for size in frame["input_size"]]
     for source, target in (("latency_s", "latency_ms"), ("latency_min_s", "latency_min_ms")):
         frame[target] = pd.to_numeric(frame[source], errors="coerce") * 1000
+    frame["latency_iqr_ms"] = [cost.latency.iqr_ms if cost.latency is not None else None for cost in study.stages]
+    verdicts = {built.stage: verdict(built, rebuilt) for built, rebuilt in study.pairs()}
+    frame["verdict"] = [verdicts.get(cost.stage) for cost in study.stages]
     return frame
+
+
+#: What :func:`verdict` says when neither variant is faster beyond the spread.
+WITHIN_SPREAD = "within the spread"
+
+
+def verdict(built: StageCost, rebuilt: StageCost) -> str | None:
+    """Which block kind of a stage is faster, only where the difference exceeds the spread: the faster variant's
+    third quartile below the slower one's first (their interquartile ranges apart); :data:`WITHIN_SPREAD` when they
+    overlap; None when not timed."""
+    first, second = built.latency, rebuilt.latency
+    if first is None or second is None:
+        return None
+    if first.q3_ms < second.q1_ms:
+        return f"{built.block} faster"
+    if second.q3_ms < first.q1_ms:
+        return f"{rebuilt.block} faster"
+    return WITHIN_SPREAD
 
 
 def _fused_comparison(study: FusedStudy) -> list[str]:
@@ -355,9 +383,14 @@ def fused_section(study: FusedStudy) -> Section:
                   "stage alone (its first block plus repeats − 1 times its repeated block), the two variants "
                   f"alternating pass by pass; measured on {machine} "
                   f"({study.system or study.machine}), torch {study.torch_version} with {study.threads} threads.")
+        timing += (" A verdict names the faster block kind only where the difference exceeds the spread: the "
+                   "faster variant's third quartile below the slower one's first; otherwise it says "
+                   f"\"{WITHIN_SPREAD}\".")
         if study.runs < STEADY_RUNS:
             timing += (f" {plural(study.runs, 'run')} on a shared machine are noisy; "
                        f"convcost study fused --runs {STEADY_RUNS} gives steadier figures.")
+        decided = [(built.stage, verdict(built, rebuilt)) for built, rebuilt in study.pairs()]
+        intro += " Timed: " + "; ".join(f"stage {stage} {said}" for stage, said in decided) + "."
     else:
         timing = "Latency was not measured (0 runs)."
     notes = [timing, "Arithmetic intensity: FLOPs per byte of weights + stage input + stage output, the least "
@@ -404,8 +437,8 @@ def fused_chart(stages: pd.DataFrame, title: str) -> Figure:
 
 # --- the plug-in ------------------------------------------------------------------------------
 
-#: Timed passes per stage in the main report: few, to keep the report fast.
-REPORT_RUNS = 3
+#: Timed passes per stage in the main report: enough for quartiles, few enough to keep the report fast.
+REPORT_RUNS = 7
 
 
 @dataclass(frozen=True)
