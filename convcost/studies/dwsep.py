@@ -37,10 +37,9 @@ from convcost.reports.charts import PALETTE, PANEL_GRID, ChartJob, chart_style
 from convcost.reports.prose import names
 from convcost.reports.sections import Section, Table
 
-from .arguments import non_negative_int
-from .base import Study, StudyOption, register_study
+from .base import Study, register_study
 from .common import AnalysisJob, analyze_model, records_frame
-from .timing_jobs import PROFILE_RUNS, PROFILE_WARMUP, ProfileJob
+from .timing_jobs import PROFILE_RUNS, PROFILE_WARMUP, ProfileJob, runs_option, runs_value
 
 if TYPE_CHECKING:
     from convcost.analyzer.profiling import Profile
@@ -512,16 +511,12 @@ class Dwsep(Study[DwsepSettings, DwsepStudy]):
     name = "dwsep"
     title = "depthwise-separable savings per layer and per network, against 1/C_out + 1/k²"
     position = 20
-    options = (
-        StudyOption(("--dwsep-runs",), f"timed forwards of each network as built and with separable=False, 0 for "
-                    f"none (default: {PROFILE_RUNS})", "times the dwsep study's networks", type=non_negative_int,
-                    default=PROFILE_RUNS, metavar="N"),
-    )
+    options = (runs_option("--dwsep-runs", "each network as built and with separable=False",
+                           "times the dwsep study's networks"),)
 
     def settings(self, values: Mapping[str, Any]) -> DwsepSettings:
         """The report's networks with the timed forwards asked for."""
-        runs = values.get("dwsep_runs")
-        return DwsepSettings(runs=PROFILE_RUNS if runs is None else runs)
+        return DwsepSettings(runs=runs_value(values, self.options[0]))
 
     def report_settings(self) -> DwsepSettings:
         """MobileNetV2, EfficientNet-B0 and B7; the first two timed."""

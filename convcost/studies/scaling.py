@@ -52,10 +52,9 @@ from convcost.reports.charts import PANEL_GRID, ChartJob, chart_style, short_mod
 from convcost.reports.prose import bytes_text
 from convcost.reports.sections import Section, Table
 
-from .arguments import non_negative_int
-from .base import Study, StudyOption, register_study
+from .base import Study, register_study
 from .common import AnalysisJob, analyze_model, records_frame
-from .timing_jobs import PROFILE_RUNS, PROFILE_WARMUP, ProfileJob
+from .timing_jobs import PROFILE_RUNS, PROFILE_WARMUP, ProfileJob, runs_option, runs_value
 
 if TYPE_CHECKING:
     from convcost.analyzer.profiling import Spread
@@ -551,16 +550,11 @@ class Scaling(Study[ScalingSettings, ScalingStudy]):
     title = "EfficientNet B0–B7 costs against the compound-scaling law"
     position = 10
 
-    options = (
-        StudyOption(("--scaling-runs",), f"timed forwards per model for the latency columns, 0 for none "
-                    f"(default: {PROFILE_RUNS})", "times the scaling study's models", type=non_negative_int,
-                    default=PROFILE_RUNS, metavar="N"),
-    )
+    options = (runs_option("--scaling-runs", "each model for the latency columns", "times the scaling study's models"),)
 
     def settings(self, values: Mapping[str, Any]) -> ScalingSettings:
         """B0–B7 with the timed forwards asked for."""
-        runs = values.get("scaling_runs")
-        return ScalingSettings(runs=PROFILE_RUNS if runs is None else runs)
+        return ScalingSettings(runs=runs_value(values, self.options[0]))
 
     def report_settings(self) -> ScalingSettings:
         """B0–B7, each profiled as the latency study profiles it (the report runs those profiles once)."""

@@ -8,20 +8,36 @@ Equal jobs are equal records, so a model several studies time is profiled once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from .arguments import non_negative_int
+from .base import StudyOption
 
 if TYPE_CHECKING:
     from convcost.analyzer.latency_model import LatencyModel
     from convcost.analyzer.profiling import Profile
     from convcost.analyzer.roofline import Roofline
 
-__all__ = ["PROFILE_RUNS", "PROFILE_WARMUP", "MachineJob", "ProfileJob"]
+__all__ = ["PROFILE_RUNS", "PROFILE_WARMUP", "MachineJob", "ProfileJob", "runs_option", "runs_value"]
 
 #: Timed forwards of each profile in the main report, and untimed ones before them: the studies that time the
 #: same model ask for the same job, so the report profiles it once.
 PROFILE_RUNS = 5
 PROFILE_WARMUP = 2
+
+
+def runs_option(flag: str, what: str, purpose: str) -> StudyOption:
+    """A study's ``flag N``: the timed forwards of each profile it runs (``what``), 0 for none."""
+    return StudyOption((flag,), f"timed forwards of {what}, 0 for none (default: {PROFILE_RUNS})", purpose,
+                       type=non_negative_int, default=PROFILE_RUNS, metavar="N")
+
+
+def runs_value(values: Mapping[str, Any], option: StudyOption) -> int:
+    """The timed forwards ``option`` was given (its default when absent)."""
+    runs = values.get(option.dest)
+    return PROFILE_RUNS if runs is None else int(runs)
 
 
 @dataclass(frozen=True)
