@@ -3,7 +3,7 @@
 Each benchmark is one layer of one kernel class (standard, depthwise, pointwise or grouped conv,
 linear, elementwise) at one shape, drawn from a fixed-seed sampler over the shapes convolutional
 networks use (7 to 300 pixels, 3 to 3,840 channels, kernels 1 to 7, strides 1 and 2), so every
-machine fits on the same set and no network's own layers are among them. Its counts come from
+machine fits on the same set, chosen without looking at any network (the fit never sees one). Its counts come from
 :func:`~convcost.analyzer.analyze` (the same figures a prediction uses); its time is the median of
 repeated calls on real tensors after a warm-up, in eval mode under ``torch.no_grad()``, each call
 after an untimed block of other kernels (:func:`interference`), as a layer runs inside a network.
