@@ -28,17 +28,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from .analysis import Analysis
 from .kernel_class import KernelClass, layer_class
 from .machine_cache import cache_folder, cached, machine_key
-from .microbench import LayerSample, microbenchmarks, module_call_ms, run_microbenchmarks
+from .microbench import LayerSample, microbenchmark_digest, microbenchmarks, module_call_ms, run_microbenchmarks
 from .records import LayerRecord
 from .roofline import Roofline
 from .traffic import bytes_moved
 
-__all__ = ["ClassFit", "LatencyModel", "LatencyPrediction", "LayerPrediction", "cache_key", "cache_path",
-           "fit_latency_model", "machine_latency_model"]
+__all__ = ["FITTED_DTYPE", "ClassFit", "LatencyModel", "LatencyPrediction", "LayerPrediction", "cache_key",
+           "cache_path", "fit_latency_model", "machine_latency_model"]
+
+
+#: The dtype the micro-benchmarks run in: a prediction is made for float32 networks only.
+FITTED_DTYPE = torch.float32
 
 
 @dataclass(frozen=True)
@@ -134,7 +139,13 @@ class LatencyModel:
                                self.roofline.bound_ms(record.flops, moved), predicted)
 
     def predict(self, analysis: Analysis) -> LatencyPrediction:
-        """``analysis``'s network's predicted forward latency: every module's prediction."""
+        """``analysis``'s network's predicted forward latency: every module's prediction.
+
+        Raises:
+            ValueError: the analysis is not in float32, the dtype the model was fitted in.
+        """
+        if analysis.dtype != str(FITTED_DTYPE).removeprefix("torch."):
+            raise ValueError(f"the latency model is fitted in float32; cannot predict a {analysis.dtype} network")
         element_bytes = _element_bytes(analysis.dtype)
         return LatencyPrediction(analysis.model, tuple(self.layer(record, element_bytes)
                                                        for record in analysis.layers if record.calls))
@@ -190,7 +201,7 @@ def cache_path() -> Path:
 
 def cache_key(roofline: Roofline, threads: int, processor: str) -> str:
     """The cache key of a fit: the machine, threads, torch version, the micro-benchmark set and the roofline."""
-    return machine_key(processor, threads, roofline.device, f"{len(microbenchmarks())} micro-benchmarks",
+    return machine_key(processor, threads, roofline.device, f"micro-benchmarks {microbenchmark_digest()}",
                        f"{roofline.peak_gflops:.6g} GFLOP/s {roofline.bandwidth_gbs:.6g} GB/s")
 
 
@@ -234,8 +245,6 @@ def _inverse(efficiency: float | None) -> float:
 
 
 def _element_bytes(dtype: str) -> int:
-    import torch
-
     found = getattr(torch, dtype.removeprefix("torch."), None)
     if not isinstance(found, torch.dtype):
         raise ValueError(f"unknown dtype {dtype!r}")

@@ -44,7 +44,9 @@ def cached(path: Path, key: str, make: Callable[[], T], load: Callable[[dict[str
     entries[key] = dump(found)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(entries, indent=2, sort_keys=True))
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        partial.write_text(json.dumps(entries, indent=2, sort_keys=True))
+        os.replace(partial, path)  # a reader sees the old file or the new one, never half of one
     except OSError:
         pass
     return found

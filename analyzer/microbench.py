@@ -12,6 +12,7 @@ after an untimed block of other kernels (:func:`interference`), as a layer runs 
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import random
 import statistics
@@ -28,10 +29,13 @@ from .measure import analyze
 from .real_run import intra_op_threads
 from .traffic import bytes_moved
 
-__all__ = ["LayerSample", "MicroBench", "microbenchmarks", "module_call_ms", "run_microbenchmarks"]
+__all__ = ["LayerSample", "MicroBench", "interference", "microbenchmark_digest", "microbenchmarks", "module_call_ms",
+           "run_microbenchmarks"]
 
 Shape = tuple[int, ...]
 
+#: How a benchmark is timed; change it with the timing, so that fits made the old way are not reused.
+METHOD = "median of 9 calls after 2, each after the interference block; residual add and scale as container ops"
 #: Largest layer benchmarked (MACs): larger ones run at the same efficiency and only take longer.
 MAX_MACS = 1_500_000_000
 #: Feature-map sides drawn from (pixels): those of networks at 224 to 600 px after their strides.
@@ -53,7 +57,7 @@ class LayerSample:
     """One timed layer: its counts and its measured time.
 
     Attributes:
-        ops: operator calls in one forward; calls: module calls.
+        ops: the root module's own operator calls in one forward; calls: module calls, its children's included.
         flops: FLOPs; bytes_moved: bytes read and written (:func:`~convcost.analyzer.traffic.bytes_moved`).
         measured_ms: median milliseconds per forward.
     """
@@ -68,17 +72,27 @@ class LayerSample:
 
 
 class _Add(nn.Module):
-    """A residual add: two inputs of one shape."""
+    """A residual add, as a block makes it: its container's own operator (a child holds the branch), so its bytes
+    follow the container rule as in a network."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.branch = nn.Identity()
 
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        return a + b
+        return self.branch(a) + b
 
 
 class _Scale(nn.Module):
-    """A squeeze-excite scale: a feature map times per-channel weights."""
+    """A squeeze-excite scale, as a block makes it: a feature map times per-channel weights, its container's own
+    operator."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = nn.Identity()
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-        return x * weights
+        return x * self.gate(weights)
 
 
 def _log_uniform(rng: random.Random, low: int, high: int) -> int:
@@ -192,7 +206,14 @@ def microbenchmarks(seed: int = 0) -> tuple[MicroBench, ...]:
     return (*_convs(rng), *_linears(rng), *_elementwise(rng))
 
 
-def run_microbenchmarks(benches: tuple[MicroBench, ...], *, runs: int = 9, warmup: int = 2,
+def microbenchmark_digest() -> str:
+    """A short digest of what a fit depends on here: every benchmark's label and :data:`METHOD` (a fit cached
+    under another digest is made again)."""
+    text = "\n".join([METHOD, *(bench.label for bench in microbenchmarks())])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def run_microbenchmarks(benches: tuple[MicroBench, ...], *, runs: int = 9, warmup: int = 2,  # as METHOD says
                         threads: int | None = None) -> tuple[LayerSample, ...]:
     """Time each of ``benches`` on real CPU tensors beside its counts: the median of ``runs`` calls after
     ``warmup``, each call following the untimed interference of :func:`interference` (see the module docstring)."""
@@ -203,11 +224,12 @@ def run_microbenchmarks(benches: tuple[MicroBench, ...], *, runs: int = 9, warmu
             module = bench.build().eval()
             analysis = analyze(module, bench.inputs)
             (record,) = [layer for layer in analysis.layers if layer.name == ""]
+            calls = sum(layer.calls for layer in analysis.layers)  # the root's and any child's
             generator = torch.Generator().manual_seed(0)
             args = [torch.rand(shape, generator=generator) for shape in bench.inputs]
             measured = _median_ms(functools.partial(module, *args), runs, warmup, disturb)
             samples.append(LayerSample(bench.kernel_class, bench.label, sum(op.calls for op in record.ops.values()),
-                                       record.calls, record.flops, bytes_moved(record, 4), measured))
+                                       calls, record.flops, bytes_moved(record, 4), measured))
     return tuple(samples)
 
 
@@ -230,7 +252,8 @@ def module_call_ms(depth: int = 32, runs: int = 31) -> float:
     for _ in range(depth):
         nested = nn.Sequential(nested)
     x = torch.zeros(1)
-    return max(_median_ms(lambda: nested(x), runs, 3) - _median_ms(lambda: nn.Identity()(x), runs, 3), 0.0) / depth
+    identity = nn.Identity()
+    return max(_median_ms(lambda: nested(x), runs, 3) - _median_ms(lambda: identity(x), runs, 3), 0.0) / depth
 
 
 def _median_ms(work: Callable[[], Any], runs: int, warmup: int, before: Callable[[], Any] | None = None) -> float:

@@ -241,7 +241,8 @@ def profile(model: nn.Module, input_shape: Any = (1, 3, 224, 224), *, runs: int 
         raise ValueError(f"device must be one of {', '.join(d.value for d in Device)}; got {device!r}") from None
     if place is Device.CUDA and not torch.cuda.is_available():
         raise ValueError("device cuda: no CUDA device is available here (torch.cuda.is_available() is False)")
-    analysis = analysis or analyze(model, input_shape, dtype=dtype, name=name)
+    if analysis is None:
+        analysis = analyze(model, input_shape, dtype=dtype, name=name)
     records = {layer.name: layer for layer in analysis.layers}
     runnable = runnable_copy(model).to(device=place.value, dtype=dtype).eval()
     args = real_inputs(meta_inputs(_normalise_inputs(input_shape), dtype), runnable, dtype)

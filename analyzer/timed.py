@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from .analysis import Analysis
-from .latency_model import LatencyModel, LatencyPrediction, machine_latency_model
+from .latency_model import FITTED_DTYPE, LatencyModel, LatencyPrediction, machine_latency_model
 from .measure import analyze
 from .profiling import Device, Machine, Profile, profile
 from .real_run import intra_op_threads
@@ -62,11 +62,13 @@ def machine_models(threads: int | None = None, *, predict: bool = True) -> tuple
 def measure_time(model: nn.Module, input_shape: Any, *, runs: int = 20, warmup: int = 3, threads: int | None = None,
                  dtype: torch.dtype = torch.float32, name: str | None = None, predict: bool = True,
                  analysis: Analysis | None = None) -> MeasuredTime:
-    """Profile ``model`` on this machine's CPU against its roofline and, with ``predict``, predict the same
-    forward from its counts (arguments as :func:`~convcost.analyzer.profiling.profile`; ``analysis``: its counts
-    on this input in ``dtype`` when already made)."""
-    roofline, latency_model = machine_models(threads, predict=predict)
-    analysis = analysis or analyze(model, input_shape, dtype=dtype, name=name)
+    """Profile ``model`` on this machine's CPU against its roofline and, with ``predict`` and float32 (the dtype
+    the latency model is fitted in), predict the same forward from its counts (arguments as
+    :func:`~convcost.analyzer.profiling.profile`; ``analysis``: its counts on this input in ``dtype`` when already
+    made)."""
+    if analysis is None:
+        analysis = analyze(model, input_shape, dtype=dtype, name=name)
+    roofline, latency_model = machine_models(threads, predict=predict and dtype == FITTED_DTYPE)
     measured = profile(model, input_shape, runs=runs, warmup=warmup, threads=threads, dtype=dtype, name=name,
                        roofline=roofline, analysis=analysis)
     prediction = latency_model.predict(analysis) if latency_model is not None else None

@@ -116,7 +116,11 @@ def summary_frame(analyses: Sequence[Analysis], measured: pd.DataFrame | None = 
     frame = pd.DataFrame([summary_record(a) for a in analyses], columns=[c.key for c in columns])
     if measured is None or measured.empty:
         return frame
-    return frame.join(measured.drop_duplicates(Column.MODEL.key).set_index(Column.MODEL.key), on=Column.MODEL.key)
+    extra = measured.drop_duplicates(Column.MODEL.key).set_index(Column.MODEL.key)
+    clash = sorted(set(extra.columns) & set(frame.columns))
+    if clash:
+        raise ValueError(f"measured figures may not replace counted ones; got {', '.join(clash)}")
+    return frame.join(extra, on=Column.MODEL.key)
 
 
 def joined_measurements(frames: Sequence[pd.DataFrame]) -> pd.DataFrame | None:
@@ -124,10 +128,10 @@ def joined_measurements(frames: Sequence[pd.DataFrame]) -> pd.DataFrame | None:
     found = [frame for frame in frames if not frame.empty]
     if not found:
         return None
-    joined = found[0]
-    for frame in found[1:]:
-        joined = joined.merge(frame, on=Column.MODEL.key, how="outer")
-    return joined
+    joined = found[0].drop_duplicates(Column.MODEL.key).set_index(Column.MODEL.key)
+    for frame in found[1:]:  # a figure two sections both give: the first one's, the second filling its gaps
+        joined = joined.combine_first(frame.drop_duplicates(Column.MODEL.key).set_index(Column.MODEL.key))
+    return joined.reset_index()
 
 
 def breakdown_frame(analysis: Analysis) -> pd.DataFrame:

@@ -85,16 +85,14 @@ def human(unit: Unit, value: Any) -> str:
 
 
 def human_ms(value: float | None) -> str:
-    """Milliseconds to three significant digits, never in exponent form: ``1315.8`` → ``1316``,
-    ``0.01234`` → ``0.0123``; missing (None or NaN) as ``--``."""
+    """Milliseconds to three significant digits, trailing zeros kept, never in exponent form: ``1315.8`` →
+    ``1320``, ``1.5`` → ``1.50``, ``0.1`` → ``0.100``, ``0.01234`` → ``0.0123``; missing (None or NaN) as ``--``."""
     if value is None or value != value:
         return "--"
     rounded = float(f"{value:.3g}")
-    if abs(rounded) >= 100:
-        return f"{rounded:.0f}"
-    if abs(rounded) >= 1:
-        return f"{rounded:.{2 - math.floor(math.log10(abs(rounded)))}f}"
-    return f"{rounded:.3g}"
+    if rounded == 0:
+        return "0"
+    return f"{rounded:.{max(2 - math.floor(math.log10(abs(rounded))), 0)}f}"
 
 
 def plain(unit: Unit, value: Any) -> str | int:

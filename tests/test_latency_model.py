@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 from torch import nn
 
 from convcost import analyze, create_model
@@ -134,3 +135,18 @@ def test_the_micro_benchmarks_are_fixed_cover_every_class_and_time_real_layers()
         assert sample.bytes_moved == bytes_moved(root, 4) and sample.ops >= 1
         assert sample.measured_ms > 0
         assert layer_class(root) == bench.kernel_class  # each benchmark is of the class it stands for
+
+
+def test_a_prediction_is_for_the_dtype_the_model_was_fitted_in() -> None:
+    analysis = analyze(create_model("mobilenet_v2_035", device="meta"), (1, 3, 64, 64), dtype=torch.bfloat16)
+    with pytest.raises(ValueError, match="fitted in float32; cannot predict a bfloat16 network"):
+        fitted().predict(analysis)
+
+
+def test_residual_adds_and_scales_are_timed_as_their_containers_own_operators() -> None:
+    benches = [b for b in microbenchmarks() if b.label.startswith(("add ", "scale "))]
+    assert benches
+    for bench in benches[:2]:
+        root = analyze(bench.build(), bench.inputs).layers[0]
+        assert not root.is_leaf and sum(op.calls for op in root.ops.values()) == 1  # one operator, the container's
+        assert bytes_moved(root, 4) == 2 * root.output_bytes  # the rule a network's block is counted by

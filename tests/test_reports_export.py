@@ -4,6 +4,9 @@ import csv
 import io
 import json
 
+import pandas as pd
+import pytest
+
 from convcost.analyzer import Analysis
 from convcost.reports.export import analysis_json, csv_text, json_text, summaries_json
 from convcost.reports.frames import UNDECLARED, breakdown_frame, category_share, layer_frame, part_label, summary_frame
@@ -94,3 +97,23 @@ def test_stages_and_categories(b0_analysis: Analysis) -> None:
     share = category_share([b0_analysis]).loc["efficientnet_b0"]
     assert "other" not in share  # categories without MACs are dropped
     assert share["pointwise"] == 318_467_072 / B0_MACS
+
+
+def test_measured_figures_join_the_summary_and_never_replace_counts(b0_analysis) -> None:
+    from convcost.reports.frames import joined_measurements
+
+    first = pd.DataFrame({"model": ["efficientnet_b0"], "latency_ms": [1.5]})
+    second = pd.DataFrame({"model": ["efficientnet_b0", "other"], "latency_ms": [9.0, 2.0],
+                           "predicted_ms": [1.4, 2.1]})
+    joined = joined_measurements([first, second])
+    assert joined is not None and joined_measurements([]) is None
+    assert joined.set_index("model").to_dict("index") == {
+        "efficientnet_b0": {"latency_ms": 1.5, "predicted_ms": 1.4}, "other": {"latency_ms": 2.0, "predicted_ms": 2.1}}
+    row = summary_frame([b0_analysis], joined).iloc[0]
+    assert (row["macs"], row["latency_ms"], row["predicted_ms"]) == (B0_MACS, 1.5, 1.4)
+    (record,) = summaries_json([b0_analysis], joined)
+    assert (record["latency_ms"], record["predicted_ms"]) == (1.5, 1.4)
+    (alone,) = summaries_json([b0_analysis], pd.DataFrame({"model": ["other"], "latency_ms": [2.0]}))
+    assert alone["latency_ms"] is None  # not measured: null, never a guess
+    with pytest.raises(ValueError, match="measured figures may not replace counted ones; got macs"):
+        summary_frame([b0_analysis], pd.DataFrame({"model": ["efficientnet_b0"], "macs": [1]}))

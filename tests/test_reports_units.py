@@ -60,3 +60,13 @@ def test_conventions_define_mac_flop_and_every_memory_column() -> None:
     assert "2·MACs" in terms["FLOPs"]
     for title in ("Output", "Saved", "Activations", "Training", "Peak"):
         assert f"{title} (float32)" in terms
+
+
+def test_milliseconds_keep_three_significant_digits_and_never_an_exponent() -> None:
+    from convcost.reports.units import human_ms
+
+    cases = {1315.84: "1320", 99.99: "100", 12.345: "12.3", 1.5: "1.50", 0.1: "0.100", 0.01234: "0.0123",
+             0.000012345: "0.0000123", 0.0: "0", -2.5: "-2.50"}
+    assert {value: human_ms(value) for value in cases} == cases
+    assert human_ms(None) == human_ms(float("nan")) == "--"
+    assert human(Unit.MS, 1.5) == "1.50"

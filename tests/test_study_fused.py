@@ -197,6 +197,11 @@ def test_a_verdict_names_the_faster_kind_only_beyond_the_spread(study_of) -> Non
                    replace(rebuilt, latency_runs=(0.012, 0.016, 0.030, 0.031)))
     assert verdict(*overlapping) == WITHIN_SPREAD  # medians differ, quartiles overlap
     assert apart[0].latency is not None and apart[0].latency.iqr_ms == pytest.approx(1.5)
-    section = fused_section(timed(study, {True: 0.010, False: 0.020}))
+    three = (replace(built, latency_runs=(0.010,) * 3), replace(rebuilt, latency_runs=(0.020,) * 3))
+    assert verdict(*three) is None  # three passes have no spread to speak of
+    few = fused_section(timed(study, {True: 0.010, False: 0.020}))
+    assert few.frame["verdict"].isna().all() and "No verdict from fewer than 4 passes." in few.notes[0]
+    stages = tuple(replace(cost, latency_runs=(0.010 if cost.as_built else 0.020,) * 4) for cost in study.stages)
+    section = fused_section(replace(study, stages=stages, runs=4, warmup=1, threads=2))
     assert list(section.frame["verdict"][:2]) == ["fused faster", "fused faster"]  # both rows of stage 0
     assert "stage 0 fused faster" in section.intro and "exceeds the spread" in section.notes[0]

@@ -79,7 +79,7 @@ def test_jobs_of_every_study() -> None:
     assert [job for job in found if job.isolated] == [
         *b0_to_b7, *counterfactuals,
         *(RealSavedJob("efficientnet_b0", variant) for variant in ("swish", "memory_efficient_swish", "silu")),
-        FusedJob("efficientnet_v2_s", runs=7), MachineJob(predict=True),
+        FusedJob("efficientnet_v2_s", runs=7), MachineJob(),
         *(ProfileJob(model, runs=5, warmup=2) for model in list_models() if ProfileJob(model, 5, 2) not in
           b0_to_b7 + counterfactuals)]
 

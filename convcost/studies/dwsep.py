@@ -217,14 +217,20 @@ class PairTime:
 
     Attributes:
         pair_ms: the two convs' own times in the separable network; standard_ms: the standard k×k conv's in the
-            ``separable=False`` network (the block's one standard conv); macs_ratio: the pair's MACs over it.
+            ``separable=False`` network (the block's one standard conv); pair_macs, standard_macs: their MACs.
     """
 
     model: str
     block: str
     pair_ms: float
     standard_ms: float
-    macs_ratio: float
+    pair_macs: int
+    standard_macs: int
+
+    @property
+    def macs_ratio(self) -> float:
+        """``pair_macs / standard_macs``."""
+        return self.pair_macs / self.standard_macs
 
     @property
     def time_ratio(self) -> float:
@@ -260,7 +266,7 @@ def network_time(network: NetworkSeparable, separable: Profile, standard: Profil
                      if layer.name.startswith(f"{pair.block}.") and layer.kind == ConvKind.STANDARD.value]
         if len(replacing) == 1 and pair.depthwise in own and pair.pointwise in own:
             pairs.append(PairTime(network.model, pair.block, own[pair.depthwise] + own[pair.pointwise],
-                                  replacing[0].latency.median_ms, pair.macs_ratio))
+                                  replacing[0].latency.median_ms, pair.pair_macs, pair.standard_macs))
     return NetworkTime(network.model, separable.latency.median_ms, separable.latency.iqr_ms,
                        standard.latency.median_ms, standard.latency.iqr_ms, network.macs_ratio,
                        separable.latency.runs, tuple(pairs))
@@ -420,7 +426,7 @@ def dwsep_section(study: DwsepStudy) -> Section:
             "model": t.model, "macs_ratio": t.macs_ratio, "latency_ms": t.latency_ms,
             "latency_iqr_ms": t.latency_iqr_ms, "standard_latency_ms": t.standard_latency_ms,
             "standard_latency_iqr_ms": t.standard_latency_iqr_ms, "latency_ratio": t.latency_ratio,
-            "pairs_macs_ratio": sum(p.macs_ratio * p.standard_ms for p in t.pairs) / sum(p.standard_ms for p in t.pairs)
+            "pairs_macs_ratio": sum(p.pair_macs for p in t.pairs) / sum(p.standard_macs for p in t.pairs)
             if t.pairs else math.nan,
             "pairs_time_ratio": sum(p.pair_ms for p in t.pairs) / sum(p.standard_ms for p in t.pairs)
             if t.pairs else math.nan,
@@ -526,7 +532,8 @@ class Dwsep(Study[DwsepSettings, DwsepStudy]):
         if not settings.runs:
             return []
         return [(name, ProfileJob.of(name, settings.runs, PROFILE_WARMUP),
-                 ProfileJob.of(name, settings.runs, PROFILE_WARMUP, separable=False)) for name in settings.timed]
+                 ProfileJob.of(name, settings.runs, PROFILE_WARMUP, separable=False))
+                for name in settings.timed if name in settings.models]
 
     def _pairs(self, settings: DwsepSettings) -> list[tuple[AnalysisJob, AnalysisJob]]:
         return [(AnalysisJob.of(name), AnalysisJob.of(name, separable=False)) for name in settings.models]
@@ -543,7 +550,7 @@ class Dwsep(Study[DwsepSettings, DwsepStudy]):
         networks = {real.model: separable_network(results[real], results[standard])
                     for real, standard in self._pairs(settings)}
         times = tuple(network_time(networks[name], results[separable], results[standard])
-                      for name, separable, standard in self._profiles(settings))
+                      for name, separable, standard in self._profiles(settings) if name in networks)
         return DwsepStudy(textbook, tuple(networks.values()), times)
 
     def section(self, result: DwsepStudy) -> Section:

@@ -334,14 +334,16 @@ def _fused_frame(study: FusedStudy) -> pd.DataFrame:
 
 #: What :func:`verdict` says when neither variant is faster beyond the spread.
 WITHIN_SPREAD = "within the spread"
+#: Fewest timed passes per variant for a verdict: quartiles of fewer say nothing about the spread.
+VERDICT_RUNS = 4
 
 
 def verdict(built: StageCost, rebuilt: StageCost) -> str | None:
     """Which block kind of a stage is faster, only where the difference exceeds the spread: the faster variant's
     third quartile below the slower one's first (their interquartile ranges apart); :data:`WITHIN_SPREAD` when they
-    overlap; None when not timed."""
+    overlap; None when not timed, or timed fewer than :data:`VERDICT_RUNS` times (no spread to speak of)."""
     first, second = built.latency, rebuilt.latency
-    if first is None or second is None:
+    if first is None or second is None or min(first.runs, second.runs) < VERDICT_RUNS:
         return None
     if first.q3_ms < second.q1_ms:
         return f"{built.block} faster"
@@ -390,7 +392,10 @@ def fused_section(study: FusedStudy) -> Section:
             timing += (f" {plural(study.runs, 'run')} on a shared machine are noisy; "
                        f"convcost study fused --runs {STEADY_RUNS} gives steadier figures.")
         decided = [(built.stage, verdict(built, rebuilt)) for built, rebuilt in study.pairs()]
-        intro += " Timed: " + "; ".join(f"stage {stage} {said}" for stage, said in decided) + "."
+        if study.runs >= VERDICT_RUNS:
+            intro += " Timed: " + "; ".join(f"stage {stage} {said}" for stage, said in decided) + "."
+        else:
+            timing += f" No verdict from fewer than {VERDICT_RUNS} passes."
     else:
         timing = "Latency was not measured (0 runs)."
     notes = [timing, "Arithmetic intensity: FLOPs per byte of weights + stage input + stage output, the least "

@@ -51,13 +51,11 @@ CHART_MODELS = ("mobilenet_v2", "efficientnet_b0", "efficientnet_v2_s", "resnet5
 
 @dataclass(frozen=True)
 class LatencySettings:
-    """Which registry models, how many timed forwards (``runs``) after ``warmup`` untimed ones, and whether the
-    latency model predicts them."""
+    """Which registry models, and how many timed forwards (``runs``) after ``warmup`` untimed ones."""
 
     models: tuple[str, ...]
     runs: int
     warmup: int
-    predict: bool = True
 
 
 @dataclass(frozen=True)
@@ -153,12 +151,12 @@ class Latency(Study[LatencySettings, LatencyStudy]):
 
     def jobs(self, settings: LatencySettings) -> list[Any]:
         """Each model's analysis (shared), the machine's figures, then each model's profile (alone)."""
-        return [*(AnalysisJob(model) for model in settings.models), MachineJob(settings.predict),
+        return [*(AnalysisJob(model) for model in settings.models), MachineJob(),
                 *(ProfileJob(model, settings.runs, settings.warmup) for model in settings.models)]
 
     def assemble(self, settings: LatencySettings, results: Mapping[Any, Any]) -> LatencyStudy:
         """Each profile under the roofline, predicted by the latency model, split by class and part."""
-        roofline, latency_model = results[MachineJob(settings.predict)]
+        roofline, latency_model = results[MachineJob()]
         models = []
         for model in settings.models:
             analysis: Analysis = results[AnalysisJob(model)]
@@ -363,7 +361,7 @@ def latency_chart(frame: pd.DataFrame) -> Figure:
         figure = Figure(figsize=(8, 5))
         axes = figure.subplots(gridspec_kw=dict(left=0.1, right=0.97, bottom=0.12, top=0.9))
         axes.errorbar(frame[Column.MACS.key], frame[Column.LATENCY.key], yerr=frame[Column.LATENCY_IQR.key] / 2,
-                      fmt="o", color=PALETTE[0], label="measured (median, IQR)")
+                      fmt="o", color=PALETTE[0], label="measured (median ± half the interquartile range)")
         predicted = frame.dropna(subset=[Column.PREDICTED_LATENCY.key])
         if len(predicted):
             axes.scatter(predicted[Column.MACS.key], predicted[Column.PREDICTED_LATENCY.key], marker="x",

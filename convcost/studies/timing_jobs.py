@@ -72,9 +72,7 @@ class ProfileJob:
 
 @dataclass(frozen=True)
 class MachineJob:
-    """This machine's roofline and (with ``predict``) latency model: from the cache, or measured alone."""
-
-    predict: bool = True
+    """This machine's roofline and latency model: from the cache, or measured alone."""
 
     @property
     def isolated(self) -> bool:
@@ -85,4 +83,4 @@ class MachineJob:
         """:func:`~convcost.analyzer.timed.machine_models`."""
         from convcost.analyzer.timed import machine_models
 
-        return machine_models(predict=self.predict)
+        return machine_models()

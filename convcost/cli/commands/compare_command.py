@@ -59,7 +59,8 @@ def _measured(module: Any, inputs: Any, analysis: Any, args: argparse.Namespace)
     from convcost.analyzer.timed import measure_time
 
     dtype = getattr(torch, args.dtype or "float32")
-    reusable = analysis if analysis.training is None and analysis.dtype == str(dtype).removeprefix("torch.") else None
+    reusable = analysis if (analysis.training is None and analysis.engine == EngineName.DISPATCH
+                            and analysis.dtype == str(dtype).removeprefix("torch.")) else None
     return measure_time(module, inputs, runs=args.runs or DEFAULT_RUNS, warmup=DEFAULT_WARMUP, dtype=dtype,
                         name=analysis.model, analysis=reusable)
 

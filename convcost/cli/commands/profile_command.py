@@ -18,6 +18,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from convcost.analyzer import analyze
+    from convcost.analyzer.latency_model import FITTED_DTYPE
     from convcost.analyzer.profiling import Device, Machine, profile
     from convcost.analyzer.real_run import intra_op_threads
     from convcost.analyzer.roofline import machine_roofline
@@ -31,13 +32,13 @@ def run(args: argparse.Namespace) -> int:
     model = model_from(args)
     inputs = input_for(model, args.resolution, args.input, args.batch)
     dtype = getattr(torch, args.dtype or "float32")
+    analysis = analyze(model.module, example_inputs(inputs), dtype=dtype, name=model.name)  # bad input fails first
     roofline, latency_model = None, None
     if args.roofline and args.device == Device.CPU.value:
-        roofline, latency_model = machine_models(args.threads)
+        roofline, latency_model = machine_models(args.threads, predict=dtype == FITTED_DTYPE)
     elif args.roofline:
         with intra_op_threads(args.threads) as threads:
             roofline = machine_roofline(args.device, threads, Machine.here(Device(args.device), threads).processor)
-    analysis = analyze(model.module, example_inputs(inputs), dtype=dtype, name=model.name)
     result = profile(model.module, example_inputs(inputs), runs=args.runs, warmup=args.warmup,
                      threads=args.threads, device=args.device, dtype=dtype, name=model.name, roofline=roofline,
                      analysis=analysis)
@@ -58,9 +59,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="intra-op CPU threads while measuring (default: torch's)")
     parser.add_argument("--device", choices=DEVICES, default="cpu", help="where to run (default: cpu)")
     parser.add_argument("--no-roofline", dest="roofline", action="store_false",
-                        help="skip the machine's roofline and, on the CPU, the latency model's prediction (each "
-                             "measured once per machine and thread count, then cached in $CONVCOST_CACHE_DIR or "
-                             "~/.cache/convcost)")
+                        help="skip the machine's roofline and, on the CPU in float32, the latency model's "
+                             "prediction (each measured once per machine and thread count, then cached in "
+                             "$CONVCOST_CACHE_DIR or ~/.cache/convcost)")
     add_output_options(parser)
     parser.set_defaults(run=run)
 
