@@ -23,7 +23,7 @@ from matplotlib.typing import ColorType, RcKeyType
 
 from .columns import Column
 from .frames import CATEGORIES
-from .units import Unit, human_bytes, human_count
+from .units import Unit, human_bytes, human_count, human_ms
 
 _STYLE: dict[RcKeyType, Any] = {
     "text.parse_math": False,
@@ -92,6 +92,8 @@ def render(name: str, figure: Figure) -> RenderedChart:
 
 
 def _unit_formatter(unit: Unit) -> Callable[[float, int], str]:
+    if unit is Unit.MS:
+        return lambda value, _position: human_ms(value)
     text = human_bytes if unit is Unit.BYTES else human_count
     return lambda value, _position: text(value, compact=True)
 

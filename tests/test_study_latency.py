@@ -74,11 +74,15 @@ def test_the_section_states_its_units_shares_and_summary(study: LatencyStudy) ->
 
 
 def test_the_charts_say_what_they_plot(study: LatencyStudy) -> None:
+    from convcost.reports.charts import render
+
     for job in latency_section(study).figures:
         figure = job.build(*job.args)
         assert figure.get_suptitle()
         assert all(axes.get_xlabel() for axes in figure.axes)
         assert figure.axes[0].get_ylabel()
+        svg = render(job.name, figure).svg
+        assert b"$" not in svg and b"10^{" not in svg  # tick labels in plain units, never raw mathtext
 
 
 def test_the_command_runs_the_study_and_refuses_unknown_models(capsys, tmp_path) -> None:

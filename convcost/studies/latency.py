@@ -370,7 +370,7 @@ def latency_chart(frame: pd.DataFrame) -> Figure:
             axes.annotate(short_model(str(row[Column.MODEL.key])), (row[Column.MACS.key], row[Column.LATENCY.key]),
                           textcoords="offset points", xytext=(4, 4), fontsize=7)
         axis_units(axes, "x", Unit.COUNT, log=True)
-        axes.set_yscale("log")
+        axis_units(axes, "y", Unit.MS, log=True)
         axes.set_xlabel("conv+linear MACs (count)")
         axes.set_ylabel("forward latency (ms)")
         axes.legend(loc="upper left", fontsize=8)
