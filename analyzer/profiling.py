@@ -38,6 +38,7 @@ from torch import nn
 
 from .analysis import Analysis
 from .engines.dispatch import call_model, meta_inputs
+from .kernel_class import KernelClass, layer_class
 from .measure import _normalise_inputs, analyze
 from .naming import StrEnum
 from .real_run import intra_op_threads, real_inputs, runnable_copy
@@ -92,6 +93,7 @@ class LayerTime:
 
     Attributes:
         name, type: the module; kind: its conv/linear kind (``depthwise`` …), ``""`` for other layers.
+        kernel_class: its class for the latency model (:func:`~convcost.analyzer.kernel_class.layer_class`).
         latency: its calls' own time per forward (ms): less the time of the modules they call.
         macs, flops: its own counts per forward (:class:`~convcost.analyzer.records.LayerRecord`).
         bytes_moved: bytes its calls read and write: for a leaf its inputs, its own parameters and buffers and
@@ -105,6 +107,7 @@ class LayerTime:
     macs: int
     flops: int
     bytes_moved: int
+    kernel_class: KernelClass
 
     @property
     def gflops_per_s(self) -> float:
@@ -377,7 +380,8 @@ def hook_cost_ms(clock: _Clock | None = None, modules: int = 64, runs: int = 31)
 def _layer_time(name: str, samples: list[float], record: LayerRecord, dtype: torch.dtype) -> LayerTime:
     moved = bytes_moved(record, torch.finfo(dtype).bits // 8)
     kind = record.check.kind.value if record.check is not None else ""
-    return LayerTime(name, record.type, kind, Spread.of(samples), record.macs, record.flops, moved)
+    return LayerTime(name, record.type, kind, Spread.of(samples), record.macs, record.flops, moved,
+                     layer_class(record))
 
 
 def _processor(device: Device) -> str:

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from convcost.analyzer import analyze
+from convcost.analyzer.kernel_class import KernelClass
 from convcost.analyzer.profiling import LayerTime, Profile, Spread, profile
 
 
@@ -38,6 +39,8 @@ def test_counts_and_bytes_beside_the_times(measured: Profile) -> None:
     analysis = analyze(tiny(), (2, 3, 8, 8))
     assert [layer.macs for layer in measured.layers] == [analysis.layer(name).macs for name in ["", *"01234"]]
     assert [layer.kind for layer in measured.layers] == ["", "standard", "", "", "", "linear"]
+    assert [layer.kernel_class.value for layer in measured.layers] == [
+        "elementwise", "standard", "elementwise", "elementwise", "elementwise", "linear"]
     assert root.bytes_moved == 0  # Sequential runs no operator of its own
     # the conv reads its input (2·3·8·8) and its weight and bias (108 + 4) and writes 2·4·6·6, in float32
     assert conv.bytes_moved == (384 + 112 + 288) * 4
@@ -91,7 +94,7 @@ def test_spread_quartiles() -> None:
 
 
 def test_a_layer_measured_at_zero_has_no_rate() -> None:
-    still = LayerTime("x", "Identity", "", Spread(0.0, 0.0, 0.0, 1), 0, 0, 0)
+    still = LayerTime("x", "Identity", "", Spread(0.0, 0.0, 0.0, 1), 0, 0, 0, KernelClass.ELEMENTWISE)
     assert still.gflops_per_s == 0.0 and still.intensity == 0.0
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from convcost.analyzer import Analysis
-from convcost.analyzer.kernel_class import KernelClass, layer_class
+from convcost.analyzer.kernel_class import KernelClass
 from convcost.analyzer.latency_model import LatencyModel
 from convcost.analyzer.roofline import PUBLISHED_DEVICES, Roofline
 from convcost.analyzer.timed import MeasuredTime
@@ -108,7 +108,7 @@ def model_time(measured: MeasuredTime, analysis: Analysis) -> ModelTime:
     parts: dict[str, list[float]] = {}
     for layer in measured.profile.layers:
         record = records[layer.name]
-        row = classes.setdefault(layer_class(record), [0.0, 0.0, 0])
+        row = classes.setdefault(layer.kernel_class, [0.0, 0.0, 0])
         row[0] += layer.latency.median_ms
         row[1] += predicted.get(layer.name, 0.0)
         row[2] += layer.flops
@@ -290,9 +290,7 @@ def _points_frame(models: Sequence[ModelTime]) -> pd.DataFrame:
     """Every layer that does FLOPs and takes time: its model, kernel class, intensity and achieved GFLOP/s."""
     rows = []
     for model in models:
-        classes = {layer.name: layer.kernel_class for layer in model.time.prediction.layers} \
-            if model.time.prediction is not None else {}
-        rows += [{"model": model.time.model, "kernel_class": classes.get(layer.name, KernelClass.ELEMENTWISE).value,
+        rows += [{"model": model.time.model, "kernel_class": layer.kernel_class.value,
                   "intensity": layer.intensity, "gflops_per_s": layer.gflops_per_s}
                  for layer in model.time.profile.layers if layer.flops and layer.latency.median_ms > 0]
     return pd.DataFrame(rows, columns=["model", "kernel_class", "intensity", "gflops_per_s"])
