@@ -36,7 +36,7 @@ from .frames import (
     layer_frame,
     summary_frame,
 )
-from .html import ModelView, Page, model_views, render_html, section_view
+from .html import ModelView, Page, model_views, render_html, render_model_page, section_view
 from .sections import Section, slug
 
 _SCALING_NAMES = {"index": "scaling-by-index", "resolution": "scaling-by-resolution"}
@@ -131,19 +131,22 @@ def _draw(analyses: Sequence[Analysis], overview: Sequence[ChartJob], sections: 
 
 def render_page(analyses: Sequence[Analysis], *, title: str = "convcost report",
                 published: pd.DataFrame | None = None, scaling_models: Sequence[str] = (),
-                sections: Sequence[Section] = (), jobs: int = 1, measured: pd.DataFrame | None = None) -> str:
+                sections: Sequence[Section] = (), jobs: int = 1, measured: pd.DataFrame | None = None,
+                families: Mapping[str, str] | None = None) -> str:
     """One self-contained HTML page (no files beside it) for ``analyses`` (possibly none) and extra ``sections``.
 
     Args:
         jobs: worker processes for drawing charts.
         measured: per-model measurements joined to the summary table (:func:`~.frames.summary_frame`).
+        families: each model's family, for the summary's comparison with the family's smallest member.
     """
     overview = overview_jobs(analyses, published, scaling_models) if len(analyses) > 1 else []
     drawn = _draw(analyses, overview, sections, jobs)
     page = Page(title=title, charts=drawn.overview, model_charts=drawn.model_charts,
                 sections=[section_view(section, charts_) for section, charts_ in drawn.sections],
                 measured=joined_measurements([frame for frame in (measured, section_measurements(sections))
-                                              if frame is not None]))
+                                              if frame is not None]),
+                published=published, families=dict(families or {}))
     return render_html(analyses, page)
 
 
@@ -160,7 +163,7 @@ def _file_stems(analyses: Sequence[Analysis]) -> dict[str, str]:
 
 def build_report(analyses: Sequence[Analysis], out_dir: str | Path, *, title: str = "convcost report",
                  published: pd.DataFrame | None = None, scaling_models: Sequence[str] = (),
-                 sections: Sequence[Section] = (), jobs: int = 1) -> Path:
+                 sections: Sequence[Section] = (), jobs: int = 1, families: Mapping[str, str] | None = None) -> Path:
     """Write the report directory for ``analyses`` and return the path of its ``index.html``.
 
     ``out_dir`` is replaced as a whole (:func:`~convcost.reports.directory.report_directory`): files of a
@@ -171,6 +174,7 @@ def build_report(analyses: Sequence[Analysis], out_dir: str | Path, *, title: st
         scaling_models: model names of a scaling series (such as B0–B7), in order, for the cost curves.
         sections: extra sections (studies), appended after the models, in order.
         jobs: worker processes for drawing charts.
+        families: each model's family, for the summary's comparison with the family's smallest member.
 
     Raises:
         ReportDirectoryError: another run is writing ``out_dir``, or it is a file, or a directory that is
@@ -179,7 +183,7 @@ def build_report(analyses: Sequence[Analysis], out_dir: str | Path, *, title: st
     """
     with report_directory(out_dir) as staging:
         write_report(analyses, staging, title=title, published=published, scaling_models=scaling_models,
-                     sections=sections, jobs=jobs)
+                     sections=sections, jobs=jobs, families=families)
     return Path(out_dir) / "index.html"
 
 
@@ -210,7 +214,8 @@ def _model_files(stems: Mapping[str, str]) -> dict[str, dict[str, str]]:
 
 def write_report(analyses: Sequence[Analysis], directory: Path, *, title: str = "convcost report",
                  published: pd.DataFrame | None = None, scaling_models: Sequence[str] = (),
-                 sections: Sequence[Section] = (), jobs: int = 1, progress: ChartProgress = _quietly) -> Path:
+                 sections: Sequence[Section] = (), jobs: int = 1, progress: ChartProgress = _quietly,
+                 families: Mapping[str, str] | None = None) -> Path:
     """Write the files of the report for ``analyses`` into the existing, empty ``directory`` (the staging
     directory of :func:`~convcost.reports.directory.report_directory`, for a caller that holds it across
     the analysis) and return the path of its ``index.html``; arguments as :func:`build_report`, and
@@ -230,6 +235,11 @@ def write_report(analyses: Sequence[Analysis], directory: Path, *, title: str = 
     for chart in every_chart:
         write_bytes(directory / "charts" / f"{chart.name}.png", chart.png)
         write_bytes(directory / "charts" / f"{chart.name}.svg", chart.svg)
+    for view in made:
+        stem = stems[view.analysis.model]
+        own = replace(view, chart=drawn.model_charts.get(view.analysis.model),
+                      files={"CSV": f"{stem}.csv", "JSON": f"{stem}.json"})
+        write_text(directory / "models" / f"{stem}.html", render_model_page(own, title, "../index.html"))
 
     page = Page(
         title=title,
@@ -239,5 +249,8 @@ def write_report(analyses: Sequence[Analysis], directory: Path, *, title: str = 
         model_files=_model_files(stems),
         files={"summary CSV": "summary.csv", "summary JSON": "summary.json"},
         measured=section_measurements(sections),
+        published=published,
+        families=dict(families or {}),
+        model_pages={model: f"models/{stem}.html" for model, stem in stems.items()},
     )
     return write_text(directory / "index.html", render_html(analyses, page, made))

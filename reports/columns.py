@@ -28,6 +28,15 @@ class Column(Enum):
     SOURCE = ("source", "Source", Unit.TEXT, "where a published figure comes from")
     TOP1 = ("top1", "Top-1 %", Unit.PERCENT, "published ImageNet top-1 accuracy, in percent")
     NOTE = ("note", "Note", Unit.TEXT, "how to read a published figure")
+    TOP1_SOURCE = ("top1_source", "Top-1 source", Unit.TEXT, "where the top-1 accuracy was published")
+    PUBLISHED_MACS = ("published_macs", "Published MACs", Unit.COUNT,
+                      "MACs a paper or torchvision's weights metadata publishes for the model at the same resolution")
+    PUBLISHED_SOURCE = ("published_source", "Published source", Unit.TEXT, "where the published MACs come from")
+    MACS_CHANGE = ("macs_vs_published", "MACs Δ vs published", Unit.CHANGE,
+                   "counted MACs against the published figure (+1.0% = counted 1% more); papers round their figures")
+    MACS_VS_SMALLEST = ("macs_vs_smallest", "MACs × family's smallest", Unit.RATIO,
+                        "the model's MACs over those of the smallest model of its family in the report")
+    SOURCES = ("sources", "Sources", Unit.TEXT, "the numbered sources (listed under the table) of published values")
     INPUT_SHAPE = ("input_shape", "Input", Unit.SHAPE, "shape of the (first) example input, N×C×H×W")
     RESOLUTION = ("resolution", "px", Unit.INT, "input side length in pixels (last input dimension)")
     NAME = ("name", "Layer", Unit.TEXT, "dotted module name; the root is the empty name")
@@ -60,6 +69,9 @@ class Column(Enum):
     SUBTREE_SAVED_BYTES = ("subtree_saved_bytes", "Saved (subtree)", Unit.BYTES,
                            "bytes saved for backward by the module and every module inside it")
     MACS_SHARE = ("macs_share", "% MACs", Unit.SHARE, "the module's subtree MACs as a share of the model's")
+    PARAMS_SHARE = ("params_share", "% params", Unit.SHARE,
+                    "the module's subtree parameters as a share of the model's")
+    FLOPS_SHARE = ("flops_share", "% FLOPs", Unit.SHARE, "the module's subtree FLOPs as a share of the model's")
     OUTPUT_BYTES = ("output_bytes", "Output", Unit.BYTES,
                     "bytes of new tensors the module's own operators allocated; views and in-place results are "
                     "free")
@@ -147,7 +159,8 @@ class Column(Enum):
     @property
     def is_numeric(self) -> bool:
         """Whether the column holds a number (right-aligned on screen)."""
-        return self.unit in (Unit.INT, Unit.COUNT, Unit.BYTES, Unit.PERCENT, Unit.SHARE, Unit.MS)
+        return self.unit in (Unit.INT, Unit.COUNT, Unit.BYTES, Unit.PERCENT, Unit.SHARE, Unit.MS, Unit.RATIO,
+                             Unit.CHANGE)
 
 
 #: Per-layer columns (CSV, JSON ``layers``, HTML layer tables): each module's own costs, then its subtree's.

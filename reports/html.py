@@ -8,6 +8,7 @@ in the templates (page and tables).
 from __future__ import annotations
 
 import base64
+import numbers
 import os
 import platform
 from collections.abc import Mapping, Sequence
@@ -25,8 +26,10 @@ from convcost.analyzer import Analysis
 from .charts import RenderedChart
 from .columns import Column, conventions
 from .display import display_frame, display_row
-from .frames import ROOT_LABEL, layer_frame, summary_frame
+from .frames import ROOT_LABEL
+from .overview import overview
 from .sections import Section
+from .tree_table import layer_tree
 from .units import ops_text, shape_text
 from .verdict import CheckView, check_view
 
@@ -68,7 +71,8 @@ class ModelView:
     cards: tuple[Card, ...]
     check: CheckView
     check_tables: tuple[CaptionedHtml, ...]
-    layers: Markup
+    tree: Mapping[str, Any]
+    unsupported: str
     chart: RenderedChart | None
     files: Mapping[str, str]
 
@@ -104,6 +108,27 @@ class Page:
     files: Mapping[str, str] = field(default_factory=dict)
     #: per-model measurements (a latency) joined to the summary table (:func:`~.frames.summary_frame`)
     measured: pd.DataFrame | None = None
+    #: published figures (:data:`~.frames.PUBLISHED_FIELDS`) and each model's family, for the summary table
+    published: pd.DataFrame | None = None
+    families: Mapping[str, str] = field(default_factory=dict)
+    #: each model's own page (model → path from the index); empty: the models are shown on the page itself
+    model_pages: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The summary table as HTML and the sources its published values cite by number."""
+
+    html: Markup
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A table cell: the text shown and the raw value a sort compares (None: sort by the text)."""
+
+    text: str
+    raw: float | int | None
 
 
 def versions() -> dict[str, str]:
@@ -130,7 +155,11 @@ def table_html(frame: pd.DataFrame, *, compact: bool = False, footer: Mapping[st
         footer: a total row keyed like the columns, shown in ``<tfoot>`` (sorting leaves it last).
     """
     shown, numeric = display_frame(frame)
-    rows = [["" if pd.isna(cell) else cell for cell in row] for row in shown.itertuples(index=False, name=None)]
+    raw = frame.reset_index() if frame.index.name is not None else frame
+    rows = [[Cell("" if pd.isna(text) else text, _raw(value) if is_number else None)
+             for text, value, is_number in zip(texts, values, numeric, strict=True)]
+            for texts, values in zip(shown.itertuples(index=False, name=None),
+                                     raw.itertuples(index=False, name=None), strict=True)]
     html = _ENVIRONMENT.get_template("table.html.j2").render(
         headers=list(shown.columns), rows=rows, kinds=["n" if is_number else "t" for is_number in numeric],
         classes=["data", "sortable", *(["compact"] if compact else [])],
@@ -138,11 +167,21 @@ def table_html(frame: pd.DataFrame, *, compact: bool = False, footer: Mapping[st
     return Markup(html)
 
 
+def _raw(value: Any) -> float | int | None:
+    """A cell's value as a number a sort compares, None when it has none."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != value:
+        return None
+    number = float(value)
+    return int(number) if number.is_integer() and abs(number) < 2**53 else number
+
+
 def _cards(analysis: Analysis) -> tuple[Card, ...]:
     t = analysis.totals
     shapes = ", ".join(shape_text(s) for s in analysis.input_shapes)
+    first = analysis.input_shapes[0] if analysis.input_shapes else ()
+    size = "×".join(str(side) for side in first[2:]) if len(first) >= 3 else shapes
     return (
-        Card("Input", shapes, f"{analysis.dtype} · engine {analysis.engine}"),
+        Card("Input", size or "none", f"{shapes} · {analysis.dtype} · engine {analysis.engine}"),
         Card(Column.PARAMS.title, Column.PARAMS.human(t.params),
              f"{t.params:,}: {t.trainable_params:,} trainable, {t.frozen_params:,} frozen; {t.buffers:,} in buffers"),
         Card(Column.MACS.title, Column.MACS.human(t.macs), f"{t.macs:,} conv + linear"),
@@ -188,7 +227,8 @@ def _model_view(analysis: Analysis, anchor: str, files: Mapping[str, str]) -> Mo
         check=check,
         check_tables=tuple(CaptionedHtml(table.caption, table_html(table.frame, compact=True))
                            for table in check.tables()),
-        layers=table_html(layer_frame(analysis).replace({Column.NAME.key: {"": ROOT_LABEL}})),
+        tree=layer_tree(analysis),
+        unsupported=ops_text(analysis.unsupported_ops()),
         chart=None,
         files=files,
     )
@@ -210,9 +250,22 @@ def section_view(section: Section, charts: Sequence[RenderedChart], csv_dir: str
     return SectionView(section, tables, tuple(charts))
 
 
+def _context() -> dict[str, Any]:
+    """What every page shows: the versions and when it was made."""
+    return {"data_uri": data_uri, "versions": versions(),
+            "generated": generated_at().strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def comparison(analyses: Sequence[Analysis], page: Page) -> Comparison:
+    """The summary table of ``analyses`` (:func:`~.overview.overview`) as HTML, with its sources."""
+    table = overview(analyses, page.measured, page.published, page.families)
+    return Comparison(table_html(table.frame), table.sources)
+
+
 def render_html(analyses: Sequence[Analysis], page: Page, views: Sequence[ModelView] | None = None) -> str:
     """The report page for ``analyses`` (in this order); ``views`` are their :func:`model_views` when made
-    already (with ``page.model_files``), while the charts were drawn."""
+    already (with ``page.model_files``), while the charts were drawn. With ``page.model_pages`` the models are
+    links to their own pages (:func:`render_model_page`); without, each is shown on this page."""
     made = model_views(analyses, page.model_files) if views is None else views
     models = [replace(view, chart=page.model_charts.get(view.analysis.model)) for view in made]
     unsupported = {a.model: ops_text(a.unsupported_ops()) for a in analyses if a.unsupported_ops()}
@@ -228,15 +281,21 @@ def render_html(analyses: Sequence[Analysis], page: Page, views: Sequence[ModelV
     )
     return _ENVIRONMENT.get_template("report.html.j2").render(
         page=page,
+        page_title=page.title,
         models=models,
         summary_cards=summary_cards,
-        comparison=table_html(summary_frame(analyses, page.measured)),
+        comparison=comparison(analyses, page) if analyses else None,
         unsupported=unsupported,
         conventions=conventions(", ".join(dtypes) or "float32"),
-        data_uri=data_uri,
-        versions=versions(),
-        generated=generated_at().strftime("%Y-%m-%d %H:%M UTC"),
+        **_context(),
     )
+
+
+def render_model_page(view: ModelView, title: str, index_href: str) -> str:
+    """One model's own page (its cards, stage chart, cross-check and module tree), linking back to the report
+    at ``index_href``; ``view``'s files are paths from the page."""
+    return _ENVIRONMENT.get_template("model.html.j2").render(
+        model=view, page_title=f"{view.analysis.model}: {title}", index_href=index_href, **_context())
 
 
 def generated_at() -> datetime:

@@ -27,11 +27,13 @@ class Unit(Enum):
     PERCENT = "percent"  # a number already in percent (a published top-1)
     SHARE = "share"  # a fraction of a whole, 0 to 1, shown as a percentage
     MS = "ms"  # a measured time in milliseconds
+    RATIO = "ratio"  # one quantity over another, shown with three significant digits and ×
+    CHANGE = "change"  # a signed relative difference (0.05 = 5% more), shown as a signed percentage
 
 
 def _scaled(value: float, base: int, prefixes: Sequence[str]) -> tuple[float, str]:
     index = 0
-    while index < len(prefixes) - 1 and round(abs(value), 2) >= base:
+    while index < len(prefixes) - 1 and round(abs(value), 2) >= min(base, 1000):
         value /= base
         index += 1
     return value, prefixes[index]
@@ -50,8 +52,9 @@ def human_count(value: float, compact: bool = False) -> str:
 
 
 def human_bytes(value: float, compact: bool = False) -> str:
-    """``88886016`` → ``84.77 MiB`` (``compact``: ``84.8 MiB``); below 1 KiB as ``512 B``."""
-    if abs(value) < 1024:
+    """``88886016`` → ``84.77 MiB`` (``compact``: ``84.8 MiB``); below 1000 B as ``512 B``. A unit is left at
+    1000 of it, so a value never shows four digits before the point: 1008 KiB is ``0.98 MiB``."""
+    if abs(value) < 1000:
         return f"{value:g} B"
     scaled, prefix = _scaled(value, 1024, _BYTE_PREFIXES)
     return f"{_number(scaled, compact)} {prefix}"
@@ -81,7 +84,27 @@ def human(unit: Unit, value: Any) -> str:
         return f"{value:.1f}"
     if unit is Unit.MS:
         return human_ms(value)
+    if unit is Unit.RATIO:
+        return human_ratio(value)
+    if unit is Unit.CHANGE:
+        return human_change(value)
     return str(plain(unit, value))
+
+
+def human_change(value: float) -> str:
+    """A signed relative difference as a percentage: ``0.0512`` → ``+5.1%``; below 0.1% to two significant
+    digits, so a small difference keeps its sign and size: ``-0.00052`` → ``-0.052%``; zero → ``0%``."""
+    if value == 0:
+        return "0%"
+    if abs(value) >= 0.001:
+        return f"{value:+.1%}"
+    return f"{float(f'{value * 100:.2g}'):+}%"
+
+
+def human_ratio(value: float) -> str:
+    """A ratio to three significant digits, never in exponent form: ``96.93`` → ``96.9×``, ``0.1312`` →
+    ``0.131×``, ``1234.5`` → ``1230×``."""
+    return f"{human_ms(value)}×"
 
 
 def human_ms(value: float | None) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from helpers import default_settings
+from torch import nn
 
 from convcost.analyzer import Analysis, analyze
 from convcost.architectures import create_model
@@ -69,3 +70,14 @@ def study_of() -> Callable[[str], Any]:
         return cache[name]
 
     return compute
+
+
+@pytest.fixture(scope="session")
+def two_models() -> list[Analysis]:
+    """Two tiny convnets (4 and 8 channels) at 16 px."""
+
+    def tiny(channels: int) -> nn.Module:
+        return nn.Sequential(nn.Conv2d(3, channels, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                             nn.Linear(channels, 10))
+
+    return [analyze(tiny(c), (1, 3, 16, 16), name=f"tiny_{c}") for c in (4, 8)]

@@ -70,7 +70,7 @@ def test_section_json_keeps_raw_values() -> None:
 def test_table_html_footer_is_escaped_and_outside_the_body() -> None:
     html = table_html(FRAME, footer={"op": "<b>total</b>", "count": 7})
     body, foot = html.split("<tfoot>")
-    assert "&lt;add&gt;" in body and "<th>&lt;b&gt;total&lt;/b&gt;</th><th>7</th>" in foot
+    assert "&lt;add&gt;" in body and "<th>&lt;b&gt;total&lt;/b&gt;</th><th class=\"n\">7</th>" in foot
     assert foot.endswith("</tr></tfoot></table>")
 
 

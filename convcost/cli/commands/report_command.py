@@ -117,6 +117,7 @@ def _report(args: argparse.Namespace, fresh: FreshWorker | None) -> int:
         log.info("drawing and writing from %.1f s", time.perf_counter() - started)
         write_report(analyses, staging, published=published_frame(names), scaling_models=scaling_series(),
                      sections=sections, jobs=workers,
+                     families={name: architectures.model_info(name).family for name in names},
                      progress=lambda charts, total: progress(charts, total, "drawing", unit="chart",
                                                              quiet=args.quiet))
         log.info("written at %.1f s; replacing %s", time.perf_counter() - started, args.out)
