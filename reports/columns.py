@@ -89,12 +89,12 @@ class Column(Enum):
     CPU_PEAK_BYTES = ("cpu_peak_bytes", "CPU peak", Unit.BYTES,
                       "the inference peak on a CPU: the peak, or more where a convolution's scratch space lifts it "
                       "(oneDNN holds a copy of the larger of its input and output, and of its weight, while it runs)")
-    LATENCY = ("latency_ms", "Latency ms", Unit.MS,
+    LATENCY = ("latency_ms", "Latency (ms)", Unit.MS,
                "measured forward latency on this machine: the median of repeated hook-free runs on real tensors "
                "(milliseconds; a measurement, not a count)")
-    LATENCY_IQR = ("latency_iqr_ms", "Latency IQR ms", Unit.MS,
+    LATENCY_IQR = ("latency_iqr_ms", "Latency IQR (ms)", Unit.MS,
                    "the interquartile range of those runs: the spread of their middle half (milliseconds)")
-    PREDICTED_LATENCY = ("predicted_ms", "Predicted ms", Unit.MS,
+    PREDICTED_LATENCY = ("predicted_ms", "Predicted (ms)", Unit.MS,
                          "forward latency the latency model predicts from the counts alone, with no run of the "
                          "network (milliseconds)")
     GRAD_INPUT_MACS = ("grad_input_macs", "∂input MACs", Unit.COUNT,
@@ -159,10 +159,12 @@ class Column(Enum):
     @property
     def is_numeric(self) -> bool:
         """Whether the column holds a number (right-aligned on screen)."""
-        return self.unit in (Unit.INT, Unit.COUNT, Unit.BYTES, Unit.PERCENT, Unit.SHARE, Unit.MS, Unit.RATIO,
-                             Unit.CHANGE)
+        return self.unit in NUMERIC_UNITS
 
 
+#: Units whose values are numbers (right-aligned, sorted by value).
+NUMERIC_UNITS = frozenset({Unit.INT, Unit.COUNT, Unit.BYTES, Unit.PERCENT, Unit.SHARE, Unit.MS, Unit.RATIO, Unit.CHANGE,
+                           Unit.FLOAT})
 #: Per-layer columns (CSV, JSON ``layers``, HTML layer tables): each module's own costs, then its subtree's.
 LAYER_COLUMNS: tuple[Column, ...] = (
     Column.NAME, Column.TYPE, Column.KIND, Column.DEPTH, Column.OUTPUT_SHAPE, Column.PARAMS, Column.TRAINABLE_PARAMS,
@@ -231,3 +233,54 @@ def conventions(dtype: str) -> list[Definition]:
     terms.append(Definition("Units", "K/M/G/T = 10³/10⁶/10⁹/10¹²; KiB/MiB/GiB = 2¹⁰/2²⁰/2³⁰ bytes; files hold raw "
                                      "integers"))
     return terms
+
+
+#: How words of a field name are written in a title.
+_WORDS = {"macs": "MACs", "mac": "MAC", "flops": "FLOPs", "gflops": "GFLOP", "se": "SE", "iqr": "IQR",
+          "ms": "ms", "us": "µs", "cpu": "CPU", "gpu": "GPU", "px": "px", "id": "ID",
+          # tools keep their own spelling
+          "convcost": "convcost", "fvcore": "fvcore", "flopcounter": "FlopCounterMode", "thop": "thop",
+          "ptflops": "ptflops", "torchinfo": "torchinfo", "torchvision": "torchvision"}
+#: The last word of a field name that gives its unit, and what the title says of it.
+_SUFFIX_UNITS: dict[str, tuple[Unit, str]] = {
+    "ms": (Unit.MS, " (ms)"), "us": (Unit.MS, " (µs)"), "ratio": (Unit.RATIO, " (×)"),
+    "prediction": (Unit.RATIO, " (×)"), "growth": (Unit.RATIO, " (×)"), "drift": (Unit.RATIO, " (×)"),
+    "effect": (Unit.RATIO, " (×)"), "share": (Unit.SHARE, " (%)"), "efficiency": (Unit.SHARE, " (%)"),
+    "error": (Unit.CHANGE, " (%)"), "intensity": (Unit.FLOAT, " (FLOPs/byte)"),
+}
+
+
+class Derived(NamedTuple):
+    """The title and unit of a column outside the vocabulary, read from its field name."""
+
+    title: str
+    unit: Unit
+
+
+def derived(key: str, numeric: bool) -> Derived:
+    """A title and unit for field ``key`` (a study's own column), by the naming rules of the vocabulary.
+
+    ``pair_macs`` → ``Pair MACs`` (an exact integer), ``standard_latency_ms`` → ``Standard latency (ms)``,
+    ``macs_ratio`` → ``MACs ratio (×)``, ``time_share`` → ``Time share (%)``, ``fixed_bytes`` → ``Fixed bytes``
+    (binary units), ``gflops_per_s`` → ``GFLOP/s``, ``of_flops`` → ``× FLOPs``; other numbers are plain.
+    """
+    words = [word for word in key.split("_") if word]
+    if not words:
+        return Derived(key, Unit.TEXT)
+    unit, unit_text = Unit.FLOAT if numeric else Unit.TEXT, ""
+    last = words[-1].lower()
+    if numeric and words[0] == "of":
+        unit, words = Unit.RATIO, ["×", *words[1:]]
+    elif numeric and words[0] == "share":
+        unit, unit_text = Unit.SHARE, " (%)"
+    elif numeric and last in _SUFFIX_UNITS:
+        unit, unit_text = _SUFFIX_UNITS[last]
+        if last in ("ms", "us"):
+            words = words[:-1]
+    elif numeric and "bytes" in words:
+        unit = Unit.BYTES
+    text = " ".join(_WORDS.get(word.lower(), word) for word in words).replace(" per s", "/s")
+    if text.startswith("GFLOP/s"):
+        unit = Unit.FLOAT
+    title = text[:1].upper() + text[1:] if text[:1].islower() and words[0].lower() not in _WORDS else text
+    return Derived(title + unit_text, unit)

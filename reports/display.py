@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, NamedTuple
 
 import pandas as pd
 
-from .columns import Column, column
+from .columns import NUMERIC_UNITS, Column, column, derived
 from .safe import printable
 from .units import Unit, human
 
@@ -30,8 +31,15 @@ def _plain_number(value: Any) -> str:
     return str(value)
 
 
-def _human_bytes(value: Any) -> str:
-    return human(Unit.BYTES, value)
+def _derived_text(unit: Unit, value: Any) -> str:
+    """A study column's value in its unit; a boolean as yes/no, and zero counts and bytes as ``0``."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if unit is Unit.TEXT:
+        return _plain_number(value)
+    if unit in (Unit.COUNT, Unit.BYTES) and not value:
+        return "0"
+    return human(unit, value)
 
 
 class ColumnFormat(NamedTuple):
@@ -51,12 +59,11 @@ def _formats(frame: pd.DataFrame, unit_column: Column | None) -> list[ColumnForm
         is_number = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
         if spec is not None:
             formats.append(ColumnFormat(spec.title, spec.human, spec.is_numeric))
-        elif is_number and str(key).endswith(BYTES_SUFFIX):
-            formats.append(ColumnFormat(str(key), _human_bytes, True))
         elif is_number and unit_column is not None:
             formats.append(ColumnFormat(str(key), unit_column.human, unit_column.is_numeric))
         else:
-            formats.append(ColumnFormat(str(key), _plain_number, is_number))
+            title, unit = derived(str(key), is_number)
+            formats.append(ColumnFormat(title, partial(_derived_text, unit), unit in NUMERIC_UNITS))
     return formats
 
 

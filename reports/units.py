@@ -29,6 +29,7 @@ class Unit(Enum):
     MS = "ms"  # a measured time in milliseconds
     RATIO = "ratio"  # one quantity over another, shown with three significant digits and ×
     CHANGE = "change"  # a signed relative difference (0.05 = 5% more), shown as a signed percentage
+    FLOAT = "float"  # any other real number, shown with three significant digits
 
 
 def _scaled(value: float, base: int, prefixes: Sequence[str]) -> tuple[float, str]:
@@ -88,6 +89,8 @@ def human(unit: Unit, value: Any) -> str:
         return human_ratio(value)
     if unit is Unit.CHANGE:
         return human_change(value)
+    if unit is Unit.FLOAT:
+        return human_ms(value) if isinstance(value, float) else f"{value:,}"
     return str(plain(unit, value))
 
 

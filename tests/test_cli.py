@@ -199,7 +199,7 @@ def test_compare_table_side_by_side(capsys) -> None:
     assert [line.split()[0] for line in summary.splitlines()[2:]] == ["efficientnet_b0", "efficientnet_b1",
                                                                      "resnet50"]
     assert macs.splitlines()[0] == "MACs per stage"
-    assert macs.splitlines()[1].split() == ["stage", "efficientnet_b0", "efficientnet_b1", "resnet50"]
+    assert macs.splitlines()[1].split() == ["Stage", "efficientnet_b0", "efficientnet_b1", "resnet50"]
     assert params.splitlines()[0] == "Params per stage"
 
 

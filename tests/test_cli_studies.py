@@ -125,7 +125,7 @@ def test_plan_efficientnet_b6_at_512(capsys) -> None:
     assert "Within 17,179,869,184 B (16.00 GiB) the largest batch is 8 with sgd (the estimate would allow 8)." in text
     assert "batch 24 needs 50,141,277,584 B (46.70 GiB) with sgd, 2.9× the budget, so it does not fit" in text
     rows = {line.split()[1]: line.split() for line in out.splitlines() if line.startswith("sgd ")}
-    assert rows["8"][4] == "True" and rows["24"][4] == "False" and rows["24"][3] == "GiB"
+    assert rows["8"][4] == "yes" and rows["24"][4] == "no" and rows["24"][3] == "GiB"
     assert " ".join(rows["24"][5:8]) == "backward of head.act"
 
 
@@ -209,8 +209,8 @@ def test_explain_fvcore_table(capsys) -> None:
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == "efficientnet_b0: convcost against fvcore"
-    table = lines[lines.index(next(line for line in lines if line.startswith("op "))):]
-    assert table[0].split()[:4] == ["op", "convcost_flops", "fvcore", "difference"]
+    table = lines[lines.index(next(line for line in lines if line.startswith("Op "))):]
+    assert table[0].split()[:5] == ["Op", "convcost", "FLOPs", "fvcore", "Difference"]
     rows = {line.split()[0]: line for line in table[2:-2]}
     assert rows["silu"].split()[1:5] == ["12,315,832", "0", "-12,315,832", "not"]  # not counted by fvcore
     assert rows["conv"].split()[1:4] == ["769,078,844", "384,534,752", "-384,544,092"]

@@ -37,14 +37,21 @@ def section(**extra) -> Section:
 
 def test_display_units_by_key() -> None:
     shown, numeric = display_frame(FRAME)
-    assert list(shown.columns) == ["op", "count", "saved_bytes_total", "ratio"]  # no vocabulary key here
-    assert list(shown["count"]) == ["1,234,567", "89"]  # exact, with separators
-    assert list(shown["ratio"]) == ["0.1235", "2"]
-    # a *_bytes column outside the vocabulary is shown in binary units (zero bytes as --)
-    shown, _ = display_frame(FRAME.rename(columns={"saved_bytes_total": "kept_bytes"}))
-    assert list(shown["kept_bytes"]) == ["--", "3.00 MiB"]
+    # no vocabulary key here: titles and units come from the field names' words
+    assert list(shown.columns) == ["Op", "Count", "Saved bytes total", "Ratio (×)"]
+    assert list(shown["Count"]) == ["1,234,567", "89"]  # exact, with separators
+    assert list(shown["Ratio (×)"]) == ["0.123×", "2.00×"]  # three significant digits
+    assert list(shown["Saved bytes total"]) == ["0", "3.00 MiB"]  # binary units
     assert numeric == [False, True, True, True]
     assert display_row(FRAME, FOOTER) == ["total", "1,234,656", "", ""]
+    study = pd.DataFrame({"pair_macs": [1_450_000], "time_share": [0.6243], "prediction_error": [-0.1126],
+                          "standard_latency_ms": [13.26], "gflops_per_s": [5.0943], "of_macs": [2.0796],
+                          "fits": [True], "share_of_extra_params": [0.25]})
+    shown, _ = display_frame(study)
+    assert dict(zip(shown.columns, shown.iloc[0], strict=True)) == {
+        "Pair MACs": "1,450,000", "Time share (%)": "62.4%", "Prediction error (%)": "-11.3%",
+        "Standard latency (ms)": "13.3", "GFLOP/s": "5.09", "× MACs": "2.08×", "Fits": "yes",
+        "Share of extra params (%)": "25.0%"}
 
 
 def test_section_text_has_title_total_row_notes_and_tables() -> None:
@@ -55,7 +62,7 @@ def test_section_text_has_title_total_row_notes_and_tables() -> None:
     assert table[-1].split()[:2] == ["total", "1,234,656"] and set(table[-2]) == {"-", " "}
     assert "\n".join(table) in text
     assert "- A caveat." in lines
-    assert lines[lines.index("Per op & more") + 1].split() == ["op", "MACs"]  # vocabulary title
+    assert lines[lines.index("Per op & more") + 1].split() == ["Op", "MACs"]  # titles: derived, vocabulary
     assert lines[-1].split() == ["conv", "5.00M"]
 
 
