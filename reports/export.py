@@ -114,5 +114,5 @@ def section_json(section: Section) -> dict[str, Any]:
         "notes": list(section.notes),
         "rows": frame_records(section.frame),
         "footer": json.loads(pd.Series(dict(section.footer), dtype=object).to_json()) if section.footer else None,
-        "tables": [{"caption": caption, "rows": frame_records(frame)} for caption, frame in section.tables],
+        "tables": [{"caption": table.caption, "rows": frame_records(table.frame)} for table in section.tables],
     }

@@ -28,7 +28,7 @@ from .columns import Column, conventions
 from .display import display_frame, display_row
 from .frames import ROOT_LABEL
 from .overview import overview
-from .sections import Section
+from .sections import Section, key_columns_first
 from .tree_table import layer_tree
 from .units import ops_text, shape_text
 from .verdict import CheckView, check_view
@@ -242,10 +242,11 @@ def section_view(section: Section, charts: Sequence[RenderedChart], csv_dir: str
     """
     captions = ["", *(table.caption for table in section.tables)]
     footers: list[Mapping[str, Any] | None] = [section.footer, *(None for _ in section.tables)]
+    keys = [section.key_columns, *(table.key_columns for table in section.tables)]
     tables = tuple(
-        TableView(caption, table_html(file.frame, footer=footer),
+        TableView(caption, table_html(key_columns_first(file.frame, key), footer=footer),
                   None if csv_dir is None else f"{csv_dir}/{file.stem}.csv", len(file.frame) > SCROLL_ROWS)
-        for caption, footer, file in zip(captions, footers, section.csv_files(), strict=True)
+        for caption, footer, key, file in zip(captions, footers, keys, section.csv_files(), strict=True)
     )
     return SectionView(section, tables, tuple(charts))
 

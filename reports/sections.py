@@ -15,10 +15,12 @@ if TYPE_CHECKING:
 
 
 class Table(NamedTuple):
-    """A captioned table of raw values (rendered in display units, written raw to CSV)."""
+    """A captioned table of raw values (rendered in display units, written raw to CSV); ``key_columns`` are
+    shown first after the row's name on a page, so they are seen without scrolling."""
 
     caption: str
     frame: pd.DataFrame
+    key_columns: Sequence[str] = ()
 
 
 class CsvFile(NamedTuple):
@@ -48,6 +50,8 @@ class Section:
             top level.
         summary: per-model figures the section adds to the report's summary table, CSV and JSON (a ``model``
             column and columns named by :class:`~convcost.reports.columns.Column` keys, such as a latency).
+        key_columns: the main table's columns that answer the section's question, shown first after the row's
+            name on a page (the CSV keeps the frame's order).
     """
 
     title: str
@@ -59,6 +63,7 @@ class Section:
     footer: Mapping[str, Any] = field(default_factory=dict)
     values: Mapping[str, Any] = field(default_factory=dict)
     summary: pd.DataFrame | None = None
+    key_columns: Sequence[str] = field(default_factory=tuple)
 
     @property
     def slug(self) -> str:
@@ -71,8 +76,32 @@ class Section:
 
     def csv_files(self) -> list[CsvFile]:
         """The main table, then each further table, as CSV files."""
-        return [CsvFile(self.slug, self.frame),
-                *(CsvFile(f"{self.slug}-{slug(table.caption)}", table.frame) for table in self.tables)]
+        files = [CsvFile(self.slug, self.frame)]
+        for table in self.tables:
+            stem = f"{self.slug}-{short_slug(table.caption)}"
+            while stem in (file.stem for file in files):  # captions that start alike
+                stem += "-"
+            files.append(CsvFile(stem, table.frame))
+        return files
+
+
+def key_columns_first(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """``frame`` with its first column (the row's name), then the ``keys`` it has, then the others."""
+    if frame.index.name is not None:
+        frame = frame.reset_index()
+    columns = list(frame.columns)
+    first = [*columns[:1], *(key for key in keys if key in columns[1:])]
+    return frame[[*first, *(c for c in columns if c not in first)]]
+
+
+#: Words of a table's caption kept in its file name.
+CAPTION_WORDS = 5
+
+
+def short_slug(text: str) -> str:
+    """The first :data:`CAPTION_WORDS` words of ``text`` as a file name: ``"Time share against FLOPs share by
+    kernel class"`` → ``time-share-against-flops-share``."""
+    return "-".join(slug(text).split("-")[:CAPTION_WORDS])
 
 
 def slug(text: str) -> str:
