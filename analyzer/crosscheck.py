@@ -94,7 +94,7 @@ def backward_check(layers: tuple[LayerRecord, ...], training: TrainingCounts) ->
             if quantity == "grad_weight_macs" and frozen:
                 fits = value == 0
             if not fits:
-                found.append(Disagreement(layer.name, quantity, {FORMULA: expected, "dispatch": value},
+                found.append(Disagreement(layer.name, quantity, {FORMULA: expected, EngineName.DISPATCH.value: value},
                                           "each call's gradient should cost the forward's MACs, or nothing where "
                                           "autograd needs none (a frozen weight gets none)"))
     return tuple(found)

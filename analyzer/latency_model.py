@@ -35,7 +35,7 @@ from .kernel_class import KernelClass, layer_class
 from .machine_cache import cache_folder, cached, machine_key
 from .microbench import LayerSample, microbenchmark_digest, microbenchmarks, module_call_ms, run_microbenchmarks
 from .records import LayerRecord
-from .roofline import Roofline
+from .time_records import LatencyPrediction, LayerPrediction, Roofline
 from .traffic import bytes_moved
 
 __all__ = ["FITTED_DTYPE", "ClassFit", "LatencyModel", "LatencyPrediction", "LayerPrediction", "cache_key",
@@ -70,42 +70,6 @@ class ClassFit:
 
     def _coefficients(self) -> np.ndarray:
         return np.array([self.op_ms, _inverse(self.compute_efficiency), _inverse(self.memory_efficiency)])
-
-
-@dataclass(frozen=True)
-class LayerPrediction:
-    """One module's predicted time.
-
-    Attributes:
-        bound_ms: the least time the roofline allows; predicted_ms: the model's prediction (ms).
-    """
-
-    name: str
-    kernel_class: KernelClass
-    flops: int
-    bytes_moved: int
-    bound_ms: float
-    predicted_ms: float
-
-
-@dataclass(frozen=True)
-class LatencyPrediction:
-    """A network's predicted forward latency, from its counts alone."""
-
-    model: str
-    layers: tuple[LayerPrediction, ...]
-
-    @property
-    def predicted_ms(self) -> float:
-        """The whole forward (ms): its modules' predictions added."""
-        return sum(layer.predicted_ms for layer in self.layers)
-
-    def by_class(self) -> dict[KernelClass, float]:
-        """Predicted ms per kernel class."""
-        totals: dict[KernelClass, float] = {}
-        for layer in self.layers:
-            totals[layer.kernel_class] = totals.get(layer.kernel_class, 0.0) + layer.predicted_ms
-        return totals
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ shapes, in eval mode under ``torch.no_grad()``, on the chosen device:
   caller's interval, so it is taken out of the caller's own time: the modules then add up to
   the hook-free forward.
 
-Every figure is a :class:`Spread` (median and quartiles, milliseconds) over the runs. On CPU the
+Every figure is a :class:`Spread` (median and quartiles, milliseconds) over the runs (the records
+are :mod:`convcost.analyzer.time_records`'s, re-exported here). On CPU the
 clock is ``time.perf_counter``; on CUDA, events recorded on the stream, read after a synchronise.
 Beside each layer's time are its counts from :func:`~convcost.analyzer.analyze` (MACs, FLOPs) and
 the bytes it moves (inputs + weights + outputs), so achieved GFLOP/s and arithmetic intensity
@@ -25,12 +26,9 @@ count depends on them.
 
 from __future__ import annotations
 
-import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -38,182 +36,15 @@ from torch import nn
 
 from .analysis import Analysis
 from .engines.dispatch import call_model, meta_inputs
-from .kernel_class import KernelClass, layer_class
+from .kernel_class import layer_class
 from .measure import _normalise_inputs, analyze
-from .naming import StrEnum
 from .real_run import intra_op_threads, real_inputs, runnable_copy
 from .records import LayerRecord
-from .roofline import Bound, Roofline
+from .roofline import Roofline
+from .time_records import Device, LayerBound, LayerTime, Machine, Profile, Spread
 from .traffic import bytes_moved
 
 __all__ = ["Device", "LayerBound", "LayerTime", "Machine", "Profile", "Spread", "hook_cost_ms", "profile"]
-
-
-class Device(StrEnum):
-    """Where :func:`profile` runs the model."""
-
-    CPU = "cpu"
-    CUDA = "cuda"
-
-
-@dataclass(frozen=True)
-class Spread:
-    """Milliseconds over repeated runs: the median and the quartiles.
-
-    Attributes:
-        median_ms, q1_ms, q3_ms: the median, first and third quartile (ms).
-        runs: how many runs they summarise.
-    """
-
-    median_ms: float
-    q1_ms: float
-    q3_ms: float
-    runs: int
-
-    @property
-    def iqr_ms(self) -> float:
-        """The interquartile range (ms): the spread of the middle half of the runs."""
-        return self.q3_ms - self.q1_ms
-
-    @classmethod
-    def of(cls, samples_ms: list[float]) -> Spread:
-        """The spread of ``samples_ms`` (at least one)."""
-        if not samples_ms:
-            raise ValueError("a spread needs at least one run")
-        if len(samples_ms) == 1:
-            (only,) = samples_ms
-            return cls(only, only, only, 1)
-        q1, median, q3 = statistics.quantiles(samples_ms, n=4, method="inclusive")
-        return cls(median, q1, q3, len(samples_ms))
-
-
-@dataclass(frozen=True)
-class LayerTime:
-    """One module's own measured time beside its own counts.
-
-    Attributes:
-        name, type: the module; kind: its conv/linear kind (``depthwise`` …), ``""`` for other layers.
-        kernel_class: its class for the latency model (:func:`~convcost.analyzer.kernel_class.layer_class`).
-        latency: its calls' own time per forward (ms): less the time of the modules they call.
-        macs, flops: its own counts per forward (:class:`~convcost.analyzer.records.LayerRecord`).
-        bytes_moved: bytes its calls read and write: for a leaf its inputs, its own parameters and buffers and
-            its outputs; for a container, what its own operators write, twice (at least as much is read).
-    """
-
-    name: str
-    type: str
-    kind: str
-    latency: Spread
-    macs: int
-    flops: int
-    bytes_moved: int
-    kernel_class: KernelClass
-
-    @property
-    def gflops_per_s(self) -> float:
-        """Achieved GFLOP/s: FLOPs over the median time (0 for a layer measured at 0 ms)."""
-        seconds = self.latency.median_ms / 1e3
-        return self.flops / seconds / 1e9 if seconds > 0 else 0.0
-
-    @property
-    def intensity(self) -> float:
-        """Arithmetic intensity: FLOPs per byte moved (0 for a layer that moves nothing)."""
-        return self.flops / self.bytes_moved if self.bytes_moved else 0.0
-
-
-@dataclass(frozen=True)
-class LayerBound:
-    """A layer under a roofline.
-
-    Attributes:
-        limit: compute- or memory-bound; bound_ms: the least time the roofline allows (ms).
-        efficiency: that time over the measured median (1: at the roofline).
-    """
-
-    limit: Bound
-    bound_ms: float
-    efficiency: float
-
-
-@dataclass(frozen=True)
-class Machine:
-    """What the times were measured on."""
-
-    processor: str
-    cores: int
-    threads: int
-    device: Device
-    torch: str
-
-    @classmethod
-    def here(cls, device: Device, threads: int) -> Machine:
-        """This machine, running ``threads`` intra-op threads on ``device``."""
-        return cls(_processor(device), os.cpu_count() or 1, threads, device, torch.__version__)
-
-
-@dataclass(frozen=True)
-class Profile:
-    """A model's measured time (see the module docstring).
-
-    Attributes:
-        model, input_shapes, dtype: what was run.
-        warmup: untimed forwards before the timed ones.
-        latency: the whole forward with no hook (ms).
-        hooked: the whole forward with the per-layer hooks (ms).
-        layers: every module that ran, in the order its first call started, each with its own time.
-        machine: where it ran.
-        roofline: the machine's measured roofline (:mod:`convcost.analyzer.roofline`), None when not asked for.
-        hook_ms: what the timing hooks add to each module call (:func:`hook_cost_ms`, measured before the runs);
-            it is taken out of each caller's own time, so the modules add up to the hook-free forward.
-    """
-
-    model: str
-    input_shapes: tuple[tuple[int, ...], ...]
-    dtype: str
-    warmup: int
-    latency: Spread
-    hooked: Spread
-    layers: tuple[LayerTime, ...]
-    machine: Machine
-    roofline: Roofline | None = None
-    hook_ms: float = 0.0
-
-    @property
-    def overhead_ms(self) -> float:
-        """What measuring per layer adds to a forward: the hooked median minus the hook-free one (ms)."""
-        return self.hooked.median_ms - self.latency.median_ms
-
-    @property
-    def layer_sum_ms(self) -> float:
-        """The layers' median times added up (ms)."""
-        return sum(layer.latency.median_ms for layer in self.layers)
-
-    def bound(self, layer: LayerTime, roofline: Roofline | None = None) -> LayerBound:
-        """``layer`` under ``roofline`` (default: the machine's): what limits it, the time it allows, and the
-        efficiency of the measured time against it.
-
-        Raises:
-            ValueError: no roofline was given or measured.
-        """
-        roof = roofline or self.roofline
-        if roof is None:
-            raise ValueError("no roofline: profile(..., roofline=machine_roofline(...)) measures one")
-        allowed = roof.bound_ms(layer.flops, layer.bytes_moved)
-        measured = layer.latency.median_ms
-        return LayerBound(roof.bound(layer.flops, layer.bytes_moved), allowed,
-                          allowed / measured if measured > 0 else 0.0)
-
-    def bound_ms(self, roofline: Roofline | None = None) -> float:
-        """The whole model's least time under ``roofline`` (default: the machine's): its layers' bounds added."""
-        return sum(self.bound(layer, roofline).bound_ms for layer in self.layers)
-
-    def by_kind(self) -> dict[str, float]:
-        """Median milliseconds per layer kind (``standard``, ``depthwise`` … and ``other`` for the rest)."""
-        totals: dict[str, float] = {}
-        for layer in self.layers:
-            key = layer.kind or "other"
-            totals[key] = totals.get(key, 0.0) + layer.latency.median_ms
-        return totals
 
 
 def profile(model: nn.Module, input_shape: Any = (1, 3, 224, 224), *, runs: int = 20, warmup: int = 3,
@@ -383,16 +214,4 @@ def _layer_time(name: str, samples: list[float], record: LayerRecord, dtype: tor
     return LayerTime(name, record.type, kind, Spread.of(samples), record.macs, record.flops, moved,
                      layer_class(record))
 
-
-def _processor(device: Device) -> str:
-    if device is Device.CUDA:
-        return torch.cuda.get_device_name()
-    try:
-        with open("/proc/cpuinfo") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 

@@ -11,6 +11,8 @@ Under the roofline a layer that does ``F`` FLOPs and moves ``B`` bytes takes at 
 ``max(F / peak, B / bandwidth)``: compute-bound when the first term is the larger, memory-bound
 otherwise; its efficiency is that bound over its measured time. :data:`PUBLISHED_DEVICES` gives the
 same bound for devices not here, from their published figures: **estimates**, never measurements.
+The records (:class:`Roofline`, :class:`Bound`, the published devices) are
+:mod:`convcost.analyzer.time_records`'s, re-exported here.
 
 The cache is ``roofline.json`` in the cache folder (:mod:`convcost.analyzer.machine_cache`), keyed by
 processor, cores, threads, device and torch version.
@@ -20,83 +22,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from .machine_cache import cache_folder, cached, machine_key
-from .naming import StrEnum
+from .time_records import PUBLISHED_DEVICES, Bound, Device, PublishedDevice, Roofline
 
 __all__ = ["PUBLISHED_DEVICES", "Bound", "PublishedDevice", "Roofline", "cache_path", "machine_roofline"]
-
-
-class Bound(StrEnum):
-    """What limits a layer under the roofline."""
-
-    COMPUTE = "compute"
-    MEMORY = "memory"
-
-
-@dataclass(frozen=True)
-class Roofline:
-    """A device's peak compute and memory bandwidth.
-
-    Attributes:
-        peak_gflops: float32 GFLOP/s; bandwidth_gbs: GB/s (10⁹ bytes per second).
-        device: what it describes (``cpu``, ``cuda``, or a published device's name).
-        measured: True when measured here; False for a published figure (an estimate).
-        source: how it was measured, or where the figures were published.
-    """
-
-    peak_gflops: float
-    bandwidth_gbs: float
-    device: str
-    measured: bool
-    source: str
-
-    @property
-    def ridge(self) -> float:
-        """FLOPs per byte where the bound turns from memory to compute."""
-        return self.peak_gflops / self.bandwidth_gbs
-
-    def bound_ms(self, flops: int, nbytes: int) -> float:
-        """The least time (ms) for ``flops`` FLOPs moving ``nbytes`` bytes."""
-        return max(flops / self.peak_gflops, nbytes / self.bandwidth_gbs) / 1e6
-
-    def bound(self, flops: int, nbytes: int) -> Bound:
-        """Which of the two limits the time (compute on a tie)."""
-        return Bound.COMPUTE if flops / self.peak_gflops >= nbytes / self.bandwidth_gbs else Bound.MEMORY
-
-
-@dataclass(frozen=True)
-class PublishedDevice:
-    """A device's published float32 peak and memory bandwidth, with the source."""
-
-    name: str
-    peak_gflops: float
-    bandwidth_gbs: float
-    source: str
-
-    @property
-    def roofline(self) -> Roofline:
-        """Its roofline, an estimate."""
-        return Roofline(self.peak_gflops, self.bandwidth_gbs, self.name, False, self.source)
-
-
-#: Published float32 peaks and memory bandwidths: the roofline estimates for devices not here.
-PUBLISHED_DEVICES: tuple[PublishedDevice, ...] = (
-    PublishedDevice("NVIDIA V100 SXM2", 15_700, 900, "NVIDIA Tesla V100 datasheet: 15.7 TFLOPS FP32, 900 GB/s HBM2"),
-    PublishedDevice("NVIDIA A100 SXM 40GB", 19_500, 1_555,
-                    "NVIDIA A100 datasheet: 19.5 TFLOPS FP32, 1,555 GB/s HBM2 (40 GB)"),
-    PublishedDevice("NVIDIA H100 SXM", 67_000, 3_350, "NVIDIA H100 datasheet: 67 TFLOPS FP32, 3.35 TB/s HBM3"),
-    PublishedDevice("NVIDIA T4", 8_100, 320, "NVIDIA T4 datasheet: 8.1 TFLOPS FP32, 320 GB/s GDDR6"),
-    PublishedDevice("Raspberry Pi 4 (4x Cortex-A72)", 48, 12.8,
-                    "Raspberry Pi 4 Model B datasheet: 4 Cortex-A72 cores at 1.5 GHz, LPDDR4-3200 (32-bit bus: "
-                    "12.8 GB/s); Arm Cortex-A72 Software Optimization Guide: two 64-bit FP/ASIMD pipes with fused "
-                    "multiply-add, 8 FP32 FLOP per cycle per core (4 x 1.5 GHz x 8 = 48 GFLOP/s)"),
-)
 
 
 def cache_path() -> Path:
@@ -156,11 +91,11 @@ def _fastest(work: Callable[[], Any], device: str, repeats: int) -> float:
     work()
     best = float("inf")
     for _ in range(repeats):
-        if device == "cuda":
+        if device == Device.CUDA:
             torch.cuda.synchronize()
         started = time.perf_counter()
         work()
-        if device == "cuda":
+        if device == Device.CUDA:
             torch.cuda.synchronize()
         best = min(best, time.perf_counter() - started)
     return max(best, 1e-9)

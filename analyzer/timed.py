@@ -8,46 +8,20 @@ thread count and then read from the cache (:mod:`convcost.analyzer.machine_cache
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
 from .analysis import Analysis
-from .latency_model import FITTED_DTYPE, LatencyModel, LatencyPrediction, machine_latency_model
+from .latency_model import FITTED_DTYPE, LatencyModel, machine_latency_model
 from .measure import analyze
-from .profiling import Device, Machine, Profile, profile
+from .profiling import profile
 from .real_run import intra_op_threads
 from .roofline import Roofline, machine_roofline
+from .time_records import Device, Machine, MeasuredTime
 
 __all__ = ["MeasuredTime", "machine_models", "measure_time"]
-
-
-@dataclass(frozen=True)
-class MeasuredTime:
-    """A model's measured latency and the latency model's prediction of it.
-
-    Attributes:
-        profile: the measurement; prediction: from the counts alone (None when not asked for).
-        latency_model: the fit the prediction used.
-    """
-
-    profile: Profile
-    prediction: LatencyPrediction | None = None
-    latency_model: LatencyModel | None = None
-
-    @property
-    def model(self) -> str:
-        """The model's name."""
-        return self.profile.model
-
-    @property
-    def prediction_error(self) -> float | None:
-        """The prediction over the measured hook-free median, less 1 (+0.1: predicted 10% slower)."""
-        if self.prediction is None or self.profile.latency.median_ms <= 0:
-            return None
-        return self.prediction.predicted_ms / self.profile.latency.median_ms - 1
 
 
 def machine_models(threads: int | None = None, *, predict: bool = True) -> tuple[Roofline, LatencyModel | None]:

@@ -8,15 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from convcost.analyzer.roofline import PUBLISHED_DEVICES
+from convcost.analyzer.time_records import PUBLISHED_DEVICES, Bound
 
 from .columns import LATENCY_SUMMARY_COLUMNS, Column
 from .sections import Section, Table
 
 if TYPE_CHECKING:
-    from convcost.analyzer.latency_model import LatencyPrediction
-    from convcost.analyzer.profiling import Profile
-    from convcost.analyzer.timed import MeasuredTime
+    from convcost.analyzer.time_records import LatencyPrediction, MeasuredTime, Profile
 
 __all__ = ["measured_summary", "profile_section"]
 
@@ -43,9 +41,11 @@ def profile_section(result: Profile, prediction: LatencyPrediction | None = None
     columns = ["name", "type", "kind", "latency_ms", "latency_iqr_ms", "macs", "flops", "bytes_moved",
                "gflops_per_s", "flops_per_byte"]
     roof = result.roofline
+    limits: list[Bound] = []
     if roof is not None:
         for row, layer in zip(rows, result.layers, strict=True):
             bound = result.bound(layer)
+            limits.append(bound.limit)
             row.update(bound=bound.limit.value, bound_ms=bound.bound_ms, efficiency=bound.efficiency)
         columns += ["bound", "bound_ms", "efficiency"]
     frame = pd.DataFrame(rows, columns=columns)
@@ -85,7 +85,7 @@ def profile_section(result: Profile, prediction: LatencyPrediction | None = None
     if roof is not None:
         values["roofline"] = {"peak_gflops": roof.peak_gflops, "bandwidth_gbs": roof.bandwidth_gbs,
                               "measured": roof.measured, "source": roof.source, "bound_ms": result.bound_ms()}
-        compute = sum(1 for row in rows if row["bound"] == "compute")
+        compute = limits.count(Bound.COMPUTE)
         intro += (f" This machine's roofline: {roof.peak_gflops:.1f} GFLOP/s peak and {roof.bandwidth_gbs:.1f} GB/s "
                   f"({roof.source}); under it the layers need at least {result.bound_ms():.2f} ms, {compute} of "
                   f"{len(rows)} of them compute-bound.")

@@ -152,6 +152,7 @@ def test_study_help_lists_every_study() -> None:
 
 
 @pytest.mark.parametrize("module", ["convcost.cli.app", "convcost.reports.formats", "convcost.analyzer.engines.names",
+                                    "convcost.analyzer.time_records", "convcost.cli.commands.profile_command",
                                     "convcost.studies.arguments"])
 def test_light_modules_import_nothing_heavy(module: str) -> None:
     code = f"import sys, {module}\nprint([m for m in {HEAVY!r} if m in sys.modules])"

@@ -4,17 +4,22 @@ Layers, lowest first (a layer may import itself and the layers its rule names, n
 
 - ``convcost.architectures``: the zoo; imports nothing of convcost.
 - ``convcost.analyzer``: engines, formulas, records, analysis; neither the zoo nor the reports.
-- ``convcost.reports``: renders records; imports the analyzer, never the zoo, the studies or torch.
+- ``convcost.reports``: renders records; imports the analyzer's records, never the analyzer's modules that run,
+  hook or time a model (:data:`MEASURING`), nor the zoo, the studies or torch.
 - ``convcost.studies``: the study plug-ins; the zoo, the analyzer and the reports.
 - ``convcost`` itself (the public API, ``__main__``, ``convcost.cli``): everything.
 
 Imports are read from the source (``import``, ``from``, relative ones resolved, those under
-``TYPE_CHECKING`` and inside functions included), so a back-edge fails here even if no test runs it.
+``TYPE_CHECKING`` and inside functions included), so a back-edge fails here even if no test runs it. A name
+imported from a package that exports it lazily (``from convcost.analyzer import analyze``) counts as an import of
+the module that defines it.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
+import importlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +43,31 @@ ALLOWED: dict[str, frozenset[str]] = {
 }
 #: Third-party packages a layer must not import.
 FORBIDDEN_PACKAGES: dict[str, frozenset[str]] = {"convcost.reports": frozenset({"torch"})}
+#: The analyzer's modules that run a model, hook it, or time something (or fit on timings), and everything under
+#: them: a report renders the records they produce (``records``, ``analysis``, ``time_records``, ``conventions``,
+#: ``engines.counts``, ``engines.names`` ...) and never imports them, so no measurement starts inside a renderer.
+MEASURING: frozenset[str] = frozenset({
+    "convcost.analyzer.engines",  # the engines and their walks (but see MEASURING_EXCEPT)
+    "convcost.analyzer.measure",  # analyze(): the dispatch walk and the engines
+    "convcost.analyzer.training",  # the backward walk
+    "convcost.analyzer.step_memory",  # the training step's allocations, from the walk
+    "convcost.analyzer.peak_curve",  # analyses at several batch sizes
+    "convcost.analyzer.real_run",  # real tensors and a runnable copy of the model
+    "convcost.analyzer.real_step",  # a real training step
+    "convcost.analyzer.preserve",  # guards the user's model while a forward runs
+    "convcost.analyzer.profiling",  # timed forwards with per-module hooks
+    "convcost.analyzer.timed",  # a profile with its prediction
+    "convcost.analyzer.roofline",  # the machine's peaks, measured
+    "convcost.analyzer.microbench",  # single-layer timings
+    "convcost.analyzer.latency_model",  # fitted on the micro-benchmarks
+    "convcost.analyzer.machine_cache",  # where measured figures are kept
+})
+#: Data modules under a :data:`MEASURING` package that reports may read (the engines' names and count records; the
+#: package itself only exports names lazily).
+MEASURING_EXCEPT: frozenset[str] = frozenset({"convcost.analyzer.engines", "convcost.analyzer.engines.names",
+                                              "convcost.analyzer.engines.counts"})
+#: Layer → the modules (and everything under them) it must not import.
+FORBIDDEN_MODULES: dict[str, frozenset[str]] = {"convcost.reports": MEASURING}
 
 
 @dataclass(frozen=True)
@@ -48,7 +78,7 @@ class Import:
     target: str
     path: Path
     line: int
-
+    name: str | None = None  # ``from target import name``: the name, when it is not a module
 
 def package_dirs() -> dict[str, Path]:
     """Installed package name → source folder, as ``pyproject.toml`` maps them."""
@@ -56,6 +86,7 @@ def package_dirs() -> dict[str, Path]:
     return {name: ROOT / folder for name, folder in config["tool"]["setuptools"]["package-dir"].items()}
 
 
+@functools.cache
 def modules() -> dict[str, Path]:
     """Every module of the installed package → its source file."""
     found: dict[str, Path] = {}
@@ -89,9 +120,26 @@ def imports_of(module: str, path: Path) -> list[Import]:
             found += [Import(module, alias.name, path, node.lineno) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             target = _resolve(module, path.name == "__init__.py", node)
-            found += [Import(module, f"{target}.{alias.name}" if node.module is None else target, path, node.lineno)
-                      for alias in node.names]
+            found += [Import(module, f"{target}.{alias.name}", path, node.lineno) if node.module is None
+                      else Import(module, target, path, node.lineno, alias.name) for alias in node.names]
     return found
+
+
+def defining_module(item: Import) -> str:
+    """The convcost module ``item`` really imports: ``from package import name`` reads the module ``name`` is
+    (a submodule) or the one that defines it (a lazily exported class or function); else the target itself."""
+    if item.name is None or not item.target.startswith(PACKAGE + "."):
+        return item.target
+    candidate = f"{item.target}.{item.name}"
+    if candidate in modules():
+        return candidate
+    value = getattr(importlib.import_module(item.target), item.name, None)
+    source = getattr(value, "__module__", None)
+    return source if isinstance(source, str) and source.startswith(PACKAGE + ".") else item.target
+
+
+def _under(name: str, modules_: frozenset[str]) -> bool:
+    return any(name == module or name.startswith(module + ".") for module in modules_)
 
 
 def layer_of(name: str) -> str | None:
@@ -112,6 +160,14 @@ def violations(found: list[Import]) -> list[str]:
         top = item.target.split(".")[0]
         if top in FORBIDDEN_PACKAGES.get(source, frozenset()):
             bad.append(f"{item.path.relative_to(ROOT)}:{item.line}: {item.module} imports {item.target}")
+        forbidden = FORBIDDEN_MODULES.get(source, frozenset())
+        if forbidden and target not in (None, source):
+            # the module imported (it runs when imported), and the one defining a lazily exported name
+            real = next((name for name in (item.target, defining_module(item))
+                         if _under(name, forbidden) and name not in MEASURING_EXCEPT), None)
+            if real is not None:
+                bad.append(f"{item.path.relative_to(ROOT)}:{item.line}: {item.module} imports {real}, which runs, "
+                           "hooks or times a model")
         # the bare package `convcost` (its lazy public API) re-exports everything: only the top layer may use it
         if target is None or target == source or (item.target == PACKAGE and source == PACKAGE):
             continue
@@ -152,14 +208,46 @@ def test_the_layers_form_no_cycle() -> None:
 def test_a_back_edge_is_caught(tmp_path: Path, module: str, source: str, target: str) -> None:
     path = tmp_path / "probe.py"
     path.write_text(source + "\n", encoding="utf-8")
-    found = [Import(module, item.target, ROOT / "x.py", item.line) for item in imports_of(module, path)]
+    found = [Import(module, item.target, ROOT / "x.py", item.line, item.name) for item in imports_of(module, path)]
     assert [item.target for item in found] == [target]
     assert len(violations(found)) == 1
+
+
+@pytest.mark.parametrize(("module", "source"), [
+    ("convcost.reports.frames", "from convcost.analyzer.profiling import profile"),
+    ("convcost.reports.profile_section", "from convcost.analyzer.profiling import Profile"),  # a record, from there
+    ("convcost.reports.charts", "from convcost.analyzer import analyze"),  # lazily exported from measure
+    ("convcost.reports.table", "from convcost.analyzer.engines import dispatch"),
+    ("convcost.reports.table", "from convcost.analyzer.engines.tracker import ModuleTracker"),
+    ("convcost.reports.formats.html_format", "from ...analyzer.timed import measure_time"),
+    ("convcost.reports.build", "import convcost.analyzer.microbench"),
+    ("convcost.reports.html", "from convcost.analyzer.latency_model import fit_latency_model"),
+    ("convcost.reports.verdict", "from convcost.analyzer.roofline import machine_roofline"),
+    ("convcost.reports.export", "from convcost.analyzer.training import count_training_step"),
+])
+def test_a_report_importing_a_measuring_module_is_caught(tmp_path: Path, module: str, source: str) -> None:
+    path = tmp_path / "probe.py"
+    path.write_text(source + "\n", encoding="utf-8")
+    found = [Import(module, item.target, ROOT / "x.py", item.line, item.name) for item in imports_of(module, path)]
+    (line,) = violations(found)
+    assert line.endswith("which runs, hooks or times a model")
+    assert line.split(": ", 1)[1].split(",")[0] in (f"{module} imports {found[0].target}",
+                                                     f"{module} imports {defining_module(found[0])}")
+
+
+def test_the_measuring_modules_exist() -> None:
+    """Every module :data:`MEASURING` names is one (a renamed one would silently stop being forbidden)."""
+    assert set(modules()) >= MEASURING | MEASURING_EXCEPT
 
 
 def test_allowed_edges_pass() -> None:
     edges = [Import("convcost.reports.frames", "convcost.analyzer", ROOT / "x.py", 1),
              Import("convcost.studies.se", "convcost.reports.sections", ROOT / "x.py", 1),
              Import("convcost.cli.app", "convcost.studies", ROOT / "x.py", 1),
-             Import("convcost.analyzer.records", "convcost.analyzer.engines.base", ROOT / "x.py", 1)]
+             Import("convcost.analyzer.records", "convcost.analyzer.engines.base", ROOT / "x.py", 1),
+             Import("convcost.reports.profile_section", "convcost.analyzer.time_records", ROOT / "x.py", 1, "Profile"),
+             Import("convcost.reports.table", "convcost.analyzer", ROOT / "x.py", 1, "Analysis"),
+             Import("convcost.reports.verdict", "convcost.analyzer", ROOT / "x.py", 1, "ALL"),
+             Import("convcost.reports.formats.base", "convcost.analyzer.engines", ROOT / "x.py", 1, "EngineName"),
+             Import("convcost.reports.frames", "convcost.analyzer.engines.counts", ROOT / "x.py", 1)]
     assert violations(edges) == []

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import torch
@@ -18,7 +23,9 @@ from convcost.analyzer.engines import (
     selection_choices,
     unregister_engine,
 )
+from convcost.analyzer.engines.names import engine_choices
 from convcost.analyzer.formulas.ops import OP_FORMULAS, register_op
+from convcost.analyzer.plugins import NotRegisteredError, Registry
 from convcost.cli import app as cli
 from convcost.reports.formats import (
     AnalysisView,
@@ -27,6 +34,7 @@ from convcost.reports.formats import (
     get_renderer,
     register_renderer,
     registered_renderers,
+    suffix_formats,
     unregister_renderer,
 )
 from convcost.reports.sections import Section
@@ -122,6 +130,127 @@ def test_cli_engine_choices_come_from_the_registry(capsys, doubling: Doubling) -
     assert "choose from 'dispatch', 'analytic', 'fvcore', 'all'" in capsys.readouterr().err
 
 
+# --- what the command line offers follows the registry ---------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+ENGINE_COMMANDS = (["analyze", "efficientnet_b0"], ["compare", "efficientnet_b0"], ["report", "--studies", "none"])
+
+
+def help_of(capsys, command: str) -> str:
+    assert cli.main([command, "--help"]) == 0
+    return " ".join(capsys.readouterr().out.split())
+
+
+def one_error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if "error:" in line]
+    assert len(errors) == 1, err
+    return errors[0]
+
+
+@pytest.fixture
+def without_fvcore() -> Iterator[None]:
+    original = unregister_engine(EngineName.FVCORE)
+    assert original is not None
+    try:
+        yield
+    finally:
+        register_engine(original)
+
+
+def test_an_unregistered_engine_leaves_the_cli_choices(capsys, without_fvcore: None) -> None:
+    assert engine_choices() == ("dispatch", "analytic", "all")
+    for argv in ENGINE_COMMANDS:
+        assert "--engine {dispatch,analytic,all}" in help_of(capsys, argv[0])
+        assert cli.main([*argv, "--engine", "fvcore"]) == 2
+        assert "argument --engine: invalid choice: 'fvcore'" in one_error_line(capsys)
+    with pytest.raises(NotRegisteredError, match="engine must be one of dispatch, analytic, all; got 'fvcore'"):
+        analyze(small(), (1, 3, 6, 6), engine="fvcore")
+    with pytest.raises(NotRegisteredError, match="engine must be one of dispatch, analytic; got 'fvcore'"):
+        get_engine("fvcore")
+
+
+def test_registering_an_engine_adds_it_to_the_cli_choices(capsys) -> None:
+    original = unregister_engine(EngineName.FVCORE)
+    assert original is not None
+    try:
+        assert "--engine {dispatch,analytic,all}" in help_of(capsys, "analyze")
+    finally:
+        register_engine(original)
+    assert engine_choices() == ("dispatch", "analytic", "fvcore", "all")
+    assert "--engine {dispatch,analytic,fvcore,all}" in help_of(capsys, "analyze")
+
+
+def test_an_engine_missing_at_run_time_is_bad_input(capsys, monkeypatch, without_fvcore: None) -> None:
+    """Choices that outlive the registry (the old parser offered every ``EngineName``): the engine's absence is
+    still one line and exit status 2, not a traceback."""
+    from convcost.cli.commands import analyze_command
+
+    monkeypatch.setattr(analyze_command, "engine_choices", lambda: (*(name.value for name in EngineName), ALL))
+    assert cli.main(["analyze", "efficientnet_b0", "--engine", "fvcore"]) == 2
+    assert "engine must be one of dispatch, analytic, all; got 'fvcore'" in one_error_line(capsys)
+
+
+def test_engines_are_named_from_their_modules_before_any_is_imported() -> None:
+    """In a fresh interpreter: ``--engine``'s choices are known without torch, and they are exactly the engines the
+    modules register, each from the module named after it."""
+    code = textwrap.dedent("""
+        import json, sys
+        from convcost.analyzer.engines.names import engine_choices
+        from convcost.reports.formats import registered_renderers, suffix_formats
+        before = engine_choices()
+        formats = [renderer.format.value for renderer in registered_renderers()]
+        suffixes = dict(suffix_formats())
+        heavy = [m for m in ("torch", "pandas", "numpy", "matplotlib", "fvcore", "tabulate") if m in sys.modules]
+        from convcost.analyzer.engines import registered_engines
+        modules = {engine.name.value: type(engine).__module__ for engine in registered_engines()}
+        print(json.dumps({"before": before, "heavy": heavy, "modules": modules, "after": engine_choices(),
+                          "formats": formats, "suffixes": suffixes}))
+    """)
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.splitlines()[-1])
+    assert found["heavy"] == []
+    assert found["before"] == found["after"] == [*(name.value for name in EngineName), ALL]
+    assert found["modules"] == {name.value: f"convcost.analyzer.engines.{name.value}" for name in EngineName}
+    assert found["formats"] == [fmt.value for fmt in Format]
+    assert found["suffixes"] == {".txt": "table", ".csv": "csv", ".json": "json", ".html": "html", ".htm": "html",
+                                 ".md": "markdown", ".markdown": "markdown"}
+
+
+def test_a_registry_names_its_plug_ins_from_their_modules_until_it_imports_them(tmp_path, monkeypatch) -> None:
+    package = tmp_path / "probe_plugins"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "base.py").write_text(textwrap.dedent("""
+        from convcost.analyzer.plugins import Registry
+        THINGS = Registry("thing", lambda thing: thing, plugins=__package__, rank=str,
+                          declared=lambda module: None if module == "base" else module)
+    """))
+    for name in ("beta", "alpha"):
+        (package / f"{name}.py").write_text("from .base import THINGS\nTHINGS.register(__name__.split('.')[-1])\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from probe_plugins.base import THINGS  # type: ignore[import-not-found]
+
+    things: Registry[str, str] = THINGS
+    assert things.names() == ("alpha", "beta")
+    assert "probe_plugins.alpha" not in sys.modules  # named, not imported
+    assert things.unregister("beta") == "beta"  # imports them all
+    assert "probe_plugins.alpha" in sys.modules
+    assert things.names() == ("alpha",) == things.declared_keys()[:1]
+    things.register("gamma")
+    assert things.names() == ("alpha", "gamma")
+    with pytest.raises(NotRegisteredError, match="thing beta is not registered; registered: alpha, gamma"):
+        things.get("beta")
+    for name in ("probe_plugins", "probe_plugins.base", "probe_plugins.alpha", "probe_plugins.beta"):
+        sys.modules.pop(name, None)
+
+
+def test_a_registry_miss_is_bad_input() -> None:
+    assert cli.is_input_error(NotRegisteredError("engine x is not registered"))
+
+
 # --- operator keys ---------------------------------------------------------------------------
 
 
@@ -151,6 +280,7 @@ class Shouting:
     description = "upper case"
     holds = "a shout"
     shows_convention = False
+    suffixes = (".csv",)
 
     def analysis(self, view: AnalysisView) -> str:
         return f"{view.analysis.model.upper()} {view.analysis.totals.macs}\n"
@@ -184,3 +314,60 @@ def test_the_cli_renders_through_the_registry(capsys, shouting: Shouting) -> Non
     assert capsys.readouterr().out == "EFFICIENTNET_B0: CONVCOST AGAINST THOP\n"
     assert cli.main(["analyze", "efficientnet_b0", "--convention", "thop", "--format", "csv"]) == 2
     assert "--convention is shown in table, json, html, markdown output; csv holds a shout" in capsys.readouterr().err
+
+
+
+class Plain:
+    """A renderer standing in for markdown, written to its own suffix."""
+
+    format = Format.MARKDOWN
+    description = "the model's name"
+    holds = "a name"
+    shows_convention = False
+    suffixes = (".plain",)
+
+    def analysis(self, view: AnalysisView) -> str:
+        return f"plain {view.analysis.model}\n"
+
+    def comparison(self, view: ComparisonView) -> str:
+        return "plain\n"
+
+    def section(self, section: Section) -> str:
+        return "plain\n"
+
+
+@pytest.fixture
+def without_markdown() -> Iterator[None]:
+    original = unregister_renderer(Format.MARKDOWN)
+    assert original is not None
+    try:
+        yield
+    finally:
+        unregister_renderer(Format.MARKDOWN)
+        register_renderer(original)
+
+
+def test_the_cli_formats_and_suffixes_follow_the_registry(capsys, tmp_path, without_markdown: None) -> None:
+    text = help_of(capsys, "analyze")
+    assert "--format {table,csv,json,html}" in text and ".md" not in text
+    assert cli.main(["analyze", "efficientnet_b0", "--format", "markdown"]) == 2
+    assert "argument --format: invalid choice: 'markdown'" in one_error_line(capsys)
+    assert ".md" not in suffix_formats()
+    assert cli.main(["analyze", "efficientnet_b0", "--depth", "0", "-q", "-o", str(tmp_path / "b0.md")]) == 0
+    assert (tmp_path / "b0.md").read_text().startswith("efficientnet_b0")  # no renderer claims .md: the table
+    register_renderer(Plain())
+    text = help_of(capsys, "analyze")
+    assert "--format {table,csv,json,html,markdown}" in text and ".plain markdown;" in text and ".md" not in text
+    assert suffix_formats()[".plain"] is Format.MARKDOWN
+    assert cli.main(["analyze", "efficientnet_b0", "-q", "-o", str(tmp_path / "b0.PLAIN")]) == 0
+    assert (tmp_path / "b0.PLAIN").read_text() == "plain efficientnet_b0\n"
+
+
+def test_a_suffix_belongs_to_one_renderer(without_markdown: None) -> None:
+    claiming = Plain()
+    claiming.suffixes = (".csv",)
+    with pytest.raises(ValueError, match=r"suffix \.csv is csv's; markdown cannot claim it too"):
+        register_renderer(claiming)
+    claiming.suffixes = ("MD",)
+    with pytest.raises(ValueError, match="lower case with a leading dot; markdown has 'MD'"):
+        register_renderer(claiming)

@@ -245,3 +245,20 @@ def test_time_is_set_beside_the_macs_pair_by_pair_and_per_network() -> None:
     assert list(section.tables[3].frame["time_ratio"]) == [pair.time_ratio for pair in timed.pairs]
     assert "mobilenet_v2_035 takes" in section.intro and section.notes[0].startswith("Times: the median of 1 ")
     assert [job for job in study.jobs(study.settings({"dwsep_runs": 0})) if "Profile" in type(job).__name__] == []
+
+
+def test_the_report_counts_and_times_the_counterfactuals() -> None:
+    from convcost.studies import get_study
+    from convcost.studies.common import AnalysisJob
+    from convcost.studies.dwsep import TextbookJob
+    from convcost.studies.timing_jobs import ProfileJob
+
+    study = get_study("dwsep")
+    jobs = list(study.jobs(study.report_settings()))
+    assert TextbookJob() in jobs
+    separable = [job.model for job in jobs if isinstance(job, AnalysisJob) and ("separable", False) in job.overrides]
+    assert separable == ["mobilenet_v2", "efficientnet_b0", "efficientnet_b7"]
+    # each network timed as built and with standard convolutions (the built ones are the latency study's profiles)
+    assert [job for job in jobs if job.isolated] == [
+        ProfileJob("mobilenet_v2", 5, 2), ProfileJob.of("mobilenet_v2", 5, 2, separable=False),
+        ProfileJob("efficientnet_b0", 5, 2), ProfileJob.of("efficientnet_b0", 5, 2, separable=False)]

@@ -205,3 +205,11 @@ def test_a_verdict_names_the_faster_kind_only_beyond_the_spread(study_of) -> Non
     section = fused_section(replace(study, stages=stages, runs=4, warmup=1, threads=2))
     assert list(section.frame["verdict"][:2]) == ["fused faster", "fused faster"]  # both rows of stage 0
     assert "stage 0 fused faster" in section.intro and "exceeds the spread" in section.notes[0]
+
+
+def test_the_report_times_efficientnet_v2_s_alone() -> None:
+    from convcost.studies import get_study
+
+    study = get_study("fused")
+    assert [job for job in study.jobs(study.report_settings()) if job.isolated] == [
+        FusedJob("efficientnet_v2_s", runs=7)]

@@ -96,3 +96,13 @@ def test_the_command_runs_the_study_and_refuses_unknown_models(capsys, tmp_path)
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == ("convcost study: error: argument --models: vgg16: not a registry model; "
                        "convcost list shows them") and "Traceback" not in "".join(err)
+
+
+def test_the_report_profiles_every_model_alone() -> None:
+    from convcost.architectures import list_models
+    from convcost.studies import get_study
+    from convcost.studies.timing_jobs import MachineJob, ProfileJob
+
+    study = get_study("latency")
+    assert [job for job in study.jobs(study.report_settings()) if job.isolated] == [
+        MachineJob(), *(ProfileJob(model, 5, 2) for model in list_models())]

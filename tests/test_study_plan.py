@@ -281,3 +281,13 @@ def test_a_batch_of_one_off_the_line_is_analysed_on_its_own() -> None:
     for budget, largest in ((one, 1), (one - 1, 0), (two, 2)):
         assert training_plan(PlanModel.of_shapes("t", model, [(1, 5, 4)]), batches=(1,),
                              budget=budget).max_batch == largest
+
+
+def test_the_report_plans_every_optimizer_from_one_job() -> None:
+    from convcost.studies import get_study
+    from convcost.studies.plan import PlanJob
+
+    study = get_study("plan")
+    # one job: the SGD and Adam plans share its analyses
+    assert list(study.jobs(study.report_settings())) == [
+        PlanJob("efficientnet_b6", 512, parse_bytes("16GiB"), ("sgd", "adam"))]

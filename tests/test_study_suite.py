@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 
 from convcost.analyzer.parallel import FreshWorker
-from convcost.architectures import list_models
 from convcost.cli import app as cli
 from convcost.reports.sections import Section
 from convcost.studies import (
@@ -28,13 +27,11 @@ from convcost.studies import (
     unregister_study,
 )
 from convcost.studies.arguments import positive_int
-from convcost.studies.dwsep import TextbookJob, dwsep_study
-from convcost.studies.fused import FusedJob
-from convcost.studies.plan import PlanJob, parse_bytes
+from convcost.studies.dwsep import dwsep_study
 from convcost.studies.se import se_study
 from convcost.studies.suite import assemble, gather_jobs, report_runs, run_jobs
-from convcost.studies.swish import RealSavedJob, swish_study
-from convcost.studies.timing_jobs import MachineJob, ProfileJob
+from convcost.studies.swish import swish_study
+from convcost.studies.timing_jobs import ProfileJob
 
 
 def test_registry_is_in_report_order_with_unique_names() -> None:
@@ -44,6 +41,16 @@ def test_registry_is_in_report_order_with_unique_names() -> None:
     assert {"scaling", "dwsep", "se", "swish", "fused", "plan", "conventions"} <= set(study_names())
     names = study_names()
     assert names.index("se") < names.index("fused") < names.index("plan")  # the report's order
+
+
+def test_no_docstring_lists_the_studies() -> None:
+    """The registry is the one list of studies: a package or suite docstring that names them goes stale."""
+    import convcost.studies
+    import convcost.studies.suite
+
+    for module in (convcost.studies, convcost.studies.suite):
+        doc = module.__doc__ or ""
+        assert [name for name in study_names() if f"``{name}``" in doc] == [], module.__name__
 
 
 def test_jobs_list_native_analyses_first_without_repeats() -> None:
@@ -58,30 +65,24 @@ def test_jobs_list_native_analyses_first_without_repeats() -> None:
         AnalysisJob("efficientnet_b0", 1, (("se", False),))]
 
 
-def test_jobs_of_every_study() -> None:
+def test_the_report_runs_every_studys_declared_jobs_once() -> None:
+    """What the report runs is what the studies declare: each registered study's jobs under its report settings,
+    each job once however many studies need it (the scaling, dwsep and latency studies profile some models alike),
+    native analyses first (the report has those), then the others in the order the studies declare them. What a
+    particular study needs is its own test's business (tests/test_study_NAME.py)."""
+    declared = {study.name: list(study.jobs(study.report_settings())) for study in registered_studies()}
     runs = report_runs()
+    assert [run.study.name for run in runs] == [*declared]  # every registered study, in report order
     found = gather_jobs(runs)
     assert len(found) == len(set(found))
-    assert set(found) == {job for run in runs for job in run.jobs()}  # every study's every job, once
-    assert TextbookJob() in found and FusedJob("efficientnet_v2_s", runs=7) in found
-    sixteen = parse_bytes("16GiB")
-    assert [job for job in found if isinstance(job, PlanJob)] == [
-        PlanJob("efficientnet_b6", 512, sixteen, ("sgd", "adam"))]  # one job: both plans share the analyses
-    swish = [job for job in found if isinstance(job, AnalysisJob) and job.batch == 32]
-    assert [dict(job.overrides)["activation"] for job in swish] == ["swish", "memory_efficient_swish", "silu"]
-    separable = [job.model for job in found if isinstance(job, AnalysisJob) and ("separable", False) in job.overrides]
-    assert separable == ["mobilenet_v2", "efficientnet_b0", "efficientnet_b7"]
-    # the timed one, and the swish study's real training steps: real arithmetic never runs in a forked worker
-    # the scaling, dwsep and latency studies time a model alike: each profile runs once
-    b0_to_b7 = [ProfileJob(f"efficientnet_b{i}", 5, 2) for i in range(8)]
-    counterfactuals = [ProfileJob("mobilenet_v2", 5, 2), ProfileJob.of("mobilenet_v2", 5, 2, separable=False),
-                       ProfileJob.of("efficientnet_b0", 5, 2, separable=False)]
-    assert [job for job in found if job.isolated] == [
-        *b0_to_b7, *counterfactuals,
-        *(RealSavedJob("efficientnet_b0", variant) for variant in ("swish", "memory_efficient_swish", "silu")),
-        FusedJob("efficientnet_v2_s", runs=7), MachineJob(),
-        *(ProfileJob(model, runs=5, warmup=2) for model in list_models() if ProfileJob(model, 5, 2) not in
-          b0_to_b7 + counterfactuals)]
+    every = list(dict.fromkeys(job for jobs in declared.values() for job in jobs))
+    native = [job for job in every if isinstance(job, AnalysisJob) and job.native]
+    assert found == [*native, *(job for job in every if job not in native)]
+    for name, jobs in declared.items():
+        assert set(gather_jobs(report_runs([name]))) == set(jobs), name  # a study alone: its own jobs, no more
+    # the isolated ones (real tensors: timing, a real training step) keep the studies' order and run after the
+    # shared ones, each alone (test_run_jobs_runs_isolated_jobs_last)
+    assert [job for job in found if job.isolated] == [job for job in every if job.isolated]
 
 
 def test_jobs_pickle_for_worker_processes() -> None:

@@ -133,3 +133,17 @@ def test_swish_section(study_of) -> None:
     (axes,) = figure_of(section).axes
     heights = [bar.get_height() for bar in axes.patches]
     assert heights == [1_576_426_496, 788_213_248, 788_213_248, 3_610_590_976, 2_822_377_728, 2_822_377_728]
+
+
+def test_the_report_counts_and_steps_each_variant() -> None:
+    from convcost.studies import get_study
+    from convcost.studies.common import AnalysisJob
+    from convcost.studies.swish import RealSavedJob
+
+    study = get_study("swish")
+    jobs = list(study.jobs(study.report_settings()))
+    variants = ["swish", "memory_efficient_swish", "silu"]
+    counted = [job for job in jobs if isinstance(job, AnalysisJob) and job.batch == 32]
+    assert [dict(job.overrides)["activation"] for job in counted] == variants
+    # real training steps: real arithmetic never runs in a forked worker
+    assert [job for job in jobs if job.isolated] == [RealSavedJob("efficientnet_b0", variant) for variant in variants]

@@ -4,8 +4,9 @@ An engine is an independent source of per-module operator costs. Every analysis 
 model once on ``meta`` tensors (the dispatch walk, which also measures shapes and memory);
 an engine turns that walk, or its own pass over the model, into :class:`EngineCounts`.
 ``analyze(engine=...)``, the cross-check, the verdict and the command line's ``--engine``
-choices all read :func:`registered_engines`. A new engine is one module in this package that
-calls :func:`register_engine`, plus a member of :class:`~.names.EngineName`.
+choices all read the registry (:data:`~.names.ENGINES`). A new engine is one module in this
+package, named after the engine, that calls :func:`register_engine`, plus a member of
+:class:`~.names.EngineName`.
 """
 
 from __future__ import annotations
@@ -19,10 +20,9 @@ from torch import nn
 
 from ..formulas.ops import OpKey
 from ..formulas.table import DEFAULT_OPS, OpTable
-from ..naming import parse_member
-from ..plugins import Registry
+from ..plugins import NotRegisteredError
 from .counts import EngineCounts, OpTally
-from .names import ALL, EngineName, EngineSelection
+from .names import ALL, ENGINES, EngineName, EngineSelection, engine_choices
 from .tracker import ModuleCalls
 
 
@@ -81,11 +81,6 @@ class Engine(Protocol):
         ...
 
 
-_ENGINES: Registry[EngineName, Engine] = Registry("engine", lambda engine: engine.name,
-                                                  lambda engine: list(EngineName).index(engine.name),
-                                                  plugins=__package__)
-
-
 def register_engine(engine: Engine) -> Engine:
     """Add ``engine`` to the registry.
 
@@ -94,42 +89,44 @@ def register_engine(engine: Engine) -> Engine:
     """
     if not isinstance(engine.name, EngineName):
         raise ValueError(f"an engine's name must be an EngineName member; got {engine.name!r}")
-    return _ENGINES.register(engine)
+    return ENGINES.register(engine)
 
 
 def unregister_engine(name: EngineName) -> Engine | None:
     """Remove and return the engine registered as ``name`` (for tests that stand another in its place)."""
-    return _ENGINES.unregister(name)
+    return ENGINES.unregister(name)
 
 
 def registered_engines() -> tuple[Engine, ...]:
     """Every registered engine, in :class:`EngineName` order."""
-    return tuple(_ENGINES)
+    return tuple(ENGINES)
 
 
 def get_engine(name: EngineName | str) -> Engine:
     """The engine registered as ``name``.
 
     Raises:
-        ValueError: not an engine name, or no such engine registered (the message lists them).
+        NotRegisteredError: no such engine registered (the message lists them).
     """
-    return _ENGINES.get(parse_member(EngineName, name, "engine"))
+    valid = [engine.name.value for engine in registered_engines()]
+    if name not in valid:
+        raise NotRegisteredError(f"engine must be one of {', '.join(valid)}; got {name!r}")
+    return ENGINES.get(EngineName(name))
 
 
 def parse_selection(value: EngineSelection | str) -> EngineSelection:
     """``value`` as a registered engine name or ``"all"``.
 
     Raises:
-        ValueError: neither (the message lists the valid choices).
+        NotRegisteredError: neither (the message lists the valid choices).
     """
     if value == ALL:
         return ALL
     valid = [*(engine.name.value for engine in registered_engines()), ALL]
     if value not in valid:
-        raise ValueError(f"engine must be one of {', '.join(valid)}; got {value!r}")
+        raise NotRegisteredError(f"engine must be one of {', '.join(valid)}; got {value!r}")
     return EngineName(value)
 
 
-def selection_choices() -> tuple[str, ...]:
-    """Every value :func:`parse_selection` accepts: the registered engines, then ``all``."""
-    return (*(engine.name.value for engine in registered_engines()), ALL)
+#: Every value :func:`parse_selection` accepts: the registered engines, then ``all``.
+selection_choices = engine_choices

@@ -1,14 +1,25 @@
-"""Engine names: what ``--engine`` and ``analyze(engine=...)`` take (importable without torch)."""
+"""Engine names and the engine registry: what ``--engine`` and ``analyze(engine=...)`` take (importable
+without torch).
+
+An engine's module in this package is named after it (``dispatch.py`` registers
+:attr:`EngineName.DISPATCH`), so the registry names the engines from the package's module
+names before importing any of them (they import torch): the command line's ``--engine``
+choices are the registered engines, and listing them loads nothing.
+"""
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from ..naming import StrEnum
+from ..plugins import Registry
+
+if TYPE_CHECKING:
+    from .base import Engine
 
 
 class EngineName(StrEnum):
-    """The registered engines, in the order reports list them."""
+    """The engines there may be, in the order reports list them (each registered by its module)."""
 
     DISPATCH = "dispatch"
     ANALYTIC = "analytic"
@@ -22,10 +33,21 @@ EngineSelection = EngineName | Literal["all"]
 PRIMARY: Final = EngineName.DISPATCH
 
 
+def engine_of_module(module: str) -> EngineName | None:
+    """The engine a module of this package registers: the one it is named after (None: ``base``, ``counts``...)."""
+    return next((name for name in EngineName if name.value == module), None)
+
+
+#: The registered engines (:func:`~.base.register_engine` adds to it), in :class:`EngineName` order.
+ENGINES: Final[Registry[EngineName, Engine]] = Registry(
+    "engine", lambda engine: engine.name, plugins=__package__, rank=list(EngineName).index,
+    declared=engine_of_module)
+
+
 def engine_choices() -> tuple[str, ...]:
-    """Every engine name, then ``all``: what ``--engine`` offers (each is checked against the registry when
-    it runs)."""
-    return (*(name.value for name in EngineName), ALL)
+    """Every registered engine's name, then ``all``: what ``--engine`` offers and ``analyze(engine=...)`` takes.
+    Until an engine is needed, the names come from the engines' module names, so this imports no engine."""
+    return (*(name.value for name in ENGINES.names()), ALL)
 
 
-__all__ = ["ALL", "PRIMARY", "EngineName", "EngineSelection", "engine_choices"]
+__all__ = ["ALL", "ENGINES", "PRIMARY", "EngineName", "EngineSelection", "engine_choices", "engine_of_module"]

@@ -37,6 +37,7 @@ INPUT_ERRORS: tuple[tuple[str, str], ...] = (
     ("convcost.analyzer.errors", "InputShapeError"),
     ("convcost.analyzer.errors", "AnalysisError"),
     ("convcost.studies.base", "SettingsError"),
+    ("convcost.analyzer.plugins", "NotRegisteredError"),
 )
 
 

@@ -1,9 +1,10 @@
 """Where command output goes: ``--format``/``-o``, the renderer they pick, writing, progress and logging.
 
-``-o FILE`` picks the format from the file's suffix unless ``--format`` says otherwise;
-``-o -`` is stdout. A regular file is replaced atomically (a reader sees the old file or the
-whole new one); a symlink is written through to its target; a device or FIFO (``/dev/stdout``,
-``/dev/null``) is written in place, never replaced by a regular file.
+``-o FILE`` picks the format from the file's suffix (each renderer declares its own suffixes)
+unless ``--format`` says otherwise; ``-o -`` is stdout. A regular file is replaced atomically
+(a reader sees the old file or the whole new one); a symlink is written through to its target;
+a device or FIFO (``/dev/stdout``, ``/dev/null``) is written in place, never replaced by a
+regular file.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from convcost.reports.atomic import write_text
-from convcost.reports.formats import Format, get_renderer
+from convcost.reports.formats import Format, get_renderer, registered_renderers, suffix_formats
 
 if TYPE_CHECKING:
     from convcost.reports.formats import Renderer
@@ -27,11 +28,6 @@ from .errors import UsageError
 T = TypeVar("T")
 #: ``-o -``: write to stdout.
 STDOUT = "-"
-#: File suffix → the format ``-o`` implies (``--format`` overrides it).
-SUFFIX_FORMATS: dict[str, Format] = {
-    ".txt": Format.TABLE, ".csv": Format.CSV, ".json": Format.JSON, ".html": Format.HTML, ".htm": Format.HTML,
-    ".md": Format.MARKDOWN, ".markdown": Format.MARKDOWN,
-}
 log = logging.getLogger("convcost")
 
 
@@ -44,8 +40,8 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:
     """``--format`` (every registered format), ``-o/--output``, ``--quiet`` and ``--verbose``."""
-    formats = [fmt.value for fmt in Format]
-    suffixes = ", ".join(f"{suffix} {fmt}" for suffix, fmt in SUFFIX_FORMATS.items())
+    formats = [renderer.format.value for renderer in registered_renderers()]
+    suffixes = ", ".join(f"{suffix} {fmt}" for suffix, fmt in suffix_formats().items())
     parser.add_argument("--format", choices=formats, default=None,
                         help=f"output format (default: from -o's suffix: {suffixes}; else {Format.TABLE})")
     parser.add_argument("-o", "--output", metavar="FILE", help=f"write to FILE instead of stdout ({STDOUT}: stdout)")
@@ -59,12 +55,12 @@ def configure_logging(args: argparse.Namespace) -> None:
 
 
 def output_format(args: argparse.Namespace) -> Format:
-    """``--format``, else the format ``-o``'s suffix implies, else ``table``."""
+    """``--format``, else the format of the renderer that claims ``-o``'s suffix, else ``table``."""
     if args.format is not None:
         return Format(args.format)
     output = getattr(args, "output", None)
     if output and output != STDOUT:
-        return SUFFIX_FORMATS.get(Path(output).suffix.lower(), Format.TABLE)
+        return suffix_formats().get(Path(output).suffix.lower(), Format.TABLE)
     return Format.TABLE
 
 

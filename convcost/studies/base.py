@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
-from convcost.analyzer.plugins import Registry
+from convcost.analyzer.plugins import NotRegisteredError, Registry
 
 if TYPE_CHECKING:
     from convcost.reports.sections import Section
@@ -190,8 +190,8 @@ def get_study(name: str) -> Study[Any, Any]:
     """The study registered as ``name``.
 
     Raises:
-        ValueError: no such study (the message lists them).
+        NotRegisteredError: no such study (the message lists them).
     """
     if name not in _STUDIES:
-        raise ValueError(f"studies are {', '.join(study_names())}; got {name!r}")
+        raise NotRegisteredError(f"studies are {', '.join(study_names())}; got {name!r}")
     return _STUDIES.get(name)

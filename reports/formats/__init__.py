@@ -1,5 +1,6 @@
-"""Output formats, one plug-in module each (see :mod:`.base`); the registry imports them all when first read,
-so naming a :class:`Format` loads no renderer (nor pandas)."""
+"""Output formats, one plug-in module each (see :mod:`.base`); the registry imports them all when first read.
+A format module loads nothing heavy until it renders, so listing the formats and their suffixes (``--help``)
+loads no pandas."""
 
 from .base import (
     AnalysisView,
@@ -10,6 +11,7 @@ from .base import (
     get_renderer,
     register_renderer,
     registered_renderers,
+    suffix_formats,
     unregister_renderer,
 )
 
@@ -22,5 +24,6 @@ __all__ = [
     "get_renderer",
     "register_renderer",
     "registered_renderers",
+    "suffix_formats",
     "unregister_renderer",
 ]

@@ -1,9 +1,14 @@
 """The output-format plug-in seam: what a renderer is, what it renders, and the registry.
 
 A format is one module in this package with a class implementing :class:`Renderer` (an
-analysis, a comparison of several, one report section) and a :func:`register_renderer`
-call, plus a member of :class:`Format`. The command line's ``--format`` choices and its
-output all come from :func:`registered_renderers`.
+analysis, a comparison of several, one report section; the file suffixes it is written to)
+and a :func:`register_renderer` call, plus a member of :class:`Format`. The command line's
+``--format`` choices, the format ``-o FILE`` implies and its output all come from
+:func:`registered_renderers`.
+
+The command line reads the registry to build its parser (``--help`` lists the formats and their
+suffixes), so a format module must import nothing heavy at its top: its renderer imports what it
+renders with (pandas, tabulate, matplotlib) inside its methods, when it renders.
 """
 
 from __future__ import annotations
@@ -12,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from convcost.analyzer.naming import StrEnum, parse_member
-from convcost.analyzer.plugins import Registry
+from convcost.analyzer.naming import StrEnum
+from convcost.analyzer.plugins import NotRegisteredError, Registry
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -92,6 +97,12 @@ class Renderer(Protocol):
     holds: str
     shows_convention: bool
 
+    @property
+    def suffixes(self) -> tuple[str, ...]:
+        """The file suffixes ``-o FILE`` writes in this format (lower case, with the dot; ``--format`` overrides
+        them), each claimed by one renderer; a class attribute will do."""
+        ...
+
     def analysis(self, view: AnalysisView) -> str:
         """One analysis."""
         ...
@@ -106,18 +117,24 @@ class Renderer(Protocol):
 
 
 _RENDERERS: Registry[Format, Renderer] = Registry("renderer of format", lambda renderer: renderer.format,
-                                                  lambda renderer: list(Format).index(renderer.format),
-                                                  plugins=__package__)
+                                                  plugins=__package__, rank=list(Format).index)
 
 
 def register_renderer(renderer: Renderer) -> Renderer:
     """Add ``renderer`` to the registry.
 
     Raises:
-        ValueError: its format is not a :class:`Format` member, or already has a renderer.
+        ValueError: its format is not a :class:`Format` member, or already has a renderer; a suffix is not
+            lower case with a leading dot, or another renderer claims it.
     """
     if not isinstance(renderer.format, Format):
         raise ValueError(f"a renderer's format must be a Format member; got {renderer.format!r}")
+    for suffix in renderer.suffixes:
+        if not (suffix.startswith(".") and len(suffix) > 1 and suffix == suffix.lower()):
+            raise ValueError(f"a renderer's suffix is lower case with a leading dot; {renderer.format} has {suffix!r}")
+        claimed = suffix_formats().get(suffix)
+        if claimed is not None and claimed != renderer.format:
+            raise ValueError(f"suffix {suffix} is {claimed}'s; {renderer.format} cannot claim it too")
     return _RENDERERS.register(renderer)
 
 
@@ -131,10 +148,19 @@ def registered_renderers() -> tuple[Renderer, ...]:
     return tuple(_RENDERERS)
 
 
+def suffix_formats() -> dict[str, Format]:
+    """File suffix → the format of the renderer that claims it, in :class:`Format` order (what ``-o FILE``
+    implies)."""
+    return {suffix: renderer.format for renderer in registered_renderers() for suffix in renderer.suffixes}
+
+
 def get_renderer(fmt: Format | str) -> Renderer:
     """The renderer of ``fmt``.
 
     Raises:
-        ValueError: not a format, or no renderer registered for it (the message lists them).
+        NotRegisteredError: no renderer is registered for it (the message lists the registered formats).
     """
-    return _RENDERERS.get(parse_member(Format, fmt, "format"))
+    valid = [renderer.format.value for renderer in registered_renderers()]
+    if fmt not in valid:
+        raise NotRegisteredError(f"format must be one of {', '.join(valid)}; got {fmt!r}")
+    return _RENDERERS.get(Format(fmt))

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from convcost.analyzer import Analysis
-
-from ..columns import Column
-from ..frames import stage_comparison
-from ..reconciliation import reconciliation_section
 from ..sections import Section
 from .base import AnalysisView, ComparisonView, Format, register_renderer
+
+if TYPE_CHECKING:
+    from convcost.analyzer import Analysis
+
+# pandas and matplotlib are imported when a page is rendered, not when the registry lists the formats (see .base)
 
 
 def render_page(analyses: Sequence[Analysis], **options: Any) -> str:
@@ -24,6 +24,9 @@ def render_page(analyses: Sequence[Analysis], **options: Any) -> str:
 
 def stage_sections(analyses: Sequence[Analysis]) -> list[Section]:
     """MACs and params per declared part of each model, side by side."""
+    from ..columns import Column
+    from ..frames import stage_comparison
+
     return [Section(f"{column.title} per stage",
                     f"{column.title} of each part a model declares (stem, stages, head, classifier), summed over "
                     "its modules; empty where a model has no such part.", stage_comparison(analyses, column))
@@ -37,9 +40,12 @@ class HtmlRenderer:
     description = "one self-contained HTML page with charts"
     holds = "a page with cards, charts and a sortable layer table"
     shows_convention = True
+    suffixes = (".html", ".htm")
 
     def analysis(self, view: AnalysisView) -> str:
         """The model's page; with another tool's total, its reconciliation as a section."""
+        from ..reconciliation import reconciliation_section
+
         analysis = view.analysis
         sections = ([reconciliation_section(analysis, view.convention.total, view.convention.rows)]
                     if view.convention is not None else [])

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..export import analysis_json, json_text, section_json, summaries_json
-from ..frames import stage_totals
 from ..sections import Section
 from .base import AnalysisView, ComparisonView, ConventionView, Format, register_renderer
+
+# pandas is imported when a renderer renders, not when the registry lists the formats (see .base)
 
 
 def convention_json(view: AnalysisView, convention: ConventionView) -> dict[str, Any]:
@@ -26,9 +26,12 @@ class JsonRenderer:
     description = "one JSON document of raw values"
     holds = "one object with the totals and a layers array"
     shows_convention = True
+    suffixes = (".json",)
 
     def analysis(self, view: AnalysisView) -> str:
         """The totals and one object per layer; ``convention`` when another tool's total was asked for."""
+        from ..export import analysis_json, json_text
+
         document = analysis_json(view.analysis)
         if view.convention is not None:
             document["convention"] = convention_json(view, view.convention)
@@ -36,12 +39,17 @@ class JsonRenderer:
 
     def comparison(self, view: ComparisonView) -> str:
         """``models`` (whole-model figures) and ``stages`` (params and MACs per declared part and model)."""
+        from ..export import json_text, summaries_json
+        from ..frames import stage_totals
+
         stages = [{"model": a.model, **row} for a in view.analyses
                   for row in stage_totals(a).to_dict(orient="records")]
         return json_text({"models": summaries_json(view.analyses, view.measured), "stages": stages})
 
     def section(self, section: Section) -> str:
         """Title, intro, notes, every table's rows and the total row."""
+        from ..export import json_text, section_json
+
         return json_text(section_json(section))
 
 

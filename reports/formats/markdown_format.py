@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import pandas as pd
-from tabulate import tabulate
-
-from ..columns import Column
-from ..display import display_frame
-from ..frames import stage_comparison, summary_frame
 from ..sections import Section
-from ..table import tree_rows
 from ..units import shape_text
-from ..verdict import check_view
 from .base import AnalysisView, ComparisonView, Format, register_renderer
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..columns import Column
+
+# pandas and tabulate are imported when a renderer renders, not when the registry lists the formats (see .base)
 
 
 def cell(text: str) -> str:
@@ -24,6 +24,8 @@ def cell(text: str) -> str:
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> str:
     """A Markdown table, numeric columns right-aligned."""
+    from tabulate import tabulate
+
     return str(tabulate([[cell(value) for value in row] for row in rows], headers=[cell(h) for h in headers],
                         tablefmt="github", disable_numparse=True,
                         colalign=["right" if numeric else "left" for numeric in right]))
@@ -31,6 +33,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence
 
 def frame_table(frame: pd.DataFrame, unit_column: Column | None = None) -> str:
     """Any frame as a Markdown table in display units."""
+    from ..display import display_frame
+
     shown, numeric = display_frame(frame, unit_column)
     return table(list(shown.columns), shown.values.tolist(), numeric)
 
@@ -42,9 +46,13 @@ class MarkdownRenderer:
     description = "GitHub-flavoured Markdown tables"
     holds = "a heading and a table of the module tree"
     shows_convention = True
+    suffixes = (".md", ".markdown")
 
     def analysis(self, view: AnalysisView) -> str:
         """Heading, input, the module tree down to ``depth``, the cross-check; another tool's total if asked."""
+        from ..table import tree_rows
+        from ..verdict import check_view
+
         analysis = view.analysis
         tree = tree_rows(analysis, view.depth, own=view.own)
         rows = [*tree.rows, *tree.footer]
@@ -60,6 +68,9 @@ class MarkdownRenderer:
 
     def comparison(self, view: ComparisonView) -> str:
         """Whole-model figures side by side, then MACs and params per declared part."""
+        from ..columns import Column
+        from ..frames import stage_comparison, summary_frame
+
         parts = ["# Comparison", frame_table(summary_frame(view.analyses, view.measured))]
         for column in (Column.MACS, Column.PARAMS):
             parts += [f"## {column.title} per stage", frame_table(stage_comparison(view.analyses, column), column)]

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 
+from convcost.analyzer.time_records import Device
+
 from ..arguments import add_model_options, non_negative_int, positive_int
 from ..command import Command
 from ..errors import UsageError
 from ..output import add_output_options, emit, renderer
 
-#: Where ``--device`` may run the model (the analyzer's ``Device`` values; this module loads no torch).
-DEVICES = ("cpu", "cuda")
+#: Where ``--device`` may run the model.
+DEVICES = tuple(device.value for device in Device)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -19,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
 
     from convcost.analyzer import analyze
     from convcost.analyzer.latency_model import FITTED_DTYPE
-    from convcost.analyzer.profiling import Device, Machine, profile
+    from convcost.analyzer.profiling import Machine, profile
     from convcost.analyzer.real_run import intra_op_threads
     from convcost.analyzer.roofline import machine_roofline
     from convcost.analyzer.timed import machine_models
@@ -27,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..models import example_inputs, input_for, model_from
 
-    if args.device == "cuda" and not torch.cuda.is_available():
+    if args.device == Device.CUDA and not torch.cuda.is_available():
         raise UsageError("--device cuda: no CUDA device is available here; use --device cpu")
     model = model_from(args)
     inputs = input_for(model, args.resolution, args.input, args.batch)
@@ -57,7 +59,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="untimed forwards first (default: 3)")
     parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
                         help="intra-op CPU threads while measuring (default: torch's)")
-    parser.add_argument("--device", choices=DEVICES, default="cpu", help="where to run (default: cpu)")
+    parser.add_argument("--device", choices=DEVICES, default=Device.CPU.value,
+                        help=f"where to run (default: {Device.CPU})")
     parser.add_argument("--no-roofline", dest="roofline", action="store_false",
                         help="skip the machine's roofline and, on the CPU in float32, the latency model's "
                              "prediction (each measured once per machine and thread count, then cached in "
