@@ -286,9 +286,11 @@ def flopcounter_training_total(analysis: Analysis) -> ConventionTotal:
     Raises:
         ValueError: the analysis counted no training step.
     """
+    from .formulas.layers import ConvKind  # torch: not loaded for the conventions' names
+
     if analysis.training is None:
         raise ValueError("FlopCounterMode's training total needs a training step: analyze(..., training=True)")
-    convs = [layer for layer in analysis.layers if layer.check is not None and layer.check.kind != "linear"]
+    convs = [layer for layer in analysis.layers if layer.check is not None and layer.check.kind != ConvKind.LINEAR]
     conv_names = {layer.name for layer in convs}
     backward = analysis.training.layers
     grad_input = sum(backward[layer.name].grad_input_macs for layer in convs)
@@ -327,13 +329,16 @@ class BackwardGap:
 def flopcounter_backward_gaps(analysis: Analysis) -> tuple[BackwardGap, ...]:
     """Every layer where FlopCounterMode's backward differs from the truth (grouped convolutions whose weight
     trains), largest gap first; empty without a training step."""
+    from .formulas.layers import ConvKind  # torch: not loaded for the conventions' names
+
     if analysis.training is None:
         return ()
     gaps = []
     for layer in analysis.layers:
         check = layer.check
         cost = analysis.training.layers.get(layer.name)
-        if check is None or cost is None or check.kind == "linear" or check.groups == 1 or not cost.grad_weight_macs:
+        if (check is None or cost is None or check.kind == ConvKind.LINEAR or check.groups == 1
+                or not cost.grad_weight_macs):
             continue
         true_flops = 2 * (cost.grad_input_macs + cost.grad_weight_macs)
         tool_flops = 2 * (cost.grad_input_macs + check.groups * cost.grad_weight_macs)

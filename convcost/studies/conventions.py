@@ -112,7 +112,8 @@ class ConventionsStudy:
         wide = frame.pivot_table(index="op", columns="tool", values="tool_value", aggfunc="sum", fill_value=0)
         flops = frame.groupby("op")["convcost_flops"].max()
         order = sorted(wide.index, key=lambda op: -flops[op])
-        tools = [total.tool for total in self.totals if total.tool in wide.columns and total.tool != "convcost"]
+        tools = [total.tool for total in self.totals
+                 if total.tool in wide.columns and total.tool != Convention.CONVCOST]
         result = pd.DataFrame({"op": order, "convcost_flops": [int(flops[op]) for op in order]})
         for tool in tools:
             result[tool] = [int(wide.loc[op, tool]) for op in order]
