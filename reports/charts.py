@@ -8,52 +8,49 @@ rendered to PNG and SVG bytes by :func:`render`. Text is never parsed as mathtex
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import matplotlib
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
-from matplotlib.typing import ColorType, RcKeyType
 
+from .chart_style import (
+    DPI,
+    PALETTE,
+    caption_of,
+    chart_style,
+    finalize,
+    label_points,
+    legend_outside,
+    new_figure,
+    set_caption,
+)
 from .columns import Column
 from .frames import CATEGORIES
 from .units import Unit, human_bytes, human_count, human_ms
 
-_STYLE: dict[RcKeyType, Any] = {
-    "text.parse_math": False,
-    "svg.fonttype": "none",  # text stays text: small, selectable files
-    "svg.hashsalt": "convcost",  # stable element ids, so the same data gives the same SVG
-    "axes.grid": True,
-    "grid.alpha": 0.3,
-    "font.size": 9,
-    "axes.titley": 1.01,  # a fixed title position skips matplotlib's costly overlap search
-}
-#: The ten colours of matplotlib's ``tab10`` cycle.
-PALETTE: tuple[ColorType, ...] = tuple(matplotlib.color_sequences["tab10"])
 CATEGORY_COLORS = dict(zip(CATEGORIES, PALETTE, strict=False))
 _TITLES = {Column.PARAMS: "Parameters", Column.MACS: "MACs (conv + linear)",
            Column.ACTIVATION_BYTES: "Activation memory (all forward outputs)",
            Column.TRAINING_BYTES: "Training memory (saved for backward)"}
 _SCALING_METRICS = tuple(_TITLES)
-DPI = 110
-#: Subplot spacing of the studies' side-by-side panels.
-PANEL_GRID = dict(left=0.07, right=0.98, bottom=0.14, top=0.86, wspace=0.28)
 
 
 @dataclass(frozen=True)
 class RenderedChart:
-    """A chart rendered for files and for embedding: ``name`` is its file stem."""
+    """A chart rendered for files and for embedding: ``name`` is its file stem; ``caption`` says what is
+    plotted on each axis and in which unit (shown under the chart)."""
 
     name: str
     title: str
     png: bytes
     svg: bytes
+    caption: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,23 +69,19 @@ class ChartJob:
         return render(self.name, self.build(*self.args))
 
 
-@contextmanager
-def chart_style() -> Iterator[None]:
-    """The shared matplotlib settings of every chart (no mathtext, text kept as text in SVG)."""
-    with matplotlib.rc_context(_STYLE):
-        yield
-
-
 def render(name: str, figure: Figure) -> RenderedChart:
-    """PNG and SVG bytes of ``figure``; its title is the figure's suptitle."""
+    """PNG (at :data:`~convcost.reports.chart_style.DPI`) and SVG bytes of ``figure``, its point labels placed;
+    its title is the figure's suptitle, its caption the one :func:`~convcost.reports.chart_style.set_caption`
+    gave it."""
     with chart_style():
+        finalize(figure)
         outputs = {}
         for fmt, metadata in (("png", {"Software": None}), ("svg", {"Date": None})):
             buffer = io.BytesIO()
             figure.savefig(buffer, format=fmt, dpi=DPI, metadata=metadata)
             outputs[fmt] = buffer.getvalue()
     title = figure.get_suptitle() or name
-    return RenderedChart(name, title, outputs["png"], outputs["svg"])
+    return RenderedChart(name, title, outputs["png"], outputs["svg"], caption_of(figure))
 
 
 def _unit_formatter(unit: Unit) -> Callable[[float, int], str]:
@@ -109,13 +102,28 @@ class BinaryLocator(MaxNLocator):
         return [tick * scale for tick in super().tick_values(vmin / scale, vmax / scale)]
 
 
+class DecadeLocator(LogLocator):
+    """Log ticks at 1, 2 and 5 per decade over a few decades, at 1 per decade over a wide range (so the labels
+    never crowd)."""
+
+    def __init__(self) -> None:
+        super().__init__(subs=(1.0, 2.0, 5.0))
+
+    def tick_values(self, vmin: float, vmax: float) -> Any:
+        """Ticks between ``vmin`` and ``vmax``."""
+        low, high = sorted((vmin, vmax))
+        wide = low > 0 and math.log10(high / low) > 4
+        self.set_params(subs=(1.0,) if wide else (1.0, 2.0, 5.0))
+        return super().tick_values(vmin, vmax)
+
+
 def axis_units(axes: Axes, axis: Literal["x", "y"], unit: Unit, log: bool) -> None:
-    """Human-unit tick labels on ``axis``; a log axis ticks at 1, 2 and 5 per decade (bytes: powers of 2),
-    a linear bytes axis at round numbers of a binary unit."""
+    """Human-unit tick labels on ``axis``; a log axis ticks at 1, 2 and 5 per decade (1 per decade over more
+    than four; bytes: powers of 2), a linear bytes axis at round numbers of a binary unit."""
     target = axes.xaxis if axis == "x" else axes.yaxis
     if log:
         (axes.set_xscale if axis == "x" else axes.set_yscale)("log")
-        locator = LogLocator(base=2) if unit is Unit.BYTES else LogLocator(subs=(1.0, 2.0, 5.0))
+        locator = LogLocator(base=2) if unit is Unit.BYTES else DecadeLocator()
         target.set_major_locator(locator)
         target.set_minor_formatter(NullFormatter())
     elif unit is Unit.BYTES:
@@ -148,12 +156,12 @@ def scaling_curves(summary: pd.DataFrame, published: pd.DataFrame, x: Literal["i
         x: ``index`` (position in the series) or ``resolution`` (input pixels, log scale).
     """
     models = list(summary[Column.MODEL.key])
+    labels = [short_model(m) for m in models]
     position = {model: i for i, model in enumerate(models)}
     paper = _paper_points(published, models)
     with chart_style():
-        figure = Figure(figsize=(10, 7.5))
-        axes_grid = figure.subplots(2, 2, gridspec_kw=dict(left=0.08, right=0.98, bottom=0.08, top=0.9,
-                                                            wspace=0.25, hspace=0.35))
+        figure = new_figure(7.6)
+        axes_grid = figure.subplots(2, 2)
         for axes, metric in zip(axes_grid.flat, _SCALING_METRICS, strict=True):
             xs = range(len(models)) if x == "index" else summary[Column.RESOLUTION.key]
             axes.plot(xs, summary[metric.key], marker="o", label="measured (native resolution)")
@@ -164,8 +172,8 @@ def scaling_curves(summary: pd.DataFrame, published: pd.DataFrame, x: Literal["i
                              label="published (paper)")
             axis_units(axes, "y", metric.unit, log=True)
             if x == "index":
-                axes.set_xticks(range(len(models)), [m.rsplit("_", 1)[-1] for m in models])
-                axes.set_xlabel(f"model ({models[0]} … {models[-1]})" if models else "model")
+                axes.set_xticks(range(len(models)), labels)
+                axes.set_xlabel("model (series order)")
             else:
                 axes.set_xscale("log")
                 axes.set_xticks(list(xs), [str(r) for r in xs], rotation=45)
@@ -173,43 +181,49 @@ def scaling_curves(summary: pd.DataFrame, published: pd.DataFrame, x: Literal["i
                 axes.set_xlabel("input resolution (pixels per side, log scale)")
             axes.set_ylabel(axis_label(metric, dtype) + ", log scale")
             axes.set_title(_TITLES[metric])
-            axes.legend(loc="upper left")
-        figure.suptitle(f"Cost against {'model index' if x == 'index' else 'input resolution'}: "
-                        f"{', '.join(m.rsplit('_', 1)[-1] for m in models)}")
+        legend_outside(figure)
+        against = "model index" if x == "index" else "input resolution"
+        figure.suptitle(f"Cost against {against}: {', '.join(labels)}")
+        set_caption(figure, (
+            f"Per model of the series ({model_key(models)}), against "
+            + ("its place in the series" if x == "index" else "its input resolution (pixels per side, log scale)")
+            + f": parameters (count), conv + linear MACs (multiply-accumulates, count), activation memory "
+            f"(bytes of all forward outputs, {dtype}) and training memory (bytes saved for backward, {dtype}), "
+            "each on a log scale; measured at each model's native resolution, published paper values as crosses."))
     return figure
 
 
 def accuracy_frontier(summary: pd.DataFrame, published: pd.DataFrame) -> Figure:
     """Published ImageNet top-1 against measured MACs, one line per family, for models with a published top-1.
 
-    Points are labelled with the model name less its family prefix (``efficientnet_b3`` → ``b3``).
+    Points are labelled with the model's short chart label (:func:`short_model`: ``efficientnet_b3`` → ``b3``).
     """
     top1 = published[published["top1"].notna()].drop_duplicates("model")[["model", "family", "top1"]]
     points = summary[[Column.MODEL.key, Column.MACS.key]].merge(top1, on="model").sort_values(Column.MACS.key)
     with chart_style():
-        figure = Figure(figsize=(9, 5.5))
-        axes = figure.subplots(gridspec_kw=dict(left=0.08, right=0.97, bottom=0.1, top=0.92))
+        figure = new_figure(5.6)
+        axes = figure.subplots()
         for family, group in points.groupby("family", sort=False):
             axes.plot(group[Column.MACS.key], group["top1"], marker="o", label=str(family))
-            for _, row in group.iterrows():
-                label = row["model"].removeprefix(f"{family}_")
-                axes.annotate(label, (row[Column.MACS.key], row["top1"]), textcoords="offset points",
-                              xytext=(5, -10), fontsize=8)
+        label_points(axes, points[Column.MACS.key], points["top1"], [short_model(m) for m in points["model"]])
         axis_units(axes, "x", Unit.COUNT, log=True)
-        axes.margins(x=0.08)
+        axes.margins(x=0.08, y=0.08)
         axes.set_xlabel("conv+linear MACs at native resolution (measured, count, log scale)")
         axes.set_ylabel("ImageNet top-1 accuracy (%, published)")
-        axes.legend(title="family", loc="lower right")
+        legend_outside(figure, title="family")
         figure.suptitle("Accuracy against cost: published top-1 vs measured MACs")
+        set_caption(figure, (
+            "x: conv + linear MACs (multiply-accumulates at each model's native resolution, measured, count, "
+            "log scale); y: ImageNet top-1 accuracy (%, as published); one line per family, each point labelled "
+            f"with its model ({model_key(points['model'])})."))
     return figure
 
 
 def stage_bars(breakdown: pd.DataFrame, model: str) -> Figure:
     """MACs and params per stage, stacked by cost category (a :func:`convcost.reports.frames.breakdown_frame`)."""
     with chart_style():
-        figure = Figure(figsize=(10, 4.8))
-        axes_pair = figure.subplots(1, 2, gridspec_kw=dict(left=0.08, right=0.98, bottom=0.24, top=0.84,
-                                                           wspace=0.25))
+        figure = new_figure()
+        axes_pair = figure.subplots(1, 2)
         for axes, metric in zip(axes_pair, (Column.MACS, Column.PARAMS), strict=True):
             table = breakdown.pivot_table(index="stage", columns="category", values=metric.key, aggfunc="sum",
                                           observed=True, sort=True).fillna(0)
@@ -224,40 +238,63 @@ def stage_bars(breakdown: pd.DataFrame, model: str) -> Figure:
             axes.set_ylabel(axis_label(metric))
             axes.set_title(f"{metric.title} per stage")
             axis_units(axes, "y", metric.unit, log=False)
-        handles = {label: handle for axes in axes_pair for handle, label in zip(*axes.get_legend_handles_labels(),
-                                                                                strict=True)}
-        figure.legend(handles.values(), handles.keys(), title="conv kind", loc="upper right", ncols=len(handles),
-                      fontsize=7, frameon=False)
-        figure.suptitle(f"{model}: MACs and parameters per stage, by conv kind", x=0.02, ha="left")
+        handles, labels = _handles_in_order(axes_pair, [str(c) for c in CATEGORIES])
+        legend_outside(figure, handles, labels, title="conv kind")
+        figure.suptitle(f"{model}: MACs and parameters per stage, by conv kind")
+        set_caption(figure, (
+            f"Per stage of {model} (x, the parts as the model declares them): conv + linear MACs (left, "
+            "multiply-accumulates, count) and parameters (right, count), each bar stacked by conv kind."))
     return figure
 
 
 def category_share_chart(share: pd.DataFrame) -> Figure:
     """Each model's MACs split by conv kind, as 100% stacked bars (a :func:`convcost.reports.frames.category_share`)."""
     with chart_style():
-        height = 1.6 + 0.3 * len(share)
-        figure = Figure(figsize=(9, height))
-        axes = figure.subplots(gridspec_kw=dict(left=0.2, right=0.97, bottom=0.5 / height,
-                                                top=1 - 1.1 / height))
+        figure = new_figure(1.9 + 0.3 * len(share))
+        axes = figure.subplots()
         left = pd.Series(0.0, index=share.index)
         rows = range(len(share))
         for category in share.columns:
             axes.barh(rows, share[category] * 100, left=left, label=str(category),
                       color=CATEGORY_COLORS[str(category)])
             left += share[category] * 100
-        axes.set_yticks(rows, [str(m) for m in share.index])
+        axes.set_yticks(rows, [short_model(str(m)) for m in share.index])
         axes.invert_yaxis()
         axes.set_xlim(0, 100)
         axes.set_xlabel("share of conv+linear MACs (%)")
         axes.set_ylabel("model")
-        axes.legend(title="conv kind", ncols=min(len(share.columns), 6), loc="lower center",
-                    bbox_to_anchor=(0.5, 1.0), fontsize=7)
+        legend_outside(figure, title="conv kind")
         figure.suptitle("Where the MACs are: share by conv kind")
+        set_caption(figure, (
+            "Per model (y): the share of its conv + linear MACs (x, %, of the model's total) in each conv kind; a "
+            f"model's bar adds up to 100% ({model_key(share.index)})."))
     return figure
+
+
+def _handles_in_order(axes_list: Any, order: Sequence[str]) -> tuple[list[Any], list[str]]:
+    """Legend entries of every axes, each label once, in ``order``."""
+    entries: dict[str, Any] = {}
+    for axes in axes_list:
+        for handle, label in zip(*axes.get_legend_handles_labels(), strict=True):
+            entries.setdefault(label, handle)
+    labels = sorted(entries, key=lambda label: order.index(label) if label in order else len(order))
+    return [entries[label] for label in labels], labels
 
 
 #: Family prefixes a chart label drops or shortens (``efficientnet_b3`` → ``b3``).
 _SHORT_PREFIXES = (("efficientnet_", ""), ("mobilenet_v2", "mbv2"))
+
+
+def model_key(models: Iterable[str]) -> str:
+    """How the chart labels of ``models`` read, for a caption, one example per shortening that applies:
+    "models labelled b3 for efficientnet_b3, mbv2_140 for mobilenet_v2_140"; "models labelled by name" when
+    no label is shortened."""
+    examples: dict[str, str] = {}
+    for model in map(str, models):
+        for prefix, _ in _SHORT_PREFIXES:
+            if model.startswith(prefix) and short_model(model) != model:
+                examples.setdefault(prefix, f"{short_model(model)} for {model}")
+    return "models labelled " + (", ".join(examples.values()) if examples else "by name")
 
 
 def short_model(model: str) -> str:

@@ -19,7 +19,8 @@ from matplotlib.figure import Figure
 
 from convcost.analyzer import Analysis
 from convcost.analyzer.conventions import CONVENTIONS, Convention, ReconciliationRow, convention_total, explain
-from convcost.reports.charts import PALETTE, ChartJob, axis_units, chart_style
+from convcost.reports.chart_style import PALETTE, SMALL, chart_style, legend_outside, new_figure, set_caption
+from convcost.reports.charts import ChartJob, axis_units
 from convcost.reports.prose import names, verb
 from convcost.reports.reconciliation import reconciliation_frame
 from convcost.reports.sections import Section, Table
@@ -181,8 +182,8 @@ def conventions_chart(ops: pd.DataFrame, tools: list[str], title: str) -> Figure
     """
     columns = {tool: "convcost_flops" if tool == "convcost" else tool for tool in tools}
     with chart_style():
-        figure = Figure(figsize=(10, 1.6 + 0.42 * len(tools)))
-        axes = figure.subplots(gridspec_kw=dict(left=0.13, right=0.97, bottom=0.13, top=0.8))
+        figure = new_figure(2.4 + 0.42 * len(tools))
+        axes = figure.subplots()
         left = pd.Series(0.0, index=tools)
         for index, (_, row) in enumerate(ops.iterrows()):
             values = pd.Series([float(row[columns[tool]]) for tool in tools], index=tools)
@@ -191,16 +192,18 @@ def conventions_chart(ops: pd.DataFrame, tools: list[str], title: str) -> Figure
             left += values
         for position, total in enumerate(left):
             axes.annotate(human_count(total), (total, position), xytext=(3, 0), textcoords="offset points",
-                          va="center", fontsize=8)
+                          va="center", fontsize=SMALL)
         axes.set_yticks(range(len(tools)), tools)
         axes.invert_yaxis()
         axes.set_xlabel("the tool's total (its own unit: FLOPs, MACs or 'flops'), split by operator")
         axes.set_ylabel("convention")
         axis_units(axes, "x", Unit.COUNT, log=False)
-        axes.margins(x=0.1)
-        axes.legend(title="operator", ncols=min(len(ops), 8), loc="lower center", bbox_to_anchor=(0.5, 1.0),
-                    fontsize=7)
-        figure.suptitle(title, y=0.99)
+        axes.margins(x=0.12)
+        legend_outside(figure, title="operator")
+        figure.suptitle(title)
+        set_caption(figure, (
+            "Per convention (y): its total for the network (x, count, in the convention's own unit: FLOPs, MACs "
+            "or 'flops'), split by the operators it counts; the number at a bar's end is the total."))
     return figure
 
 

@@ -33,7 +33,8 @@ from torch import nn
 from convcost.analyzer import Analysis, ConvKind, LayerCheck, LayerRecord, analyze
 from convcost.analyzer.analysis import ancestors
 from convcost.analyzer.formulas.layers import LayerHyper, layer_macs, layer_params, separable_ratio_theory
-from convcost.reports.charts import PALETTE, PANEL_GRID, ChartJob, chart_style
+from convcost.reports.chart_style import PALETTE, chart_style, legend_outside, new_figure, panels, set_caption
+from convcost.reports.charts import ChartJob
 from convcost.reports.prose import names
 from convcost.reports.sections import Section, Table
 
@@ -463,9 +464,8 @@ def dwsep_chart(pairs: pd.DataFrame, networks: pd.DataFrame) -> Figure:
     """
     models = list(networks["model"])
     with chart_style():
-        figure = Figure(figsize=(11, 4.4))
-        axes_row = figure.subplots(1, len(models), sharey=True, squeeze=False,
-                                   gridspec_kw=dict(PANEL_GRID, wspace=0.08))[0]
+        figure = new_figure()
+        axes_row = panels(figure, len(models), 3, sharey=True)
         for axes, (_, network) in zip(axes_row, networks.iterrows(), strict=True):
             rows = pairs[pairs["model"] == network["model"]]
             xs = range(1, len(rows) + 1)
@@ -477,10 +477,14 @@ def dwsep_chart(pairs: pd.DataFrame, networks: pd.DataFrame) -> Figure:
             axes.set_title(f"{network['model']} ({len(rows)} pairs)")
             axes.set_xlabel("depthwise + pointwise pair (module order)")
             axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-            axes.legend(loc="upper right", fontsize=7)
         axes_row[0].set_ylabel("MACs of the pair / one standard k×k conv")
         axes_row[0].set_ylim(bottom=0)
+        legend_outside(figure)
         figure.suptitle("Depthwise-separable convs: measured MAC ratio per layer against 1/C_out + 1/k²")
+        set_caption(figure, (
+            "Per depthwise + pointwise pair of each network (x, in module order): the pair's MACs over those of one "
+            "standard k×k conv with the same channels (y, ratio), measured against the theory 1/C_out + 1/k²; the "
+            "dashed line is the whole network's MACs over its separable=False counterfactual's (ratio)."))
     return figure
 
 

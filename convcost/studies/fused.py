@@ -42,7 +42,8 @@ from convcost.analyzer import analyze
 from convcost.analyzer.profiling import Spread
 from convcost.architectures import BlockStage, NetOptions, build_stage
 from convcost.architectures.specs import BlockKind
-from convcost.reports.charts import PANEL_GRID, ChartJob, axis_units, chart_style, grouped_bars
+from convcost.reports.chart_style import chart_style, legend_outside, new_figure, set_caption
+from convcost.reports.charts import ChartJob, axis_units, grouped_bars
 from convcost.reports.prose import plural, span
 from convcost.reports.sections import Section
 from convcost.reports.units import Unit, shape_text
@@ -417,26 +418,37 @@ def fused_chart(stages: pd.DataFrame, title: str) -> Figure:
             ``arithmetic_intensity`` and ``latency_ms`` (empty when not timed).
     """
     built, other = stages[stages["as_built"]], stages[~stages["as_built"]]
-    labels = [f"{stage}\n{block}" for stage, block in zip(built["stage"], built["block"], strict=True)]
+    labels = [f"{stage} {block}" for stage, block in zip(built["stage"], built["block"], strict=True)]
     panels = [("macs", "conv+linear MACs (count)", "MACs"),
               ("arithmetic_intensity", "FLOPs per byte moved", "Arithmetic intensity"),
               ("latency_ms", "milliseconds (median, CPU)", "Latency")]
     with chart_style():
-        figure = Figure(figsize=(12, 4.6))
-        axes_row = figure.subplots(1, len(panels), gridspec_kw=dict(PANEL_GRID, bottom=0.19))
+        figure = new_figure()
+        axes_row = figure.subplots(1, len(panels))
         for axes, (key, ylabel, name) in zip(axes_row, panels, strict=True):
             grouped_bars(axes, labels, {"as built": list(built[key].fillna(0)),
                                          "block kind swapped": list(other[key].fillna(0))})
             axes.set_xlabel("stage and its block kind as built")
-            axes.tick_params(axis="x", labelsize=7)
+            axes.tick_params(axis="x", labelrotation=35)
+            for label in axes.get_xticklabels():
+                label.set_horizontalalignment("right")
             axes.set_ylabel(ylabel)
             axes.set_title(name)
             if key == "macs":
                 axis_units(axes, "y", Unit.COUNT, log=False)
-            axes.legend(loc="upper right", fontsize=7)
-        if built["latency_ms"].isna().all():
+        untimed = built["latency_ms"].isna().all()
+        if untimed:
             axes_row[-1].set_title("Latency (not timed)")
+            axes_row[-1].set_yticks([])
+            axes_row[-1].text(0.5, 0.5, "not timed", transform=axes_row[-1].transAxes, ha="center", va="center",
+                              color="grey")
+        legend_outside(figure)
         figure.suptitle(title)
+        set_caption(figure, (
+            "Per stage (x, with its block kind as built), as built and with the block kind swapped: conv + linear "
+            "MACs (left, count), arithmetic intensity (middle, FLOPs per byte of weights, stage input and output) "
+            "and latency (right, ms, median of the timed passes on this machine's CPU"
+            + ("; not timed here" if untimed else "") + ")."))
     return figure
 
 

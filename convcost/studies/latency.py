@@ -26,7 +26,16 @@ from convcost.analyzer.latency_model import LatencyModel
 from convcost.analyzer.roofline import PUBLISHED_DEVICES, Roofline
 from convcost.analyzer.timed import MeasuredTime
 from convcost.architectures import list_models
-from convcost.reports.charts import PALETTE, ChartJob, axis_units, chart_style, short_model
+from convcost.reports.chart_style import (
+    PALETTE,
+    chart_style,
+    label_points,
+    legend_outside,
+    new_figure,
+    panels,
+    set_caption,
+)
+from convcost.reports.charts import ChartJob, axis_units, model_key, short_model
 from convcost.reports.columns import Column
 from convcost.reports.frames import part_label
 from convcost.reports.profile_section import measured_summary
@@ -303,52 +312,67 @@ def time_share_chart(classes: pd.DataFrame) -> Figure:
     """Per model, each kernel class's share of the FLOPs beside its share of the time (percent)."""
     models = list(dict.fromkeys(classes["model"]))
     with chart_style():
-        figure = Figure(figsize=(4 * len(models) + 1, 4.2))
-        panels = figure.subplots(1, len(models), squeeze=False, sharey=True,
-                                 gridspec_kw=dict(left=0.06, right=0.99, bottom=0.24, top=0.82, wspace=0.08))[0]
-        for axes, model in zip(panels, models, strict=True):
+        rows_of_panels = -(-len(models) // 2)
+        figure = new_figure(1.4 + 3.2 * rows_of_panels)
+        axes_list = panels(figure, len(models), 2, sharey=True)
+        for index, (axes, model) in enumerate(zip(axes_list, models, strict=True)):
             rows = classes[classes["model"] == model]
             positions = range(len(rows))
             axes.bar([p - 0.2 for p in positions], rows["flops_share"] * 100, 0.4, label="FLOPs share",
                      color=PALETTE[0])
             axes.bar([p + 0.2 for p in positions], rows["time_share"] * 100, 0.4, label="time share",
                      color=PALETTE[1])
-            axes.set_xticks(list(positions), list(rows["kernel_class"]), rotation=35, ha="right")
+            axes.set_xticks(list(positions), list(rows["kernel_class"]), rotation=30, ha="right")
             axes.set_title(short_model(model))
             axes.set_xlabel("kernel class")
-        panels[0].set_ylabel("share of the model (%)")
-        panels[0].legend(loc="upper left", fontsize=7)
+            if index % 2 == 0:  # the panels share the first column's scale
+                axes.set_ylabel("share of the model (%)")
+        legend_outside(figure)
         figure.suptitle("Where the FLOPs go against where the time goes (measured on this machine)")
+        set_caption(figure, (
+            "Per model (one panel each) and kernel class (x): its share of the model's FLOPs and its share of the "
+            "modules' own measured time (y, %; each adds up to 100% over a model's classes); time measured at "
+            f"batch 1, float32, on this machine's CPU ({model_key(models)})."))
     return figure
 
 
 def roofline_chart(points: pd.DataFrame, peak_gflops: float, bandwidth_gbs: float) -> Figure:
-    """Every layer as a point, arithmetic intensity (FLOPs per byte) against achieved GFLOP/s, under the roofline."""
+    """Every layer as a point, arithmetic intensity (FLOPs per byte) against achieved GFLOP/s, under the roofline.
+
+    The points are rasterized in the SVG (hundreds of layers would make it hundreds of KB); axes and text stay
+    vector.
+    """
     models = list(dict.fromkeys(points["model"]))
     with chart_style():
-        figure = Figure(figsize=(4 * max(len(models), 1) + 1, 4.4))
-        panels = figure.subplots(1, max(len(models), 1), squeeze=False, sharey=True,
-                                 gridspec_kw=dict(left=0.06, right=0.99, bottom=0.14, top=0.78, wspace=0.08))[0]
+        rows_of_panels = -(-max(len(models), 1) // 2)
+        figure = new_figure(1.5 + 3.3 * rows_of_panels)
+        axes_list = panels(figure, max(len(models), 1), 2, sharey=True, sharex=True)
         low = max(points["intensity"].min() / 2, 1e-3) if len(points) else 0.01
         high = points["intensity"].max() * 2 if len(points) else 100.0
         ridge = peak_gflops / bandwidth_gbs
         roof_x = [low, ridge, max(high, ridge * 2)]
-        for axes, model in zip(panels, models, strict=True):
+        for index, (axes, model) in enumerate(zip(axes_list, models, strict=True)):
             rows = points[points["model"] == model]
             axes.plot(roof_x, [bandwidth_gbs * low, peak_gflops, peak_gflops], color="black", linewidth=1,
                       label="roofline")
             for kernel, group in rows.groupby("kernel_class", sort=False):
-                axes.scatter(group["intensity"], group["gflops_per_s"], s=10, alpha=0.7, label=str(kernel),
-                             color=_CLASS_COLORS.get(str(kernel), PALETTE[-1]))
+                axes.scatter(group["intensity"], group["gflops_per_s"], s=10, linewidths=0, alpha=0.7,
+                             label=str(kernel), color=_CLASS_COLORS.get(str(kernel), PALETTE[-1]), rasterized=True)
             axis_units(axes, "x", Unit.COUNT, log=True)
             axis_units(axes, "y", Unit.COUNT, log=True)
+            axes.minorticks_off()  # six decades of minor ticks: noise, and a third of the SVG
             axes.set_title(short_model(model))
             axes.set_xlabel("FLOPs per byte moved")
-        panels[0].set_ylabel("achieved GFLOP/s")
-        handles, labels = panels[0].get_legend_handles_labels()
-        figure.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.92), ncols=len(labels), fontsize=7)
+            if index % 2 == 0:  # the panels share the first column's scale
+                axes.set_ylabel("achieved GFLOP/s")
+        legend_outside(figure, title="kernel class")
         figure.suptitle(f"Every layer under this machine's roofline ({peak_gflops:.0f} GFLOP/s, "
                         f"{bandwidth_gbs:.0f} GB/s)")
+        set_caption(figure, (
+            "Per model (one panel each), every layer that does FLOPs: its arithmetic intensity (x, FLOPs per byte "
+            "of weights, input and output, log scale) against the throughput it achieved (y, GFLOP/s, log scale), "
+            f"coloured by kernel class; the line is this machine's roofline (peak {peak_gflops:.0f} GFLOP/s, "
+            f"bandwidth {bandwidth_gbs:.0f} GB/s). Batch 1, float32, this machine's CPU ({model_key(models)})."))
     return figure
 
 
@@ -356,21 +380,25 @@ def latency_chart(frame: pd.DataFrame) -> Figure:
     """Each model's measured latency (median, with its interquartile range) and predicted latency against its
     MACs, log-log."""
     with chart_style():
-        figure = Figure(figsize=(8, 5))
-        axes = figure.subplots(gridspec_kw=dict(left=0.1, right=0.97, bottom=0.12, top=0.9))
+        figure = new_figure(5.6)
+        axes = figure.subplots()
         axes.errorbar(frame[Column.MACS.key], frame[Column.LATENCY.key], yerr=frame[Column.LATENCY_IQR.key] / 2,
                       fmt="o", color=PALETTE[0], label="measured (median ± half the interquartile range)")
         predicted = frame.dropna(subset=[Column.PREDICTED_LATENCY.key])
         if len(predicted):
             axes.scatter(predicted[Column.MACS.key], predicted[Column.PREDICTED_LATENCY.key], marker="x",
                          color=PALETTE[1], label="predicted from counts")
-        for _, row in frame.iterrows():
-            axes.annotate(short_model(str(row[Column.MODEL.key])), (row[Column.MACS.key], row[Column.LATENCY.key]),
-                          textcoords="offset points", xytext=(4, 4), fontsize=7)
         axis_units(axes, "x", Unit.COUNT, log=True)
         axis_units(axes, "y", Unit.MS, log=True)
+        axes.margins(x=0.08, y=0.08)
+        label_points(axes, frame[Column.MACS.key], frame[Column.LATENCY.key],  # clear of the crosses and bars
+                     [short_model(str(model)) for model in frame[Column.MODEL.key]])
         axes.set_xlabel("conv+linear MACs (count)")
         axes.set_ylabel("forward latency (ms)")
-        axes.legend(loc="upper left", fontsize=8)
+        legend_outside(figure)
         figure.suptitle("Latency against MACs on this machine")
+        set_caption(figure, (
+            "x: conv + linear MACs (multiply-accumulates, count, log scale); y: forward latency (ms, log scale) at "
+            "batch 1, float32, on this machine's CPU: measured (median, bar ± half the interquartile range) and "
+            f"predicted from the counts alone (crosses); {model_key(frame[Column.MODEL.key])}."))
     return figure

@@ -56,7 +56,8 @@ from convcost.analyzer.peak_curve import (
     training_peak_curve,
 )
 from convcost.architectures import create_model, model_info
-from convcost.reports.charts import PALETTE, ChartJob, axis_units, chart_style
+from convcost.reports.chart_style import PALETTE, chart_style, legend_outside, new_figure, set_caption
+from convcost.reports.charts import ChartJob, axis_units
 from convcost.reports.prose import bytes_text
 from convcost.reports.sections import Section, Table
 from convcost.reports.units import Unit, human_bytes
@@ -547,8 +548,8 @@ def plan_chart(rows: pd.DataFrame, title: str) -> Figure:
             ``fixed_bytes``, ``budget_bytes`` (missing: no budget) and ``max_batch``.
     """
     with chart_style():
-        figure = Figure(figsize=(9, 5))
-        axes = figure.subplots(gridspec_kw=dict(left=0.1, right=0.97, bottom=0.12, top=0.88))
+        figure = new_figure(5.6)
+        axes = figure.subplots()
         for index, (optimizer, plan) in enumerate(rows.groupby("optimizer", sort=False)):
             color = PALETTE[index]
             axes.plot(plan["batch"], plan["total_bytes"], marker="o", color=color,
@@ -569,8 +570,12 @@ def plan_chart(rows: pd.DataFrame, title: str) -> Figure:
         axis_units(axes, "y", Unit.BYTES, log=True)
         axes.set_xlabel("batch size (images, log scale)")
         axes.set_ylabel("training memory (bytes, log scale)")
-        axes.legend(loc="upper left", fontsize=7)
+        legend_outside(figure)
         figure.suptitle(title)
+        set_caption(figure, (
+            "x: batch size (images, log scale); y: memory of one training step (bytes, log scale) per optimizer: "
+            "the step's total (line with points), its batch-independent fixed part (dotted), the budget (solid "
+            "black) and the largest batch within it (dashed)."))
     return figure
 
 

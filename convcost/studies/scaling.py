@@ -48,7 +48,8 @@ from convcost.architectures import (
 )
 from convcost.architectures.efficientnet import B0_HEAD_CHANNELS, B0_STAGES, B0_STEM_CHANNELS
 from convcost.architectures.layers import se_channels
-from convcost.reports.charts import PANEL_GRID, ChartJob, chart_style, short_model
+from convcost.reports.chart_style import chart_style, legend_outside, new_figure, set_caption
+from convcost.reports.charts import ChartJob, model_key, short_model
 from convcost.reports.prose import bytes_text
 from convcost.reports.sections import Section, Table
 
@@ -499,8 +500,8 @@ def scaling_chart(frame: pd.DataFrame, compound_base: float) -> Figure:
     labels = [short_model(model) for model in frame["model"]]
     xs = range(len(frame))
     with chart_style():
-        figure = Figure(figsize=(11, 4.6))
-        ratio_axes, drift_axes = figure.subplots(1, 2, gridspec_kw=PANEL_GRID)
+        figure = new_figure(5.4)
+        ratio_axes, drift_axes = figure.subplots(1, 2)
         ratio_axes.plot(xs, frame["measured_ratio"], marker="o", linewidth=2, label="measured (dispatch count)")
         ratio_axes.plot(xs, frame["coefficient_prediction"], marker="s", linestyle="--",
                         label="official coefficients d·w²·(r/224)²")
@@ -523,11 +524,16 @@ def scaling_chart(frame: pd.DataFrame, compound_base: float) -> Figure:
         drift_axes.axhline(1.0, color="grey", linewidth=0.8)
         drift_axes.set_ylabel("factor (×; 1 = as the law predicts)")
         drift_axes.set_title("Drift from the coefficient prediction, by cause")
-        for axes, corner in ((ratio_axes, "upper left"), (drift_axes, "upper right")):
+        for axes in (ratio_axes, drift_axes):
             axes.set_xticks(list(xs), labels)
             axes.set_xlabel("model (EfficientNet, native resolution)")
-            axes.legend(loc=corner, fontsize=7)
+        legend_outside(figure, by_axes=True)
         figure.suptitle("Compound scaling: measured MACs against the law, and where the difference comes from")
+        set_caption(figure, (
+            f"Per EfficientNet model at its native resolution (x; {model_key(frame['model'])}): left, conv + "
+            "linear MACs relative to B0's (×, log scale), measured against three predictions of the compound-"
+            "scaling law; right, the measured MACs over the coefficient prediction (factor ×, 1 = as the law "
+            "predicts) and the part of it each cause explains."))
     return figure
 
 

@@ -20,7 +20,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from convcost.analyzer import Analysis
-from convcost.reports.charts import PALETTE, PANEL_GRID, ChartJob, axis_units, chart_style
+from convcost.reports.chart_style import PALETTE, SMALL, chart_style, legend_outside, new_figure, panels, set_caption
+from convcost.reports.charts import ChartJob, axis_units
 from convcost.reports.sections import Section
 from convcost.reports.units import Unit
 
@@ -309,20 +310,23 @@ def se_chart(stages: pd.DataFrame) -> Figure:
     """
     comparisons = list(dict.fromkeys(stages["se_model"]))
     with chart_style():
-        figure = Figure(figsize=(11, 4.4))
-        axes_row = figure.subplots(1, len(comparisons), squeeze=False, gridspec_kw=dict(PANEL_GRID, bottom=0.2))[0]
+        figure = new_figure()
+        axes_row = panels(figure, len(comparisons), 2)
         for axes, name in zip(axes_row, comparisons, strict=True):
             rows = stages[stages["se_model"] == name]
             bars = axes.bar(range(len(rows)), rows["extra_params"], color=PALETTE[1], label="extra parameters")
-            axes.bar_label(bars, [f"{share:.1%}" for share in rows["share_of_extra_params"]], fontsize=8)
+            axes.bar_label(bars, [f"{share:.1%}" for share in rows["share_of_extra_params"]], fontsize=SMALL)
             axes.set_xticks(range(len(rows)), list(rows["module"]), rotation=30, ha="right")
             axes.set_xlabel("stage")
             axes.set_ylabel("extra parameters (count)")
             axes.set_title(f"{name}: share of its extra parameters per stage")
             axis_units(axes, "y", Unit.COUNT, log=False)
             axes.margins(y=0.15)
-            axes.legend(loc="upper left")
+        legend_outside(figure)
         figure.suptitle("Where SE's extra parameters sit")
+        set_caption(figure, (
+            "Per stage (x) of each network with SE: the parameters SE adds there (y, count), each bar labelled "
+            "with its share of all the parameters SE adds to the network (%)."))
     return figure
 
 

@@ -31,7 +31,8 @@ from matplotlib.figure import Figure
 
 from convcost.analyzer import Analysis
 from convcost.architectures.layers import create_activation
-from convcost.reports.charts import ChartJob, axis_units, chart_style, grouped_bars
+from convcost.reports.chart_style import SMALL, chart_style, legend_outside, new_figure, set_caption
+from convcost.reports.charts import ChartJob, axis_units, grouped_bars
 from convcost.reports.prose import bytes_text
 from convcost.reports.sections import Section, Table
 from convcost.reports.units import Unit, human_bytes
@@ -321,18 +322,21 @@ def swish_chart(variants: pd.DataFrame, title: str) -> Figure:
         variants: one row per variant with ``variant``, ``activation_saved_bytes`` and ``training_bytes``.
     """
     with chart_style():
-        figure = Figure(figsize=(8, 4.4))
-        axes = figure.subplots(gridspec_kw=dict(left=0.13, right=0.97, bottom=0.12, top=0.86))
+        figure = new_figure()
+        axes = figure.subplots()
         series = {"activation modules": list(variants["activation_saved_bytes"]),
                   "whole model": list(variants["training_bytes"])}
         for bars, heights in zip(grouped_bars(axes, list(variants["variant"]), series), series.values(), strict=True):
-            axes.bar_label(bars, [human_bytes(height, compact=True) for height in heights], fontsize=8)
+            axes.bar_label(bars, [human_bytes(height, compact=True) for height in heights], fontsize=SMALL)
         axes.set_xlabel("activation")
         axes.set_ylabel("bytes saved for backward")
         axis_units(axes, "y", Unit.BYTES, log=False)
         axes.margins(y=0.12)
-        axes.legend(loc="upper right")
+        legend_outside(figure, title="saved by")
         figure.suptitle(title)
+        set_caption(figure, (
+            "Per activation variant (x): the bytes saved for backward in one training step (y, bytes), by the "
+            "activation modules alone and by the whole model."))
     return figure
 
 

@@ -21,7 +21,8 @@ from matplotlib.ticker import FuncFormatter
 from convcost.analyzer import Analysis
 from convcost.analyzer.conventions import flopcounter_training_total
 from convcost.architectures import list_models
-from convcost.reports.charts import PANEL_GRID, ChartJob, axis_units, chart_style, grouped_bars, short_model
+from convcost.reports.chart_style import SMALL, chart_style, legend_outside, new_figure, set_caption
+from convcost.reports.charts import ChartJob, axis_units, grouped_bars, model_key, short_model
 from convcost.reports.prose import bytes_text
 from convcost.reports.sections import Section
 from convcost.reports.units import Unit
@@ -143,8 +144,8 @@ def training_chart(frame: pd.DataFrame) -> Figure:
     """
     labels = [short_model(model) for model in frame["model"]]
     with chart_style():
-        figure = Figure(figsize=(12, 5))
-        macs_axes, ratio_axes = figure.subplots(1, 2, gridspec_kw={**PANEL_GRID, "bottom": 0.24})
+        figure = new_figure(5.4)
+        macs_axes, ratio_axes = figure.subplots(1, 2)
         series = {"forward": list(frame["macs"]), "backward: grad-input": list(frame["grad_input_macs"]),
                   "backward: grad-weight": list(frame["grad_weight_macs"])}
         grouped_bars(macs_axes, labels, series)
@@ -152,18 +153,21 @@ def training_chart(frame: pd.DataFrame) -> Figure:
         axis_units(macs_axes, "y", Unit.COUNT, log=True)
         macs_axes.set_ylabel("multiply-accumulates per step (MACs, log scale)")
         macs_axes.set_title("Forward and backward MACs (batch 1)")
-        macs_axes.legend(loc="upper left", fontsize=7)
         ratio_axes.bar(labels, frame["flopcounter_ratio"], color="tab:red")
-        ratio_axes.axhline(1.0, color="black", linewidth=1, linestyle="--", label="right (1×)")
+        ratio_axes.axhline(1.0, color="black", linewidth=1, linestyle="--", label="FlopCounterMode right (1×)")
         ratio_axes.set_yscale("log")
         ratio_axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}×"))
         ratio_axes.set_ylabel("FlopCounterMode ÷ true product FLOPs (×, log scale)")
-        ratio_axes.set_title("FlopCounterMode's forward + backward figure against the truth")
-        ratio_axes.legend(loc="upper right", fontsize=7)
+        ratio_axes.set_title("FlopCounterMode's forward + backward against the truth")
         for axes in (macs_axes, ratio_axes):
-            axes.tick_params(axis="x", labelrotation=60, labelsize=7)
+            axes.tick_params(axis="x", labelrotation=60, labelsize=SMALL - 1)
             axes.set_xlabel("model (native resolution)")
+        legend_outside(figure)
         figure.suptitle("One training step of every model: backward MACs, and FlopCounterMode's figure")
+        set_caption(figure, (
+            f"Per model at its native resolution, batch 1 (x; {model_key(frame['model'])}): left, the forward and "
+            "backward conv + linear MACs of one training step (multiply-accumulates, count, log scale); right, "
+            "FlopCounterMode's forward + backward product FLOPs over the true count (ratio ×, log scale)."))
     return figure
 
 
