@@ -86,11 +86,19 @@ class Section:
 
 
 def key_columns_first(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
-    """``frame`` with its first column (the row's name), then the ``keys`` it has, then the others."""
+    """``frame`` with its first column (the row's name), then the ``keys``, then the others.
+
+    Raises:
+        ValueError: a key is not a column of ``frame`` (a renamed column must not drop out of sight).
+    """
     if frame.index.name is not None:
         frame = frame.reset_index()
     columns = list(frame.columns)
-    first = [*columns[:1], *(key for key in keys if key in columns[1:])]
+    missing = [key for key in keys if key not in columns]
+    if missing:
+        raise ValueError(f"key columns {', '.join(missing)} are not in the table; "
+                         f"it has {', '.join(map(str, columns))}")
+    first = [*columns[:1], *(key for key in keys if key != columns[0])]
     return frame[[*first, *(c for c in columns if c not in first)]]
 
 

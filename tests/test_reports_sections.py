@@ -14,7 +14,7 @@ from convcost.reports.charts import ChartJob
 from convcost.reports.display import display_frame, display_row
 from convcost.reports.export import section_json
 from convcost.reports.html import table_html
-from convcost.reports.sections import Section, Table
+from convcost.reports.sections import Section, Table, key_columns_first
 from convcost.reports.table import frame_text, section_text
 
 FRAME = pd.DataFrame({"op": ["conv", "<add>"], "count": [1_234_567, 89], "saved_bytes_total": [0, 3 * 2**20],
@@ -112,3 +112,11 @@ def test_report_files_of_sections(tmp_path) -> None:
 def test_chart_jobs_are_drawn_once_under_the_section_name(jobs: int, tmp_path) -> None:
     build_report([], tmp_path, sections=[section(figures=[ChartJob("any", line_chart, ([1], "Only"))])], jobs=jobs)
     assert sorted(p.name for p in (tmp_path / "charts").iterdir()) == ["study-ops-0.png", "study-ops-0.svg"]
+
+
+def test_key_columns_come_first_and_must_exist() -> None:
+    frame = pd.DataFrame({"model": ["a"], "params": [1], "macs_ratio": [0.5], "max_batch": [8]})
+    assert list(key_columns_first(frame, ["max_batch", "macs_ratio"]).columns) == ["model", "max_batch", "macs_ratio",
+                                                                                   "params"]
+    with pytest.raises(ValueError, match="key columns budget_bytes are not in the table"):
+        key_columns_first(frame, ["budget_bytes"])

@@ -214,7 +214,7 @@ def test_dwsep_section(study_of) -> None:
     assert list(section.frame["model"]) == ["mobilenet_v2", "efficientnet_b0", "efficientnet_b7"]
     assert list(section.frame["pairs"]) == [17, 16, 55]
     assert list(section.frame["standard_macs"]) == [1_224_972_288, 3_023_755_168, 330_581_873_024]
-    (_, textbook), (_, pairs) = section.tables
+    textbook, pairs = (table.frame for table in section.tables)
     assert (textbook.iloc[0]["pair_params"], textbook.iloc[0]["standard_params"]) == (39, 108)
     assert len(pairs) == 88 and pairs["macs_ratio_is_theory"].all()
     panels = figure_of(section).axes

@@ -123,7 +123,7 @@ def test_plan_section(study_of) -> None:
     sgd = section.frame[section.frame["optimizer"] == "sgd"].set_index("batch")
     assert bool(sgd.loc[8, "fits"]) and not bool(sgd.loc[16, "fits"])
     assert sgd.loc[24, "peak_moment"] == "backward of head.act"
-    (_, fixed), = section.tables
+    (fixed,) = (table.frame for table in section.tables)
     assert list(fixed["max_batch"]) == [8, 8] and list(fixed["fixed_bytes"]) == [517_386_712, 689_549_528]
     assert list(fixed["estimate_max_batch"]) == [8, 7]  # the estimate holds every gradient with every activation
     assert len(section.notes) == 3  # the exact plan's caveats

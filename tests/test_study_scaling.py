@@ -181,7 +181,7 @@ def test_scaling_section(study_of) -> None:
     assert (frame.loc["efficientnet_b0", "training_flops"], frame.loc["efficientnet_b7", "training_flops"]) == (
         2_464_552_650, 233_393_255_603)
     assert "the step peaks at 4,146,485,012 B (3.86 GiB), 34.6× efficientnet_b0's 119,918,832 B" in section.intro
-    (caption, growth), = section.tables
+    ((caption, growth),) = ((table.caption, table.frame) for table in section.tables)
     assert "Growth of each part" in caption
     assert list(growth.columns) == ["model", "law_growth", "stem", "blocks", "se", "head", "classifier"]
     assert growth.set_index("model").loc["efficientnet_b7", "classifier"] == 2.0  # width only: 1280·2 → 1000

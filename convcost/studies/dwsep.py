@@ -419,8 +419,10 @@ def dwsep_section(study: DwsepStudy) -> Section:
         f"{len(every)} pairs have a measured MAC ratio equal to the theory exactly. Whole networks save less, "
         f"because the stem, the expand convs, the head and the classifier are not pairs: {savings}."
     )
-    tables = [Table("The textbook pair (3 → 4 channels, 3×3, no bias)", textbook),
-              Table("Every depthwise + pointwise pair, against one standard conv", per_pair)]
+    tables = [Table("The textbook pair (3 → 4 channels, 3×3, no bias)", textbook,
+                    ("params_ratio", "macs_ratio", "theory_ratio")),
+              Table("Every depthwise + pointwise pair, against one standard conv", per_pair,
+                    ("block", "macs_ratio", "theory_ratio"))]
     notes = []
     if study.times:
         timed = pd.DataFrame([{
@@ -436,8 +438,10 @@ def dwsep_section(study: DwsepStudy) -> Section:
                                        "standard_ms": p.standard_ms, "macs_ratio": p.macs_ratio,
                                        "time_ratio": p.time_ratio} for t in study.times for p in t.pairs])
         tables += [Table("Time against MACs: each network against its separable=False counterfactual (measured "
-                         "on this machine)", timed),
-                   Table("Time against MACs, pair by pair (measured on this machine)", per_pair_time)]
+                         "on this machine)", timed,
+                         ("macs_ratio", "latency_ratio", "latency_ms", "standard_latency_ms")),
+                   Table("Time against MACs, pair by pair (measured on this machine)", per_pair_time,
+                         ("block", "macs_ratio", "time_ratio"))]
         intro += " Measured on this machine: " + "; ".join(
             f"{t.model} takes {t.latency_ms:.1f} ms against {t.standard_latency_ms:.1f} ms built with standard "
             f"convs ({t.latency_ratio:.2f} of the time for {t.macs_ratio:.2f} of the MACs)" for t in study.times) + "."
@@ -450,7 +454,7 @@ def dwsep_section(study: DwsepStudy) -> Section:
         "Depthwise-separable convolutions: measured against 1/C_out + 1/k²", intro, frame,
         figures=[ChartJob("dwsep", dwsep_chart, (per_pair[["model", "macs_ratio", "theory_ratio"]],
                                                                frame[["model", "macs_ratio"]]))],
-        tables=tables, notes=notes,
+        tables=tables, notes=notes, key_columns=("macs_ratio", "params_ratio", "pairs_macs_ratio"),
     )
 
 

@@ -407,6 +407,7 @@ def fused_section(study: FusedStudy) -> Section:
         figures=[ChartJob("fused", fused_chart, (
             frame[["stage", "as_built", "block", "macs", "arithmetic_intensity", "latency_ms"]], title))],
         notes=notes,
+        key_columns=("variant", "block", "macs", "latency_ms", "latency_iqr_ms", "verdict"),
     )
 
 

@@ -534,8 +534,10 @@ def plan_section(plans: Sequence[TrainingPlan]) -> Section:
         f"Training memory plan: {first.model} at {first.input_text}", intro, frame,
         figures=[ChartJob("plan", plan_chart, (
             rows[["optimizer", "batch", "total_bytes", "fixed_bytes", "budget_bytes", "max_batch"]], title))],
-        tables=[Table("Fixed part, growth per image and the largest batch", fixed)],
+        tables=[Table("Fixed part, growth per image and the largest batch", fixed,
+                      ("max_batch", "budget_bytes", "estimate_max_batch", "fixed_bytes", "saved_bytes_per_sample"))],
         notes=[f"{caveat[0].upper()}{caveat[1:]}." for caveat in first.caveats],
+        key_columns=("batch", "total_bytes", "fits"),
     )
 
 

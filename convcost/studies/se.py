@@ -298,7 +298,8 @@ def se_section(study: SeStudy) -> Section:
              "parameters in the wide late stages, nearly free in MACs. " + " ".join(sentences))
     stages = frame[frame["module"] != WHOLE_MODEL][["se_model", "module", "extra_params", "share_of_extra_params"]]
     return Section("Squeeze-and-excitation: what it costs and where", intro, frame,
-                   figures=[ChartJob("se", se_chart, (stages,))])
+                   figures=[ChartJob("se", se_chart, (stages,))],
+                   key_columns=("module", "extra_params", "share_of_extra_params", "extra_macs"))
 
 
 def se_chart(stages: pd.DataFrame) -> Figure:
