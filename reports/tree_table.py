@@ -7,10 +7,11 @@ display text and its raw value: sorting and filtering work on raw values, never 
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from convcost.analyzer import Analysis
+from convcost.analyzer import Analysis, ConvKind
 
 from .columns import Column
 from .frames import ROOT_LABEL, layer_frame
@@ -42,10 +43,10 @@ def _share(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
-def _type_text(row: dict[str, Any]) -> str:
+def _type_text(row: Mapping[Hashable, Any]) -> str:
     """The class name, with the conv kind where it says more than the class (``Conv2d (depthwise)``)."""
     kind = row[Column.KIND.key]
-    return f"{row[Column.TYPE.key]} ({kind})" if kind and kind != "linear" else str(row[Column.TYPE.key])
+    return f"{row[Column.TYPE.key]} ({kind})" if kind and kind != ConvKind.LINEAR else str(row[Column.TYPE.key])
 
 
 def _parents(names: list[str]) -> list[int]:
