@@ -26,6 +26,7 @@ from convcost.analyzer.parallel import started_map
 from . import charts
 from .atomic import write_bytes, write_text
 from .charts import ChartJob, RenderedChart
+from .columns import Column
 from .directory import report_directory
 from .export import analysis_json, csv_text, json_text, summaries_json
 from .frames import (
@@ -63,7 +64,8 @@ def overview_jobs(analyses: Sequence[Analysis], published: pd.DataFrame | None =
         jobs += [ChartJob(name, charts.scaling_curves, (series, published, x, dtype))
                  for x, name in _SCALING_NAMES.items()]
     if published[published["model"].isin(analysed)]["top1"].notna().any():
-        jobs.append(ChartJob("accuracy-vs-macs", charts.accuracy_frontier, (summary, published)))
+        jobs += [ChartJob(f"accuracy-vs-{name}", charts.accuracy_frontier, (summary, published, column))
+                 for name, column in (("macs", Column.MACS), ("params", Column.PARAMS))]
     jobs.append(ChartJob("mac-share-by-kind", charts.category_share_chart, (category_share(analyses),)))
     return jobs
 

@@ -193,29 +193,40 @@ def scaling_curves(summary: pd.DataFrame, published: pd.DataFrame, x: Literal["i
     return figure
 
 
-def accuracy_frontier(summary: pd.DataFrame, published: pd.DataFrame) -> Figure:
-    """Published ImageNet top-1 against measured MACs, one line per family, for models with a published top-1.
+#: What the accuracy charts put on x: the axis label, how the caption says it, and the title's word for it.
+_ACCURACY_X = {
+    Column.MACS: ("conv+linear MACs at native resolution (measured, count, log scale)",
+                  "conv + linear MACs (multiply-accumulates at each model's native resolution, measured, count, "
+                  "log scale)", "measured MACs"),
+    Column.PARAMS: ("parameters (counted, log scale)", "parameters (counted, elements, log scale)", "parameters"),
+}
+
+
+def accuracy_frontier(summary: pd.DataFrame, published: pd.DataFrame, column: Column = Column.MACS) -> Figure:
+    """Published ImageNet top-1 against ``column`` (measured MACs or counted params), one line per family, for
+    every model with a published top-1 (the first such figure of each).
 
     Points are labelled with the model's short chart label (:func:`short_model`: ``efficientnet_b3`` → ``b3``).
     """
+    axis_label, caption_x, x_title = _ACCURACY_X[column]
     top1 = published[published["top1"].notna()].drop_duplicates("model")[["model", "family", "top1"]]
-    points = summary[[Column.MODEL.key, Column.MACS.key]].merge(top1, on="model").sort_values(Column.MACS.key)
+    points = summary[[Column.MODEL.key, column.key]].merge(top1, on="model").sort_values(column.key)
     with chart_style():
         figure = new_figure(5.6)
         axes = figure.subplots()
         for family, group in points.groupby("family", sort=False):
-            axes.plot(group[Column.MACS.key], group["top1"], marker="o", label=str(family))
-        label_points(axes, points[Column.MACS.key], points["top1"], [short_model(m) for m in points["model"]])
+            axes.plot(group[column.key], group["top1"], marker="o", label=str(family))
+        label_points(axes, points[column.key], points["top1"], [short_model(m) for m in points["model"]])
         axis_units(axes, "x", Unit.COUNT, log=True)
         axes.margins(x=0.08, y=0.08)
-        axes.set_xlabel("conv+linear MACs at native resolution (measured, count, log scale)")
+        axes.set_xlabel(axis_label)
         axes.set_ylabel("ImageNet top-1 accuracy (%, published)")
         legend_outside(figure, title="family")
-        figure.suptitle("Accuracy against cost: published top-1 vs measured MACs")
+        figure.suptitle(f"Accuracy against cost: published top-1 vs {x_title}")
         set_caption(figure, (
-            "x: conv + linear MACs (multiply-accumulates at each model's native resolution, measured, count, "
-            "log scale); y: ImageNet top-1 accuracy (%, as published); one line per family, each point labelled "
-            f"with its model ({model_key(points['model'])})."))
+            f"x: {caption_x}; y: ImageNet top-1 accuracy (%, as published); one line per family, each point "
+            f"labelled with its model ({model_key(points['model'])}); every model with a published top-1 "
+            f"({len(points)})."))
     return figure
 
 

@@ -22,6 +22,7 @@ from matplotlib.transforms import Bbox
 import convcost.studies
 from convcost.analyzer import Analysis
 from convcost.reports import chart_style, charts
+from convcost.reports.columns import Column
 from convcost.reports.frames import PUBLISHED_FIELDS, breakdown_frame, category_share, summary_frame
 from convcost.studies.conventions import conventions_chart
 from convcost.studies.dwsep import dwsep_chart
@@ -73,6 +74,10 @@ def test_accuracy_frontier_plots_models_with_a_top1(series: pd.DataFrame) -> Non
     (line,) = axes.get_lines()
     assert list(line.get_ydata()) == [77.1, 79.0]
     assert [t.get_text() for t in axes.texts] == ["b0", "b0_wide"]  # family prefix "efficientnet_" removed
+    by_params = charts.accuracy_frontier(series, PUBLISHED, Column.PARAMS).axes[0]
+    assert "parameters" in by_params.get_xlabel()
+    (line,) = by_params.get_lines()
+    assert sorted(line.get_xdata()) == sorted(series["params"]) and sorted(line.get_ydata()) == [77.1, 79.0]
 
 
 def test_stage_bars_and_share(b0_analysis: Analysis) -> None:
@@ -245,6 +250,7 @@ CHARTS: dict[str, Callable[[Analysis], Figure]] = {
     "scaling_curves_resolution": lambda b0: charts.scaling_curves(
         _summary().iloc[:8].assign(resolution=[224, 240, 260, 300, 380, 456, 528, 600]), _published(), "resolution"),
     "accuracy_frontier": lambda b0: charts.accuracy_frontier(_summary(), _published()),
+    "accuracy_frontier_params": lambda b0: charts.accuracy_frontier(_summary(), _published(), Column.PARAMS),
     "stage_bars": lambda b0: charts.stage_bars(breakdown_frame(b0), b0.model),
     "category_share_chart": lambda b0: charts.category_share_chart(category_share([b0, b0])),
     "time_share_chart": lambda b0: time_share_chart(_shares()),
@@ -402,7 +408,7 @@ def _chart_functions() -> list[Callable[..., Figure]]:
 
 def test_every_chart_is_tested_and_uses_the_shared_style() -> None:
     functions = _chart_functions()
-    names = {re.sub(r"_(index|resolution)$", "", name) for name in CHARTS}
+    names = {re.sub(r"_(index|resolution|params)$", "", name) for name in CHARTS}  # variants of one function
     assert {function.__name__ for function in functions} == names
     for function in functions:
         source = inspect.getsource(function)
