@@ -260,7 +260,7 @@ def _context() -> dict[str, Any]:
 def comparison(analyses: Sequence[Analysis], page: Page) -> Comparison:
     """The summary table of ``analyses`` (:func:`~.overview.overview`) as HTML, with its sources."""
     table = overview(analyses, page.measured, page.published, page.families)
-    return Comparison(table_html(table.frame), table.sources)
+    return Comparison(table_html(table.shown), table.sources)
 
 
 def render_html(analyses: Sequence[Analysis], page: Page, views: Sequence[ModelView] | None = None) -> str:

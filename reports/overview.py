@@ -26,6 +26,10 @@ OVERVIEW_COLUMNS: tuple[Column, ...] = (
     Column.PUBLISHED_MACS, Column.MACS_CHANGE, Column.FLOPS, Column.PEAK_BYTES, Column.TRAINING_PEAK_BYTES,
     *LATENCY_SUMMARY_COLUMNS[:1], LATENCY_SUMMARY_COLUMNS[2], Column.TOP1, Column.SOURCES,
 )
+#: Columns of the table on the page, so that it fits 1280 px: the family and the published figure itself are
+#: left to the frame (the sources name the figure, the Δ compares with it).
+SHOWN_COLUMNS: tuple[Column, ...] = tuple(c for c in OVERVIEW_COLUMNS
+                                          if c not in (Column.FAMILY, Column.PUBLISHED_MACS))
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,11 @@ class Overview:
 
     frame: pd.DataFrame
     sources: tuple[str, ...]
+
+    @property
+    def shown(self) -> pd.DataFrame:
+        """The columns of :data:`SHOWN_COLUMNS` the frame has."""
+        return self.frame[[c.key for c in SHOWN_COLUMNS if c.key in self.frame.columns]]
 
 
 def _missing(value: Any) -> bool:

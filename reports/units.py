@@ -95,11 +95,12 @@ def human(unit: Unit, value: Any) -> str:
 
 
 def human_change(value: float) -> str:
-    """A signed relative difference as a percentage: ``0.0512`` → ``+5.1%``; below 0.1% to two significant
-    digits, so a small difference keeps its sign and size: ``-0.00052`` → ``-0.052%``; zero → ``0%``."""
+    """A signed relative difference as a percentage, to one decimal from 10% up and to two significant digits
+    below, so a small difference keeps its size: ``0.123`` → ``+12.3%``, ``0.0512`` → ``+5.1%``, ``0.0026`` →
+    ``+0.26%``, ``-0.00052`` → ``-0.052%``; zero → ``0%``."""
     if value == 0:
         return "0%"
-    if abs(value) >= 0.001:
+    if abs(value) >= 0.1:
         return f"{value:+.1%}"
     return f"{float(f'{value * 100:.2g}'):+}%"
 

@@ -99,6 +99,8 @@ def test_summary_compares_with_family_and_published_figures(two_models: list[Ana
     assert frame.loc["tiny_4", "top1"] == 70.5 and frame.loc["tiny_8", "top1"] == 72.25
     assert frame.loc["tiny_4", "sources"] == "[1], [2]" and frame.loc["tiny_8", "sources"] == "[2]"
     assert "latency_ms" not in frame.columns  # a column no model has a value for is left out
+    assert list(table.shown.columns) == ["model", "resolution", "params", "macs", "macs_vs_smallest",
+                                         "macs_vs_published", "flops", "peak_bytes", "top1", "sources"]
 
 
 def test_summary_without_published_figures_has_no_published_columns(two_models: list[Analysis]) -> None:

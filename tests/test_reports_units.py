@@ -70,3 +70,14 @@ def test_milliseconds_keep_three_significant_digits_and_never_an_exponent() -> N
     assert {value: human_ms(value) for value in cases} == cases
     assert human_ms(None) == human_ms(float("nan")) == "--"
     assert human(Unit.MS, 1.5) == "1.50"
+
+
+def test_ratios_changes_and_bytes_have_one_format() -> None:
+    from convcost.reports.units import human_change, human_ratio
+
+    assert [human_ratio(v) for v in (96.93, 0.13123, 1234.5, 1.0)] == ["96.9×", "0.131×", "1230×", "1.00×"]
+    assert [human_change(v) for v in (0.123, 0.0512, 0.0026, -0.00052, 0.0)] == [
+        "+12.3%", "+5.1%", "+0.26%", "-0.052%", "0%"]
+    assert [human(Unit.BYTES, v) for v in (999, 1000, 1008 * 1024, 1010 * 2**20)] == [
+        "999 B", "0.98 KiB", "0.98 MiB", "0.99 GiB"]  # never four digits before the point
+    assert human(Unit.FLOAT, 0.25) == "0.250" and human(Unit.FLOAT, 1234) == "1,234"

@@ -208,7 +208,7 @@ def test_dataframes() -> None:
 
 def test_dwsep_section(study_of) -> None:
     section = dwsep_section(study_of("dwsep"))
-    for needle in ("39 parameters against 108 (0.3611 = 1/4 + 1/9)", "88 of 88 pairs",
+    for needle in ("39 parameters against 108 (0.361× = 1/4 + 1/9)", "88 of 88 pairs",
                    "need 4.07×, 7.84× and 8.76× the MACs"):
         assert needle in section.intro, needle
     assert list(section.frame["model"]) == ["mobilenet_v2", "efficientnet_b0", "efficientnet_b7"]

@@ -108,8 +108,8 @@ def test_compare_se_rejects_different_inputs() -> None:
 
 def test_se_section(study_of) -> None:
     section = se_section(study_of("se"))
-    for needle in ("se_resnet50 over resnet50: +2,530,992 parameters (+9.90%), 62.4% of them in the final stage "
-                   "(stages.3)", "+2,514,944 MACs (+0.06%)", "3.86 → 3.87 GFLOPs", "+0.26%",
+    for needle in ("se_resnet50 over resnet50: +2,530,992 parameters (+9.9%), 62.4% of them in the final stage "
+                   "(stages.3)", "+2,514,944 MACs (+0.062%)", "3.86 → 3.87 GFLOPs", "+0.26%",
                    "The claim that 96% of SE's extra parameters sit in the final stage does not hold: 1,579,392 of "
                    "2,530,992, 62.4%", "efficientnet_b0 over efficientnet_b0 se=False: +636,540 parameters"):
         assert needle in section.intro, needle

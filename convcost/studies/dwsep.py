@@ -37,6 +37,7 @@ from convcost.reports.chart_style import PALETTE, chart_style, legend_outside, n
 from convcost.reports.charts import ChartJob
 from convcost.reports.prose import names
 from convcost.reports.sections import Section, Table
+from convcost.reports.units import human_ratio
 
 from .base import Study, register_study
 from .common import AnalysisJob, analyze_model, records_frame
@@ -406,15 +407,15 @@ def dwsep_section(study: DwsepStudy) -> Section:
     exact = sum(pair.macs_ratio_is_theory for pair in every)
     nets = study.networks
     savings = (f"built with standard convs instead (separable=False), {names([n.model for n in nets])} need "
-               f"{names([f'{1 / n.macs_ratio:.2f}×' for n in nets])} the MACs (ratios "
-               f"{names([f'{n.macs_ratio:.4f}' for n in nets])}, against "
-               f"{names([f'{n.pairs_macs_ratio:.4f}' for n in nets])} for their pairs alone)")
+               f"{names([human_ratio(1 / n.macs_ratio) for n in nets])} the MACs (ratios "
+               f"{names([human_ratio(n.macs_ratio) for n in nets])}, against "
+               f"{names([human_ratio(n.pairs_macs_ratio) for n in nets])} for their pairs alone)")
     intro = (
         "A depthwise k×k conv on C channels followed by a pointwise 1×1 conv to C_out costs C·k² + C·C_out weights "
         "(and as many MACs per output pixel) against C·C_out·k² for one standard k×k conv: a ratio of exactly "
         f"1/C_out + 1/k² (MobileNet, Howard et al. 2017). The textbook case, {book.in_channels} → "
         f"{book.out_channels} channels with a {book.kernel}×{book.kernel} kernel and no bias, measured: "
-        f"{book.pair_params} parameters against {book.standard_params} ({book.params_ratio:.4f} = "
+        f"{book.pair_params} parameters against {book.standard_params} ({human_ratio(book.params_ratio)} = "
         f"1/{book.out_channels} + 1/{book.kernel ** 2}). In {names([n.model for n in study.networks])}, {exact} of "
         f"{len(every)} pairs have a measured MAC ratio equal to the theory exactly. Whole networks save less, "
         f"because the stem, the expand convs, the head and the classifier are not pairs: {savings}."
@@ -444,7 +445,8 @@ def dwsep_section(study: DwsepStudy) -> Section:
                          ("block", "macs_ratio", "time_ratio"))]
         intro += " Measured on this machine: " + "; ".join(
             f"{t.model} takes {t.latency_ms:.1f} ms against {t.standard_latency_ms:.1f} ms built with standard "
-            f"convs ({t.latency_ratio:.2f} of the time for {t.macs_ratio:.2f} of the MACs)" for t in study.times) + "."
+            f"convs ({human_ratio(t.latency_ratio)} the time for {human_ratio(t.macs_ratio)} the MACs)"
+            for t in study.times) + "."
         notes.append(f"Times: the median of {study.times[0].runs} hook-free forwards of each network (batch 1, "
                      "float32, eval mode, this machine's CPU), its interquartile range beside it; a pair's time is its "
                      "two convs' own times under per-module hooks, against the one standard conv of the same block in "

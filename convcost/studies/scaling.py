@@ -52,6 +52,7 @@ from convcost.reports.chart_style import chart_style, legend_outside, new_figure
 from convcost.reports.charts import ChartJob, model_key, short_model
 from convcost.reports.prose import bytes_text
 from convcost.reports.sections import Section, Table
+from convcost.reports.units import human_ratio
 
 from .base import Study, register_study
 from .common import AnalysisJob, analyze_model, records_frame
@@ -440,15 +441,21 @@ def scaling_section(study: ScalingStudy) -> Section:
         f"Compound scaling (Tan & Le 2019) multiplies depth, width and resolution by α^φ, β^φ and γ^φ "
         f"(α = {study.alpha}, β = {study.beta}, γ = {study.gamma}), so conv MACs should grow as d·w²·r², about "
         f"2^φ since α·β²·γ² = {study.compound_base:.3f}. Measured at native resolution, {last.model} has "
-        f"{last.measured_ratio:.2f}× the MACs of {first.model} ({last.macs:,} against {first.macs:,}); its "
-        f"official coefficients predict {last.coefficient_prediction:.2f}×, 2^φ {last.phi_prediction:.0f}× and "
-        f"{study.compound_base:.3f}^φ {last.compound_prediction:.2f}×. The drift from the coefficient prediction "
-        f"(×{drift.total_drift:.3f} for {drift.model}) is the product of four effects, switched on one at a time "
-        f"in an exact analytic model of the network: structure ×{drift.structure_effect:.3f} (the fixed 3-channel "
+        f"{human_ratio(last.measured_ratio)} the MACs of {first.model} ({last.macs:,} against {first.macs:,}); its "
+        f"official coefficients predict {human_ratio(last.coefficient_prediction)}, 2^φ "
+        f"{human_ratio(last.phi_prediction)} and "
+        f"{study.compound_base:.3f}^φ {human_ratio(last.compound_prediction)}. The drift from the coefficient "
+        f"prediction "
+        f"({human_ratio(drift.total_drift)} for {drift.model}) is the product of four effects, switched on one at a "
+        f"time "
+        f"in an exact analytic model of the network: structure {human_ratio(drift.structure_effect)} (the fixed "
+        f"3-channel "
         f"stem, the head and classifier that are not repeated, SE convs on pooled maps, each stage's first block), "
-        f"channels rounded to multiples of 8 ×{drift.channels_effect:.3f}, repeats rounded up "
-        f"×{drift.repeats_effect:.3f}, and feature maps rounded up at each stride ×{drift.sizes_effect:.3f}. "
-        f"The largest single effect is {largest[2]} (×{largest[0]:.3f} for {largest[1]}). With every rounding on, "
+        f"channels rounded to multiples of 8 {human_ratio(drift.channels_effect)}, repeats rounded up "
+        f"{human_ratio(drift.repeats_effect)}, and feature maps rounded up at each stride "
+        f"{human_ratio(drift.sizes_effect)}. "
+        f"The largest single effect is {largest[2]} ({human_ratio(largest[0])} for {largest[1]}). With every rounding "
+        f"on, "
         f"the analytic model reproduces the measured MACs of {exact} of {len(study.drift)} models exactly."
     )
     if training:
@@ -458,8 +465,9 @@ def scaling_section(study: ScalingStudy) -> Section:
                              latency_iqr_ms=[row.latency_iqr_ms for row in study.rows],
                              latency_ratio=[row.latency_ratio for row in study.rows])
         intro += (f" Measured on this machine (batch 1, float32, the median of the latency profile's hook-free "
-                  f"runs), {last.model} takes {last.latency_ms:.0f} ms, {last.latency_ratio:.1f}× {first.model}'s "
-                  f"{first.latency_ms:.1f} ms, for {last.measured_ratio:.1f}× the MACs: time grows "
+                  f"runs), {last.model} takes {last.latency_ms:.0f} ms, {human_ratio(last.latency_ratio)} "
+                  f"{first.model}'s "
+                  f"{first.latency_ms:.1f} ms, for {human_ratio(last.measured_ratio)} the MACs: time grows "
                   f"{'faster' if last.latency_ratio > last.measured_ratio else 'slower'} than the MACs.")
     parts = study.parts_dataframe()
     growth = parts.pivot(index="model", columns="part", values="ideal_growth")
@@ -483,10 +491,11 @@ def _training_sentence(first: ScalingRow, last: ScalingRow) -> str:
     assert first.training_peak_bytes and last.training_peak_bytes
     return (
         f"One training step (train-mode forward, backward and SGD's update, batch {first.batch}) of {last.model} "
-        f"costs {last.training_flops:,} FLOPs, {last.training_flops / first.training_flops:.2f}× {first.model}'s "
+        f"costs {last.training_flops:,} FLOPs, {human_ratio(last.training_flops / first.training_flops)} "
+        f"{first.model}'s "
         f"{first.training_flops:,}; its backward is {last.backward_macs:,} MACs "
-        f"({last.backward_macs / last.macs:.2f}× its forward), and the step peaks at "
-        f"{bytes_text(last.training_peak_bytes)}, {last.training_peak_bytes / first.training_peak_bytes:.1f}× "
+        f"({human_ratio(last.backward_macs / last.macs)} its forward), and the step peaks at "
+        f"{bytes_text(last.training_peak_bytes)}, {human_ratio(last.training_peak_bytes / first.training_peak_bytes)} "
         f"{first.model}'s {bytes_text(first.training_peak_bytes)}."
     )
 

@@ -23,7 +23,7 @@ from convcost.analyzer import Analysis
 from convcost.reports.chart_style import PALETTE, SMALL, chart_style, legend_outside, new_figure, panels, set_caption
 from convcost.reports.charts import ChartJob, axis_units
 from convcost.reports.sections import Section
-from convcost.reports.units import Unit
+from convcost.reports.units import Unit, human_change
 
 from .base import Study, register_study
 from .common import AnalysisJob, analyze_model, records_frame
@@ -277,9 +277,10 @@ def se_section(study: SeStudy) -> Section:
     frame["module"] = frame["module"].replace({"": WHOLE_MODEL})
     frame = frame[_SE_COLUMNS]
     sentences = [
-        f"{c.se_model} over {c.base_model}: +{c.total.extra_params:,} parameters (+{c.params_increase:.2%}), "
+        f"{c.se_model} over {c.base_model}: +{c.total.extra_params:,} parameters ({human_change(c.params_increase)}), "
         f"{c.last_stage_share:.1%} of them in the final stage ({c.stages[-1].module}); +{c.total.extra_macs:,} MACs "
-        f"(+{c.macs_increase:.2%}) and +{c.total.extra_flops:,} all-op FLOPs (+{c.flops_increase:.2%}, pooling "
+        f"({human_change(c.macs_increase)}) and +{c.total.extra_flops:,} all-op FLOPs "
+        f"({human_change(c.flops_increase)}, pooling "
         "and the gate multiply included)." for c in study.comparisons
     ]
     paper = study.paper
@@ -287,8 +288,8 @@ def se_section(study: SeStudy) -> Section:
         old, new = study.paper_gflops.base, study.paper_gflops.with_se
         sentences.append(
             f"The SENet paper (Hu et al. 2018) reports {old} → {new} GFLOPs (multiply-adds) for {paper.base_model} → "
-            f"{paper.se_model}, +{study.paper_increase:.2%}; counted exactly, the MACs grow "
-            f"+{paper.macs_increase:.2%}. "
+            f"{paper.se_model}, {human_change(study.paper_increase)}; counted exactly, the MACs grow "
+            f"{human_change(paper.macs_increase)}. "
             f"The claim that {study.claimed_last_stage_share:.0%} of SE's extra parameters sit in the final stage "
             f"does not hold: {paper.stages[-1].extra_params:,} of {paper.total.extra_params:,}, "
             f"{paper.last_stage_share:.1%}."
