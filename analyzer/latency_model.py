@@ -34,7 +34,7 @@ from .analysis import Analysis
 from .kernel_class import KernelClass, layer_class
 from .machine_cache import cache_folder, cached, machine_key
 from .microbench import LayerSample, microbenchmark_digest, microbenchmarks, module_call_ms, run_microbenchmarks
-from .records import LayerRecord
+from .records import Execution, LayerRecord
 from .time_records import LatencyPrediction, LayerPrediction, Roofline
 from .traffic import bytes_moved
 
@@ -112,7 +112,8 @@ class LatencyModel:
             raise ValueError(f"the latency model is fitted in float32; cannot predict a {analysis.dtype} network")
         element_bytes = _element_bytes(analysis.dtype)
         return LatencyPrediction(analysis.model, tuple(self.layer(record, element_bytes)
-                                                       for record in analysis.layers if record.calls))
+                                                       for record in analysis.layers if record.calls),
+                                 prediction_caveats(analysis))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form (:meth:`from_dict` reads it back)."""
@@ -125,6 +126,21 @@ class LatencyModel:
         classes = tuple(ClassFit(**{**fit, "kernel_class": KernelClass(fit["kernel_class"])})
                         for fit in entry["classes"])
         return cls(Roofline(**entry["roofline"]), float(entry["call_ms"]), classes, int(entry["threads"]))
+
+
+def prediction_caveats(analysis: Analysis) -> tuple[str, ...]:
+    """Why a prediction for ``analysis`` is outside what the model is fitted on (single conv, linear and
+    elementwise layers on fixed shapes): a data-dependent forward, operators with no formula."""
+    caveats = []
+    if analysis.execution is Execution.REAL:
+        caveats.append("the forward is data-dependent (it could only run on real tensors): its data-dependent "
+                       "operators (indexing, sorting, box and mask logic) are outside the single-layer "
+                       "micro-benchmarks the model is fitted on")
+    unsupported = analysis.unsupported_ops()
+    if unsupported:
+        caveats.append(f"{sum(unsupported.values())} calls of operators with no formula ({', '.join(unsupported)}) "
+                       "have no FLOPs or bytes to predict from")
+    return tuple(caveats)
 
 
 def fit_latency_model(samples: Sequence[LayerSample], roofline: Roofline, call_ms: float,

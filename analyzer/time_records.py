@@ -285,6 +285,8 @@ class LatencyPrediction:
 
     model: str
     layers: tuple[LayerPrediction, ...]
+    #: why the network is outside what the model was fitted on, so the figure is an extrapolation (empty: inside)
+    caveats: tuple[str, ...] = ()
 
     @property
     def predicted_ms(self) -> float:

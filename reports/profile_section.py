@@ -82,6 +82,10 @@ def profile_section(result: Profile, prediction: LatencyPrediction | None = None
         values.update(predicted_ms=prediction.predicted_ms, prediction_error=error)
         intro += (f" From its counts alone, with no run, this machine's latency model predicts "
                   f"{prediction.predicted_ms:.2f} ms ({error:+.1%} against the measurement).")
+        if prediction.caveats:
+            values["prediction_caveats"] = list(prediction.caveats)
+            intro += " The network is outside the latency model's range, so this is an extrapolation: " + "; ".join(
+                prediction.caveats) + "."
     if roof is not None:
         values["roofline"] = {"peak_gflops": roof.peak_gflops, "bandwidth_gbs": roof.bandwidth_gbs,
                               "measured": roof.measured, "source": roof.source, "bound_ms": result.bound_ms()}

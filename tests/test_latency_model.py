@@ -150,3 +150,26 @@ def test_residual_adds_and_scales_are_timed_as_their_containers_own_operators() 
         root = analyze(bench.build(), bench.inputs).layers[0]
         assert not root.is_leaf and sum(op.calls for op in root.ops.values()) == 1  # one operator, the container's
         assert bytes_moved(root, 4) == 2 * root.output_bytes  # the rule a network's block is counted by
+
+
+class _DataDependent(nn.Module):
+    """A forward whose output shape depends on values (as a detector's box selection), and an operator with no
+    formula."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        return torch.cumsum(y[y > 0], 0)
+
+
+def test_a_prediction_says_when_the_network_is_outside_the_fit() -> None:
+    inside = fitted().predict(analyze(create_model("mobilenet_v2_035", device="meta"), (1, 3, 64, 64)))
+    assert inside.caveats == ()
+    outside = fitted().predict(analyze(_DataDependent(), (1, 3, 8, 8)))
+    assert len(outside.caveats) == 2
+    assert outside.caveats[0].startswith("the forward is data-dependent (it could only run on real tensors)")
+    assert outside.caveats[1] == ("1 calls of operators with no formula (aten::cumsum) have no FLOPs or bytes to "
+                                  "predict from")

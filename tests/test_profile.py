@@ -231,7 +231,7 @@ def test_published_devices_are_estimates_with_a_source(measured: Profile) -> Non
     section = profile_section(replace(measured, roofline=Roofline(100.0, 10.0, "cpu", True, "test")))
     assert section.values["roofline"]["peak_gflops"] == 100.0
     assert {"bound", "bound_ms", "efficiency"} <= set(section.frame.columns)
-    (_, estimates) = section.tables[1]
+    estimates = section.tables[1].frame
     assert list(estimates["device"]) == [device.name for device in PUBLISHED_DEVICES]
     assert "estimates from published peaks, not measurements" in section.tables[1].caption
 
