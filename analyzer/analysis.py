@@ -77,7 +77,8 @@ class Analysis:
         totals: whole-model figures.
         unsupported: operators with no formula → calls (not counted in ``flops``).
         free_ops: operators that cost nothing by a stated rule → calls.
-        disagreements: conv/linear layers where engines differ (``engine="all"``).
+        disagreements: modules whose MACs the engines count differently (any module with multiply-accumulates,
+            not only conv/linear layers), and conv/linear layers whose tensors differ from their formula.
         engines: totals reached by each engine that ran.
         stages: module names of the stages the model declares (empty when it declares none).
         execution: what the walk ran on: ``meta`` stand-ins, or real tensors on a copy of the model.
@@ -212,7 +213,7 @@ class Analysis:
         rows = []
         for layer in self.layers:
             row = {key: value for key, value in asdict(layer).items()
-                   if key not in ("check", "ops")}
+                   if key not in ("check", "ops", "traced")}
             row["kind"] = layer.kind or ""
             row["category"] = layer.category.value
             if layer.check is not None:

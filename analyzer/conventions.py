@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 from .formulas.ops import MATRIX_KEYS, OpKey
+from .formulas.trace_nodes import TracedOp, traced_keys
 from .naming import StrEnum, parse_member
 
 if TYPE_CHECKING:
@@ -163,25 +164,81 @@ def _flopcounter(analysis: Analysis) -> list[Term]:
             for key in MATRIX_KEYS]
 
 
-#: Padding a conv module may state as a string; a trace records such a conv as ``aten::_convolution_mode``.
-STRING_PADDING = frozenset({"same", "valid"})
+def _traced(analysis: Analysis, key: str) -> OpSums:
+    """The calls recorded under trace node key ``key`` (:attr:`LayerRecord.traced`), summed over every module."""
+    macs = inputs = outputs = 0
+    for layer in analysis.layers:
+        stats = layer.traced.get(key)
+        if stats is not None:
+            macs, inputs, outputs = macs + stats.macs, inputs + stats.in_elements, outputs + stats.out_elements
+    return OpSums(macs, 0, inputs, outputs)
+
+
+def _norm_elements(analysis: Analysis, op: TracedOp, per_element: Callable[[bool, bool], int]) -> int:
+    """``op``'s input elements, each weighted by ``per_element(affine, batch statistics)``."""
+    return sum(per_element(affine, batch) * _traced(analysis, key).in_elements
+               for key, affine, batch in traced_keys(op))
+
+
+#: Matrix products a trace records as nodes fvcore 0.1.5 has no handle for (it counts aten::addmm, bmm, einsum,
+#: linear, matmul and mm): their multiply-adds count 0.
+FVCORE_UNCOUNTED_PRODUCTS = (TracedOp.SCALED_DOT_PRODUCT_ATTENTION, TracedOp.BADDBMM, TracedOp.ADDMV, TracedOp.MV,
+                             TracedOp.DOT, TracedOp.VDOT)
+
+
+def _fvcore_batch_norm(affine: bool, batch: bool) -> int:
+    return (5 if affine else 4) if batch else (2 if affine else 1)
+
+
+def _fvcore_norm(affine: bool, batch: bool) -> int:
+    return 5 if affine else 4
 
 
 def _fvcore(analysis: Analysis) -> list[Term]:
-    bn_affine, bn_plain = _batch_norm_elements(analysis)
-    pooled = _ops(analysis, OpKey.MEAN, _of_types(analysis, ADAPTIVE_AVG_POOL_TYPES)).in_elements
-    norms = _ops(analysis, OpKey.NORM).in_elements
-    moded = (layer for layer in analysis.layers if layer.check is not None and layer.check.padding in STRING_PADDING)
-    return [
-        Term(OpKey.CONV, _ops(analysis, OpKey.CONV).macs - _ops(analysis, OpKey.CONV, moded).macs,
-             "1 per multiply-add (fvcore counts a MAC as one flop); bias ignored; a conv with padding 'same' or "
-             "'valid' counts 0 (fvcore has no handle for aten::_convolution_mode)"),
-        Term(OpKey.LINEAR, _ops(analysis, OpKey.LINEAR).macs,
-             "1 per multiply-add (fvcore counts a MAC as one flop); bias ignored"),
-        Term(OpKey.BATCH_NORM, 2 * bn_affine + bn_plain, "eval: 2 per input element (1 without affine)"),
-        Term(OpKey.NORM, 5 * norms, "layer/group norm: 5 per input element"),
-        Term(OpKey.MEAN, pooled, "aten::adaptive_avg_pool2d: 1 per input element; x.mean() is unsupported (0)"),
+    # what was called, as the trace fvcore counts records it (LayerRecord.traced), not the modules' classes
+    moded = _traced(analysis, TracedOp.CONVOLUTION_MODE).macs
+    uncounted = {op: _traced(analysis, op).macs for op in FVCORE_UNCOUNTED_PRODUCTS}
+    linear_rule = "1 per multiply-add (fvcore counts a MAC as one flop); bias ignored"
+    skipped = [f"{op.value} ({macs:,} multiply-adds here)" for op, macs in uncounted.items() if macs]
+    if skipped:
+        linear_rule += (f"; {', '.join(skipped)} count 0: fvcore has no handle for them (and under torch.no_grad "
+                        "nn.MultiheadAttention's inference fast path is one aten::_native_multi_head_attention node, "
+                        "which fvcore does not count either, its projections included)")
+    einsum = _traced(analysis, TracedOp.EINSUM)
+    if einsum.macs:
+        linear_rule += (f"; aten::einsum ({einsum.macs:,} multiply-adds here, contracted left to right) is counted "
+                        "from numpy's einsum_path, whose FLOP count fvcore reads as printed, to 4 significant digits, "
+                        "and halves, per call: fvcore's figure can differ from the exact one by that rounding")
+    pooled = _traced(analysis, TracedOp.ADAPTIVE_AVG_POOL2D).in_elements
+    resized = (_traced(analysis, TracedOp.UPSAMPLE_NEAREST2D).out_elements
+               + 4 * _traced(analysis, TracedOp.UPSAMPLE_BILINEAR2D).out_elements
+               + 4 * _traced(analysis, TracedOp.GRID_SAMPLER).out_elements)
+    terms = [
+        Term(OpKey.CONV, _ops(analysis, OpKey.CONV).macs - moded,
+             "1 per multiply-add (fvcore counts a MAC as one flop); bias ignored; a conv called with padding 'same' "
+             "or 'valid' counts 0 (a trace records it as aten::_convolution_mode, which fvcore has no handle for; "
+             "a module with padding_mode other than 'zeros' pads first and runs an ordinary conv, counted)"),
+        Term(OpKey.LINEAR, _ops(analysis, OpKey.LINEAR).macs - sum(uncounted.values()), linear_rule),
+        Term(OpKey.BATCH_NORM,
+             _norm_elements(analysis, TracedOp.BATCH_NORM, _fvcore_batch_norm)
+             + _norm_elements(analysis, TracedOp.INSTANCE_NORM, _fvcore_norm),
+             "aten::batch_norm with running statistics: 2 per input element with affine weights, 1 without; with "
+             "batch statistics 5 (4 without); aten::instance_norm 5 (4): by the call's weight argument, whatever "
+             "the module's class"),
+        Term(OpKey.NORM,
+             _norm_elements(analysis, TracedOp.LAYER_NORM, _fvcore_norm)
+             + _norm_elements(analysis, TracedOp.GROUP_NORM, _fvcore_norm),
+             "aten::layer_norm, aten::group_norm: 5 per input element with affine weights, 4 without"),
+        Term(OpKey.MEAN, pooled,
+             "aten::adaptive_avg_pool2d (nn.AdaptiveAvgPool2d or F.adaptive_avg_pool2d): 1 per input element; "
+             "x.mean() and 1-d/3-d adaptive pools are unsupported (0)"),
     ]
+    if resized:
+        terms.append(Term(OpKey.ELEMENTWISE, resized,
+                          "aten::upsample_nearest2d: 1 per output element; aten::upsample_bilinear2d and "
+                          "aten::grid_sampler: 4 (convcost has no formula for them: listed as unsupported); other "
+                          "elementwise operators are not counted"))
+    return terms
 
 
 def _thop(analysis: Analysis) -> list[Term]:

@@ -61,8 +61,39 @@ def cross_check(layers: tuple[LayerRecord, ...],
                                       "the layer's weight and bias are not shaped as its hyper-parameters say"))
         values = {name.value: counts.macs(layer.name) for name, counts in engines.items()}
         if len(set(values.values())) > 1:
-            found.append(Disagreement(layer.name, "macs", values, _reason(layer.name, values, engines)))
+            reason = _moved(layer.name, layers, engines) or _reason(layer.name, values, engines)
+            found.append(Disagreement(layer.name, "macs", values, reason))
     return tuple(found)
+
+
+def _parent(name: str) -> str | None:
+    return None if not name else name.rpartition(".")[0]
+
+
+def _moved(module: str, layers: tuple[LayerRecord, ...], engines: Mapping[EngineName, EngineCounts]) -> str | None:
+    """When one engine counts, in ``module`` or in its parent, exactly what the dispatch engine counts in the other
+    (the same multiply-adds attributed one level apart), why; else None."""
+    reference = engines.get(EngineName.DISPATCH)
+    if reference is None:
+        return None
+    parent = _parent(module)
+    pairs = [(parent, module)] if parent is not None else []
+    pairs += [(module, layer.name) for layer in layers if layer.name and _parent(layer.name) == module]
+    known = {engine.name: engine for engine in registered_engines()}
+    for name, counts in engines.items():
+        if name == EngineName.DISPATCH:
+            continue
+        for outer, inner in pairs:
+            assert outer is not None
+            shift = counts.macs(outer) - reference.macs(outer)
+            if shift and reference.macs(inner) - counts.macs(inner) == shift:
+                label = known[name].label if name in known else name.value
+                where = f"'{outer}'" if outer else "the root module"
+                return (f"{label} counts {shift:,} multiply-adds in {where} that the dispatch engine counts in its "
+                        f"child '{inner}': its module scopes open after a module's own forward pre-hooks (old-style "
+                        "spectral_norm and weight_norm compute the weight in one), so what those run counts in the "
+                        "parent; the two modules together agree")
+    return None
 
 
 def compared_macs(layers: tuple[LayerRecord, ...], engines: Mapping[EngineName, EngineCounts],

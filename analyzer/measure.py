@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import copy
+import contextlib
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -13,6 +13,7 @@ from typing import Any, TypeGuard
 import torch
 from torch import nn
 from torch.nn.parameter import is_lazy
+from torch.nn.utils import parametrize
 from torch.utils._pytree import tree_leaves
 
 from .analysis import Analysis
@@ -38,7 +39,7 @@ from .layout import Layout, declared_layout
 from .naming import parse_member
 from .optimizers import Optimizer, optimizer_rule
 from .preserve import preserved_model
-from .real_run import real_inputs, runnable_copy
+from .real_run import model_copy, real_inputs, runnable_copy
 from .records import EngineTotals, Execution, LayerCheck, LayerRecord, OpStats, Totals, TrainingCounts
 from .training import TrainingStepError, count_training_step
 
@@ -75,7 +76,8 @@ def analyze(
             walk), ``analytic`` (conv/linear from hyper-parameters), ``fvcore`` (a traced forward of a
             copy); or ``all``: every engine, the dispatch counts in the records. The walk always
             runs, so the dispatch engine's totals are always reported, and whenever a second engine
-            ran, every conv/linear layer is cross-checked across them.
+            ran, every module's MACs (convolutions and every matrix product, attention included) are
+            cross-checked across them.
         dtype: floating-point dtype of inputs, parameters and activations for the byte counts; default the
             model's own (a ``.half()`` model is measured in float16), float32 for a model with none.
         name: name to report (default: the model's class name).
@@ -176,7 +178,7 @@ def _initialised_copy(model: nn.Module, inputs: tuple[Any, ...] | Mapping[str, A
     Raises:
         AnalysisError: that forward failed (the message says to run the model once before analysing it).
     """
-    runnable = copy.deepcopy(model)
+    runnable = model_copy(model)
     try:
         with torch.no_grad():
             call_model(runnable, real_inputs(inputs, runnable, dtype))
@@ -213,29 +215,64 @@ class _Run:
 
 
 def _walk_with_fallback(setup: _Setup, wanted: Execution | None) -> _Run:
-    """The ``meta`` walk; when its forward cannot run there (and the input does fit), a walk on real tensors."""
+    """The ``meta`` walk; when its forward failed because of ``meta`` tensors (an aten operator raised on them, or
+    one was converted to NumPy: values the forward reads are not there) and the input does fit, a walk on real
+    tensors. A failure ``meta`` tensors did not cause (the forward's own exception, raised in Python) is reported
+    as it is, without a walk on real tensors that would fail the same way; and when the walk on real tensors fails
+    the same way as the ``meta`` walk (same exception type, same module), the error says it failed on both and
+    shows the ``meta`` walk's error."""
+    first: _CannotRun | None = None
     if wanted is not Execution.REAL:
         try:
             return _Run(_walk(setup, real=False), Execution.META)
         except _CannotRun as meta_failure:
-            if wanted is Execution.META:
+            if wanted is Execution.META or not meta_failure.meta_caused:
                 raise meta_failure.error from meta_failure.error.__cause__
             reason = f"the forward cannot run on meta tensors: {meta_failure.cause}"
+            first = meta_failure
     else:
         reason = "asked for"
     try:
         return _Run(_walk(setup, real=True), Execution.REAL, reason)
     except _CannotRun as real_failure:
-        raise real_failure.error from real_failure.error.__cause__
+        if first is None:
+            raise real_failure.error from real_failure.error.__cause__
+        if real_failure.same_as(first):
+            error = first.restated("meta tensors, and the same way on real tensors (a copy of the model)")
+        else:
+            error = real_failure.restated(f"real tensors (a copy of the model), after the forward could not run on "
+                                          f"meta tensors: {first.cause} in {first.label}")
+        raise error from error.__cause__
 
 
 class _CannotRun(Exception):
-    """A walk's forward failed for a reason other than the input's shape; ``error`` is what to raise."""
+    """A walk's forward failed for a reason other than the input's shape; ``error`` is what to raise.
 
-    def __init__(self, error: AnalysisError, cause: str) -> None:
+    Attributes:
+        label: the module it failed in, in words; ``failure``: the forward's exception.
+        meta_caused: what failed did so because of ``meta`` tensors (:attr:`DispatchResult.meta_failure`).
+    """
+
+    def __init__(self, error: AnalysisError, cause: str, *, label: str, where: str, failure: BaseException,
+                 head: str, meta_caused: bool) -> None:
         super().__init__(str(error))
         self.error = error
         self.cause = cause
+        self.label = label
+        self.where = where
+        self.failure = failure
+        self.head = head
+        self.meta_caused = meta_caused
+
+    def same_as(self, other: _CannotRun) -> bool:
+        """Both walks failed with the same exception type in the same module."""
+        return type(self.failure) is type(other.failure) and self.where == other.where
+
+    def restated(self, on: str) -> AnalysisError:
+        """This failure's error, saying it ran on ``on``."""
+        error = AnalysisError(f"{self.head} ({on}): {self.failure}", self.error.partial)
+        error.__cause__ = self.failure
+        return error
 
 
 def _walk(setup: _Setup, *, real: bool) -> DispatchResult:
@@ -243,7 +280,9 @@ def _walk(setup: _Setup, *, real: bool) -> DispatchResult:
     runnable = runnable_copy(model) if real else model
     args = real_inputs(inputs, runnable, setup.dtype if _is_floating(setup.dtype) else None) if real else inputs
     try:
-        with preserved_model(model):  # what the forward assigned on the way is undone before anything else runs
+        # the meta walk runs the user's own module: its plain tensor attributes are clones for the walk, and what
+        # the forward assigned or changed on the way is undone before anything else runs
+        with preserved_model(model, stand_ins=not real):
             return count_forward(runnable, args, setup.dtype, real=real, record_functions=setup.record_functions,
                                  ops=setup.ops)
     except ForwardError as failure:
@@ -251,7 +290,8 @@ def _walk(setup: _Setup, *, real: bool) -> DispatchResult:
         module = model.get_submodule(where) if where else model
         label = f"'{where}' ({type(module).__name__})" if where else f"the root module ({type(module).__name__})"
         on = "real tensors (a copy of the model)" if real else "meta tensors"
-        message = f"forward failed in {label} on input {_shapes(inputs)} ({on}): {failure.error}"
+        head = f"forward failed in {label} on input {_shapes(inputs)}"
+        message = f"{head} ({on}): {failure.error}"
         if isinstance(failure.error, WindowTooLargeError):
             raise InputShapeError(f"input resolution too small for this model: {message}") from failure.error
         mismatch = _input_mismatch(model, inputs)
@@ -264,7 +304,9 @@ def _walk(setup: _Setup, *, real: bool) -> DispatchResult:
                                 _weight_elements(model, setup.dtype))
         error = AnalysisError(message, partial)
         error.__cause__ = failure.error
-        raise _CannotRun(error, f"{type(failure.error).__name__}: {failure.error}") from failure.error
+        meta_caused = not real and failure.partial is not None and bool(failure.partial.meta_failure)
+        raise _CannotRun(error, f"{type(failure.error).__name__}: {failure.error}", label=label, where=where,
+                         failure=failure.error, head=head, meta_caused=meta_caused) from failure.error
 
 
 def _is_floating(dtype: torch.dtype) -> bool:
@@ -443,6 +485,8 @@ def _records(model: nn.Module, walk: DispatchResult, counts: EngineCounts, layou
             check=check,
             part=layout.part_of(name),
             category=layout.category(name, check.kind if check else None),
+            traced={key: OpStats(t.calls, t.macs, t.flops, t.in_elements, t.out_elements)
+                    for key, t in walk.traced.get(name, {}).items()},
         )
         records.append(record)
     return tuple(records)
@@ -474,7 +518,13 @@ def _weight_elements(model: nn.Module, dtype: torch.dtype) -> dict[str, int]:
     norm's power iteration) computes nothing real and updates no real buffer.
     """
     found = {}
-    with meta_parameters(model, dtype), torch.no_grad():
+    with contextlib.ExitStack() as stack:
+        for module in model.modules():  # a parametrization's forward runs: its modules' attributes are stand-ins
+            parametrizations = getattr(module, "parametrizations", None)
+            if parametrize.is_parametrized(module) and isinstance(parametrizations, nn.Module):
+                stack.enter_context(preserved_model(parametrizations, stand_ins=True))
+        stack.enter_context(meta_parameters(model, dtype))
+        stack.enter_context(torch.no_grad())
         for name, module in model.named_modules():
             if layer_hyper(module) is not None:
                 found[name] = sum(t.numel() for t in (getattr(module, "weight", None), getattr(module, "bias", None))

@@ -21,6 +21,8 @@ import torch
 from torch import nn
 from torch.utils._pytree import tree_map
 
+from .preserve import plain_tensors, stand_in
+
 #: Seed of the random inputs and of a materialised model's initialisation.
 SEED = 0
 
@@ -37,8 +39,8 @@ def runnable_copy(model: nn.Module, *, initialise: bool = True) -> nn.Module:
             that depend on values need plausible ones); otherwise they stay uninitialised.
     """
     if not _is_meta(model):
-        return copy.deepcopy(model)
-    runnable = copy.deepcopy(model).to_empty(device="cpu")
+        return model_copy(model)
+    runnable = model_copy(model).to_empty(device="cpu")
     if initialise:
         with torch.random.fork_rng(devices=[]), torch.no_grad():
             torch.manual_seed(SEED)
@@ -47,6 +49,18 @@ def runnable_copy(model: nn.Module, *, initialise: bool = True) -> nn.Module:
                 if callable(reset):
                     reset()
     return runnable
+
+
+def model_copy(model: nn.Module) -> nn.Module:
+    """``copy.deepcopy(model)``, also when a module holds a computed (non-leaf) tensor, which ``deepcopy`` refuses:
+    old-style ``torch.nn.utils.spectral_norm`` and ``weight_norm`` keep the weight they compute in a plain
+    attribute. Such a tensor is copied as a detached clone (the hooks that made it compute it again)."""
+    registered = (t for module in model.modules() for table in (module._parameters, module._buffers)
+                  for t in table.values() if t is not None)
+    computed = {id(t): t for t in itertools.chain(registered, plain_tensors(model)) if not t.is_leaf}
+    memo: dict[int, Any] = {key: stand_in(tensor).detach() for key, tensor in computed.items()}
+    memo[id(memo)] = list(computed.values())  # deepcopy's keep-alive list: the originals outlive the copy's ids
+    return copy.deepcopy(model, memo)
 
 
 def real_inputs(inputs: tuple[Any, ...] | Mapping[str, Any], model: nn.Module,

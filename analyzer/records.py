@@ -5,9 +5,10 @@ Conventions (also in the README):
   torchvision's ``num_params`` and the papers count); ``trainable_params`` those with
   ``requires_grad``, ``frozen_params`` the others; ``buffers``: other tensors it owns
   (BatchNorm running statistics), as element counts.
-- ``macs``: multiply-accumulates of conv and linear operators (what papers call FLOPs
-  or MAdds). ``flops``: ``2·macs``, plus bias adds, plus every other operator at the
-  per-element cost its formula states (``convcost.analyzer.formulas.ops``).
+- ``macs``: multiply-accumulates of every convolution and every matrix product (linear
+  layers, ``matmul``/``bmm``/``einsum``, attention; what papers call FLOPs or MAdds).
+  ``flops``: ``2·macs``, plus bias adds, plus every other operator at the per-element cost
+  its formula states (``convcost.analyzer.formulas.ops``).
 - Every per-layer count is the module's *own*: operators run by its forward outside any
   child module, and parameters it owns directly, so rows sum to the totals. Inclusive
   figures come from :meth:`Analysis.total` and :meth:`Analysis.by_module`.
@@ -105,6 +106,11 @@ class LayerRecord:
         part: the declared stem, stage, head or classifier holding the module (None: in none, or the
             model declares no parts; see :mod:`convcost.analyzer.layout`).
         category: what its cost is spent on (conv/linear kind, SE, head/classifier or other).
+        traced: own calls a trace records as nodes the aten operators in ``ops`` do not tell apart, by node
+            (``aten::_convolution_mode``: a convolution with string padding; ``aten::adaptive_avg_pool2d``; norms
+            with and without affine weights; attention …; see :mod:`convcost.analyzer.formulas.traced`): what
+            other tools' rules are stated in. Not a cost of its own: the calls' operators are counted in ``ops``
+            (or listed as unsupported).
     """
 
     name: str
@@ -125,6 +131,7 @@ class LayerRecord:
     check: LayerCheck | None = None
     part: str | None = None
     category: CostCategory = CostCategory.OTHER
+    traced: dict[str, OpStats] = field(default_factory=dict)
 
     @property
     def frozen_params(self) -> int:
@@ -138,7 +145,7 @@ class LayerRecord:
 
     @property
     def macs_by_op(self) -> dict[OpKey, int]:
-        """Own MACs per operator key (conv and linear only)."""
+        """Own MACs per operator key (convolutions, and matrix products under ``linear``)."""
         return {key: op.macs for key, op in self.ops.items() if op.macs}
 
     @property
@@ -149,7 +156,8 @@ class LayerRecord:
 
 @dataclass(frozen=True)
 class Disagreement:
-    """A conv/linear layer where two engines (or an engine and the formula) differ.
+    """A module whose MACs two engines count differently, or a conv/linear layer whose tensors or backward differ
+    from its formula.
 
     Attributes:
         quantity: ``params`` (formula against the module's tensors), ``macs`` (formula against engines), or a
@@ -170,7 +178,7 @@ class Totals:
     Attributes:
         params: every parameter (elements); trainable_params: those with ``requires_grad``.
         buffers: element count.
-        macs: conv + linear multiply-accumulates.
+        macs: multiply-accumulates of every convolution and matrix product (attention included).
         flops: all-operator FLOPs (excluding unsupported operators).
         activation_bytes: bytes of every tensor the forward allocated, with no reuse.
         training_bytes: activation bytes autograd saves for backward (parameters excluded).

@@ -289,8 +289,8 @@ def count_training_step(model: nn.Module, inputs: Any, dtype: torch.dtype, ops: 
     rule = optimizer_rule(optimizer)
     args = meta_inputs(inputs, dtype)
     owners = _NodeOwners(model)
-    with collector_paused(), preserved_model(model), meta_parameters(model, dtype, real_counters=True) as excluded, \
-            owners.hooked():
+    with collector_paused(), preserved_model(model, stand_ins=True), \
+            meta_parameters(model, dtype, real_counters=True) as excluded, owners.hooked():
         backward = _BackwardCounter(ops)
         memory = backward.memory = StepMemory(excluded, lambda: backward.current)
         for tensor in _tensors(args):

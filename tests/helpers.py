@@ -40,12 +40,45 @@ def figure_of(section: Section) -> Figure:
 # --- the model never changes ------------------------------------------------------------
 
 
-def _items(value: Any) -> Any:
-    if isinstance(value, (list, tuple)):
-        return tuple(id(item) for item in value)
+class TensorState:
+    """A tensor as a snapshot sees it: identity, ``_version``, ``requires_grad``, dtype, device, shape and (off
+    ``meta``) its values bit for bit; equal when all of them are."""
+
+    def __init__(self, tensor: torch.Tensor) -> None:
+        self.key = (id(tensor), tensor._version, tensor.requires_grad, tensor.dtype, tensor.device.type,
+                    tuple(tensor.shape))
+        self.bits = None if tensor.is_meta else tensor.detach().clone().contiguous().reshape(-1).view(torch.uint8)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TensorState) or self.key != other.key:
+            return False
+        if self.bits is None or other.bits is None:
+            return self.bits is other.bits
+        return torch.equal(self.bits, other.bits)
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __repr__(self) -> str:
+        return f"TensorState{self.key}"
+
+
+def _state(value: Any, seen: frozenset[int] = frozenset()) -> Any:
+    """``value`` as a snapshot sees it: a tensor by :class:`TensorState`; a list, tuple, dict or set by its type,
+    identity and items, recursively (a container met again inside itself by identity only); anything else by
+    identity."""
+    if isinstance(value, torch.Tensor):
+        return TensorState(value)
+    if id(value) in seen or not isinstance(value, (list, tuple, dict, set)):
+        return id(value)
+    inner = seen | {id(value)}
     if isinstance(value, dict):
-        return tuple((key, id(item)) for key, item in value.items())
-    return None
+        items: Any = tuple((key, _state(item, inner)) for key, item in value.items())
+    elif isinstance(value, set):
+        items = frozenset(id(item) for item in value)
+    else:
+        items = tuple(_state(item, inner) for item in value)
+    return (type(value), id(value), items)
 
 
 def snapshot(model: nn.Module) -> dict[str, Any]:
@@ -55,23 +88,19 @@ def snapshot(model: nn.Module) -> dict[str, Any]:
         state[f"{name}:module"] = (id(module), type(module), module.training)
         for table in ("_parameters", "_buffers"):
             for key, tensor in getattr(module, table).items():
-                state[f"{name}:{table}:{key}"] = None if tensor is None else (
-                    id(tensor), tensor._version, tensor.requires_grad, tensor.detach().clone())
+                state[f"{name}:{table}:{key}"] = None if tensor is None else TensorState(tensor)
         for key, value in module.__dict__.items():
-            if key not in ("_parameters", "_buffers", "_modules"):
-                state[f"{name}:attr:{key}"] = (id(value), _items(value))
+            if key in ("_parameters", "_buffers", "_modules"):
+                state[f"{name}:attr:{key}"] = (id(value), tuple((k, id(v)) for k, v in value.items()))
+            else:
+                state[f"{name}:attr:{key}"] = _state(value)
     return state
 
 
 def assert_unchanged(before: dict[str, Any], after: dict[str, Any]) -> None:
     assert before.keys() == after.keys(), set(before) ^ set(after)
     for key, old in before.items():
-        new = after[key]
-        if isinstance(old, tuple) and len(old) == 4 and isinstance(old[3], torch.Tensor):
-            assert old[:3] == new[:3], key
-            assert torch.equal(old[3], new[3]), key
-        else:
-            assert old == new, key
+        assert old == after[key], key
 
 
 def run_cli(capsys: Any, *argv: str) -> tuple[int, str, str]:

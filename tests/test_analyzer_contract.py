@@ -115,11 +115,39 @@ def test_resolution_too_small_is_named() -> None:
     (nn.Conv2d(3, 4, 3, dilation=3), (1, 3, 6, 6), "window of 7 (kernel 3, dilation 3)"),
     (nn.Sequential(nn.Conv2d(3, 4, 3), nn.AvgPool2d(4)), (1, 3, 4, 4), "aten::avg_pool2d: its window of 4"),
     (nn.Conv1d(3, 4, 5, padding=1), (1, 3, 2), "padded input 2 + 2·1 = 4"),
+    (nn.Conv2d(3, 4, 5, padding="valid"), (1, 3, 3, 3), "aten::convolution: its window of 5"),
+    (nn.Unfold(5), (1, 3, 3, 3), "aten::im2col: its window of 5 (kernel 5, dilation 1) is larger than the padded "
+                                 "input 3 + 2·0 = 3 along spatial axis 0"),
+    (nn.Fold((3, 3), 5), (1, 75, 1), "aten::col2im: its window of 5 (kernel 5, dilation 1) is larger than the padded "
+                                     "input 3 + 2·0 = 3 along spatial axis 0"),
+    (nn.MaxPool1d(5), (1, 3, 3), "max_pool1d: its window of 5 (kernel 5, dilation 1) is larger than the padded input "
+                                 "3 + 2·0 = 3 along spatial axis 0"),
+    (nn.MaxPool1d(5, return_indices=True), (1, 3, 3), "max_pool1d: its window of 5"),
+    (nn.AvgPool1d(5), (1, 3, 3), "aten::avg_pool2d: its window of 5"),
+    (nn.MaxPool3d(5), (1, 3, 3, 3, 3), "aten::max_pool3d_with_indices: its window of 5"),
+    (nn.AvgPool3d(5), (1, 3, 3, 3, 3), "aten::avg_pool3d: its window of 5"),
+    (nn.ConvTranspose2d(3, 3, 3, padding=3), (1, 3, 2, 2),
+     "aten::convolution: its output would have -2 positions along spatial axis 0: input 2, stride 1, kernel 3, "
+     "dilation 1 and output padding 0 do not make up for padding 2·3"),
+    (nn.ReflectionPad2d(4), (1, 3, 3, 3), "pad: its reflect padding of 4 needs an input larger than 4 along "
+                                          "dimension 3, which has 3"),
+    (nn.Conv2d(3, 4, 9, padding=4, padding_mode="reflect"), (1, 3, 3, 3), "pad: its reflect padding of 4"),
+    (nn.CircularPad2d(4), (1, 3, 3, 3), "pad: its circular padding of 4 needs an input at least 4 along "
+                                        "dimension 3, which has 3"),
 ])
 def test_too_small_is_decided_from_shapes(model: nn.Module, shape: tuple[int, ...], needle: str) -> None:
     with pytest.raises(InputShapeError, match="input resolution too small for this model") as raised:
         analyze(model, shape)
     assert needle in str(raised.value)
+
+
+@pytest.mark.parametrize(("model", "shape"), [
+    (nn.Unfold(3), (1, 3, 3, 3)), (nn.Fold((5, 5), 5), (1, 75, 1)), (nn.ReflectionPad2d(2), (1, 3, 3, 3)),
+    (nn.CircularPad2d(3), (1, 3, 3, 3)), (nn.MaxPool1d(3), (1, 3, 3)), (nn.ConvTranspose2d(3, 3, 3, padding=1),
+                                                                         (1, 3, 2, 2)),
+])
+def test_windows_that_just_fit_run(model: nn.Module, shape: tuple[int, ...]) -> None:
+    assert analyze(model, shape).execution.value == "meta"
 
 
 class SaysTooSmall(nn.Module):

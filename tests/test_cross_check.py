@@ -91,3 +91,19 @@ def test_the_share_counted_twice() -> None:
     assert analysis.verdict.compared_share == 0.0
     layered = analyze(nn.Linear(3, 2), (4, 3))
     assert layered.verdict.compared_share == 1.0  # the layer is checked against its formula
+
+
+def test_the_words_say_every_matrix_product_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    """``macs`` covers every matrix product, attention included, and ``all`` cross-checks each module's."""
+    import inspect
+
+    from convcost.analyzer import measure, records
+    from convcost.cli.app import main
+
+    assert main(["analyze", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "cross-checks every module's MACs, convolutions and matrix products (attention included)" in help_text
+    assert "conv/linear layer" not in help_text
+    assert records.__doc__ is not None and "of conv and linear operators" not in records.__doc__
+    assert "every convolution and every matrix product" in " ".join(records.__doc__.split())
+    assert "every conv/linear layer is cross-checked" not in inspect.getdoc(measure.analyze)

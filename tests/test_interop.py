@@ -138,6 +138,40 @@ def test_timm_same_padding_convs() -> None:
     assert 2 * analysis.totals.macs == flop_counter(model, (torch.rand(1, 3, 224, 224),)) == 771_629_504
 
 
+def fvcore_total(model: nn.Module, shape: tuple[int, ...]) -> float:
+    """fvcore's own ``FlopCountAnalysis(...).total()``, run as a user runs it (grad enabled)."""
+    from fvcore.nn import FlopCountAnalysis
+
+    analysis = FlopCountAnalysis(model, torch.zeros(shape))
+    analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False).tracer_warnings("none")
+    return float(analysis.total())
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("densenet121", 2_865_546_752),  # F.adaptive_avg_pool2d called in forward: 1024·49 counted
+    ("tf_efficientnet_b0", 399_352_864),  # timm's BatchNormAct2d: F.batch_norm with affine weights, 2 per element
+    ("vit_b_16", 16_867_412_736),  # nn.MultiheadAttention's scaled-dot-product attention: 0
+])
+def test_the_fvcore_convention_is_fvcores_total(name: str, expected: int) -> None:
+    from convcost.analyzer.conventions import convention_total
+
+    model = (timm.create_model(name, pretrained=False) if name.startswith("tf_")
+             else torchvision.models.get_model(name, weights=None)).eval()
+    analysis = analyze(model, (1, 3, 224, 224))
+    assert convention_total(analysis, "fvcore").total == fvcore_total(model, (1, 3, 224, 224)) == expected
+
+
+def test_the_fvcore_convention_states_the_einsum_rounding_it_cannot_follow() -> None:
+    from convcost.analyzer.conventions import convention_total, explain
+
+    model = torchvision.models.get_model("maxvit_t", weights=None).eval()
+    analysis = analyze(model, (1, 3, 224, 224))
+    # fvcore reads each einsum's cost off numpy's einsum_path printout (4 significant digits): 1,072 more here
+    assert fvcore_total(model, (1, 3, 224, 224)) - convention_total(analysis, "fvcore").total == 1_072
+    linear = {row.op: row for row in explain(analysis, "fvcore")}["linear"]
+    assert "aten::einsum (177,020,928 multiply-adds here" in linear.rule and "4 significant digits" in linear.rule
+
+
 def test_the_command_line_reads_the_hubs(capsys) -> None:
     from convcost.cli.app import main
 

@@ -2,8 +2,9 @@
 
 A snapshot holds, for every module (shared ones under each name): its identity, class and
 training flag; every parameter and buffer (identity, ``_version``, values); every other
-``__dict__`` entry's identity, and the identities of the items of its lists, tuples and dicts
-(hook tables included).
+``__dict__`` entry: a plain tensor like a parameter, a list, tuple, dict or set by its identity and
+its items, recursively (nested containers, and tensors in them by identity, ``_version`` and values),
+anything else by identity (hook tables included).
 """
 
 from __future__ import annotations
@@ -125,6 +126,93 @@ class Interrupted(Counting):
         raise KeyboardInterrupt
 
 
+class CounterAttribute(nn.Module):
+    """A step counter kept in a plain tensor attribute (not a buffer), updated in place."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.step = torch.zeros((), dtype=torch.long)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.step += 1
+        return self.conv(x) * (1 + int(self.step))  # reads the value back, as a schedule would
+
+
+class EmaAttribute(nn.Module):
+    """An exponential moving average in a plain tensor attribute."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.avg = torch.ones(4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.avg.mul_(0.9).add_(0.1)
+        return self.conv(x)
+
+
+class TupleAttribute(nn.Module):
+    """Tensors in a tuple attribute, one updated in place."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.pair = (torch.zeros(2), torch.ones(2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.pair[0].add_(1)
+        return self.conv(x)
+
+
+class NestedDict(nn.Module):
+    """A dict of dicts of tensors: an inner tensor updated in place, then replaced, and a key added inside."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.cache: dict[str, dict[str, torch.Tensor]] = {"a": {"k": torch.zeros(3)}}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.cache["a"]["k"].add_(1)
+        self.cache["a"]["k"] = x.new_zeros(3)
+        self.cache["a"]["new"] = x.new_ones(1)
+        self.cache["b"] = {}
+        return self.conv(x)
+
+
+class ListAppend(nn.Module):
+    """A list of lists of tensors: appended to at both levels, an inner tensor updated in place."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.hist: list[list[torch.Tensor]] = [[torch.zeros(2)]]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.hist[0][0].add_(5)
+        self.hist[0].append(x.new_zeros(1))
+        self.hist.append([])
+        return self.conv(x)
+
+
+PLAIN_ATTRIBUTES = {
+    "counter": CounterAttribute, "ema": EmaAttribute, "tuple": TupleAttribute, "nested-dict": NestedDict,
+    "list-append": ListAppend,
+}
+
+
+def raising(base: type[nn.Module], error: type[BaseException] = ValueError) -> nn.Module:
+    """``base``, whose forward raises ``error`` after it has changed what it changes."""
+
+    class Raising(base):  # type: ignore[misc, valid-type]
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            super().forward(x)
+            raise error("this model fails after changing its attributes")
+
+    return Raising()
+
+
 def hooked(model: nn.Module) -> nn.Module:
     model.conv.register_forward_hook(lambda module, args, output: None)
     model.conv.register_forward_pre_hook(lambda module, args: None)
@@ -133,7 +221,7 @@ def hooked(model: nn.Module) -> nn.Module:
 
 SUCCEEDING = {
     "caching": Caching, "counting": Counting, "observed": Observed, "spectral-train": SpectralTrain,
-    "shared-tied": SharedTied,
+    "shared-tied": SharedTied, **PLAIN_ATTRIBUTES,
 }
 
 
@@ -147,6 +235,111 @@ def test_analysis_leaves_the_model_as_it_was(fixture: str, engine: str, training
     assert_unchanged(before, snapshot(model))
     assert analysis.execution is Execution.META and analysis.totals.macs > 0
     assert analysis.disagreements == ()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("fixture", PLAIN_ATTRIBUTES)
+def test_plain_tensor_attributes_keep_their_values_and_versions(fixture: str, engine: str) -> None:
+    model = PLAIN_ATTRIBUTES[fixture]()
+    originals = {key: value for key, value in vars(model).items() if not key.startswith("_")}
+    before = snapshot(model)
+    analyze(model, (1, 3, 8, 8), engine=engine)
+    assert_unchanged(before, snapshot(model))
+    for key, value in originals.items():
+        assert getattr(model, key) is value, key
+    # the exact values, as built: nothing the forward did is left
+    assert int(getattr(model, "step", torch.tensor(0))) == 0 and getattr(model, "step", torch.tensor(0))._version == 0
+    if fixture == "ema":
+        assert model.avg.tolist() == [1.0] * 4 and model.avg._version == 0
+    if fixture == "tuple":
+        assert model.pair[0].tolist() == [0.0, 0.0] and model.pair[0]._version == 0
+    if fixture == "nested-dict":
+        assert list(model.cache) == ["a"] and list(model.cache["a"]) == ["k"]
+        assert model.cache["a"]["k"].tolist() == [0.0] * 3 and model.cache["a"]["k"]._version == 0
+    if fixture == "list-append":
+        assert len(model.hist) == 1 and len(model.hist[0]) == 1
+        assert model.hist[0][0].tolist() == [0.0, 0.0] and model.hist[0][0]._version == 0
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("fixture", PLAIN_ATTRIBUTES)
+@pytest.mark.parametrize("error", [ValueError, KeyboardInterrupt])
+def test_a_raising_forward_leaves_plain_tensor_attributes_as_they_were(fixture: str, engine: str,
+                                                                       error: type[BaseException]) -> None:
+    model = hooked(raising(PLAIN_ATTRIBUTES[fixture], error))
+    before = snapshot(model)
+    with pytest.raises(AnalysisError if error is ValueError else KeyboardInterrupt):
+        analyze(model, (1, 3, 8, 8), engine=engine)
+    assert_unchanged(before, snapshot(model))
+
+
+class FallingBack(CounterAttribute):
+    """Updates its plain counter, then keeps the positive activations: the meta walk fails (its shapes depend on
+    values) after the counter was updated, and the analysis walks a copy on real tensors."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = super().forward(x)
+        return y[y > 0]
+
+
+@pytest.mark.parametrize("engine", ["dispatch", "analytic"])
+def test_a_walk_that_falls_back_to_real_tensors_leaves_the_counter(engine: str) -> None:
+    model = hooked(FallingBack())
+    before = snapshot(model)
+    analysis = analyze(model, (1, 3, 8, 8), engine=engine)
+    assert analysis.execution is Execution.REAL
+    assert_unchanged(before, snapshot(model))
+    assert int(model.step) == 0 and model.step._version == 0
+
+
+def test_only_plain_tensors_are_cloned() -> None:
+    """Parameters and buffers are never cloned, wherever else they appear: only tensors of a module's ``__dict__``
+    that are neither."""
+    from convcost.analyzer.preserve import preserved_model
+
+    model = CounterAttribute()
+    model.aliases = [model.conv.weight, model.conv.bias]  # registered tensors listed again in a plain list
+    model.register_buffer("seen", torch.zeros(2))
+    model.again = (model.seen, model.step)
+    step, weight, seen = model.step, model.conv.weight, model.seen
+    with preserved_model(model, stand_ins=True):
+        assert model.step is not step and torch.equal(model.step, step)
+        assert model.aliases[0] is weight and model.conv.weight is weight and model.seen is seen
+        assert model.again[0] is seen and model.again[1] is model.step  # one clone per tensor: aliases stay
+    assert model.step is step and model.again == (seen, step)
+
+
+class OldSpectral(nn.Module):
+    """Old-style ``torch.nn.utils.spectral_norm``: a forward pre-hook computes the weight into a plain attribute, a
+    non-leaf tensor, which ``copy.deepcopy`` refuses."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.utils.spectral_norm(nn.Conv2d(3, 4, 3))
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.conv(x).mean((2, 3)))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_old_style_spectral_norm_is_copied_and_counted(engine: str) -> None:
+    model = OldSpectral()
+    model(torch.rand(1, 3, 8, 8))
+    assert not model.conv.weight.is_leaf
+    before = snapshot(model)
+    analysis = analyze(model, (1, 3, 8, 8), engine=engine)
+    assert_unchanged(before, snapshot(model))
+    # conv 4·27·36 = 3,888; the hook's sigma = u·(W v): 4·27 + 4 = 112; fc 4·2 = 8
+    assert analysis.totals.macs == 3_888 + 112 + 8
+    assert {e.macs for e in analysis.engines} == {3_888 + 112 + 8}
+    if engine in ("fvcore", ALL):  # fvcore's scope opens after the hook: the 112 count in the root
+        assert {d.layer for d in analysis.disagreements} == {"", "conv"}
+        for disagreement in analysis.disagreements:
+            assert disagreement.reason.startswith("fvcore counts 112 multiply-adds in the root module that the "
+                                                  "dispatch engine counts in its child 'conv'")
+    else:
+        assert analysis.disagreements == ()
 
 
 def test_spectral_norm_weight_is_counted_without_a_power_iteration() -> None:
@@ -196,6 +389,78 @@ def test_execution_can_be_chosen() -> None:
         analyze(DataDependent(), (1, 3, 8, 8), execution="meta")
     with pytest.raises(ValueError, match="execution must be one of meta, real; got 'gpu'"):
         analyze(Counting(), (1, 3, 8, 8), execution="gpu")
+
+
+class WrongWidth(nn.Module):
+    """A shape bug: the linear layer does not take the conv's output width. It fails in an aten operator, on meta
+    tensors and on real ones alike."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.fc = nn.Linear(5, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.conv(x))
+
+
+class RefusesPositive(nn.Module):
+    """Reads a value (which meta tensors do not have), then refuses the real input it gets."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        if x.sum() > 0:
+            raise ValueError("positive input refused")
+        return y
+
+
+@pytest.fixture
+def copies(monkeypatch: pytest.MonkeyPatch) -> list[nn.Module]:
+    """The models the analysis copies to walk on real tensors."""
+    import convcost.analyzer.measure as measure
+
+    made: list[nn.Module] = []
+    original = measure.runnable_copy
+
+    def spy(model: nn.Module, **options: bool) -> nn.Module:
+        made.append(model)
+        return original(model, **options)
+
+    monkeypatch.setattr(measure, "runnable_copy", spy)
+    return made
+
+
+def test_the_forwards_own_failure_is_not_walked_again_on_real_tensors(copies: list[nn.Module]) -> None:
+    with pytest.raises(AnalysisError) as raised:
+        analyze(Raising(), (1, 3, 8, 8))
+    assert str(raised.value) == ("forward failed in the root module (Raising) on input ((1, 3, 8, 8),) (meta tensors): "
+                                 "this model fails after changing its attributes")
+    assert copies == []  # a ValueError raised in Python is not the meta tensors': no walk on real tensors
+
+
+def test_a_failure_on_both_walks_says_so(copies: list[nn.Module]) -> None:
+    with pytest.raises(AnalysisError) as raised:
+        analyze(WrongWidth(), (1, 3, 8, 8))
+    assert str(raised.value) == (
+        "forward failed in 'fc' (Linear) on input ((1, 3, 8, 8),) (meta tensors, and the same way on real tensors "
+        "(a copy of the model)): mm: (24, 6) (torch.float32) and (5, 2) (torch.float32) cannot be multiplied")
+    assert len(copies) == 1
+    partial = raised.value.partial
+    assert partial is not None and partial.execution is Execution.META and partial.layer("conv").macs == 4 * 27 * 36
+
+
+def test_a_different_failure_on_real_tensors_names_both(copies: list[nn.Module]) -> None:
+    with pytest.raises(AnalysisError) as raised:
+        analyze(RefusesPositive(), (1, 3, 8, 8))
+    assert str(raised.value) == (
+        "forward failed in the root module (RefusesPositive) on input ((1, 3, 8, 8),) (real tensors (a copy of the "
+        "model), after the forward could not run on meta tensors: RuntimeError: Tensor.item() cannot be called on "
+        "meta tensors in the root module (RefusesPositive)): positive input refused")
+    assert len(copies) == 1
 
 
 def test_nested_input_shapes_are_reported() -> None:

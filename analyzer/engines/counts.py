@@ -54,6 +54,6 @@ class EngineCounts:
     ignored: Counter[str] = field(default_factory=Counter)
 
     def macs(self, module: str) -> int:
-        """Own conv and linear MACs of ``module``."""
+        """Own multiply-accumulates of ``module`` (convolutions and matrix products)."""
         tallies = self.ops.get(module, {})
         return sum(tallies[key].macs for key in MATRIX_KEYS if key in tallies)

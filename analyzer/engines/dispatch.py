@@ -29,7 +29,8 @@ from ..errors import WindowTooLargeError
 from ..formulas.functions import FUNCTION_FORMULAS, function_cost
 from ..formulas.ops import OpCall, TensorArg
 from ..formulas.table import DEFAULT_OPS, OpTable
-from ..formulas.windows import WINDOW_CHECKS, window_misfit
+from ..formulas.traced import TRACED_FUNCTIONS, traced_calls
+from ..formulas.windows import FUNCTION_CHECKS, WINDOW_CHECKS, function_misfit, window_misfit
 from .base import EngineContext, EngineName, register_engine
 from .counts import EngineCounts, OpTally
 from .tracker import ModuleTracker
@@ -514,9 +515,10 @@ class FastMetaMode(TorchDispatchMode):
 
 class _OpCounter(FastMetaMode):
     def __init__(self, tracker: ModuleTracker, counts: EngineCounts, memory: LiveBytes,
-                 allocated: Counter[str], ops: OpTable) -> None:
+                 allocated: Counter[str], ops: OpTable, result: DispatchResult | None = None) -> None:
         super().__init__()
         self.tracker, self.counts, self.memory, self.allocated, self.ops = tracker, counts, memory, allocated, ops
+        self.result = result
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
@@ -525,7 +527,14 @@ class _OpCounter(FastMetaMode):
             misfit = window_misfit(name, _op_call(func, args, kwargs, None))
             if misfit is not None:
                 raise WindowTooLargeError(name, misfit)
-        out = _run(func, args, kwargs)
+        try:
+            out = _run(func, args, kwargs)
+        except Exception as error:
+            result = self.result
+            if result is not None and not result.meta_failure and \
+                    any(t.is_meta for t in _tensors((args, kwargs))):
+                result.meta_failure = f"{name} on meta tensors raised {type(error).__name__}"
+            raise
         module = self.tracker.current
         formula = self.ops.formula(name)
         if formula is not None:
@@ -577,6 +586,42 @@ class _FunctionRecorder(TorchFunctionMode):
         return out
 
 
+#: Tensor methods that copy a tensor's values to the host as NumPy: they refuse a ``meta`` tensor before reaching
+#: an aten operator.
+_TO_NUMPY = (torch.Tensor.numpy, torch.Tensor.__array__)
+
+
+class _TracedCalls(TorchFunctionMode):
+    """The torch-function view of the walk: records what a trace would record for the calls the dispatch level
+    cannot tell apart (:mod:`convcost.analyzer.formulas.traced`), checks the functions that refuse an input too
+    small before reaching an aten operator, and notes a ``meta`` tensor's conversion to NumPy (a failure ``meta``
+    tensors cause). Sees the outermost torch functions only, as :class:`_FunctionRecorder` does."""
+
+    def __init__(self, tracker: ModuleTracker, result: DispatchResult) -> None:
+        super().__init__()
+        self.tracker, self.result = tracker, result
+
+    def __torch_function__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        if func in FUNCTION_CHECKS:
+            misfit = function_misfit(func, args, kwargs)
+            if misfit is not None:
+                raise WindowTooLargeError(*misfit)
+        elif func in _TO_NUMPY and args and isinstance(args[0], torch.Tensor) and args[0].is_meta \
+                and not self.result.meta_failure:
+            self.result.meta_failure = "a meta tensor was converted to NumPy"
+        out = func(*args, **kwargs)
+        if func in TRACED_FUNCTIONS:
+            try:
+                calls = traced_calls(func, args, kwargs, out)
+            except Exception:  # an argument form the record does not read: the call is counted, not recorded
+                calls = []
+            module = self.tracker.current
+            for call in calls:
+                self.result.traced[module][call.key].add(1, call.macs, 0, call.in_elements, call.out_elements)
+        return out
+
+
 @dataclass
 class DispatchResult:
     """Everything one dispatch walk measured.
@@ -594,6 +639,11 @@ class DispatchResult:
         function_costs: module → operator key → the matrix-product torch functions it called, costed by
             :mod:`convcost.analyzer.formulas.functions` (only when the walk records functions).
         unread_functions: module → such functions whose arguments a formula could not read → calls.
+        traced: module → trace node key → the calls a trace records that the walk's aten operators do not tell
+            apart (:mod:`convcost.analyzer.formulas.traced`), with their MACs and elements.
+        meta_failure: when the forward failed, what failed because of ``meta`` tensors (an aten operator that
+            raised on them, or a conversion of one to NumPy); empty when nothing did (then no walk on real
+            tensors can succeed where this one failed).
     """
 
     counts: EngineCounts
@@ -607,6 +657,8 @@ class DispatchResult:
     function_costs: dict[str, dict[Any, OpTally]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(OpTally)))
     unread_functions: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    traced: dict[str, dict[str, OpTally]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(OpTally)))
+    meta_failure: str = ""
 
 
 def call_model(model: nn.Module, inputs: Any) -> Any:
@@ -667,7 +719,8 @@ def count_forward(model: nn.Module, inputs: Any, dtype: torch.dtype, *, real: bo
         try:
             with collector_paused() if not real else nullcontext(), _located(tracker, result), torch.enable_grad(), \
                     torch.autograd.graph.saved_tensors_hooks(pack, _no_backward), tracker, \
-                    _OpCounter(tracker, counts, memory, result.allocated_bytes, ops), \
+                    _OpCounter(tracker, counts, memory, result.allocated_bytes, ops, result), \
+                    _TracedCalls(tracker, result), \
                     _FunctionRecorder(tracker, result) if record_functions else nullcontext():
                 output = call_model(model, args)
             del output

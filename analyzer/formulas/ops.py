@@ -102,7 +102,7 @@ class OpCall:
 
 @dataclass(frozen=True)
 class OpCost:
-    """Cost of one call: ``macs`` (conv/linear only) and ``flops``."""
+    """Cost of one call: ``macs`` (convolutions and matrix products only) and ``flops``."""
 
     macs: int = 0
     flops: int = 0

@@ -61,7 +61,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """The model, its input, the engine, the table's shape and the output."""
     add_model_options(parser)
     parser.add_argument("--engine", choices=engine_choices(), default=EngineName.DISPATCH.value,
-                        help="counting engine; all cross-checks every conv/linear layer (default: dispatch)")
+                        help="counting engine; all cross-checks every module's MACs, convolutions and matrix "
+                             "products (attention included) (default: dispatch)")
     parser.add_argument("--depth", type=depth, default=3, metavar="N",
                         help="table only: show modules down to depth N (default: 3)")
     parser.add_argument("--own", action="store_true",
