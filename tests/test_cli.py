@@ -242,7 +242,8 @@ def test_report_on_a_subset(capsys, tmp_path) -> None:
     assert code == 0 and out.startswith(f"wrote {tmp_path / 'index.html'} (2 models, 2 studies")
     html = (tmp_path / "index.html").read_text()
     # the se study analyses ResNet-50 and SE-ResNet-50 for itself; they are not models of this report
-    assert "Squeeze-and-excitation: what it costs and where" in html and "<summary>resnet50 <span" not in html
+    assert "Squeeze-and-excitation: what it costs and where" in html and 'href="models/resnet50.html"' not in html
+    assert 'href="models/efficientnet-b1.html"' in html and (tmp_path / "models" / "efficientnet-b1.html").exists()
     assert "Conventions: why the tools disagree" in html
     totals = list(csv.DictReader(io.StringIO((tmp_path / "sections" / "conventions-why-the-tools-disagree.csv")
                                              .read_text())))
@@ -322,9 +323,11 @@ def test_full_report(capsys, tmp_path) -> None:
     code, out, _ = run_cli(capsys, "report", "--out", str(tmp_path))
     assert code == 0 and f"({len(list_models())} models, {len(study_names())} studies" in out
     html = (tmp_path / "index.html").read_text()
+    assert (tmp_path / "index.html").stat().st_size < 2 * 2**20  # the models' trees are on their own pages
     for name in list_models():
-        assert f"<summary>{name} <span" in html, name
-        assert (tmp_path / "models" / f"{name.replace('_', '-')}.json").exists()
+        stem = name.replace("_", "-")
+        assert f'href="models/{stem}.html"' in html and (tmp_path / "models" / f"{stem}.html").exists(), name
+        assert (tmp_path / "models" / f"{stem}.json").exists()
     summary = list(csv.DictReader(io.StringIO((tmp_path / "summary.csv").read_text())))
     assert len(summary) == len(list_models())
     assert all(float(row["latency_ms"]) > 0 and float(row["predicted_ms"]) > 0 for row in summary)  # measured
