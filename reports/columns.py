@@ -54,8 +54,9 @@ class Column(Enum):
     BUFFERS = ("buffers", "Buffers", Unit.COUNT,
                "other tensors the module owns, such as BatchNorm running statistics (elements)")
     MACS = ("macs", "MACs", Unit.COUNT,
-            "multiply-accumulates of conv and linear operators (what papers call FLOPs or MAdds); "
-            "one fused multiply-add counts as one, bias adds are not MACs")
+            "multiply-accumulates of every convolution and matrix product (linear layers, matmul and bmm, einsum "
+            "contractions, attention; what papers call FLOPs or MAdds); one fused multiply-add counts as one, bias "
+            "adds are not MACs")
     FLOPS = ("flops", "FLOPs", Unit.COUNT,
              "floating-point operations: 2·MACs for conv/linear plus one per bias add, plus every other "
              "operator at the per-element cost its formula states (a transcendental function counts as one); "

@@ -184,7 +184,7 @@ def _cards(analysis: Analysis) -> tuple[Card, ...]:
         Card("Input", size or "none", f"{shapes} · {analysis.dtype} · engine {analysis.engine}"),
         Card(Column.PARAMS.title, Column.PARAMS.human(t.params),
              f"{t.params:,}: {t.trainable_params:,} trainable, {t.frozen_params:,} frozen; {t.buffers:,} in buffers"),
-        Card(Column.MACS.title, Column.MACS.human(t.macs), f"{t.macs:,} conv + linear"),
+        Card(Column.MACS.title, Column.MACS.human(t.macs), f"{t.macs:,} in convolutions and matrix products"),
         Card(Column.FLOPS.title, Column.FLOPS.human(t.flops), f"{t.flops:,} all operators"),
         Card("Activation memory", Column.ACTIVATION_BYTES.human(t.activation_bytes), "every forward output"),
         Card("Training memory", Column.TRAINING_BYTES.human(t.training_bytes), "saved for backward"),
