@@ -311,7 +311,7 @@ class ConventionRules:
 _RULES: dict[Convention, ConventionRules] = {
     Convention.CONVCOST: ConventionRules("convcost", "all-op FLOPs", _convcost),
     Convention.PAPER: ConventionRules("EfficientNet/MobileNetV2/SENet papers", "FLOPs (= multiply-adds)", _paper),
-    Convention.TORCHVISION: ConventionRules("torchvision weights metadata `_ops`", "GMACs, conv + linear", _paper),
+    Convention.TORCHVISION: ConventionRules("torchvision weights metadata (_ops)", "GMACs, conv + linear", _paper),
     Convention.FVCORE: ConventionRules("fvcore 0.1.5 FlopCountAnalysis(...).total()", "flops (= MACs)", _fvcore),
     Convention.FLOPCOUNTER: ConventionRules("torch.utils.flop_counter.FlopCounterMode", "FLOPs", _flopcounter),
     Convention.THOP: ConventionRules("thop 0.1.1 profile()", "MACs", _thop),

@@ -85,8 +85,8 @@ def render(name: str, figure: Figure) -> RenderedChart:
 
 
 def _unit_formatter(unit: Unit) -> Callable[[float, int], str]:
-    if unit is Unit.MS:
-        return lambda value, _position: human_ms(value)
+    if unit is Unit.MS:  # ticks are round numbers: no trailing zeros (10, 20, 50, 100), never an exponent
+        return lambda value, _position: format(float(human_ms(value)), ",.10g") if value >= 1e-4 else human_ms(value)
     text = human_bytes if unit is Unit.BYTES else human_count
     return lambda value, _position: text(value, compact=True)
 
@@ -214,8 +214,10 @@ def accuracy_frontier(summary: pd.DataFrame, published: pd.DataFrame, column: Co
     with chart_style():
         figure = new_figure(5.6)
         axes = figure.subplots()
+        families = list(dict.fromkeys(top1["family"]))  # in the published figures' order: one colour per family
         for family, group in points.groupby("family", sort=False):
-            axes.plot(group[column.key], group["top1"], marker="o", label=str(family))
+            axes.plot(group[column.key], group["top1"], marker="o", label=str(family),
+                      color=PALETTE[families.index(family) % len(PALETTE)])
         label_points(axes, points[column.key], points["top1"], [short_model(m) for m in points["model"]])
         axis_units(axes, "x", Unit.COUNT, log=True)
         axes.margins(x=0.08, y=0.08)

@@ -228,9 +228,12 @@ def conventions(dtype: str) -> list[Definition]:
     terms += [Definition(f"{c.title} ({dtype})", c.meaning)
               for c in (Column.OUTPUT_BYTES, Column.SAVED_BYTES, Column.ACTIVATION_BYTES, Column.TRAINING_BYTES,
                         Column.PEAK_BYTES)]
-    terms.append(Definition("Rows", "every row is the module's own cost (operators its forward runs outside any "
-                                    "child, parameters it owns directly), so rows add up to the totals; a row whose "
-                                    "children are hidden at the depth limit shows its whole subtree"))
+    terms.append(Definition("Rows", "in the per-layer CSV and JSON files and the text table, every row is the "
+                                    "module's own cost (operators its forward runs outside any child, parameters it "
+                                    "owns directly), so rows add up to the totals, and a row whose children are hidden "
+                                    "at the depth limit shows its whole subtree; in a model page's module tree every "
+                                    "row is the module and everything inside it (a subtotal), with its share of the "
+                                    "model's total"))
     terms.append(Definition("Units", "K/M/G/T = 10³/10⁶/10⁹/10¹²; KiB/MiB/GiB = 2¹⁰/2²⁰/2³⁰ bytes; files hold raw "
                                      "integers"))
     return terms

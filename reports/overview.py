@@ -131,4 +131,7 @@ def overview(analyses: Sequence[Analysis], measured: pd.DataFrame | None = None,
 
 
 def _source_text(figure: pd.Series) -> str:
-    return str(figure[Column.SOURCE.key])
+    """The source of a published figure, with its note (how to read it: a different layout, rounding)."""
+    note = figure.get(Column.NOTE.key)
+    source = str(figure[Column.SOURCE.key])
+    return f"{source}: {note}" if isinstance(note, str) and note else source

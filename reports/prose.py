@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .units import human_bytes
+from .units import human_bytes, human_change, human_ms
 
 
 def bytes_text(value: int) -> str:
@@ -13,9 +13,16 @@ def bytes_text(value: int) -> str:
 
 
 def span(values: Sequence[float]) -> str:
-    """``[1.5, 6.52]`` → ``×1.50–6.52``; values that look alike at two decimals → ``×1.50``."""
-    low, high = f"{min(values):.2f}", f"{max(values):.2f}"
-    return f"×{low}" if low == high else f"×{low}–{high}"
+    """Ratios as a range to three significant digits: ``[1.5, 6.52]`` → ``1.50–6.52×``; values that look alike
+    → ``1.50×``."""
+    low, high = human_ms(min(values)), human_ms(max(values))
+    return f"{low}×" if low == high else f"{low}–{high}×"
+
+
+def change_span(values: Sequence[float]) -> str:
+    """Signed relative differences as a range of percentages: ``[-0.112, 0.047]`` → ``-11.2% to +4.7%``."""
+    low, high = human_change(min(values)), human_change(max(values))
+    return low if low == high else f"{low} to {high}"
 
 
 def plural(count: int, noun: str, plural_form: str | None = None) -> str:

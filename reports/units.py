@@ -80,7 +80,7 @@ def human(unit: Unit, value: Any) -> str:
     if unit is Unit.BYTES:
         return human_bytes(value)
     if unit is Unit.SHARE:
-        return f"{value:.1%}" if value else "--"
+        return "--" if not value else f"{value:.1%}" if value >= 0.0005 else "<0.1%"
     if unit is Unit.PERCENT:
         return f"{value:.1f}"
     if unit is Unit.MS:
@@ -102,7 +102,8 @@ def human_change(value: float) -> str:
         return "0%"
     if abs(value) >= 0.1:
         return f"{value:+.1%}"
-    return f"{float(f'{value * 100:.2g}'):+}%"
+    rounded = float(f"{value * 100:.2g}")
+    return f"{rounded:+.{max(1 - math.floor(math.log10(abs(rounded))), 0)}f}%"
 
 
 def human_ratio(value: float) -> str:

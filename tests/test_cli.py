@@ -282,7 +282,7 @@ def test_report_bad_input(capsys, tmp_path) -> None:
 
 
 STUDY_TITLES = {
-    "Scaling: EfficientNet B0–B7 against the compound-scaling law": "97.83× the MACs of efficientnet_b0",
+    "Scaling: EfficientNet B0–B7 against the compound-scaling law": "97.8× the MACs of efficientnet_b0",
     "Depthwise-separable convolutions: measured against 1/C_out + 1/k²": "39 parameters against 108",
     "Squeeze-and-excitation: what it costs and where": "62.4% of them in the final stage",
     "Swish, MemoryEfficientSwish or nn.SiLU: training memory": "Recommendation: silu.",

@@ -50,7 +50,7 @@ def cached_studies(monkeypatch, study_of) -> None:
 
 
 @pytest.mark.parametrize(("name", "title", "needle"), [
-    ("scaling", "Scaling: EfficientNet B0–B7 against the compound-scaling law", "97.83× the MACs"),
+    ("scaling", "Scaling: EfficientNet B0–B7 against the compound-scaling law", "97.8× the MACs"),
     ("dwsep", "Depthwise-separable convolutions: measured against 1/C_out + 1/k²", "39 parameters against 108"),
     ("se", "Squeeze-and-excitation: what it costs and where", "62.4% of them in the final stage"),
     ("swish", "Swish, MemoryEfficientSwish or nn.SiLU: training memory", "Recommendation: silu."),
@@ -123,7 +123,7 @@ def test_plan_efficientnet_b6_at_512(capsys) -> None:
     text = " ".join(out.split())
     assert "517,386,712 B (493.42 MiB) with sgd" in text
     assert "Within 17,179,869,184 B (16.00 GiB) the largest batch is 8 with sgd (the estimate would allow 8)." in text
-    assert "batch 24 needs 50,141,277,584 B (46.70 GiB) with sgd, 2.9× the budget, so it does not fit" in text
+    assert "batch 24 needs 50,141,277,584 B (46.70 GiB) with sgd, 2.92× the budget, so it does not fit" in text
     rows = {line.split()[1]: line.split() for line in out.splitlines() if line.startswith("sgd ")}
     assert rows["8"][4] == "yes" and rows["24"][4] == "no" and rows["24"][3] == "GiB"
     assert " ".join(rows["24"][5:8]) == "backward of head.act"

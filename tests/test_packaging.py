@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -72,8 +73,13 @@ def test_editable_install_exposes_only_convcost(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_wheel_holds_only_convcost(tmp_path: Path) -> None:
+    # built from a copy of the sources alone: a build/ folder left by an earlier build would put its stale files
+    # (a renamed module) into the wheel
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", ".venv*", "build", "dist", "*.egg-info",
+                                                                "__pycache__", ".*_cache", "convcost-report"))
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                            "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True, check=False)
+                            "-w", str(tmp_path), str(source)], capture_output=True, text=True, check=False)
     assert build.returncode == 0, build.stderr
     (wheel,) = tmp_path.glob("convcost-*.whl")
     names = zipfile.ZipFile(wheel).namelist()

@@ -61,8 +61,8 @@ def test_page_is_self_contained_and_names_the_model(b0_analysis: Analysis) -> No
     svg = base64.b64decode(page.images[0].split(",", 1)[1])
     assert b"<svg" in svg
     text = " ".join(page.text)
-    for needle in ("efficientnet_b0", "5,288,548 trainable", "385,814,752 in convolutions and matrix products", "Conventions",
-                   "82 of 82 conv/linear layers agree", "torch"):
+    for needle in ("efficientnet_b0", "5,288,548 trainable", "385,814,752 in convolutions and matrix products",
+                   "Conventions", "82 of 82 conv/linear layers agree", "torch"):
         assert needle in text
 
 

@@ -92,12 +92,12 @@ def test_summary_compares_with_family_and_published_figures(two_models: list[Ana
     ])
     table = overview(two_models, published=published)
     frame = table.frame.set_index("model")
-    assert table.sources == ("metadata", "paper")
+    assert table.sources == ("metadata", "paper", "paper: another resolution: no MACs compared")  # with notes
     assert frame.loc["tiny_8", "macs_vs_smallest"] == large / small and frame.loc["tiny_4", "macs_vs_smallest"] == 1
     assert frame.loc["tiny_4", "published_macs"] == small and frame.loc["tiny_4", "macs_vs_published"] == 0
     assert pd.isna(frame.loc["tiny_8", "published_macs"])
     assert frame.loc["tiny_4", "top1"] == 70.5 and frame.loc["tiny_8", "top1"] == 72.25
-    assert frame.loc["tiny_4", "sources"] == "[1], [2]" and frame.loc["tiny_8", "sources"] == "[2]"
+    assert frame.loc["tiny_4", "sources"] == "[1], [2]" and frame.loc["tiny_8", "sources"] == "[3]"
     assert "latency_ms" not in frame.columns  # a column no model has a value for is left out
     assert list(table.shown.columns) == ["model", "resolution", "params", "macs", "macs_vs_smallest",
                                          "macs_vs_published", "flops", "peak_bytes", "top1", "sources"]

@@ -171,11 +171,11 @@ def test_fused_section_untimed_and_timed(study_of) -> None:
     assert len(untimed.frame) == 12 and untimed.frame["latency_ms"].isna().all()
     assert list(untimed.frame["variant"][:2]) == ["as built", "swapped"]
     assert list(untimed.frame["input_size"][:3]) == ["192x192", "192x192", "192x192"]
-    assert "fused stages (0, 1, 2) over their mbconv rebuild: MACs ×3.76–6.55" in untimed.intro
+    assert "fused stages (0, 1, 2) over their mbconv rebuild: MACs 3.76–6.55×" in untimed.intro
     assert figure_of(untimed).axes[2].get_title() == "Latency (not timed)"
 
     section = fused_section(timed(study_of("fused"), {True: 0.010, False: 0.020}))
-    assert "latency ×0.50" in section.intro
+    assert "latency 0.500×" in section.intro
     assert list(section.frame["latency_ms"][:2]) == [10.0, 20.0]
     note = section.notes[0]
     assert note.startswith("Latency: median of 3 timed forward passes after 1 warm-up pass, float32")

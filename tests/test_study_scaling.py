@@ -183,8 +183,9 @@ def test_scaling_section(study_of) -> None:
     assert "the step peaks at 4,146,485,012 B (3.86 GiB), 34.6× efficientnet_b0's 119,918,832 B" in section.intro
     ((caption, growth),) = ((table.caption, table.frame) for table in section.tables)
     assert "Growth of each part" in caption
-    assert list(growth.columns) == ["model", "law_growth", "stem", "blocks", "se", "head", "classifier"]
-    assert growth.set_index("model").loc["efficientnet_b7", "classifier"] == 2.0  # width only: 1280·2 → 1000
+    assert list(growth.columns) == ["model", "law_growth", "stem_growth", "blocks_growth", "se_growth", "head_growth",
+                                    "classifier_growth"]
+    assert growth.set_index("model").loc["efficientnet_b7", "classifier_growth"] == 2.0  # width only: 1280·2 → 1000
     ratio_axes, drift_axes = figure_of(section).axes
     measured = ratio_axes.get_lines()[0]
     assert list(measured.get_ydata()) == list(section.frame["measured_ratio"])

@@ -36,7 +36,7 @@ def test_training_section(study_of) -> None:
     section = training_section(study_of("training"))
     for needle in ("less the first layer's grad-input, which the image does not need: 20 of 20 models",
                    "right on resnet50, se_resnet50, senet18 (no grouped convolutions)",
-                   "up to 16.93× the true figure (efficientnet_b7: 3,828,892,979,328 FLOPs for 226,164,265,152)",
+                   "up to 16.9× the true figure (efficientnet_b7: 3,828,892,979,328 FLOPs for 226,164,265,152)",
                    "The largest step, efficientnet_b7's, peaks at 4,146,485,012 B (3.86 GiB) in the backward of "
                    "stages.6.3.se."):
         assert needle in section.intro, needle

@@ -39,7 +39,7 @@ from convcost.reports.charts import ChartJob, axis_units, model_key, short_model
 from convcost.reports.columns import Column
 from convcost.reports.frames import part_label
 from convcost.reports.profile_section import measured_summary
-from convcost.reports.prose import plural, span
+from convcost.reports.prose import change_span, plural
 from convcost.reports.sections import Section, Table
 from convcost.reports.units import Unit
 
@@ -214,7 +214,7 @@ def latency_section(study: LatencyStudy) -> Section:
         fit = study.latency_model
         intro += (f" The latency model predicts each model from its counts alone (fitted on "
                   f"{sum(c.samples for c in fit.classes)} single-layer micro-benchmarks, never on these networks): "
-                  f"errors {span([100 * e for e in errors])}%.") if errors else ""
+                  f"errors {change_span(errors)}.") if errors else ""
         tables.append(Table("Latency model fitted on single-layer micro-benchmarks", _fit_frame(fit)))
     tables.append(Table("Roofline estimates on published devices (estimates from published peaks, not measurements)",
                         _estimates_frame(study)))
@@ -290,9 +290,10 @@ def _fit_frame(fit: LatencyModel) -> pd.DataFrame:
 
 
 def _estimates_frame(study: LatencyStudy) -> pd.DataFrame:
-    rows = [{"model": m.time.model, **{device.name: m.time.profile.bound_ms(device.roofline)
+    """Each model's roofline bound (ms) on each published device, one ``<device>_ms`` column per device."""
+    rows = [{"model": m.time.model, **{f"{device.name}_ms": m.time.profile.bound_ms(device.roofline)
                                         for device in PUBLISHED_DEVICES}} for m in study.models]
-    return pd.DataFrame(rows, columns=["model", *(device.name for device in PUBLISHED_DEVICES)])
+    return pd.DataFrame(rows, columns=["model", *(f"{device.name}_ms" for device in PUBLISHED_DEVICES)])
 
 
 def _points_frame(models: Sequence[ModelTime]) -> pd.DataFrame:

@@ -60,7 +60,7 @@ from convcost.reports.chart_style import PALETTE, chart_style, legend_outside, n
 from convcost.reports.charts import ChartJob, axis_units
 from convcost.reports.prose import bytes_text
 from convcost.reports.sections import Section, Table
-from convcost.reports.units import Unit, human_bytes
+from convcost.reports.units import Unit, human_bytes, human_ratio
 
 from .arguments import MAX_SIZE
 from .base import Invocation, Study, register_study
@@ -487,7 +487,7 @@ def _oom_sentence(plan: TrainingPlan) -> str:
     if row is None:
         return f" The {source} reports that batch {batch} runs out of memory on {device}."
     verdict = "does not fit" if not row.fits else "fits"
-    budget = f", {row.total_bytes / plan.budget_bytes:.1f}× the budget" if plan.budget_bytes else ""
+    budget = f", {human_ratio(row.total_bytes / plan.budget_bytes)} the budget" if plan.budget_bytes else ""
     return (f" The {source} reports that batch {batch} runs out of memory on {device}: here batch {batch} needs "
             f"{bytes_text(row.total_bytes)} with {plan.optimizer}{budget}, so it {verdict}.")
 
@@ -509,9 +509,9 @@ def plan_section(plans: Sequence[TrainingPlan]) -> Section:
             f"Training memory of one step of {first.model} at {first.input_text} in {first.dtype}, counted exactly: "
             "a train-mode forward (batch statistics, dropout masks) and its backward on meta tensors, every "
             "activation and gradient from its allocation until it is freed, the gradients held to the optimizer's "
-            f"step, the optimizer's state and the parameters{allowance}. The peak (total_bytes) is "
-            f"{first.curve} in the batch; peak_moment says when it is reached. The quick estimate beside it "
-            "(estimate_bytes: an eval-mode forward's saved activations plus the weights, gradients, state and "
+            f"step, the optimizer's state and the parameters{allowance}. The peak (Total bytes) is "
+            f"{first.curve} in the batch; Peak moment says when it is reached. The quick estimate beside it "
+            "(Estimate bytes: an eval-mode forward's saved activations plus the weights, gradients, state and "
             f"buffers, {fixed_text}) holds every saved activation and every gradient at once and leaves out the "
             "batch statistics, the dropout masks and the activations' gradients, so it can land on either side."
         )

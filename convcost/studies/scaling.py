@@ -473,7 +473,8 @@ def scaling_section(study: ScalingStudy) -> Section:
     growth = parts.pivot(index="model", columns="part", values="ideal_growth")
     law = parts.groupby("model", sort=False)["law_growth"].first()
     order = list(dict.fromkeys(parts["model"]))
-    growth_frame = pd.concat([law.rename("law_growth"), growth[list(dict.fromkeys(parts["part"]))]], axis=1)
+    grown = growth[list(dict.fromkeys(parts["part"]))]
+    growth_frame = pd.concat([law.rename("law_growth"), grown.add_suffix("_growth")], axis=1)
     growth_frame = growth_frame.loc[order].reset_index()
     return Section(
         "Scaling: EfficientNet B0–B7 against the compound-scaling law", intro, frame,

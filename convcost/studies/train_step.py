@@ -25,7 +25,7 @@ from convcost.reports.chart_style import SMALL, chart_style, legend_outside, new
 from convcost.reports.charts import ChartJob, axis_units, grouped_bars, model_key, short_model
 from convcost.reports.prose import bytes_text
 from convcost.reports.sections import Section
-from convcost.reports.units import Unit
+from convcost.reports.units import Unit, human_ratio
 
 from .base import Study, register_study
 from .common import AnalysisJob, records_frame
@@ -124,7 +124,7 @@ def training_section(study: TrainingStudy) -> Section:
         f"forward MACs, so the backward is twice the forward less the first layer's grad-input, which the image "
         f"does not need: {twice} of {len(study.rows)} models. PyTorch's FlopCounterMode counts the same products "
         f"right on {', '.join(right) or 'no model'} (no grouped convolutions); on the others it counts each grouped "
-        f"layer's weight gradient `groups` times, up to {worst.flopcounter_ratio:.2f}× the true figure "
+        f"layer's weight gradient once per group, up to {human_ratio(worst.flopcounter_ratio)} the true figure "
         f"({worst.model}: {worst.flopcounter_flops:,} FLOPs for {worst.product_flops:,}). The largest step, "
         f"{largest.model}'s, peaks at {bytes_text(largest.peak_bytes)} in the {largest.peak_moment}."
     )

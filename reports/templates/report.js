@@ -1,11 +1,22 @@
 (function () {
   "use strict";
 
+  function missing(value) { return value === null || value === undefined || value === ""; }
+
+  // Ascending order; the caller negates it for descending, so blanks are handled by sorted() instead.
   function compare(x, y) {
-    var missingX = x === null || x === undefined || x === "", missingY = y === null || y === undefined || y === "";
-    if (missingX || missingY) return missingX === missingY ? 0 : (missingX ? 1 : -1);
     if (typeof x === "number" && typeof y === "number") return x - y;
     return String(x).localeCompare(String(y));
+  }
+
+  // Sort items by key, blanks last in either direction.
+  function sorted(items, key, descending) {
+    return items.slice().sort(function (a, b) {
+      var x = key(a), y = key(b);
+      if (missing(x) || missing(y)) return missing(x) === missing(y) ? 0 : (missing(x) ? 1 : -1);
+      var order = compare(x, y);
+      return descending ? -order : order;
+    });
   }
 
   function setSort(heads, head, numeric) {
@@ -32,12 +43,8 @@
       function sort() {
         var descending = setSort(heads, head, kinds[column] === "n");
         var body = table.tBodies[0];
-        var rows = Array.prototype.slice.call(body.rows);
-        rows.sort(function (a, b) {
-          var order = compare(cellValue(a.cells[column]), cellValue(b.cells[column]));
-          return descending ? -order : order;
-        });
-        rows.forEach(function (row) { body.appendChild(row); });
+        sorted(Array.prototype.slice.call(body.rows), function (row) { return cellValue(row.cells[column]); },
+               descending).forEach(function (row) { body.appendChild(row); });
       }
       head.addEventListener("click", sort);
       head.addEventListener("keydown", function (event) { if (event.key === "Enter") sort(); });
@@ -58,11 +65,8 @@
 
     function ordered(list) {
       if (sortColumn < 0) return list;
-      return list.slice().sort(function (a, b) {
-        var order = sortColumn === 0 ? compare(rows[a][2], rows[b][2])
-          : compare(rows[a][4][sortColumn - 1], rows[b][4][sortColumn - 1]);
-        return descending ? -order : order;
-      });
+      return sorted(list, function (i) { return sortColumn === 0 ? rows[i][2] : rows[i][4][sortColumn - 1]; },
+                    descending);
     }
 
     function matching() {
