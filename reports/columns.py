@@ -241,7 +241,7 @@ def conventions(dtype: str) -> list[Definition]:
 
 #: How words of a field name are written in a title.
 _WORDS = {"macs": "MACs", "mac": "MAC", "flops": "FLOPs", "gflops": "GFLOP", "se": "SE", "iqr": "IQR",
-          "ms": "ms", "us": "µs", "cpu": "CPU", "gpu": "GPU", "px": "px", "id": "ID",
+          "ms": "ms", "us": "µs", "cpu": "CPU", "gpu": "GPU", "px": "px", "id": "ID", "gb": "GB",
           # tools keep their own spelling
           "convcost": "convcost", "fvcore": "fvcore", "flopcounter": "FlopCounterMode", "thop": "thop",
           "ptflops": "ptflops", "torchinfo": "torchinfo", "torchvision": "torchvision"}

@@ -58,11 +58,12 @@ def test_the_section_states_its_units_shares_and_summary(study: LatencyStudy) ->
     assert row[Column.LATENCY.key] == latency and row["runs"] == 1
     assert row["roofline_efficiency"] == pytest.approx(row["roofline_bound_ms"] / latency, rel=1e-12)
     assert row["gflops_per_s"] == pytest.approx(row[Column.FLOPS.key] / latency / 1e6, rel=1e-12)
-    classes, parts, fit, estimates = (table.frame for table in section.tables)
+    classes, parts, roofline, fit, estimates = (table.frame for table in section.tables)
+    assert list(roofline.columns) == ["device", "peak_gflops_per_s", "bandwidth_gb_per_s", "measured_by"]
     assert classes["time_share"].sum() == pytest.approx(1) and classes["flops_share"].sum() == pytest.approx(1)
     assert parts["time_share"].sum() == pytest.approx(1) and parts["flops_share"].sum() == pytest.approx(1)
     assert list(fit["kernel_class"]) == ["standard", "depthwise", "pointwise", "grouped", "linear", "elementwise"]
-    assert "not measurements" in section.tables[3].caption and len(estimates.columns) == 6
+    assert "not measurements" in section.tables[4].caption and len(estimates.columns) == 6
     assert section.values["roofline"]["peak_gflops"] == study.roofline.peak_gflops
     assert set(section.values["machine"]) == {"processor", "cores", "threads", "device", "torch"}
     assert list(section.summary.columns) == ["model", "latency_ms", "latency_iqr_ms", "predicted_ms"]

@@ -120,3 +120,12 @@ def test_se_section(study_of) -> None:
     assert [bar.get_height() for bar in resnet_axes.patches] == [25_392, 133_248, 792_960, 1_579_392]
     assert [text.get_text() for text in resnet_axes.texts] == ["1.0%", "5.3%", "31.3%", "62.4%"]
     assert len(b0_axes.patches) == 7
+
+
+def test_se_section_shows_the_published_figures_its_text_tests(study_of) -> None:
+    section = se_section(study_of("se"))
+    (claims,) = (table.frame for table in section.tables)
+    rows = {row.figure: (row.published, row.counted) for row in claims.itertuples()}
+    assert rows == {"resnet50 GMACs": ("3.86", "4.089"), "se_resnet50 GMACs": ("3.87", "4.092"),
+                    "MACs added by SE": ("+0.26%", "+0.062%"),
+                    "SE's extra parameters in the final stage": ("96%", "62.4%")}

@@ -208,7 +208,10 @@ def latency_section(study: LatencyStudy) -> Section:
         "and each call has a fixed cost.",
     ]
     tables = [Table("Time share against FLOPs share by kernel class", classes),
-              Table("Time share against FLOPs share by stage", parts)]
+              Table("Time share against FLOPs share by stage", parts),
+              Table("This machine's roofline", pd.DataFrame([{
+                  "device": "this machine", "peak_gflops_per_s": roof.peak_gflops,
+                  "bandwidth_gb_per_s": roof.bandwidth_gbs, "measured_by": roof.source}]))]
     if study.latency_model is not None:
         errors = [m.time.prediction_error for m in study.models if m.time.prediction_error is not None]
         fit = study.latency_model

@@ -481,8 +481,9 @@ def scaling_section(study: ScalingStudy) -> Section:
         figures=[ChartJob("scaling", scaling_chart, (frame, study.compound_base))],
         tables=[Table("Growth of each part over B0 with no rounding, against the law d·w²·r²: parts that are not "
                       "repeated or not widened grow slower", growth_frame)],
-        key_columns=tuple(key for key in ("macs", "measured_ratio", "compound_prediction", "total_drift", "latency_ms",
-                                          "latency_ratio") if key in frame.columns),  # latency: when timed
+        key_columns=tuple(key for key in ("macs", "measured_ratio", "coefficient_prediction", "compound_prediction",
+                                          "total_drift", "latency_ms", "latency_ratio")
+                          if key in frame.columns),  # latency: when timed
     )
 
 

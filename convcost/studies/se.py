@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from convcost.analyzer import Analysis
 from convcost.reports.chart_style import PALETTE, SMALL, chart_style, legend_outside, new_figure, panels, set_caption
 from convcost.reports.charts import ChartJob, axis_units
-from convcost.reports.sections import Section
+from convcost.reports.sections import Section, Table
 from convcost.reports.units import Unit, human_change
 
 from .base import Study, register_study
@@ -298,9 +298,30 @@ def se_section(study: SeStudy) -> Section:
              "with the square of a block's width while its MACs do not grow with the feature map: heavy in "
              "parameters in the wide late stages, nearly free in MACs. " + " ".join(sentences))
     stages = frame[frame["module"] != WHOLE_MODEL][["se_model", "module", "extra_params", "share_of_extra_params"]]
+    tables = [] if paper is None else [Table("What is published against what is counted", _claims_frame(study))]
     return Section("Squeeze-and-excitation: what it costs and where", intro, frame,
-                   figures=[ChartJob("se", se_chart, (stages,))],
+                   figures=[ChartJob("se", se_chart, (stages,))], tables=tables,
                    key_columns=("module", "extra_params", "share_of_extra_params", "extra_macs"))
+
+
+def _claims_frame(study: SeStudy) -> pd.DataFrame:
+    """The published figures the section's text tests, beside the counts (one row per figure, as text: the rows'
+    units differ)."""
+    paper = study.paper
+    if paper is None:
+        raise ValueError("the SENet paper's pair (resnet50, se_resnet50) is not among the study's comparisons")
+    base_macs = paper.total.base_macs
+    rows = [
+        (f"{paper.base_model} GMACs", f"{study.paper_gflops.base}", f"{base_macs / 1e9:.3f}",
+         "SENet paper (Hu et al. 2018), original ResNet layout"),
+        (f"{paper.se_model} GMACs", f"{study.paper_gflops.with_se}",
+         f"{(base_macs + paper.total.extra_macs) / 1e9:.3f}", "SENet paper (Hu et al. 2018), original ResNet layout"),
+        ("MACs added by SE", human_change(study.paper_increase), human_change(paper.macs_increase),
+         "SENet paper (Hu et al. 2018)"),
+        ("SE's extra parameters in the final stage", f"{study.claimed_last_stage_share:.0%}",
+         f"{paper.last_stage_share:.1%}", "an often-repeated reading of the SENet paper"),
+    ]
+    return pd.DataFrame(rows, columns=["figure", "published", "counted", "source"])
 
 
 def se_chart(stages: pd.DataFrame) -> Figure:
