@@ -83,7 +83,7 @@ class Column(Enum):
                         "bytes of every tensor the forward allocated, with no reuse (the sum of Output)")
     TRAINING_BYTES = ("training_bytes", "Training", Unit.BYTES,
                       "activation bytes autograd saves for backward, parameters excluded (the sum of Saved)")
-    PEAK_BYTES = ("peak_bytes", "Peak", Unit.BYTES,
+    PEAK_BYTES = ("peak_bytes", "Inference peak", Unit.BYTES,
                   "peak live activation bytes of an inference forward, input included, parameters and buffers "
                   "excluded")
     PEAK_MODULE = ("peak_module", "Peak at", Unit.TEXT, "module running when the peak was reached")

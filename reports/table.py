@@ -154,7 +154,7 @@ def analysis_text(analysis: Analysis, depth: int | None = 3, *, own: bool = Fals
         "",
         tree_table(analysis, depth, own=own),
         "",
-        _wrap(f"{Column.PEAK_BYTES.title} live activations (inference): {Column.PEAK_BYTES.human(totals.peak_bytes)}"
+        _wrap(f"{Column.PEAK_BYTES.title} (live activations): {Column.PEAK_BYTES.human(totals.peak_bytes)}"
               f" in {totals.peak_module or ROOT_LABEL}"
               + (f" ({Column.CPU_PEAK_BYTES.title} {Column.CPU_PEAK_BYTES.human(totals.workspace_peak_bytes)} in "
                  f"{totals.workspace_module or ROOT_LABEL}, with convolution scratch space)"

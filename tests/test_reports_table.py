@@ -44,7 +44,7 @@ def test_align_pads_columns() -> None:
 def test_comparison_tables(b0_analysis: Analysis) -> None:
     text = summary_text(summary_frame([b0_analysis]))
     assert text.splitlines()[0].split() == ["Model", "Input", "Params", "MACs", "FLOPs", "Activations", "Training",
-                                            "Peak"]
+                                            "Inference", "peak"]
     assert "385.81M" in text
     stages = frame_text(stage_comparison([b0_analysis], Column.MACS), Column.MACS)
     assert stages.splitlines()[2].split() == ["stem", "10.84M"]

@@ -58,7 +58,7 @@ def test_conventions_define_mac_flop_and_every_memory_column() -> None:
     terms = dict(conventions("float32"))
     assert "multiply-accumulate" in terms["MACs"]
     assert "2·MACs" in terms["FLOPs"]
-    for title in ("Output", "Saved", "Activations", "Training", "Peak"):
+    for title in ("Output", "Saved", "Activations", "Training", "Inference peak"):
         assert f"{title} (float32)" in terms
 
 

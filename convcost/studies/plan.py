@@ -565,7 +565,7 @@ def plan_chart(rows: pd.DataFrame, title: str) -> Figure:
         budget = rows["budget_bytes"].dropna()
         if not budget.empty:
             axes.axhline(budget.iloc[0], color="black", linewidth=1.5,
-                         label=f"budget {human_bytes(budget.iloc[0], compact=True)}")
+                         label=f"budget {human_bytes(budget.iloc[0])}")
         axes.set_xscale("log", base=2)
         axes.set_xticks(sorted(set(rows["batch"])), [str(b) for b in sorted(set(rows["batch"]))])
         axes.xaxis.set_minor_formatter(NullFormatter())

@@ -327,7 +327,7 @@ def swish_chart(variants: pd.DataFrame, title: str) -> Figure:
         series = {"activation modules": list(variants["activation_saved_bytes"]),
                   "whole model": list(variants["training_bytes"])}
         for bars, heights in zip(grouped_bars(axes, list(variants["variant"]), series), series.values(), strict=True):
-            axes.bar_label(bars, [human_bytes(height, compact=True) for height in heights], fontsize=SMALL)
+            axes.bar_label(bars, [human_bytes(height) for height in heights], fontsize=SMALL)  # as the tables show it
         axes.set_xlabel("activation")
         axes.set_ylabel("bytes saved for backward")
         axis_units(axes, "y", Unit.BYTES, log=False)
