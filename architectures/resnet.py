@@ -104,7 +104,9 @@ def _register(name: str, stages: tuple[ResNetStage, ...], stem: Literal["imagene
     def build(**changes: object) -> ResNet:
         return ResNet(stages, stem=stem, **{**overrides, **changes})  # type: ignore[arg-type]
 
-    register_model(name, build, family="resnet", resolution=resolution, published=PUBLISHED.get(name, ()),
+    # a CIFAR network (32 px, 10 classes) is a family of its own: set beside ImageNet ResNets it is no baseline
+    family = "resnet" if stem == "imagenet" else "resnet_cifar"
+    register_model(name, build, family=family, resolution=resolution, published=PUBLISHED.get(name, ()),
                    overrides=overrides)
 
 
