@@ -98,6 +98,7 @@
           button.setAttribute("aria-expanded", expanded ? "true" : "false");
           button.setAttribute("aria-label", (expanded ? "collapse " : "expand ") + (names[i] || "(root)"));
           button.textContent = expanded ? "\u25BE" : "\u25B8";
+          if (keep) { button.disabled = true; button.title = "clear the filter to open or close modules"; }
           first.appendChild(button);
         } else {
           var spacer = document.createElement("span");
