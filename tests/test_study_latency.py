@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 
+import pandas as pd
 import pytest
 
 from convcost.analyzer import analyze
@@ -16,7 +17,7 @@ from convcost.architectures import create_model
 from convcost.cli.app import main
 from convcost.reports.columns import Column
 from convcost.reports.frames import summary_frame
-from convcost.studies.latency import LatencyStudy, latency_section
+from convcost.studies.latency import LatencyStudy, _memory_bound_sentence, latency_section
 
 MODEL = "mobilenet_v2_035"
 
@@ -107,3 +108,12 @@ def test_the_report_profiles_every_model_alone() -> None:
     study = get_study("latency")
     assert [job for job in study.jobs(study.report_settings()) if job.isolated] == [
         MachineJob(), *(ProfileJob(model, 5, 2) for model in list_models())]
+
+
+def test_the_time_share_sentence_says_what_the_table_shows() -> None:
+    classes = pd.DataFrame([
+        ("a", "depthwise", 0.30, 0.05), ("a", "elementwise", 0.40, 0.02), ("a", "pointwise", 0.30, 0.93),
+        ("b", "depthwise", 0.01, 0.05), ("b", "elementwise", 0.40, 0.02), ("b", "pointwise", 0.59, 0.93),
+    ], columns=["model", "kernel_class", "time_share", "flops_share"])
+    assert _memory_bound_sentence(classes).startswith(" In 1 of 2 measured models, depthwise convolutions")
+    assert _memory_bound_sentence(classes[classes["kernel_class"] == "pointwise"]) == ""

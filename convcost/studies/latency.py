@@ -203,9 +203,7 @@ def latency_section(study: LatencyStudy) -> Section:
         "Latency ms: median of the hook-free runs; Latency IQR ms: their interquartile range. Times are measurements "
         "on this machine, which may be shared: they move from run to run, while the counts beside them are exact.",
         "Time share: a kernel class's (or stage's) share of the modules' own times; FLOPs share: its share of the "
-        "FLOPs. Depthwise convolutions and elementwise layers (batch norm, activations, squeeze-excite's pooling and "
-        "scale, residual adds) take a larger share of the time than of the FLOPs: they move many bytes per FLOP "
-        "and each call has a fixed cost.",
+        "FLOPs." + _memory_bound_sentence(classes),
     ]
     tables = [Table("Time share against FLOPs share by kernel class", classes),
               Table("Time share against FLOPs share by stage", parts),
@@ -258,6 +256,20 @@ def _model_frame(study: LatencyStudy) -> pd.DataFrame:
                                        Column.LATENCY_IQR.key, "runs", Column.PREDICTED_LATENCY.key,
                                        "prediction_error", Column.MACS.key, Column.FLOPS.key, "gflops_per_s",
                                        "layer_sum_ms", "roofline_bound_ms", "roofline_efficiency"])
+
+
+def _memory_bound_sentence(classes: pd.DataFrame) -> str:
+    """How many of the measured models spend a larger share of their time than of their FLOPs in depthwise
+    convolutions and in elementwise layers (read off the table, so the sentence says what this run shows)."""
+    kinds = (KernelClass.DEPTHWISE.value, KernelClass.ELEMENTWISE.value)
+    rows = classes[classes["kernel_class"].isin(kinds) & (classes["flops_share"] > 0)]
+    if rows.empty:
+        return ""
+    larger = rows.groupby("model")[["time_share", "flops_share"]].apply(
+        lambda group: bool((group["time_share"] > group["flops_share"]).all()))
+    return (f" In {int(larger.sum())} of {len(larger)} measured models, depthwise convolutions and elementwise layers "
+            "(batch norm, activations, squeeze-excite's pooling and scale, residual adds) take a larger share of the "
+            "time than of the FLOPs (the table above): they move many bytes per FLOP and each call has a fixed cost.")
 
 
 def _class_frame(study: LatencyStudy) -> pd.DataFrame:
