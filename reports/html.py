@@ -24,7 +24,7 @@ from markupsafe import Markup
 from convcost.analyzer import Analysis
 
 from .charts import RenderedChart
-from .columns import Column, conventions
+from .columns import Column, column, conventions
 from .display import display_frame, display_row
 from .frames import ROOT_LABEL
 from .overview import overview
@@ -160,8 +160,10 @@ def table_html(frame: pd.DataFrame, *, compact: bool = False, footer: Mapping[st
              for text, value, is_number in zip(texts, values, numeric, strict=True)]
             for texts, values in zip(shown.itertuples(index=False, name=None),
                                      raw.itertuples(index=False, name=None), strict=True)]
+    meanings = [spec.meaning if (spec := column(str(key))) is not None else "" for key in raw.columns]
     html = _ENVIRONMENT.get_template("table.html.j2").render(
-        headers=list(shown.columns), rows=rows, kinds=["n" if is_number else "t" for is_number in numeric],
+        headers=list(shown.columns), meanings=meanings, rows=rows,
+        kinds=["n" if is_number else "t" for is_number in numeric],
         classes=["data", "sortable", *(["compact"] if compact else [])],
         footer=display_row(frame, footer) if footer else None)
     return Markup(html)

@@ -76,6 +76,7 @@ def test_table_cells_carry_raw_values() -> None:
     assert '<td class="n" data-v="999999999">1.00G</td>' in html
     assert '<td class="n" data-v="1032192">0.98 MiB</td>' in html and '<td class="n"></td>' in html
     assert "data-v" not in html.split("<tbody>")[1].split("</td>")[0]  # text cells sort by their text
+    assert '<th class="n" title="multiply-accumulates of every convolution' in html  # a header says what it counts
 
 
 def _published(rows: list[tuple]) -> pd.DataFrame:
