@@ -239,8 +239,10 @@ def write_report(analyses: Sequence[Analysis], directory: Path, *, title: str = 
         write_bytes(directory / "charts" / f"{chart.name}.svg", chart.svg)
     for view in made:
         stem = stems[view.analysis.model]
-        own = replace(view, chart=drawn.model_charts.get(view.analysis.model),
-                      files={"CSV": f"{stem}.csv", "JSON": f"{stem}.json"})
+        chart = drawn.model_charts.get(view.analysis.model)
+        chart_files = {} if chart is None else {"chart PNG": f"../charts/{chart.name}.png",
+                                                "chart SVG": f"../charts/{chart.name}.svg"}
+        own = replace(view, chart=chart, files={"CSV": f"{stem}.csv", "JSON": f"{stem}.json", **chart_files})
         write_text(directory / "models" / f"{stem}.html", render_model_page(own, title, "../index.html"))
 
     page = Page(

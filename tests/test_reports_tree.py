@@ -66,6 +66,7 @@ def test_report_links_each_model_page(two_models: list[Analysis], tmp_path) -> N
         assert f'href="models/{stem}.html"' in html
         page = (tmp_path / "models" / f"{stem}.html").read_text()
         assert 'href="../index.html"' in page and f'href="{stem}.csv"' in page and 'class="tree-table"' in page
+        assert f'href="../charts/stages-{stem}.png"' in page and (tmp_path / "charts" / f"stages-{stem}.png").exists()
     assert 'class="tree-table"' not in html  # the index lists the models; their trees are on their pages
 
 

@@ -133,6 +133,11 @@
       filterText = event.target.value.trim().toLowerCase();
       draw();
     });
+    window.addEventListener("beforeprint", function () {  // a printed tree shows every module
+      if (filterText) return;
+      open = rows.map(function () { return true; });
+      draw();
+    });
     holder.querySelectorAll("button[data-open]").forEach(function (button) {
       button.addEventListener("click", function () {
         var all = button.getAttribute("data-open") === "all";
