@@ -239,10 +239,10 @@ def write_report(analyses: Sequence[Analysis], directory: Path, *, title: str = 
         write_bytes(directory / "charts" / f"{chart.name}.svg", chart.svg)
     for view in made:
         stem = stems[view.analysis.model]
-        chart = drawn.model_charts.get(view.analysis.model)
-        chart_files = {} if chart is None else {"chart PNG": f"../charts/{chart.name}.png",
-                                                "chart SVG": f"../charts/{chart.name}.svg"}
-        own = replace(view, chart=chart, files={"CSV": f"{stem}.csv", "JSON": f"{stem}.json", **chart_files})
+        stage_chart = drawn.model_charts.get(view.analysis.model)
+        chart_files = {} if stage_chart is None else {"chart PNG": f"../charts/{stage_chart.name}.png",
+                                                      "chart SVG": f"../charts/{stage_chart.name}.svg"}
+        own = replace(view, chart=stage_chart, files={"CSV": f"{stem}.csv", "JSON": f"{stem}.json", **chart_files})
         write_text(directory / "models" / f"{stem}.html", render_model_page(own, title, "../index.html"))
 
     page = Page(
