@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .allocator import allocator_mode
 from .analysis import Analysis
 from .kernel_class import KernelClass, layer_class
 from .machine_cache import cache_folder, cached, machine_key
@@ -180,9 +181,11 @@ def cache_path() -> Path:
 
 
 def cache_key(roofline: Roofline, threads: int, processor: str) -> str:
-    """The cache key of a fit: the machine, threads, torch version, the micro-benchmark set and the roofline."""
+    """The cache key of a fit: the machine, threads, torch version, the micro-benchmark set, the roofline and the
+    allocator mode (:mod:`~convcost.analyzer.allocator`: a fit is only good for timings under the same one)."""
     return machine_key(processor, threads, roofline.device, f"micro-benchmarks {microbenchmark_digest()}",
-                       f"{roofline.peak_gflops:.6g} GFLOP/s {roofline.bandwidth_gbs:.6g} GB/s")
+                       f"{roofline.peak_gflops:.6g} GFLOP/s {roofline.bandwidth_gbs:.6g} GB/s",
+                       f"allocator {allocator_mode()}")
 
 
 def _fit_class(kernel: KernelClass, samples: list[LayerSample], roofline: Roofline, call_ms: float) -> ClassFit:

@@ -17,6 +17,7 @@ import time
 from torch import nn
 
 from convcost import analyze, create_model, list_models, model_info
+from convcost.analyzer.allocator import keep_freed_memory
 from convcost.analyzer.latency_model import fit_latency_model
 from convcost.analyzer.microbench import microbenchmarks, module_call_ms, run_microbenchmarks
 from convcost.analyzer.profiling import profile
@@ -52,6 +53,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10, help="timed runs per profile (default: 10)")
     parser.add_argument("--threads", type=int, default=None, help="intra-op threads (default: torch's)")
     args = parser.parse_args()
+    print(f"allocator: {keep_freed_memory()} (the fit and every profile under it, as convcost's commands time)")
     with intra_op_threads(args.threads) as threads:
         started = time.perf_counter()
         roofline = measure_roofline("cpu")

@@ -61,6 +61,7 @@ MEASURING: frozenset[str] = frozenset({
     "convcost.analyzer.microbench",  # single-layer timings
     "convcost.analyzer.latency_model",  # fitted on the micro-benchmarks
     "convcost.analyzer.machine_cache",  # where measured figures are kept
+    "convcost.analyzer.allocator",  # changes how the process reuses memory, for timing
 })
 #: Data modules under a :data:`MEASURING` package that reports may read (the engines' names and count records; the
 #: package itself only exports names lazily).

@@ -61,9 +61,13 @@ class ProfileJob:
         return True
 
     def run(self) -> Profile:
-        """Profile the model (without a roofline: a study sets one beside it)."""
+        """Profile the model (without a roofline: a study sets one beside it), with freed memory kept for reuse as
+        the latency model's fit had it (:func:`~convcost.analyzer.allocator.keep_freed_memory`)."""
+        from convcost.analyzer.allocator import keep_freed_memory
         from convcost.analyzer.profiling import profile
         from convcost.architectures import create_model, model_info
+
+        keep_freed_memory()
 
         side = model_info(self.model).resolution
         return profile(create_model(self.model, device="meta", **dict(self.overrides)), (1, 3, side, side),
@@ -80,7 +84,9 @@ class MachineJob:
         return True
 
     def run(self) -> tuple[Roofline, LatencyModel | None]:
-        """:func:`~convcost.analyzer.timed.machine_models`."""
+        """:func:`~convcost.analyzer.timed.machine_models`, with freed memory kept for reuse as the profiles have it."""
+        from convcost.analyzer.allocator import keep_freed_memory
         from convcost.analyzer.timed import machine_models
 
+        keep_freed_memory()
         return machine_models()

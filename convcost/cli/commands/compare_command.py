@@ -56,8 +56,10 @@ def _measured(module: Any, inputs: Any, analysis: Any, args: argparse.Namespace)
     counts of ``analysis`` when they are of its inference forward in float32."""
     import torch
 
+    from convcost.analyzer.allocator import keep_freed_memory
     from convcost.analyzer.timed import measure_time
 
+    keep_freed_memory()  # this command's process times: the fit and the measurement under one allocator
     dtype = getattr(torch, args.dtype or "float32")
     reusable = analysis if (analysis.training is None and analysis.engine == EngineName.DISPATCH
                             and analysis.dtype == str(dtype).removeprefix("torch.")) else None
