@@ -28,10 +28,8 @@ class Column(Enum):
     SOURCE = ("source", "Source", Unit.TEXT, "where a published figure comes from")
     TOP1 = ("top1", "Top-1 %", Unit.PERCENT, "published ImageNet top-1 accuracy, in percent")
     NOTE = ("note", "Note", Unit.TEXT, "how to read a published figure")
-    TOP1_SOURCE = ("top1_source", "Top-1 source", Unit.TEXT, "where the top-1 accuracy was published")
     PUBLISHED_MACS = ("published_macs", "Published MACs", Unit.COUNT,
                       "MACs a paper or torchvision's weights metadata publishes for the model at the same resolution")
-    PUBLISHED_SOURCE = ("published_source", "Published source", Unit.TEXT, "where the published MACs come from")
     MACS_CHANGE = ("macs_vs_published", "MACs Δ vs published", Unit.CHANGE,
                    "counted MACs against the published figure (+1.0% = counted 1% more); papers round their figures")
     MACS_VS_SMALLEST = ("macs_vs_smallest", "MACs × family's smallest", Unit.RATIO,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from convcost.analyzer import Analysis, ConvKind
+from convcost.analyzer.naming import ancestors
 
 from .columns import Column
 from .frames import ROOT_LABEL, layer_frame
@@ -52,17 +53,7 @@ def _type_text(row: Mapping[Hashable, Any]) -> str:
 def _parents(names: list[str]) -> list[int]:
     """For each dotted name, the row of the nearest module above it (-1 for the root)."""
     index = {name: i for i, name in enumerate(names)}
-    parents = []
-    for name in names:
-        parent = -1
-        parts = name.split(".") if name else []
-        for cut in range(len(parts) - 1, -1, -1):
-            above = ".".join(parts[:cut])
-            if above in index:
-                parent = index[above]
-                break
-        parents.append(parent)
-    return parents
+    return [next((index[above] for above in ancestors(name)[1:] if above in index), -1) for name in names]
 
 
 def layer_tree(analysis: Analysis) -> dict[str, Any]:
