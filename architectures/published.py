@@ -45,5 +45,7 @@ PUBLISHED: dict[str, tuple[F, ...]] = {
     "se_resnet50": (F("SENet paper (Hu 2018)", 224, 28.1e6, 3.87e9, None,
                       "original layout; about 2.5M extra params (about 10%); r=16"),
                     F("timm results", 224, 28088024, None, None,
-                      "v1.5 layout; timm reports 4.11 GMACs incl. batch norm")),
+                      "v1.5 layout; timm reports 4.11 GMACs incl. batch norm"),
+                    F("official SENet README (hujie-frank/SENet)", 224, None, None, 77.63,
+                      "released Caffe model, original layout; top-1 error 22.37%, center 224 crop")),
 }

@@ -252,6 +252,12 @@ _SUFFIX_UNITS: dict[str, tuple[Unit, str]] = {
 }
 
 
+#: Words of a field name that make its numbers counts (K/M/G on a page, exact in files); a column named
+#: after a counting tool holds that tool's count.
+_COUNT_WORDS = frozenset({"macs", "flops", "params", "parameters", "total", "difference", "elements",
+                          "paper", "convcost", "fvcore", "flopcounter", "thop", "ptflops", "torchinfo", "torchvision"})
+
+
 class Derived(NamedTuple):
     """The title and unit of a column outside the vocabulary, read from its field name."""
 
@@ -262,7 +268,7 @@ class Derived(NamedTuple):
 def derived(key: str, numeric: bool) -> Derived:
     """A title and unit for field ``key`` (a study's own column), by the naming rules of the vocabulary.
 
-    ``pair_macs`` → ``Pair MACs`` (an exact integer), ``standard_latency_ms`` → ``Standard latency (ms)``,
+    ``pair_macs`` → ``Pair MACs`` (a count: ``1.45M``), ``standard_latency_ms`` → ``Standard latency (ms)``,
     ``macs_ratio`` → ``MACs ratio (×)``, ``time_share`` → ``Time share (%)``, ``fixed_bytes`` → ``Fixed bytes``
     (binary units), ``gflops_per_s`` → ``GFLOP/s``, ``of_flops`` → ``× FLOPs``; other numbers are plain.
     """
@@ -281,6 +287,8 @@ def derived(key: str, numeric: bool) -> Derived:
             words = words[:-1]
     elif numeric and "bytes" in words:
         unit = Unit.BYTES
+    elif numeric and _COUNT_WORDS & {word.lower() for word in words}:
+        unit = Unit.COUNT
     text = " ".join(_WORDS.get(word.lower(), word) for word in words).replace(" per s", "/s")
     if text.startswith("GFLOP/s"):
         unit = Unit.FLOAT

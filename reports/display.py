@@ -50,8 +50,9 @@ class ColumnFormat(NamedTuple):
     numeric: bool
 
 
-def _formats(frame: pd.DataFrame, unit_column: Column | None) -> list[ColumnFormat]:
-    """The format of every column of ``frame`` (whose index is already a column)."""
+def _formats(frame: pd.DataFrame, unit_column: Column | None, exact_counts: bool = False) -> list[ColumnFormat]:
+    """The format of every column of ``frame`` (whose index is already a column); with ``exact_counts``, count
+    columns outside the vocabulary keep their exact integers."""
     formats: list[ColumnFormat] = []
     for position, key in enumerate(frame.columns):
         spec = column(str(key))
@@ -63,6 +64,8 @@ def _formats(frame: pd.DataFrame, unit_column: Column | None) -> list[ColumnForm
             formats.append(ColumnFormat(str(key), unit_column.human, unit_column.is_numeric))
         else:
             title, unit = derived(str(key), is_number)
+            if exact_counts and unit is Unit.COUNT:
+                unit = Unit.FLOAT
             formats.append(ColumnFormat(title, partial(_derived_text, unit), unit in NUMERIC_UNITS))
     return formats
 
@@ -71,12 +74,14 @@ def _cell(text: Callable[[Any], str], value: Any) -> str:
     return "" if _missing(value) else printable(text(value))
 
 
-def display_frame(frame: pd.DataFrame, unit_column: Column | None = None) -> tuple[pd.DataFrame, list[bool]]:
+def display_frame(frame: pd.DataFrame, unit_column: Column | None = None,
+                  exact_counts: bool = False) -> tuple[pd.DataFrame, list[bool]]:
     """``frame`` as strings for a reader, and which columns are numeric (to right-align).
 
     Vocabulary columns (:mod:`convcost.reports.columns` keys) take human units and their titles; other
-    columns whose key ends in ``_bytes`` binary units; other integers get thousands separators
-    and floats four significant digits. A named index becomes the first column.
+    columns take the title and unit their key's words give (:func:`convcost.reports.columns.derived`): counts
+    in K/M/G (with ``exact_counts``, as exact integers), ``bytes`` in binary units, other integers with
+    thousands separators. A named index becomes the first column.
 
     Args:
         unit_column: the column whose unit every other numeric column takes (for frames whose
@@ -84,7 +89,7 @@ def display_frame(frame: pd.DataFrame, unit_column: Column | None = None) -> tup
     """
     if frame.index.name is not None:
         frame = frame.reset_index()
-    formats = _formats(frame, unit_column)
+    formats = _formats(frame, unit_column, exact_counts)
     cells = {position: [_cell(text, value) for value in frame.iloc[:, position].tolist()]
              for position, (_, text, _) in enumerate(formats)}
     shown = pd.DataFrame(cells, columns=range(len(formats)))
@@ -92,7 +97,8 @@ def display_frame(frame: pd.DataFrame, unit_column: Column | None = None) -> tup
     return shown, [numeric for _, _, numeric in formats]
 
 
-def display_row(frame: pd.DataFrame, row: Mapping[str, Any], unit_column: Column | None = None) -> list[str]:
+def display_row(frame: pd.DataFrame, row: Mapping[str, Any], unit_column: Column | None = None,
+                exact_counts: bool = False) -> list[str]:
     """A row of values keyed like ``frame``'s columns (a total row), formatted as those columns are.
 
     Columns the row does not name are left empty.
@@ -100,4 +106,4 @@ def display_row(frame: pd.DataFrame, row: Mapping[str, Any], unit_column: Column
     if frame.index.name is not None:
         frame = frame.reset_index()
     return [_cell(text, row[key]) if key in row else ""
-            for key, (_, text, _) in zip(frame.columns, _formats(frame, unit_column), strict=True)]
+            for key, (_, text, _) in zip(frame.columns, _formats(frame, unit_column, exact_counts), strict=True)]

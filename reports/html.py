@@ -130,6 +130,14 @@ class Cell:
     text: str
     raw: float | int | None
 
+    @property
+    def exact(self) -> str | None:
+        """The exact integer, for a hover, when the text rounds it (``5.29M`` of ``5,288,548``)."""
+        if not isinstance(self.raw, int) or abs(self.raw) < 1000:
+            return None
+        exact = f"{self.raw:,}"
+        return None if exact == self.text else exact
+
 
 def versions() -> dict[str, str]:
     """Versions of Python and the packages that produced a report (``not installed`` when absent)."""

@@ -1,15 +1,24 @@
-"""Small helpers for the prose of report sections: exact figures with their unit, ranges, lists."""
+"""Small helpers for the prose of report sections: figures in the tables' units, ranges, lists.
+
+Prose writes a count or a size as the tables beside it show it (``5.29M``, ``1.93 GiB``), so a figure in the
+text is found in a table as written; the CSV and JSON files hold the exact integers.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .units import human_bytes, human_change, human_ms
+from .units import human_bytes, human_change, human_count, human_ms
 
 
 def bytes_text(value: int) -> str:
-    """``2069696448`` → ``2,069,696,448 B (1.93 GiB)``."""
-    return f"{value:,} B ({human_bytes(value)})"
+    """Bytes as the tables show them: ``2069696448`` → ``1.93 GiB``."""
+    return human_bytes(value)
+
+
+def count_text(value: int) -> str:
+    """A count (parameters, MACs, FLOPs) as the tables show it: ``5288548`` → ``5.29M``; below 1000 as is."""
+    return human_count(value)
 
 
 def span(values: Sequence[float]) -> str:

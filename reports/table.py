@@ -169,13 +169,14 @@ def analysis_text(analysis: Analysis, depth: int | None = 3, *, own: bool = Fals
 
 def frame_text(frame: pd.DataFrame, unit_column: Column | None = None,
                footer: Mapping[str, Any] | None = None) -> str:
-    """Any frame as an aligned table (see :func:`convcost.reports.display.display_frame` for ``unit_column``).
+    """Any frame as an aligned table (see :func:`convcost.reports.display.display_frame` for ``unit_column``);
+    counts outside the vocabulary stay exact, as a terminal reader comparing tools needs them.
 
     Args:
         footer: a total row keyed like the columns, shown under a second rule.
     """
-    shown, numeric = display_frame(frame, unit_column)
-    rows = [display_row(frame, footer, unit_column)] if footer else []
+    shown, numeric = display_frame(frame, unit_column, exact_counts=True)
+    rows = [display_row(frame, footer, unit_column, exact_counts=True)] if footer else []
     return align(list(shown.columns), shown.values.tolist(), numeric, footer=rows)
 
 

@@ -32,12 +32,14 @@ OPEN_DEPTH = 1
 
 @dataclass(frozen=True)
 class TreeColumn:
-    """A column header of the tree: title, unit (in words) and whether it sorts as a number."""
+    """A column header of the tree: title, unit (in words), whether it sorts as a number, and whether its
+    cells round an integer (a count or bytes) that a hover shows exactly."""
 
     key: str
     title: str
     meaning: str
     numeric: bool
+    exact: bool = False
 
 
 def _share(part: int, whole: int) -> float:
@@ -81,7 +83,8 @@ def layer_tree(analysis: Analysis) -> dict[str, Any]:
         rows.append([parent, int(record[Column.DEPTH.key]), name.rsplit(".", 1)[-1] if name else ROOT_LABEL,
                      cells, raw])
     header = [TreeColumn(Column.NAME.key, "Module", "the module's attribute name; its dotted name on hover", False),
-              *(TreeColumn(c.key, c.title, c.meaning, c.is_numeric) for c in columns)]
+              *(TreeColumn(c.key, c.title, c.meaning, c.is_numeric, c.unit in (Unit.COUNT, Unit.BYTES))
+                for c in columns)]
     return {"columns": [vars(column) for column in header], "rows": rows, "names": names,
             "open_depth": OPEN_DEPTH}
 

@@ -12,6 +12,7 @@ import pandas as pd
 from convcost.analyzer import ALL, Analysis, Verdict
 
 from .columns import Column
+from .prose import count_text
 from .sections import Table
 
 
@@ -59,8 +60,8 @@ def sentences(verdict: Verdict) -> tuple[str, ...]:
     elif verdict.engines_not_run:
         said.append(f"One engine ran; with --engine {ALL}, {_names(list(verdict.engines_not_run))} count every "
                     "module too and every module where they differ is listed.")
-    said.append(f"{verdict.compared_share:.1%} of the MACs ({verdict.compared_macs:,} of {verdict.total_macs:,}) "
-                "were counted a second way.")
+    said.append(f"{verdict.compared_share:.1%} of the MACs ({count_text(verdict.compared_macs)} of "
+                f"{count_text(verdict.total_macs)}) were counted a second way.")
     return tuple(said)
 
 

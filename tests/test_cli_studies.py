@@ -121,9 +121,9 @@ def test_plan_efficientnet_b6_at_512(capsys) -> None:
     code, out, _ = run_cli(capsys, "plan", "efficientnet_b6", "--resolution", "512", "--budget", "16GiB")
     assert code == 0
     text = " ".join(out.split())
-    assert "517,386,712 B (493.42 MiB) with sgd" in text
-    assert "Within 17,179,869,184 B (16.00 GiB) the largest batch is 8 with sgd (the estimate would allow 8)." in text
-    assert "batch 24 needs 50,141,277,584 B (46.70 GiB) with sgd, 2.92× the budget, so it does not fit" in text
+    assert "493.42 MiB with sgd" in text
+    assert "Within 16.00 GiB the largest batch is 8 with sgd (the estimate would allow 8)." in text
+    assert "batch 24 needs 46.70 GiB with sgd, 2.92× the budget, so it does not fit" in text
     rows = {line.split()[1]: line.split() for line in out.splitlines() if line.startswith("sgd ")}
     assert rows["8"][4] == "yes" and rows["24"][4] == "no" and rows["24"][3] == "GiB"
     assert " ".join(rows["24"][5:8]) == "backward of head.act"

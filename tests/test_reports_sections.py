@@ -49,9 +49,12 @@ def test_display_units_by_key() -> None:
                           "fits": [True], "share_of_extra_params": [0.25]})
     shown, _ = display_frame(study)
     assert dict(zip(shown.columns, shown.iloc[0], strict=True)) == {
-        "Pair MACs": "1,450,000", "Time share (%)": "62.4%", "Prediction error (%)": "-11.3%",
+        "Pair MACs": "1.45M", "Time share (%)": "62.4%", "Prediction error (%)": "-11.3%",
         "Standard latency (ms)": "13.3", "GFLOP/s": "5.09", "× MACs": "2.08×", "Fits": "yes",
         "Share of extra params (%)": "25.0%"}
+    # a terminal keeps counts outside the vocabulary exact
+    exact, _ = display_frame(study, exact_counts=True)
+    assert exact["Pair MACs"].tolist() == ["1,450,000"]
 
 
 def test_section_text_has_title_total_row_notes_and_tables() -> None:

@@ -73,9 +73,10 @@ def test_report_links_each_model_page(two_models: list[Analysis], tmp_path) -> N
 def test_table_cells_carry_raw_values() -> None:
     frame = pd.DataFrame({"model": ["a", "b"], "macs": [1_450, 999_999_999], "peak_bytes": [1_032_192, None]})
     html = str(table_html(frame))
-    assert '<td class="n" data-v="1450">1.45K</td>' in html
-    assert '<td class="n" data-v="999999999">1.00G</td>' in html
-    assert '<td class="n" data-v="1032192">0.98 MiB</td>' in html and '<td class="n"></td>' in html
+    # a rounded count or size shows its exact integer on hover
+    assert '<td class="n" data-v="1450" title="1,450">1.45K</td>' in html
+    assert '<td class="n" data-v="999999999" title="999,999,999">1.00G</td>' in html
+    assert '<td class="n" data-v="1032192" title="1,032,192">0.98 MiB</td>' in html and '<td class="n"></td>' in html
     assert "data-v" not in html.split("<tbody>")[1].split("</td>")[0]  # text cells sort by their text
     assert '<th class="n" title="multiply-accumulates of every convolution' in html  # a header says what it counts
 

@@ -114,10 +114,10 @@ def test_plan_section(study_of) -> None:
     section = plan_section(study_of("plan"))
     assert section.title == "Training memory plan: efficientnet_b6 at 512 px"
     for needle in ("counted exactly", "The peak (Total bytes) is affine in the batch",
-                   "517,386,712 B (493.42 MiB) with sgd, 689,549,528 B (657.61 MiB) with adam",
-                   "Within 17,179,869,184 B (16.00 GiB) the largest batch is 8 with sgd, 8 with adam "
+                   "493.42 MiB with sgd, 657.61 MiB with adam",
+                   "Within 16.00 GiB the largest batch is 8 with sgd, 8 with adam "
                    "(the estimate would allow 8, 7)",
-                   "batch 24 runs out of memory on a 16 GB V100: here batch 24 needs 50,141,277,584 B (46.70 GiB) "
+                   "batch 24 runs out of memory on a 16 GB V100: here batch 24 needs 46.70 GiB "
                    "with sgd, 2.92× the budget, so it does not fit"):
         assert needle in section.intro, needle
     sgd = section.frame[section.frame["optimizer"] == "sgd"].set_index("batch")

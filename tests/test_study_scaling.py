@@ -168,7 +168,7 @@ def test_bad_inputs() -> None:
 def test_scaling_section(study_of) -> None:
     section = scaling_section(study_of("scaling"))
     assert section.title == "Scaling: EfficientNet B0–B7 against the compound-scaling law"
-    for needle in ("97.8× the MACs of efficientnet_b0 (37,745,884,192 against 385,814,752)",
+    for needle in ("97.8× the MACs of efficientnet_b0 (37.75G against 385.81M)",
                    "official coefficients predict 89.0×", "2^φ 128×", "repeats rounded up 1.12×",
                    "channels rounded to multiples of 8 1.00×", "The largest single effect is repeats rounded up "
                    "(1.34× for efficientnet_b1)", "measured MACs of 8 of 8 models exactly"):
@@ -180,7 +180,9 @@ def test_scaling_section(study_of) -> None:
     assert frame.loc["efficientnet_b7", "backward_macs"] == 2 * 37_745_884_192 - 3 * 64 * 9 * 300 * 300
     assert (frame.loc["efficientnet_b0", "training_flops"], frame.loc["efficientnet_b7", "training_flops"]) == (
         2_464_552_650, 233_393_255_603)
-    assert "the step peaks at 4,146,485,012 B (3.86 GiB), 34.6× efficientnet_b0's 119,918,832 B" in section.intro
+    assert "the step peaks at 3.86 GiB, 34.6× efficientnet_b0's 114.36 MiB" in section.intro
+    peaks = frame["training_peak_bytes"]
+    assert (peaks["efficientnet_b0"], peaks["efficientnet_b7"]) == (119_918_832, 4_146_485_012)
     ((caption, growth),) = ((table.caption, table.frame) for table in section.tables)
     assert "Growth of each part" in caption
     assert list(growth.columns) == ["model", "law_growth", "stem_growth", "blocks_growth", "se_growth", "head_growth",

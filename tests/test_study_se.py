@@ -94,6 +94,7 @@ def test_dataframe_rows_and_shares() -> None:
     assert len(frame) == (4 + 1) + (7 + 1)
     whole = frame[frame["module"] == ""]
     assert list(whole["extra_params"]) == [2_530_992, 636_540]
+    assert list(whole["extra_macs"]) == [2_514_944, 627_200]
     assert list(whole["share_of_extra_params"]) == [1.0, 1.0]
     assert {"extra_macs", "extra_flops", "extra_training_bytes", "base_model", "se_model"} <= set(frame.columns)
 
@@ -108,10 +109,10 @@ def test_compare_se_rejects_different_inputs() -> None:
 
 def test_se_section(study_of) -> None:
     section = se_section(study_of("se"))
-    for needle in ("se_resnet50 over resnet50: +2,530,992 parameters (+9.9%), 62.4% of them in the final stage "
-                   "(stages.3)", "+2,514,944 MACs (+0.062%)", "3.86 → 3.87 GFLOPs", "+0.26%",
-                   "The claim that 96% of SE's extra parameters sit in the final stage does not hold: 1,579,392 of "
-                   "2,530,992, 62.4%", "efficientnet_b0 over efficientnet_b0 se=False: +636,540 parameters"):
+    for needle in ("se_resnet50 over resnet50: +2.53M parameters (+9.9%), 62.4% of them in the final stage "
+                   "(stages.3)", "+2.51M MACs (+0.062%)", "3.86 → 3.87 GFLOPs", "+0.26%",
+                   "The claim that 96% of SE's extra parameters sit in the final stage does not hold: 1.58M of "
+                   "2.53M, 62.4%", "efficientnet_b0 over efficientnet_b0 se=False: +636.54K parameters"):
         assert needle in section.intro, needle
     assert len(section.frame) == (4 + 1) + (7 + 1)
     whole = section.frame[section.frame["module"] == "(whole model)"]

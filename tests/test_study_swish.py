@@ -83,8 +83,8 @@ def test_per_module_saved_bytes() -> None:
 def test_recommendation_is_silu_with_the_reason() -> None:
     pick = study().recommendation
     assert pick.activation == "silu"
-    assert "788,213,248 fewer than swish" in pick.reason
-    assert "the same as memory_efficient_swish, whose step peaks 16,056,320 bytes higher" in pick.reason
+    assert "751.70 MiB fewer than swish" in pick.reason
+    assert "the same as memory_efficient_swish, whose step peaks 15.31 MiB higher" in pick.reason
     assert "native" in pick.reason and "fast" not in pick.reason  # the study measures memory, not time
 
 
@@ -120,10 +120,10 @@ def test_analyses_must_use_the_variant_they_are_given_for() -> None:
 
 def test_swish_section(study_of) -> None:
     section = swish_section(study_of("swish"))
-    assert "swish keeps 1,576,426,496 B (1.47 GiB) in its 49 activation modules (3,610,590,976 B" in section.intro
+    assert "swish keeps 1.47 GiB in its 49 activation modules (3.36 GiB" in section.intro
     assert "Recommendation: silu." in section.intro
     assert section.intro.endswith("the counted saved bytes match to the byte for every variant.")
-    assert section.notes[0].startswith("Why silu: silu keeps 2,822,377,728 bytes for backward; 788,213,248 fewer")
+    assert section.notes[0].startswith("Why silu: silu keeps 2.63 GiB for backward; 751.70 MiB fewer")
     assert list(section.frame["training_bytes"]) == [3_610_590_976, 2_822_377_728, 2_822_377_728]
     modules, checks = (table.frame for table in section.tables)
     assert len(modules) == 49

@@ -36,12 +36,16 @@ def test_training_section(study_of) -> None:
     section = training_section(study_of("training"))
     for needle in ("less the first layer's grad-input, which the image does not need: 20 of 20 models",
                    "right on resnet50, se_resnet50, senet18 (no grouped convolutions)",
-                   "up to 16.9× the true figure (efficientnet_b7: 3,828,892,979,328 FLOPs for 226,164,265,152)",
-                   "The largest step, efficientnet_b7's, peaks at 4,146,485,012 B (3.86 GiB) in the backward of "
+                   "up to 16.9× the true figure (efficientnet_b7: 3.83T FLOPs for 226.16G)",
+                   "The largest step, efficientnet_b7's, peaks at 3.86 GiB in the backward of "
                    "stages.6.3.se."):
         assert needle in section.intro, needle
     frame = section.frame.set_index("model")
     assert len(frame) == 20 and frame.loc["efficientnet_b7", "backward_macs"] == 75_336_248_384
+    # the exact integers behind the prose's rounded figures
+    b7 = frame.loc["efficientnet_b7"]
+    assert (b7["flopcounter_flops"], b7["product_flops"], b7["peak_bytes"]) == (
+        3_828_892_979_328, 226_164_265_152, 4_146_485_012)
     macs_axes, ratio_axes = figure_of(section).axes
     assert macs_axes.get_yscale() == "log"
     assert [bar.get_height() for bar in ratio_axes.patches] == list(frame["flopcounter_ratio"])

@@ -21,7 +21,7 @@ from convcost.analyzer import Analysis
 from convcost.analyzer.conventions import CONVENTIONS, Convention, ReconciliationRow, convention_total, explain
 from convcost.reports.chart_style import PALETTE, SMALL, chart_style, legend_outside, new_figure, set_caption
 from convcost.reports.charts import ChartJob, axis_units
-from convcost.reports.prose import names, verb
+from convcost.reports.prose import count_text, names, verb
 from convcost.reports.reconciliation import reconciliation_frame
 from convcost.reports.sections import Section, Table
 from convcost.reports.units import Unit, human_count, shape_text
@@ -151,19 +151,20 @@ def conventions_section(study: ConventionsStudy) -> Section:
     ops = study.ops_dataframe()
     only_macs = [t.tool for t in study.totals if t.total == study.macs]
     double = [t.tool for t in study.totals if t.total == 2 * study.macs]
-    totals = "; ".join(f"{t.tool} {t.total:,}" for t in study.totals)
+    totals = "; ".join(f"{t.tool} {count_text(t.total)}" for t in study.totals)
     intro = (
         f"The same network, {study.model} with input {shape_text(study.input_shape)}, counted under the rules of "
         f"{len(study.totals)} conventions, each recomputed exactly from convcost's own per-operator counts: {totals}. "
         "They differ in which operators they count and in whether a multiply-add is one unit or two."
     )
     if only_macs:
-        intro += f" {names(only_macs)} {verb(only_macs)} conv + linear multiply-adds only ({study.macs:,})."
+        intro += f" {names(only_macs)} {verb(only_macs)} conv + linear multiply-adds only ({count_text(study.macs)})."
     if double:
-        intro += f" {names(double)} {verb(double)} 2 per multiply-add and nothing else ({2 * study.macs:,})."
-    intro += (f" convcost counts 2 per multiply-add plus every other operator ({study.flops:,} all-op FLOPs); the "
-              "other tools add some of the remaining operators, each by its own rule. The second table splits every "
-              f"total by operator; convcost explain {study.model} --vs TOOL names the rule behind each number.")
+        intro += f" {names(double)} {verb(double)} 2 per multiply-add and nothing else ({count_text(2 * study.macs)})."
+    intro += (" convcost counts 2 per multiply-add plus every other operator "
+              f"({count_text(study.flops)} all-op FLOPs); the other tools add some of the remaining operators, each "
+              "by its own rule. The second table splits every total by operator; "
+              f"convcost explain {study.model} --vs TOOL names the rule behind each number.")
     tools = [t.tool for t in study.totals]
     title = f"{study.model}, input {shape_text(study.input_shape)}: each convention's total, split by operator"
     return Section(

@@ -401,7 +401,8 @@ def dwsep_section(study: DwsepStudy) -> Section:
     frame = networks[["model", "resolution", "pairs", "separable_params", "standard_params", "params_ratio",
                       "separable_macs", "standard_macs", "macs_ratio", "pairs_macs_ratio"]]
     pairs = study.to_dataframe()
-    textbook, per_pair = pairs.iloc[:1][_TEXTBOOK_COLUMNS], pairs.iloc[1:][_PAIR_COLUMNS].reset_index(drop=True)
+    textbook, per_pair = pairs.iloc[:1][_TEXTBOOK_COLUMNS], (pairs.iloc[1:][_PAIR_COLUMNS].reset_index(drop=True)
+                                                          .rename(columns={"macs_ratio_is_theory": "equals_theory"}))
     book = study.textbook
     every = [pair for network in study.networks for pair in network.pairs]
     exact = sum(pair.macs_ratio_is_theory for pair in every)

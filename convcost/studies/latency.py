@@ -205,7 +205,7 @@ def latency_section(study: LatencyStudy) -> Section:
         "Time share: a kernel class's (or stage's) share of the modules' own times; FLOPs share: its share of the "
         "FLOPs." + _memory_bound_sentence(classes),
     ]
-    tables = [Table("Time share against FLOPs share by kernel class", classes),
+    tables = [Table(CLASS_TABLE, classes),
               Table("Time share against FLOPs share by stage", parts),
               Table("This machine's roofline", pd.DataFrame([{
                   "device": "this machine", "peak_gflops_per_s": roof.peak_gflops,
@@ -258,6 +258,10 @@ def _model_frame(study: LatencyStudy) -> pd.DataFrame:
                                        "layer_sum_ms", "roofline_bound_ms", "roofline_efficiency"])
 
 
+#: Caption of the table of time and FLOPs shares per kernel class.
+CLASS_TABLE = "Time share against FLOPs share by kernel class"
+
+
 def _memory_bound_sentence(classes: pd.DataFrame) -> str:
     """How many of the measured models spend a larger share of their time than of their FLOPs in depthwise
     convolutions and in elementwise layers (read off the table, so the sentence says what this run shows)."""
@@ -269,7 +273,8 @@ def _memory_bound_sentence(classes: pd.DataFrame) -> str:
         lambda group: bool((group["time_share"] > group["flops_share"]).all()))
     return (f" In {int(larger.sum())} of {len(larger)} measured models, depthwise convolutions and elementwise layers "
             "(batch norm, activations, squeeze-excite's pooling and scale, residual adds) take a larger share of the "
-            "time than of the FLOPs (the table above): they move many bytes per FLOP and each call has a fixed cost.")
+            f"time than of the FLOPs (table \"{CLASS_TABLE}\" below): they move many bytes per FLOP and each "
+            "call has a fixed cost.")
 
 
 def _class_frame(study: LatencyStudy) -> pd.DataFrame:

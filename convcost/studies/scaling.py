@@ -50,7 +50,7 @@ from convcost.architectures.efficientnet import B0_HEAD_CHANNELS, B0_STAGES, B0_
 from convcost.architectures.layers import se_channels
 from convcost.reports.chart_style import chart_style, legend_outside, new_figure, set_caption
 from convcost.reports.charts import ChartJob, model_key, short_model
-from convcost.reports.prose import bytes_text
+from convcost.reports.prose import bytes_text, count_text
 from convcost.reports.sections import Section, Table
 from convcost.reports.units import human_ratio
 
@@ -441,7 +441,8 @@ def scaling_section(study: ScalingStudy) -> Section:
         f"Compound scaling (Tan & Le 2019) multiplies depth, width and resolution by α^φ, β^φ and γ^φ "
         f"(α = {study.alpha}, β = {study.beta}, γ = {study.gamma}), so conv MACs should grow as d·w²·r², about "
         f"2^φ since α·β²·γ² = {study.compound_base:.3f}. Measured at native resolution, {last.model} has "
-        f"{human_ratio(last.measured_ratio)} the MACs of {first.model} ({last.macs:,} against {first.macs:,}); its "
+        f"{human_ratio(last.measured_ratio)} the MACs of {first.model} "
+        f"({count_text(last.macs)} against {count_text(first.macs)}); its "
         f"official coefficients predict {human_ratio(last.coefficient_prediction)}, 2^φ "
         f"{human_ratio(last.phi_prediction)} and "
         f"{study.compound_base:.3f}^φ {human_ratio(last.compound_prediction)}. The drift from the coefficient "
@@ -493,9 +494,9 @@ def _training_sentence(first: ScalingRow, last: ScalingRow) -> str:
     assert first.training_peak_bytes and last.training_peak_bytes
     return (
         f"One training step (train-mode forward, backward and SGD's update, batch {first.batch}) of {last.model} "
-        f"costs {last.training_flops:,} FLOPs, {human_ratio(last.training_flops / first.training_flops)} "
+        f"costs {count_text(last.training_flops)} FLOPs, {human_ratio(last.training_flops / first.training_flops)} "
         f"{first.model}'s "
-        f"{first.training_flops:,}; its backward is {last.backward_macs:,} MACs "
+        f"{count_text(first.training_flops)}; its backward is {count_text(last.backward_macs)} MACs "
         f"({human_ratio(last.backward_macs / last.macs)} its forward), and the step peaks at "
         f"{bytes_text(last.training_peak_bytes)}, {human_ratio(last.training_peak_bytes / first.training_peak_bytes)} "
         f"{first.model}'s {bytes_text(first.training_peak_bytes)}."

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from convcost.analyzer import Analysis
 from convcost.reports.chart_style import PALETTE, SMALL, chart_style, legend_outside, new_figure, panels, set_caption
 from convcost.reports.charts import ChartJob, axis_units
+from convcost.reports.prose import count_text
 from convcost.reports.sections import Section, Table
 from convcost.reports.units import Unit, human_change
 
@@ -277,9 +278,10 @@ def se_section(study: SeStudy) -> Section:
     frame["module"] = frame["module"].replace({"": WHOLE_MODEL})
     frame = frame[_SE_COLUMNS]
     sentences = [
-        f"{c.se_model} over {c.base_model}: +{c.total.extra_params:,} parameters ({human_change(c.params_increase)}), "
-        f"{c.last_stage_share:.1%} of them in the final stage ({c.stages[-1].module}); +{c.total.extra_macs:,} MACs "
-        f"({human_change(c.macs_increase)}) and +{c.total.extra_flops:,} all-op FLOPs "
+        f"{c.se_model} over {c.base_model}: +{count_text(c.total.extra_params)} parameters "
+        f"({human_change(c.params_increase)}), {c.last_stage_share:.1%} of them in the final stage "
+        f"({c.stages[-1].module}); +{count_text(c.total.extra_macs)} MACs "
+        f"({human_change(c.macs_increase)}) and +{count_text(c.total.extra_flops)} all-op FLOPs "
         f"({human_change(c.flops_increase)}, pooling "
         "and the gate multiply included)." for c in study.comparisons
     ]
@@ -291,7 +293,7 @@ def se_section(study: SeStudy) -> Section:
             f"{paper.se_model}, {human_change(study.paper_increase)}; counted exactly, the MACs grow "
             f"{human_change(paper.macs_increase)}. "
             f"The claim that {study.claimed_last_stage_share:.0%} of SE's extra parameters sit in the final stage "
-            f"does not hold: {paper.stages[-1].extra_params:,} of {paper.total.extra_params:,}, "
+            f"does not hold: {count_text(paper.stages[-1].extra_params)} of {count_text(paper.total.extra_params)}, "
             f"{paper.last_stage_share:.1%}."
         )
     intro = ("Squeeze-and-excitation adds two 1×1 convs per block on a globally pooled map, so its parameters grow "

@@ -256,16 +256,16 @@ def recommend(variants: Sequence[SwishVariant]) -> Recommendation:
     lowest = [v for v in leanest if v.peak_bytes == lowest_peak]
     pick = next((v for v in lowest if v.variant in NATIVE_ACTIVATIONS), lowest[0])
     worst = max(variants, key=lambda v: v.training_bytes)
-    parts = [f"{pick.variant} keeps {pick.training_bytes:,} bytes for backward"]
+    parts = [f"{pick.variant} keeps {bytes_text(pick.training_bytes)} for backward"]
     if worst.training_bytes > least:
         saved = worst.training_bytes - least
-        parts.append(f"{saved:,} fewer than {worst.variant} ({saved / worst.training_bytes:.1%})")
+        parts.append(f"{bytes_text(saved)} fewer than {worst.variant} ({saved / worst.training_bytes:.1%})")
     for other in leanest:
         if other is pick:
             continue
         if other.peak_bytes > pick.peak_bytes:
-            parts.append(f"the same as {other.variant}, whose step peaks {other.peak_bytes - pick.peak_bytes:,} "
-                         "bytes higher")
+            parts.append(f"the same as {other.variant}, whose step peaks "
+                         f"{bytes_text(other.peak_bytes - pick.peak_bytes)} higher")
         else:
             parts.append(f"the same as {other.variant}")
     if pick.variant in NATIVE_ACTIVATIONS:

@@ -23,7 +23,7 @@ from convcost.analyzer.conventions import flopcounter_training_total
 from convcost.architectures import list_models
 from convcost.reports.chart_style import SMALL, chart_style, legend_outside, new_figure, set_caption
 from convcost.reports.charts import ChartJob, axis_units, grouped_bars, model_key, short_model
-from convcost.reports.prose import bytes_text
+from convcost.reports.prose import bytes_text, count_text
 from convcost.reports.sections import Section
 from convcost.reports.units import Unit, human_ratio
 
@@ -125,7 +125,8 @@ def training_section(study: TrainingStudy) -> Section:
         f"does not need: {twice} of {len(study.rows)} models. PyTorch's FlopCounterMode counts the same products "
         f"right on {', '.join(right) or 'no model'} (no grouped convolutions); on the others it counts each grouped "
         f"layer's weight gradient once per group, up to {human_ratio(worst.flopcounter_ratio)} the true figure "
-        f"({worst.model}: {worst.flopcounter_flops:,} FLOPs for {worst.product_flops:,}). The largest step, "
+        f"({worst.model}: {count_text(worst.flopcounter_flops)} FLOPs for {count_text(worst.product_flops)}). "
+        "The largest step, "
         f"{largest.model}'s, peaks at {bytes_text(largest.peak_bytes)} in the {largest.peak_moment}."
     )
     return Section(

@@ -109,7 +109,11 @@
         tr.appendChild(first);
         row[3].forEach(function (text, c) {
           var td = document.createElement("td");
+          var raw = row[4][c];
           if (columns[c + 1].numeric) td.className = "n";
+          if (columns[c + 1].exact && typeof raw === "number" && Math.abs(raw) >= 1000) {
+            td.title = raw.toLocaleString("en-US");
+          }
           td.textContent = text;
           tr.appendChild(td);
         });
