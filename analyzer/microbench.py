@@ -7,10 +7,14 @@ machine fits on the same set, chosen without looking at any network (the fit nev
 :func:`~convcost.analyzer.analyze` (the same figures a prediction uses); its time is the median of
 repeated calls on real tensors after a warm-up, in eval mode under ``torch.no_grad()``, each call
 after an untimed block of other kernels (:func:`interference`), as a layer runs inside a network.
+The whole set is timed in several rounds, one benchmark after another, and each benchmark's time is
+the median of its rounds' medians: on a shared machine a burst of other work lasts seconds and would
+slow every call of the benchmarks it meets in one pass; across rounds it meets each benchmark once.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import math
@@ -18,7 +22,6 @@ import random
 import statistics
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -35,14 +38,15 @@ __all__ = ["LayerSample", "MicroBench", "interference", "microbenchmark_digest",
 Shape = tuple[int, ...]
 
 #: How a benchmark is timed; change it with the timing, so that fits made the old way are not reused.
-METHOD = "median of 9 calls after 2, each after the interference block; residual add and scale as container ops"
+METHOD = ("median over 3 rounds of the median of 9 calls after 2, each after the interference block; residual add "
+          "and scale as container ops")
 #: Largest layer benchmarked (MACs): larger ones run at the same efficiency and only take longer.
 MAX_MACS = 1_500_000_000
 #: Feature-map sides drawn from (pixels): those of networks at 224 to 600 px after their strides.
 _SIDES = (7, 10, 12, 14, 15, 19, 24, 28, 30, 38, 48, 56, 60, 75, 96, 112, 120, 150, 192, 240, 300)
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class MicroBench:
     """One layer to time: its kernel class, a builder of the module and the shapes of its inputs."""
 
@@ -52,7 +56,7 @@ class MicroBench:
     inputs: tuple[Shape, ...]
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class LayerSample:
     """One timed layer: its counts and its measured time.
 
@@ -214,23 +218,31 @@ def microbenchmark_digest() -> str:
 
 
 def run_microbenchmarks(benches: tuple[MicroBench, ...], *, runs: int = 9, warmup: int = 2,  # as METHOD says
-                        threads: int | None = None) -> tuple[LayerSample, ...]:
-    """Time each of ``benches`` on real CPU tensors beside its counts: the median of ``runs`` calls after
-    ``warmup``, each call following the untimed interference of :func:`interference` (see the module docstring)."""
-    samples = []
+                        rounds: int = 3, threads: int | None = None) -> tuple[LayerSample, ...]:
+    """Time each of ``benches`` on real CPU tensors beside its counts: in each of ``rounds`` passes over the set,
+    the median of ``runs`` calls after ``warmup``, each call following the untimed interference of
+    :func:`interference`; a benchmark's time is the median of its rounds (see the module docstring)."""
+    counted = [_counts(bench) for bench in benches]
+    times: list[list[float]] = [[] for _ in benches]
     with intra_op_threads(threads), torch.no_grad():
         disturb = interference()
-        for bench in benches:
-            module = bench.build().eval()
-            analysis = analyze(module, bench.inputs)
-            (record,) = [layer for layer in analysis.layers if layer.name == ""]
-            calls = sum(layer.calls for layer in analysis.layers)  # the root's and any child's
-            generator = torch.Generator().manual_seed(0)
-            args = [torch.rand(shape, generator=generator) for shape in bench.inputs]
-            measured = _median_ms(functools.partial(module, *args), runs, warmup, disturb)
-            samples.append(LayerSample(bench.kernel_class, bench.label, sum(op.calls for op in record.ops.values()),
-                                       calls, record.flops, bytes_moved(record, 4), measured))
-    return tuple(samples)
+        for _ in range(rounds):
+            for bench, measured in zip(benches, times, strict=True):
+                module = bench.build().eval()
+                generator = torch.Generator().manual_seed(0)
+                args = [torch.rand(shape, generator=generator) for shape in bench.inputs]
+                measured.append(_median_ms(functools.partial(module, *args), runs, warmup, disturb))
+    return tuple(dataclasses.replace(sample, measured_ms=statistics.median(measured))
+                 for sample, measured in zip(counted, times, strict=True))
+
+
+def _counts(bench: MicroBench) -> LayerSample:
+    """``bench``'s counts, its time not yet measured (0)."""
+    analysis = analyze(bench.build().eval(), bench.inputs)
+    (record,) = [layer for layer in analysis.layers if layer.name == ""]
+    calls = sum(layer.calls for layer in analysis.layers)  # the root's and any child's
+    return LayerSample(bench.kernel_class, bench.label, sum(op.calls for op in record.ops.values()), calls,
+                       record.flops, bytes_moved(record, 4), 0.0)
 
 
 def interference() -> Callable[[], Any]:

@@ -4,8 +4,9 @@
 materialised by :func:`~convcost.analyzer.real_run.runnable_copy`) on real inputs of the given
 shapes, in eval mode under ``torch.no_grad()``, on the chosen device:
 
-- ``warmup`` untimed forwards, then ``runs`` pairs of timed forwards, alternating so that a drift
-  of the machine's speed touches both alike:
+- ``warmup`` untimed forwards, then ``runs`` pairs of timed forwards (more, until they have taken
+  ``min_seconds``, :data:`MIN_SECONDS` by default), alternating so that a drift of the machine's
+  speed touches both alike:
 - one with no hook at all: the whole model's latency (:attr:`Profile.latency`);
 - one with a pre- and post-forward hook on every module: each module's *own* time
   (its calls less the calls made inside them: a block's residual add, a squeeze-excite's scale)
@@ -41,20 +42,24 @@ from .measure import _normalise_inputs, analyze
 from .real_run import intra_op_threads, real_inputs, runnable_copy
 from .records import LayerRecord
 from .roofline import Roofline
-from .time_records import Device, LayerBound, LayerTime, Machine, Profile, Spread
+from .time_records import MIN_SECONDS, Device, LayerBound, LayerTime, Machine, Profile, Spread
 from .traffic import bytes_moved
 
-__all__ = ["Device", "LayerBound", "LayerTime", "Machine", "Profile", "Spread", "hook_cost_ms", "profile"]
+__all__ = ["MIN_SECONDS", "Device", "LayerBound", "LayerTime", "Machine", "Profile", "Spread", "hook_cost_ms",
+           "profile"]
 
 
 def profile(model: nn.Module, input_shape: Any = (1, 3, 224, 224), *, runs: int = 20, warmup: int = 3,
-            threads: int | None = None, device: Device | str = Device.CPU, dtype: torch.dtype = torch.float32,
-            name: str | None = None, roofline: Roofline | None = None, analysis: Analysis | None = None) -> Profile:
+            min_seconds: float = MIN_SECONDS, threads: int | None = None, device: Device | str = Device.CPU,
+            dtype: torch.dtype = torch.float32, name: str | None = None, roofline: Roofline | None = None,
+            analysis: Analysis | None = None) -> Profile:
     """Measure ``model``'s forward on real tensors of ``input_shape`` (what :func:`analyze` takes): the whole
     model's latency without hooks and every leaf module's with them (see the module docstring).
 
     Args:
         runs: timed forwards of each kind (at least 1); warmup: untimed ones first (0 or more).
+        min_seconds: keep timing past ``runs`` until the timed forwards have taken this long (0: exactly
+            ``runs``), so the runs of a fast model span more than a burst of other work on a shared machine.
         threads: intra-op CPU threads while measuring (default: torch's current setting, restored after).
         device: ``cpu`` or ``cuda``.
         roofline: the machine's roofline to set each layer's time against
@@ -67,6 +72,8 @@ def profile(model: nn.Module, input_shape: Any = (1, 3, 224, 224), *, runs: int 
     """
     if runs < 1 or warmup < 0:
         raise ValueError(f"runs must be at least 1 and warmup at least 0; got runs={runs}, warmup={warmup}")
+    if not min_seconds >= 0:
+        raise ValueError(f"min_seconds must be 0 or more; got {min_seconds}")
     if threads is not None and threads < 1:
         raise ValueError(f"threads must be at least 1; got {threads}")
     try:
@@ -86,7 +93,7 @@ def profile(model: nn.Module, input_shape: Any = (1, 3, 224, 224), *, runs: int 
             call_model(runnable, args)
         clock.sync()
         hook_ms = hook_cost_ms(clock)
-        latency, layer_samples, hooked = _timed_runs(runnable, args, runs, clock, hook_ms)
+        latency, layer_samples, hooked = _timed_runs(runnable, args, runs, clock, hook_ms, min_seconds)
     layers = tuple(_layer_time(name_, samples, records[name_], dtype) for name_, samples in layer_samples.items()
                    if name_ in records)
     return Profile(analysis.model, analysis.input_shapes, analysis.dtype, warmup, Spread.of(latency),
@@ -133,9 +140,10 @@ def _clock(device: Device) -> _Clock:
     return _CudaClock() if device is Device.CUDA else _Clock()
 
 
-def _timed_runs(model: nn.Module, args: Any, runs: int, clock: _Clock,
-                hook_ms: float = 0.0) -> tuple[list[float], dict[str, list[float]], list[float]]:
-    """``runs`` pairs of forwards, one with no hook and one with every module timed, alternating so that a drift
+def _timed_runs(model: nn.Module, args: Any, runs: int, clock: _Clock, hook_ms: float = 0.0,
+                min_seconds: float = 0.0) -> tuple[list[float], dict[str, list[float]], list[float]]:
+    """``runs`` pairs of forwards (more, until the pairs' forwards have taken ``min_seconds``), one with no hook
+    and one with every module timed, alternating so that a drift
     of the machine's speed touches both alike: the hook-free ms per run, module name → its *own* ms per run (its
     calls' time less the time of the calls made inside them, so the modules' times add up to the whole
     forward's), and the hooked forward's ms per run. The hooks are removed after each hooked forward, whatever
@@ -150,8 +158,9 @@ def _timed_runs(model: nn.Module, args: Any, runs: int, clock: _Clock,
     def after(module: nn.Module, _args: Any, _output: Any) -> None:
         marks.append((False, names[id(module)], clock.mark()))
 
-    free, whole = [], []
-    for _ in range(runs):
+    free: list[float] = []
+    whole: list[float] = []
+    while len(free) < runs or sum(free) + sum(whole) < min_seconds * 1e3:
         free.append(clock.time(lambda: call_model(model, args)))
         handles = [handle for _, module in model.named_modules()
                    for handle in (module.register_forward_pre_hook(before), module.register_forward_hook(after))]

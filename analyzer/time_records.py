@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from .kernel_class import KernelClass
     from .latency_model import LatencyModel
 
-__all__ = ["PUBLISHED_DEVICES", "Bound", "Device", "LatencyPrediction", "LayerBound", "LayerPrediction", "LayerTime",
-           "Machine", "MeasuredTime", "Profile", "PublishedDevice", "Roofline", "Spread"]
+__all__ = ["MIN_SECONDS", "PUBLISHED_DEVICES", "Bound", "Device", "LatencyPrediction", "LayerBound", "LayerPrediction",
+           "LayerTime", "Machine", "MeasuredTime", "Profile", "PublishedDevice", "Roofline", "Spread"]
 
 
 class Bound(StrEnum):
@@ -33,6 +33,10 @@ class Bound(StrEnum):
     COMPUTE = "compute"
     MEMORY = "memory"
 
+
+#: Least time (seconds) the timed forwards of a profile take by default: a burst of other work on a shared
+#: machine lasts up to about a second, and a fast model's runs should not all fall inside one.
+MIN_SECONDS = 2.0
 
 @dataclass(frozen=True)
 class Roofline:

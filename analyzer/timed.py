@@ -16,7 +16,7 @@ from torch import nn
 from .analysis import Analysis
 from .latency_model import FITTED_DTYPE, LatencyModel, machine_latency_model
 from .measure import analyze
-from .profiling import profile
+from .profiling import MIN_SECONDS, profile
 from .real_run import intra_op_threads
 from .roofline import Roofline, machine_roofline
 from .time_records import Device, Machine, MeasuredTime
@@ -33,7 +33,8 @@ def machine_models(threads: int | None = None, *, predict: bool = True) -> tuple
         return roofline, machine_latency_model(roofline, used, processor) if predict else None
 
 
-def measure_time(model: nn.Module, input_shape: Any, *, runs: int = 20, warmup: int = 3, threads: int | None = None,
+def measure_time(model: nn.Module, input_shape: Any, *, runs: int = 20, warmup: int = 3,
+                 min_seconds: float = MIN_SECONDS, threads: int | None = None,
                  dtype: torch.dtype = torch.float32, name: str | None = None, predict: bool = True,
                  analysis: Analysis | None = None) -> MeasuredTime:
     """Profile ``model`` on this machine's CPU against its roofline and, with ``predict`` and float32 (the dtype
@@ -43,7 +44,8 @@ def measure_time(model: nn.Module, input_shape: Any, *, runs: int = 20, warmup: 
     if analysis is None:
         analysis = analyze(model, input_shape, dtype=dtype, name=name)
     roofline, latency_model = machine_models(threads, predict=predict and dtype == FITTED_DTYPE)
-    measured = profile(model, input_shape, runs=runs, warmup=warmup, threads=threads, dtype=dtype, name=name,
+    measured = profile(model, input_shape, runs=runs, warmup=warmup, min_seconds=min_seconds, threads=threads,
+                       dtype=dtype, name=name,
                        roofline=roofline, analysis=analysis)
     prediction = latency_model.predict(analysis) if latency_model is not None else None
     return MeasuredTime(measured, prediction, latency_model)

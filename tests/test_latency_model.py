@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from convcost import analyze, create_model
+from convcost.analyzer import microbench
 from convcost.analyzer.kernel_class import KernelClass, layer_class
 from convcost.analyzer.latency_model import ClassFit, LatencyModel, fit_latency_model, machine_latency_model
 from convcost.analyzer.microbench import LayerSample, microbenchmarks, run_microbenchmarks
@@ -135,6 +136,18 @@ def test_the_micro_benchmarks_are_fixed_cover_every_class_and_time_real_layers()
         assert sample.bytes_moved == bytes_moved(root, 4) and sample.ops >= 1
         assert sample.measured_ms > 0
         assert layer_class(root) == bench.kernel_class  # each benchmark is of the class it stands for
+
+
+def test_a_benchmark_takes_the_median_of_its_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A burst of other work that slows one round of a benchmark does not move its time."""
+    benches = microbenchmarks()
+    picked = (next(b for b in benches if b.kernel_class is KernelClass.ELEMENTWISE),
+              next(b for b in benches if b.kernel_class is KernelClass.LINEAR))
+    rounds = iter([1.0, 10.0, 40.0, 11.0, 3.0, 12.0])  # round by round: each benchmark once per round
+    monkeypatch.setattr(microbench, "_median_ms", lambda *args: next(rounds))
+    first, second = run_microbenchmarks(picked, rounds=3)
+    assert (first.measured_ms, second.measured_ms) == (3.0, 11.0)
+    assert next(rounds, None) is None  # three rounds of two benchmarks
 
 
 def test_a_prediction_is_for_the_dtype_the_model_was_fitted_in() -> None:

@@ -20,7 +20,7 @@ def tiny() -> nn.Module:
 @pytest.fixture(scope="module")
 def measured() -> Profile:
     torch.manual_seed(0)
-    return profile(tiny(), (2, 3, 8, 8), runs=5, warmup=1)
+    return profile(tiny(), (2, 3, 8, 8), runs=5, warmup=1, min_seconds=0)
 
 
 def test_every_leaf_that_ran_is_timed_over_every_run(measured: Profile) -> None:
@@ -62,7 +62,7 @@ def test_the_users_model_is_not_run_or_changed() -> None:
     model.train()
     before = copy.deepcopy(model.state_dict())
     threads = torch.get_num_threads()
-    profile(model, (2, 3, 8, 8), runs=2, warmup=0, threads=1)
+    profile(model, (2, 3, 8, 8), runs=2, warmup=0, threads=1, min_seconds=0)
     assert model.training and torch.get_num_threads() == threads
     assert all(torch.equal(before[key], value) for key, value in model.state_dict().items())
     assert int(model[1].num_batches_tracked) == 0  # the copy ran, in eval mode
@@ -70,13 +70,21 @@ def test_the_users_model_is_not_run_or_changed() -> None:
 
 
 def test_a_meta_model_is_materialised_to_run() -> None:
-    result = profile(tiny().to("meta"), (1, 3, 8, 8), runs=1, warmup=0)
+    result = profile(tiny().to("meta"), (1, 3, 8, 8), runs=1, warmup=0, min_seconds=0)
     assert len(result.layers) == 6 and result.latency.runs == 1
+
+
+def test_runs_go_on_until_the_timed_forwards_take_min_seconds() -> None:
+    result = profile(tiny(), (1, 3, 8, 8), runs=1, warmup=0, min_seconds=0.05)
+    runs = result.latency.runs
+    assert runs > 1 and result.hooked.runs == runs and all(layer.latency.runs == runs for layer in result.layers)
 
 
 def test_bad_arguments_say_what_is_valid() -> None:
     with pytest.raises(ValueError, match="runs must be at least 1 and warmup at least 0"):
         profile(tiny(), (1, 3, 8, 8), runs=0)
+    with pytest.raises(ValueError, match="min_seconds must be 0 or more; got -1"):
+        profile(tiny(), (1, 3, 8, 8), min_seconds=-1)
     with pytest.raises(ValueError, match="threads must be at least 1"):
         profile(tiny(), (1, 3, 8, 8), threads=0)
     with pytest.raises(ValueError, match="device must be one of cpu, cuda; got 'tpu'"):
@@ -107,7 +115,7 @@ def test_profile_command_json(capsys) -> None:
     from helpers import run_cli
 
     code, out, err = run_cli(capsys, "profile", "mobilenet_v2_035", "--resolution", "64", "--runs", "2",
-                             "--warmup", "0", "--threads", "1", "--format", "json", "--no-roofline")
+                             "--min-time", "0", "--warmup", "0", "--threads", "1", "--format", "json", "--no-roofline")
     assert code == 0, err
     document = json.loads(out)
     assert document["title"] == "Measured time: mobilenet_v2_035" and document["runs"] == 2
@@ -146,7 +154,7 @@ def test_profile_command_reads_the_cached_roofline(capsys, tmp_path, monkeypatch
     (tmp_path / "latency_model.json").write_text(json.dumps({
         cache_key(roof, 1, Machine.here(Device.CPU, 1).processor): seeded.to_dict()}))
     code, out, err = run_cli(capsys, "profile", "mobilenet_v2_035", "--resolution", "64", "--runs", "1",
-                             "--warmup", "0", "--threads", "1", "--format", "json")
+                             "--min-time", "0", "--warmup", "0", "--threads", "1", "--format", "json")
     assert code == 0, err
     document = json.loads(out)
     assert (document["roofline"]["peak_gflops"], document["roofline"]["source"]) == (100.0, "seeded")
@@ -162,6 +170,7 @@ def test_profile_command_bad_input(capsys) -> None:
     from helpers import run_cli
 
     for argv, message in ((["--runs", "0"], "argument --runs"), (["--warmup", "x"], "argument --warmup"),
+                          (["--min-time", "-1"], "argument --min-time: '-1' is not a number of seconds"),
                           (["--device", "tpu"], "argument --device")):
         code, out, err = run_cli(capsys, "profile", "mobilenet_v2", *argv)
         assert (code, out) == (2, "") and message in err and "Traceback" not in err

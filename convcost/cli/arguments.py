@@ -9,7 +9,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from convcost.analyzer.optimizers import Optimizer
-from convcost.studies.arguments import MAX_SIZE, batch_sizes, byte_size, index_list, non_negative_int, positive_int
+from convcost.studies.arguments import (
+    MAX_SIZE,
+    batch_sizes,
+    byte_size,
+    index_list,
+    non_negative_int,
+    positive_int,
+    seconds,
+)
 
 from .errors import UsageError
 
@@ -29,6 +37,7 @@ __all__ = [
     "non_negative_int",
     "positive_int",
     "resolution_or_native",
+    "seconds",
 ]
 
 #: What ``--dtype`` takes: the floating dtypes of inputs, weights and activations (torch's names).

@@ -7,6 +7,7 @@ that says what would be valid, which argparse prints as a one-line usage error.
 from __future__ import annotations
 
 import argparse
+import math
 
 from .sizes import parse_bytes
 
@@ -28,6 +29,17 @@ def non_negative_int(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (0, 1, 2, ...)")
     return int(text)
+
+
+def seconds(text: str) -> float:
+    """0 or a positive, finite number of seconds (``2``, ``0.5``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (0 <= value < math.inf):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0 or more, such as 2 or 0.5)")
+    return value
 
 
 def byte_size(text: str) -> int:

@@ -448,7 +448,9 @@ def dwsep_section(study: DwsepStudy) -> Section:
             f"{t.model} takes {t.latency_ms:.1f} ms against {t.standard_latency_ms:.1f} ms built with standard "
             f"convs ({human_ratio(t.latency_ratio)} the time for {human_ratio(t.macs_ratio)} the MACs)"
             for t in study.times) + "."
-        notes.append(f"Times: the median of {study.times[0].runs} hook-free forwards of each network (batch 1, "
+        runs = sorted({t.runs for t in study.times})
+        counts = str(runs[0]) if len(runs) == 1 else f"{runs[0]}–{runs[-1]}"
+        notes.append(f"Times: the median of {counts} hook-free forwards of each network (batch 1, "
                      "float32, eval mode, this machine's CPU), its interquartile range beside it; a pair's time is its "
                      "two convs' own times under per-module hooks, against the one standard conv of the same block in "
                      "the separable=False network. A depthwise conv moves as many bytes as a standard one for a "

@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from convcost.analyzer import Analysis
 from convcost.analyzer.kernel_class import KernelClass
 from convcost.analyzer.latency_model import LatencyModel
+from convcost.analyzer.profiling import MIN_SECONDS
 from convcost.analyzer.roofline import PUBLISHED_DEVICES, Roofline
 from convcost.analyzer.timed import MeasuredTime
 from convcost.architectures import list_models
@@ -194,8 +195,9 @@ def latency_section(study: LatencyStudy) -> Section:
                if first is not None else "this machine")
     intro = (
         f"Each model runs on real tensors at its native resolution, batch 1, float32, eval mode, alone on {machine}: "
-        f"the whole forward timed with no hook ({plural(study.runs, 'run')} after "
-        f"{plural(study.warmup, 'warm-up forward')}; median and interquartile range), then every module's own time "
+        f"the whole forward timed with no hook (at least {plural(study.runs, 'run')}, and more until the timed "
+        f"forwards have taken {MIN_SECONDS:g} s, after {plural(study.warmup, 'warm-up forward')}; the Runs column "
+        "counts them; median and interquartile range), then every module's own time "
         "under hooks. Where the time goes is set against where the FLOPs go, by kernel class and by stage. The "
         f"machine's roofline: {roof.peak_gflops:.1f} GFLOP/s and {roof.bandwidth_gbs:.1f} GB/s ({roof.source})."
     )

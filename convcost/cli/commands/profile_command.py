@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from convcost.analyzer.time_records import Device
+from convcost.analyzer.time_records import MIN_SECONDS, Device
 
-from ..arguments import add_model_options, non_negative_int, positive_int
+from ..arguments import add_model_options, non_negative_int, positive_int, seconds
 from ..command import Command
 from ..errors import UsageError
 from ..output import add_output_options, emit, renderer
@@ -44,8 +44,8 @@ def run(args: argparse.Namespace) -> int:
         with intra_op_threads(args.threads) as threads:
             roofline = machine_roofline(args.device, threads, Machine.here(Device(args.device), threads).processor)
     result = profile(model.module, example_inputs(inputs), runs=args.runs, warmup=args.warmup,
-                     threads=args.threads, device=args.device, dtype=dtype, name=model.name, roofline=roofline,
-                     analysis=analysis)
+                     min_seconds=args.min_time, threads=args.threads, device=args.device, dtype=dtype,
+                     name=model.name, roofline=roofline, analysis=analysis)
     prediction = latency_model.predict(analysis) if latency_model is not None else None
     section = profile_section(result, prediction)
     emit(renderer(args).section(section), args, section.title)
@@ -59,6 +59,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="timed forwards of the whole model and of the hooked one (default: 20)")
     parser.add_argument("--warmup", type=non_negative_int, default=3, metavar="N",
                         help="untimed forwards first (default: 3)")
+    parser.add_argument("--min-time", type=seconds, default=MIN_SECONDS, metavar="SECONDS",
+                        help="time more than --runs forwards until they have taken this long, so a fast model's runs "
+                             f"outlast a burst of other work on a shared machine; 0: exactly --runs "
+                             f"(default: {MIN_SECONDS:g})")
     parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
                         help="intra-op CPU threads while measuring (default: torch's)")
     parser.add_argument("--device", choices=DEVICES, default=Device.CPU.value,
