@@ -140,11 +140,11 @@ def test_profile_command_reads_the_cached_roofline(capsys, tmp_path, monkeypatch
     from convcost.analyzer.kernel_class import KernelClass
     from convcost.analyzer.latency_model import ClassFit, LatencyModel, cache_key
     from convcost.analyzer.profiling import Device, Machine
-    from convcost.analyzer.roofline import Roofline
+    from convcost.analyzer.roofline import METHOD, Roofline
 
     monkeypatch.setenv("CONVCOST_CACHE_DIR", str(tmp_path))
     key = "|".join([Machine.here(Device.CPU, 1).processor, str(__import__("os").cpu_count() or 1), "1", "cpu",
-                    torch.__version__])
+                    torch.__version__, METHOD])
     (tmp_path / "roofline.json").write_text(json.dumps({key: {
         "peak_gflops": 100.0, "bandwidth_gbs": 10.0, "device": "cpu", "measured": True, "source": "seeded"}}))
     roof = Roofline(100.0, 10.0, "cpu", True, "seeded")
@@ -224,8 +224,21 @@ def test_the_machine_roofline_is_measured_once_and_cached(tmp_path) -> None:
 def test_measuring_the_roofline_gives_positive_figures() -> None:
     from convcost.analyzer.roofline import measure_roofline
 
-    roof = measure_roofline("cpu", matrix=64, channels=8, copy_elements=4096, repeats=1)
+    roof = measure_roofline("cpu", matrix=64, channels=8, copy_elements=4096, repeats=1, min_seconds=0)
     assert roof.measured and roof.peak_gflops > 0 and roof.bandwidth_gbs > 0 and "measured" in roof.source
+
+
+def test_a_roofline_kernel_runs_for_its_minimum_time() -> None:
+    """A peak is the fastest of runs spread over at least ``min_seconds``, not of a few back-to-back calls that one
+    burst of other work could slow together."""
+    from convcost.analyzer.roofline import _fastest
+
+    calls: list[int] = []
+    _fastest(lambda: calls.append(1), "cpu", repeats=2, min_seconds=0)
+    assert len(calls) == 1 + 2  # a warm-up and the repeats
+    calls.clear()
+    _fastest(lambda: calls.append(1), "cpu", repeats=2, min_seconds=0.02)
+    assert len(calls) > 3  # a call that does nothing is far shorter than 20 ms
 
 
 def test_published_devices_are_estimates_with_a_source(measured: Profile) -> None:
