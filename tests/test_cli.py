@@ -288,7 +288,7 @@ STUDY_TITLES = {
     "Swish, MemoryEfficientSwish or nn.SiLU: training memory": "Recommendation: silu.",
     "Fused-MBConv against MBConv, stage by stage": "Latency: median of 7 timed forward passes after 1 warm-up",
     "Training memory plan: efficientnet_b6 at 512 px": "the largest batch is 8 with sgd, 8 with adam",
-    "Time: measured latency against the counts": "the whole forward timed with no hook (5 runs after 2 warm-up",
+    "Time: measured latency against the counts": "timed with no hook (at least 5 runs, and more until",
     "Conventions: why the tools disagree": "thop 415.15M; ptflops 410.20M; torchinfo 385.87M",
 }
 

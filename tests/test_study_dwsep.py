@@ -232,7 +232,7 @@ def test_time_is_set_beside_the_macs_pair_by_pair_and_per_network() -> None:
     result = study.compute(settings)
     (network,) = result.networks
     (timed,) = result.times
-    assert (timed.model, timed.runs, timed.macs_ratio) == ("mobilenet_v2_035", 1, network.macs_ratio)
+    assert (timed.model, timed.macs_ratio) == ("mobilenet_v2_035", network.macs_ratio) and timed.runs >= 1
     assert len(timed.pairs) == len(network.pairs) == 17  # every pair found its block's one standard conv
     for pair, counted in zip(timed.pairs, network.pairs, strict=True):
         assert (pair.block, pair.macs_ratio) == (counted.block, counted.macs_ratio)
@@ -243,7 +243,8 @@ def test_time_is_set_beside_the_macs_pair_by_pair_and_per_network() -> None:
     assert captions[2:] == ["Time against MACs: each network against its separable=False counterfactual (measured "
                             "on this machine)", "Time against MACs, pair by pair (measured on this machine)"]
     assert list(section.tables[3].frame["time_ratio"]) == [pair.time_ratio for pair in timed.pairs]
-    assert "mobilenet_v2_035 takes" in section.intro and section.notes[0].startswith("Times: the median of 1 ")
+    assert "mobilenet_v2_035 takes" in section.intro and section.notes[0].startswith(
+        f"Times: the median of {timed.runs} hook-free forwards")
     assert [job for job in study.jobs(study.settings({"dwsep_runs": 0})) if "Profile" in type(job).__name__] == []
 
 
