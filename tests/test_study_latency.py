@@ -115,6 +115,11 @@ def test_the_time_share_sentence_says_what_the_table_shows() -> None:
     classes = pd.DataFrame([
         ("a", "depthwise", 0.30, 0.05), ("a", "elementwise", 0.40, 0.02), ("a", "pointwise", 0.30, 0.93),
         ("b", "depthwise", 0.01, 0.05), ("b", "elementwise", 0.40, 0.02), ("b", "pointwise", 0.59, 0.93),
+        ("c", "elementwise", 0.10, 0.02), ("c", "standard", 0.90, 0.98),  # no depthwise conv at all
     ], columns=["model", "kernel_class", "time_share", "flops_share"])
-    assert _memory_bound_sentence(classes).startswith(" In 1 of 2 measured models, depthwise convolutions")
+    # each kind is counted over the models that have it
+    assert _memory_bound_sentence(classes).startswith(
+        " A larger share of the time than of the FLOPs goes to depthwise convolutions in 1 of the 2 models that "
+        "have them and to elementwise layers (batch norm, activations, squeeze-excite's pooling and scale, residual "
+        "adds) in 3 of the 3 models that have them")
     assert _memory_bound_sentence(classes[classes["kernel_class"] == "pointwise"]) == ""

@@ -44,7 +44,7 @@ def test_training_section(study_of) -> None:
     assert len(frame) == 20 and frame.loc["efficientnet_b7", "backward_macs"] == 75_336_248_384
     # the exact integers behind the prose's rounded figures
     b7 = frame.loc["efficientnet_b7"]
-    assert (b7["flopcounter_flops"], b7["product_flops"], b7["peak_bytes"]) == (
+    assert (b7["flopcounter_flops"], b7["product_flops"], b7["training_peak_bytes"]) == (
         3_828_892_979_328, 226_164_265_152, 4_146_485_012)
     macs_axes, ratio_axes = figure_of(section).axes
     assert macs_axes.get_yscale() == "log"

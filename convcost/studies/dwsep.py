@@ -251,6 +251,7 @@ class NetworkTime:
     standard_latency_iqr_ms: float
     macs_ratio: float
     runs: int
+    standard_runs: int
     pairs: tuple[PairTime, ...]
 
     @property
@@ -271,7 +272,7 @@ def network_time(network: NetworkSeparable, separable: Profile, standard: Profil
                                   replacing[0].latency.median_ms, pair.pair_macs, pair.standard_macs))
     return NetworkTime(network.model, separable.latency.median_ms, separable.latency.iqr_ms,
                        standard.latency.median_ms, standard.latency.iqr_ms, network.macs_ratio,
-                       separable.latency.runs, tuple(pairs))
+                       separable.latency.runs, standard.latency.runs, tuple(pairs))
 
 
 @dataclass(frozen=True)
@@ -407,10 +408,9 @@ def dwsep_section(study: DwsepStudy) -> Section:
     every = [pair for network in study.networks for pair in network.pairs]
     exact = sum(pair.macs_ratio_is_theory for pair in every)
     nets = study.networks
-    savings = (f"built with standard convs instead (separable=False), {names([n.model for n in nets])} need "
-               f"{names([human_ratio(1 / n.macs_ratio) for n in nets])} the MACs (ratios "
-               f"{names([human_ratio(n.macs_ratio) for n in nets])}, against "
-               f"{names([human_ratio(n.pairs_macs_ratio) for n in nets])} for their pairs alone)")
+    savings = (f"{names([n.model for n in nets])} need {names([human_ratio(n.macs_ratio) for n in nets])} the MACs "
+               "of the same networks built with standard convs instead (separable=False), against "
+               f"{names([human_ratio(n.pairs_macs_ratio) for n in nets])} for their pairs alone")
     intro = (
         "A depthwise k×k conv on C channels followed by a pointwise 1×1 conv to C_out costs C·k² + C·C_out weights "
         "(and as many MACs per output pixel) against C·C_out·k² for one standard k×k conv: a ratio of exactly "
@@ -431,6 +431,7 @@ def dwsep_section(study: DwsepStudy) -> Section:
             "model": t.model, "macs_ratio": t.macs_ratio, "latency_ms": t.latency_ms,
             "latency_iqr_ms": t.latency_iqr_ms, "standard_latency_ms": t.standard_latency_ms,
             "standard_latency_iqr_ms": t.standard_latency_iqr_ms, "latency_ratio": t.latency_ratio,
+            "runs": t.runs, "standard_runs": t.standard_runs,
             "pairs_macs_ratio": sum(p.pair_macs for p in t.pairs) / sum(p.standard_macs for p in t.pairs)
             if t.pairs else math.nan,
             "pairs_time_ratio": sum(p.pair_ms for p in t.pairs) / sum(p.standard_ms for p in t.pairs)
@@ -448,7 +449,7 @@ def dwsep_section(study: DwsepStudy) -> Section:
             f"{t.model} takes {t.latency_ms:.1f} ms against {t.standard_latency_ms:.1f} ms built with standard "
             f"convs ({human_ratio(t.latency_ratio)} the time for {human_ratio(t.macs_ratio)} the MACs)"
             for t in study.times) + "."
-        runs = sorted({t.runs for t in study.times})
+        runs = sorted({count for t in study.times for count in (t.runs, t.standard_runs)})
         counts = str(runs[0]) if len(runs) == 1 else f"{runs[0]}–{runs[-1]}"
         notes.append(f"Times: the median of {counts} hook-free forwards of each network (batch 1, "
                      "float32, eval mode, this machine's CPU), its interquartile range beside it; a pair's time is its "

@@ -316,9 +316,12 @@ def cpu_name() -> str:
 
 #: Steadier latency needs more runs than the report spends; the notes say how to get them.
 STEADY_RUNS = 20
+#: An as-built stage over its rebuild with the other block kind: column → the stage figure it divides.
+_TO_SWAPPED = {"macs_to_swapped_ratio": "macs", "params_to_swapped_ratio": "params",
+               "intensity_to_swapped_ratio": "arithmetic_intensity", "latency_to_swapped_ratio": "latency_s"}
 _FUSED_COLUMNS = ["stage", "variant", "block", "input_size", "params", "macs", "activation_bytes",
-                  "arithmetic_intensity", "latency_ms", "latency_iqr_ms", "verdict", "latency_min_ms", "flops",
-                  "training_bytes", "expand_ratio", "kernel", "se_ratio"]
+                  "arithmetic_intensity", "latency_ms", "latency_iqr_ms", "verdict", *_TO_SWAPPED, "latency_min_ms",
+                  "flops", "training_bytes", "expand_ratio", "kernel", "se_ratio"]
 
 
 def _fused_frame(study: FusedStudy) -> pd.DataFrame:
@@ -330,7 +333,15 @@ def _fused_frame(study: FusedStudy) -> pd.DataFrame:
     frame["latency_iqr_ms"] = [cost.latency.iqr_ms if cost.latency is not None else None for cost in study.stages]
     verdicts = {built.stage: verdict(built, rebuilt) for built, rebuilt in study.pairs()}
     frame["verdict"] = [verdicts.get(cost.stage) for cost in study.stages]
+    rebuilt = {built.stage: swapped for built, swapped in study.pairs()}
+    for column, figure in _TO_SWAPPED.items():  # the ratios the intro gives as ranges, on the as-built rows
+        frame[column] = [_over(getattr(cost, figure), getattr(rebuilt[cost.stage], figure))
+                         if cost.as_built and cost.stage in rebuilt else None for cost in study.stages]
     return frame
+
+
+def _over(part: float | None, whole: float | None) -> float | None:
+    return part / whole if part and whole else None
 
 
 #: What :func:`verdict` says when neither variant is faster beyond the spread.
@@ -407,7 +418,8 @@ def fused_section(study: FusedStudy) -> Section:
         figures=[ChartJob("fused", fused_chart, (
             frame[["stage", "as_built", "block", "macs", "arithmetic_intensity", "latency_ms"]], title))],
         notes=notes,
-        key_columns=("variant", "block", "macs", "latency_ms", "latency_iqr_ms", "verdict"),
+        key_columns=("variant", "block", "macs", "latency_ms", "latency_iqr_ms", "verdict", "macs_to_swapped_ratio",
+                     "latency_to_swapped_ratio"),
     )
 
 

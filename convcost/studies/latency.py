@@ -42,7 +42,7 @@ from convcost.reports.frames import part_label
 from convcost.reports.profile_section import measured_summary
 from convcost.reports.prose import change_span, plural
 from convcost.reports.sections import Section, Table
-from convcost.reports.units import Unit
+from convcost.reports.units import Unit, human_ms
 
 from .arguments import model_names, non_negative_int, positive_int
 from .base import Study, StudyOption, register_study
@@ -199,7 +199,8 @@ def latency_section(study: LatencyStudy) -> Section:
         f"forwards have taken {MIN_SECONDS:g} s, after {plural(study.warmup, 'warm-up forward')}; the Runs column "
         "counts them; median and interquartile range), then every module's own time "
         "under hooks. Where the time goes is set against where the FLOPs go, by kernel class and by stage. The "
-        f"machine's roofline: {roof.peak_gflops:.1f} GFLOP/s and {roof.bandwidth_gbs:.1f} GB/s ({roof.source})."
+        f"machine's roofline: {human_ms(roof.peak_gflops)} GFLOP/s and {human_ms(roof.bandwidth_gbs)} GB/s "
+        f"({roof.source})."
     )
     notes = [
         "Latency ms: median of the hook-free runs; Latency IQR ms: their interquartile range. Times are measurements "
@@ -267,16 +268,18 @@ CLASS_TABLE = "Time share against FLOPs share by kernel class"
 def _memory_bound_sentence(classes: pd.DataFrame) -> str:
     """How many of the measured models spend a larger share of their time than of their FLOPs in depthwise
     convolutions and in elementwise layers (read off the table, so the sentence says what this run shows)."""
-    kinds = (KernelClass.DEPTHWISE.value, KernelClass.ELEMENTWISE.value)
-    rows = classes[classes["kernel_class"].isin(kinds) & (classes["flops_share"] > 0)]
-    if rows.empty:
+    counts = []
+    for kind, words in ((KernelClass.DEPTHWISE, "depthwise convolutions"),
+                        (KernelClass.ELEMENTWISE, "elementwise layers (batch norm, activations, squeeze-excite's "
+                                                  "pooling and scale, residual adds)")):
+        rows = classes[(classes["kernel_class"] == kind.value) & (classes["flops_share"] > 0)]
+        if not rows.empty:
+            larger = int((rows["time_share"] > rows["flops_share"]).sum())
+            counts.append(f"{words} in {larger} of the {plural(len(rows), 'model')} that have them")
+    if not counts:
         return ""
-    larger = rows.groupby("model")[["time_share", "flops_share"]].apply(
-        lambda group: bool((group["time_share"] > group["flops_share"]).all()))
-    return (f" In {int(larger.sum())} of {len(larger)} measured models, depthwise convolutions and elementwise layers "
-            "(batch norm, activations, squeeze-excite's pooling and scale, residual adds) take a larger share of the "
-            f"time than of the FLOPs (table \"{CLASS_TABLE}\" below): they move many bytes per FLOP and each "
-            "call has a fixed cost.")
+    return (f" A larger share of the time than of the FLOPs goes to {' and to '.join(counts)} (table "
+            f"\"{CLASS_TABLE}\" below): they move many bytes per FLOP and each call has a fixed cost.")
 
 
 def _class_frame(study: LatencyStudy) -> pd.DataFrame:

@@ -512,8 +512,9 @@ def plan_section(plans: Sequence[TrainingPlan]) -> Section:
             f"step, the optimizer's state and the parameters{allowance}. The peak (Total bytes) is "
             f"{first.curve} in the batch; Peak moment says when it is reached. The quick estimate beside it "
             "(Estimate bytes: an eval-mode forward's saved activations plus the weights, gradients, state and "
-            f"buffers, {fixed_text}) holds every saved activation and every gradient at once and leaves out the "
-            "batch statistics, the dropout masks and the activations' gradients, so it can land on either side."
+            f"buffers, which are the Fixed bytes: {fixed_text}) holds every saved activation and every gradient at "
+            "once and leaves out the batch statistics, the dropout masks and the activations' gradients, so it can "
+            "land on either side."
         )
     else:
         intro = (

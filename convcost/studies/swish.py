@@ -264,8 +264,9 @@ def recommend(variants: Sequence[SwishVariant]) -> Recommendation:
         if other is pick:
             continue
         if other.peak_bytes > pick.peak_bytes:
-            parts.append(f"the same as {other.variant}, whose step peaks "
-                         f"{bytes_text(other.peak_bytes - pick.peak_bytes)} higher")
+            parts.append(f"the same as {other.variant}, whose step peaks higher ({bytes_text(other.peak_bytes)} "
+                         f"against {bytes_text(pick.peak_bytes)}, {bytes_text(other.peak_bytes - pick.peak_bytes)} "
+                         "more)")
         else:
             parts.append(f"the same as {other.variant}")
     if pick.variant in NATIVE_ACTIVATIONS:
@@ -281,7 +282,8 @@ def swish_section(study: SwishStudy) -> Section:
     """Bytes saved for backward by each way of writing Swish, per activation and in total, the step's peak, the
     check against a real step, and the pick."""
     frame = study.to_dataframe()[["variant", "activation_type", "modules", "activation_saved_bytes",
-                                  "training_bytes", "peak_bytes", "activation_bytes", "flops"]]
+                                  "training_bytes", "peak_bytes", "activation_bytes", "flops"]].rename(
+        columns={"peak_bytes": "training_peak_bytes"})  # the training step's peak, not the inference peak
     per_module = study.modules_dataframe()
     per_module.columns = ["module", *(f"{variant}_saved_bytes" for variant in per_module.columns[1:])]
     first, *others = study.variants

@@ -111,7 +111,9 @@ _COLUMNS = ["model", "resolution", "macs", "backward_macs", "grad_input_macs", "
 
 def training_section(study: TrainingStudy) -> Section:
     """The training step of every model: backward against forward, FlopCounterMode against the truth, peak memory."""
-    frame = study.to_dataframe()[_COLUMNS]
+    # the step's peak under the vocabulary's training-peak names, not the inference peak's
+    frame = study.to_dataframe()[_COLUMNS].rename(columns={"peak_bytes": "training_peak_bytes",
+                                                            "peak_moment": "training_peak_at"})
     twice = sum(row.backward_macs == 2 * row.macs - row.first_layer_macs for row in study.rows)
     right = [row.model for row in study.rows if row.flopcounter_flops == row.product_flops]
     worst = max(study.rows, key=lambda row: row.flopcounter_ratio)
