@@ -238,7 +238,7 @@ def conventions(dtype: str) -> list[Definition]:
 
 
 #: How words of a field name are written in a title.
-_WORDS = {"macs": "MACs", "mac": "MAC", "flops": "FLOPs", "gflops": "GFLOP", "se": "SE", "iqr": "IQR",
+_WORDS = {"macs": "MACs", "mac": "MAC", "flops": "FLOPs", "gflops": "GFLOP", "se": "SE", "iqr": "IQR", "phi": "φ",
           "ms": "ms", "us": "µs", "cpu": "CPU", "gpu": "GPU", "px": "px", "id": "ID", "gb": "GB",
           # tools keep their own spelling
           "convcost": "convcost", "fvcore": "fvcore", "flopcounter": "FlopCounterMode", "thop": "thop",

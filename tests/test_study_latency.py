@@ -62,8 +62,9 @@ def test_the_section_states_its_units_shares_and_summary(study: LatencyStudy) ->
     assert row["gflops_per_s"] == pytest.approx(row[Column.FLOPS.key] / latency / 1e6, rel=1e-12)
     classes, parts, roofline, fit, estimates = (table.frame for table in section.tables)
     assert list(roofline.columns) == ["device", "peak_gflops_per_s", "bandwidth_gb_per_s", "measured_by"]
-    assert classes["time_share"].sum() == pytest.approx(1) and classes["flops_share"].sum() == pytest.approx(1)
-    assert parts["time_share"].sum() == pytest.approx(1) and parts["flops_share"].sum() == pytest.approx(1)
+    # a kernel class's (or stage's) share of the model's time and FLOPs, titled apart from a subtree's "% FLOPs"
+    assert classes["share_of_time"].sum() == pytest.approx(1) and classes["share_of_flops"].sum() == pytest.approx(1)
+    assert parts["share_of_time"].sum() == pytest.approx(1) and parts["share_of_flops"].sum() == pytest.approx(1)
     assert list(fit["kernel_class"]) == ["standard", "depthwise", "pointwise", "grouped", "linear", "elementwise"]
     assert "not measurements" in section.tables[4].caption and len(estimates.columns) == 6
     assert section.values["roofline"]["peak_gflops"] == study.roofline.peak_gflops

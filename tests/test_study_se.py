@@ -127,6 +127,6 @@ def test_se_section_shows_the_published_figures_its_text_tests(study_of) -> None
     section = se_section(study_of("se"))
     (claims,) = (table.frame for table in section.tables)
     rows = {row.figure: (row.published, row.counted) for row in claims.itertuples()}
-    assert rows == {"resnet50 GMACs": ("3.86", "4.089"), "se_resnet50 GMACs": ("3.87", "4.092"),
+    assert rows == {"resnet50 MACs": ("3.86G", "4.09G"), "se_resnet50 MACs": ("3.87G", "4.09G"),
                     "MACs added by SE": ("+0.26%", "+0.062%"),
                     "SE's extra parameters in the final stage": ("96%", "62.4%")}

@@ -203,13 +203,15 @@ def latency_section(study: LatencyStudy) -> Section:
         f"({roof.source})."
     )
     notes = [
-        "Latency ms: median of the hook-free runs; Latency IQR ms: their interquartile range. Times are measurements "
+        f"{Column.LATENCY.title}: median of the hook-free runs; {Column.LATENCY_IQR.title}: their interquartile "
+        "range. Times are measurements "
         "on this machine, which may be shared: they move from run to run, while the counts beside them are exact.",
         "Time share: a kernel class's (or stage's) share of the modules' own times; FLOPs share: its share of the "
         "FLOPs." + _memory_bound_sentence(classes),
     ]
-    tables = [Table(CLASS_TABLE, classes),
-              Table("Time share against FLOPs share by stage", parts),
+    shares = {"time_share": "share_of_time", "flops_share": "share_of_flops"}  # a class's share, not a subtree's
+    tables = [Table(CLASS_TABLE, classes.rename(columns=shares)),
+              Table("Time share against FLOPs share by stage", parts.rename(columns=shares)),
               Table("This machine's roofline", pd.DataFrame([{
                   "device": "this machine", "peak_gflops_per_s": roof.peak_gflops,
                   "bandwidth_gb_per_s": roof.bandwidth_gbs, "measured_by": roof.source}]))]

@@ -314,10 +314,10 @@ def _claims_frame(study: SeStudy) -> pd.DataFrame:
         raise ValueError("the SENet paper's pair (resnet50, se_resnet50) is not among the study's comparisons")
     base_macs = paper.total.base_macs
     rows = [
-        (f"{paper.base_model} GMACs", f"{study.paper_gflops.base}", f"{base_macs / 1e9:.3f}",
+        (f"{paper.base_model} MACs", f"{study.paper_gflops.base}G", count_text(base_macs),
          "SENet paper (Hu et al. 2018), original ResNet layout"),
-        (f"{paper.se_model} GMACs", f"{study.paper_gflops.with_se}",
-         f"{(base_macs + paper.total.extra_macs) / 1e9:.3f}", "SENet paper (Hu et al. 2018), original ResNet layout"),
+        (f"{paper.se_model} MACs", f"{study.paper_gflops.with_se}G", count_text(base_macs + paper.total.extra_macs),
+         "SENet paper (Hu et al. 2018), original ResNet layout"),
         ("MACs added by SE", human_change(study.paper_increase), human_change(paper.macs_increase),
          "SENet paper (Hu et al. 2018)"),
         ("SE's extra parameters in the final stage", f"{study.claimed_last_stage_share:.0%}",
