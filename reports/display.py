@@ -11,7 +11,7 @@ import pandas as pd
 
 from .columns import NUMERIC_UNITS, Column, column, derived
 from .safe import printable
-from .units import Unit, human
+from .units import Unit, human, shape_text
 
 #: Columns outside the vocabulary whose key ends with this hold bytes and are shown in binary units.
 BYTES_SUFFIX = "_bytes"
@@ -24,6 +24,8 @@ def _missing(value: Any) -> bool:
 def _plain_number(value: Any) -> str:
     if isinstance(value, bool):
         return str(value)
+    if isinstance(value, (tuple, list)) and value and all(isinstance(side, int) for side in value):
+        return shape_text(value)  # a size, as the vocabulary's shapes are written: 112x112
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):

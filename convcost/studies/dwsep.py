@@ -37,7 +37,7 @@ from convcost.reports.chart_style import PALETTE, chart_style, legend_outside, n
 from convcost.reports.charts import ChartJob
 from convcost.reports.prose import names
 from convcost.reports.sections import Section, Table
-from convcost.reports.units import human_ratio, shape_text
+from convcost.reports.units import human_ratio
 
 from .base import Study, register_study
 from .common import AnalysisJob, analyze_model, records_frame
@@ -402,7 +402,6 @@ def dwsep_section(study: DwsepStudy) -> Section:
     frame = networks[["model", "resolution", "pairs", "separable_params", "standard_params", "params_ratio",
                       "separable_macs", "standard_macs", "macs_ratio", "pairs_macs_ratio"]]
     pairs = study.to_dataframe()
-    pairs["output_size"] = [shape_text(size) for size in pairs["output_size"]]  # as the other tables write sizes
     textbook, per_pair = pairs.iloc[:1][_TEXTBOOK_COLUMNS], (pairs.iloc[1:][_PAIR_COLUMNS].reset_index(drop=True)
                                                           .rename(columns={"macs_ratio_is_theory": "equals_theory"}))
     book = study.textbook
