@@ -222,13 +222,15 @@ def run_microbenchmarks(benches: tuple[MicroBench, ...], *, runs: int = 9, warmu
     """Time each of ``benches`` on real CPU tensors beside its counts: in each of ``rounds`` passes over the set,
     the median of ``runs`` calls after ``warmup``, each call following the untimed interference of
     :func:`interference`; a benchmark's time is the median of its rounds (see the module docstring)."""
-    counted = [_counts(bench) for bench in benches]
+    counted: list[LayerSample] = []
     times: list[list[float]] = [[] for _ in benches]
     with intra_op_threads(threads), torch.no_grad():
         disturb = interference()
-        for _ in range(rounds):
+        for round_index in range(rounds):
             for bench, measured in zip(benches, times, strict=True):
                 module = bench.build().eval()
+                if round_index == 0:
+                    counted.append(_counts(bench, module))
                 generator = torch.Generator().manual_seed(0)
                 args = [torch.rand(shape, generator=generator) for shape in bench.inputs]
                 measured.append(_median_ms(functools.partial(module, *args), runs, warmup, disturb))
@@ -236,9 +238,9 @@ def run_microbenchmarks(benches: tuple[MicroBench, ...], *, runs: int = 9, warmu
                  for sample, measured in zip(counted, times, strict=True))
 
 
-def _counts(bench: MicroBench) -> LayerSample:
-    """``bench``'s counts, its time not yet measured (0)."""
-    analysis = analyze(bench.build().eval(), bench.inputs)
+def _counts(bench: MicroBench, module: nn.Module) -> LayerSample:
+    """``bench``'s counts on ``module`` (built from it), its time not yet measured (0)."""
+    analysis = analyze(module, bench.inputs)
     (record,) = [layer for layer in analysis.layers if layer.name == ""]
     calls = sum(layer.calls for layer in analysis.layers)  # the root's and any child's
     return LayerSample(bench.kernel_class, bench.label, sum(op.calls for op in record.ops.values()), calls,

@@ -40,9 +40,9 @@ __all__ = ["PUBLISHED_DEVICES", "Bound", "PublishedDevice", "Roofline", "cache_p
 
 
 #: Seconds each roofline kernel is timed for, at least (see the module docstring).
-MIN_SECONDS = 1.0
+KERNEL_SECONDS = 1.0
 #: How the roofline is measured; part of its cache key, so a figure measured another way is measured again.
-METHOD = f"fastest over {MIN_SECONDS:g} s per kernel"
+METHOD = f"fastest over {KERNEL_SECONDS:g} s per kernel"
 _Fastest = Callable[[Callable[[], Any]], float]
 
 
@@ -62,7 +62,7 @@ def machine_roofline(device: str, threads: int, processor: str, *, cache: Path |
 
 
 def measure_roofline(device: str, *, matrix: int = 2048, channels: int = 256, copy_elements: int = 1 << 25,
-                     repeats: int = 3, min_seconds: float = MIN_SECONDS) -> Roofline:
+                     repeats: int = 3, min_seconds: float = KERNEL_SECONDS) -> Roofline:
     """Measure peak compute and bandwidth on ``device`` (see the module docstring); sizes are parameters so a
     test can measure small ones."""
     fastest = functools.partial(_fastest, device=device, repeats=repeats, min_seconds=min_seconds)

@@ -364,17 +364,23 @@ def verdict(built: StageCost, rebuilt: StageCost) -> str | None:
     return WITHIN_SPREAD
 
 
-def _fused_comparison(study: FusedStudy) -> list[str]:
-    """One sentence per block kind as built: its stages against their rebuild with the other kind."""
+def _fused_comparison(study: FusedStudy, frame: pd.DataFrame) -> list[str]:
+    """One sentence per block kind as built: its stages against their rebuild with the other kind, the ranges of
+    the ratio columns of ``frame`` (:func:`_fused_frame`)."""
     sentences = []
     for kind in dict.fromkeys(built.block for built, _ in study.pairs()):
         pairs = [(b, s) for b, s in study.pairs() if b.block == kind]
+        rows = frame[frame["as_built"] & (frame["block"] == kind)]
+
+        def ratios(column: str, rows: pd.DataFrame = rows) -> list[float]:
+            return [float(value) for value in rows[column] if pd.notna(value)]
+
         text = (f"{kind} stages ({', '.join(str(b.stage) for b, _ in pairs)}) over their {pairs[0][1].block} "
-                f"rebuild: MACs {span([b.macs / s.macs for b, s in pairs])}, parameters "
-                f"{span([b.params / s.params for b, s in pairs])}, arithmetic intensity "
-                f"{span([b.arithmetic_intensity / s.arithmetic_intensity for b, s in pairs])}")
-        if study.runs:
-            text += f", latency {span([b.latency_s / s.latency_s for b, s in pairs if b.latency_s and s.latency_s])}"
+                f"rebuild: MACs {span(ratios('macs_to_swapped_ratio'))}, parameters "
+                f"{span(ratios('params_to_swapped_ratio'))}, arithmetic intensity "
+                f"{span(ratios('intensity_to_swapped_ratio'))}")
+        if study.runs and ratios("latency_to_swapped_ratio"):
+            text += f", latency {span(ratios('latency_to_swapped_ratio'))}"
         sentences.append(text)
     return sentences
 
@@ -388,7 +394,7 @@ def fused_section(study: FusedStudy) -> Section:
         "conv (Fused-MBConv) in its early stages: more MACs and parameters, but denser arithmetic. Each stage of "
         f"{study.model} at {study.resolution} px, batch {batch}, is measured alone as built and rebuilt with the "
         "other block kind (fused stages as MBConv with SE 0.25, MBConv stages as fused without SE), keeping expand "
-        f"ratio, kernel, stride, channels and repeats. As built: {'; '.join(_fused_comparison(study))}."
+        f"ratio, kernel, stride, channels and repeats. As built: {'; '.join(_fused_comparison(study, frame))}."
     )
     machine = study.cpu or study.processor or study.machine
     if study.runs:
