@@ -16,7 +16,7 @@ from convcost import analyze, create_model
 from convcost.analyzer import microbench
 from convcost.analyzer.kernel_class import KernelClass, layer_class
 from convcost.analyzer.latency_model import ClassFit, LatencyModel, fit_latency_model, machine_latency_model
-from convcost.analyzer.microbench import LayerSample, microbenchmarks, run_microbenchmarks
+from convcost.analyzer.microbench import CHANNEL_MULTIPLE, LayerSample, microbenchmarks, run_microbenchmarks
 from convcost.analyzer.roofline import Roofline
 from convcost.analyzer.traffic import bytes_moved
 
@@ -102,7 +102,10 @@ def test_kernel_classes_come_from_hyper_parameters_and_operators() -> None:
 
     cases = [(nn.Conv2d(8, 8, 3, groups=4), (1, 8, 9, 9), KernelClass.GROUPED),
              (nn.ConvTranspose2d(8, 4, 2), (1, 8, 9, 9), KernelClass.STANDARD),
-             (Functional(), (1, 8), KernelClass.LINEAR), (nn.Hardswish(), (1, 8), KernelClass.ELEMENTWISE)]
+             (Functional(), (1, 8), KernelClass.LINEAR), (nn.Hardswish(), (1, 8), KernelClass.ELEMENTWISE),
+             (nn.MaxPool2d(3, 2, 1), (1, 8, 9, 9), KernelClass.POOLING),
+             (nn.AvgPool2d(2), (1, 8, 8, 8), KernelClass.POOLING),
+             (nn.AdaptiveAvgPool2d(1), (1, 8, 9, 9), KernelClass.ELEMENTWISE)]  # a global mean is no window
     for module, shape, expected in cases:
         root = analyze(module, shape).layers[0]
         assert layer_class(root) == expected, type(module).__name__
@@ -136,6 +139,14 @@ def test_the_micro_benchmarks_are_fixed_cover_every_class_and_time_real_layers()
         assert sample.bytes_moved == bytes_moved(root, 4) and sample.ops >= 1
         assert sample.measured_ms > 0
         assert layer_class(root) == bench.kernel_class  # each benchmark is of the class it stands for
+
+
+def test_every_micro_benchmark_is_of_its_class_with_channels_as_networks_round_them() -> None:
+    for bench in microbenchmarks():
+        module = bench.build()
+        assert layer_class(analyze(module, bench.inputs).layers[0]) == bench.kernel_class, bench.label
+        if isinstance(module, nn.Conv2d) and module.in_channels > 3 and bench.inputs[0][-1] > 1:  # not a stem or SE
+            assert module.in_channels % CHANNEL_MULTIPLE == module.out_channels % CHANNEL_MULTIPLE == 0, bench.label
 
 
 def test_a_benchmark_takes_the_median_of_its_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
