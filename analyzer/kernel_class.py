@@ -26,7 +26,7 @@ class KernelClass(StrEnum):
     POINTWISE = "pointwise"
     GROUPED = "grouped"
     LINEAR = "linear"
-    #: a sliding max or average window (a 3x3/2 max pool moves 1.2-1.4 GB/s here, an activation 7-90 GB/s)
+    #: a sliding max or average window (a 3x3/2 max pool moves 1.2-1.4 GB/s here, an activation 7-83 GB/s)
     POOLING = "pooling"
     ELEMENTWISE = "elementwise"
 

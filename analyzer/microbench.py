@@ -12,7 +12,7 @@ The whole set is timed in several rounds, one benchmark after another, and each 
 the fastest of its rounds' medians: on a shared machine a burst of other work lasts seconds to a minute
 and slows every call of the benchmarks it meets, and only slows them, so the fastest round is the one
 nearest the quiet machine a prediction is for (a fit whose rounds' medians were taken in a slow half
-minute predicted every network 20-45% high).
+minute predicted 21 of 23 networks 14-45% high).
 """
 
 from __future__ import annotations
@@ -46,8 +46,9 @@ METHOD = ("channels multiples of 8, pooling its own class; fastest of 3 rounds' 
 #: Largest layer benchmarked (MACs): larger ones run at the same efficiency and only take longer.
 MAX_MACS = 1_500_000_000
 #: What networks round their channel counts to (MobileNet's and EfficientNet's ``make_divisible``, ResNets' powers
-#: of two). A kernel vectorises over channels, and one whose channels fill no whole vector runs up to 1.7x slower
-#: per byte (a 3x3 depthwise conv on a 24x24 map: 0.35 ms at 512 channels, 0.56 ms at 500 here).
+#: of two). A kernel vectorises over channels, and one whose channels fill no whole vector runs up to 3x slower
+#: (a 3x3 depthwise conv here: 0.35 ms at 512 channels on 24x24, 0.56 ms at 500; 0.27 ms at 32 on 150x150, 1.02 ms
+#: at 40).
 CHANNEL_MULTIPLE = 8
 #: Feature-map sides drawn from (pixels): those of networks at 224 to 600 px after their strides.
 _SIDES = (7, 10, 12, 14, 15, 19, 24, 28, 30, 38, 48, 56, 60, 75, 96, 112, 120, 150, 192, 240, 300)
