@@ -6,8 +6,9 @@ Measures the roofline and fits the latency model on this machine's single-layer 
 native resolution and for ``--held-out`` networks built from random stage tables (never used in
 the fit) the predicted latency beside the measured hook-free median of ``profile``, and the error.
 Each network is profiled once per round, the rounds going over the whole list, and its measured
-latency is the median of its rounds' medians (its IQR: of the round that gave it), as the
-micro-benchmarks are timed: a burst of other work on a shared machine meets each network once.
+latency is the median of its rounds' medians (its IQR: of the round that gave it): a burst of
+other work on a shared machine meets each network once. (The micro-benchmarks keep their fastest
+round, the quiet machine a prediction is for; the check keeps the median, what a user measures.)
 Target: within ±15% on every model.
 """
 
