@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from .naming import StrEnum
 
 if TYPE_CHECKING:
+    from .conv_backend import ConvBackend
     from .kernel_class import KernelClass
     from .latency_model import LatencyModel
 
@@ -273,6 +274,8 @@ class LayerPrediction:
 
     Attributes:
         bound_ms: the least time the roofline allows; predicted_ms: the model's prediction (ms).
+        backend: the kernel library a convolution runs on (:mod:`~convcost.analyzer.conv_backend`; None: not a
+            convolution, or torch does not say), whose fit predicted it where the model has one.
     """
 
     name: str
@@ -281,6 +284,7 @@ class LayerPrediction:
     bytes_moved: int
     bound_ms: float
     predicted_ms: float
+    backend: ConvBackend | None = None
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,17 @@ from torch import nn
 
 from convcost import analyze, create_model
 from convcost.analyzer import microbench
+from convcost.analyzer.conv_backend import ConvBackend, conv_backend
 from convcost.analyzer.kernel_class import KernelClass, layer_class
-from convcost.analyzer.latency_model import ClassFit, LatencyModel, fit_latency_model, machine_latency_model
+from convcost.analyzer.latency_model import (
+    MIN_BACKEND_SAMPLES,
+    ClassFit,
+    LatencyModel,
+    fit_latency_model,
+    machine_latency_model,
+)
 from convcost.analyzer.microbench import CHANNEL_MULTIPLE, LayerSample, microbenchmarks, run_microbenchmarks
+from convcost.analyzer.real_run import intra_op_threads
 from convcost.analyzer.roofline import Roofline
 from convcost.analyzer.traffic import bytes_moved
 
@@ -24,14 +32,15 @@ ROOF = Roofline(100.0, 20.0, "cpu", True, "test")  # 100 GFLOP/s, 20 GB/s
 CALL_MS = 0.002
 
 
-def synthetic(kernel: KernelClass, op_ms: float, compute_eff: float, memory_eff: float | None) -> list[LayerSample]:
-    """Samples whose times follow the model exactly."""
+def synthetic(kernel: KernelClass, op_ms: float, compute_eff: float, memory_eff: float | None,
+              backend: ConvBackend | None = None, repeat: int = 1) -> list[LayerSample]:
+    """Samples whose times follow the model exactly (``repeat`` times 6 of them)."""
     samples = []
     for index, (flops, nbytes) in enumerate([(10**6, 10**5), (10**8, 10**6), (3 * 10**9, 4 * 10**7),
-                                             (5 * 10**7, 3 * 10**7), (10**4, 10**4), (7 * 10**8, 10**5)]):
+                                             (5 * 10**7, 3 * 10**7), (10**4, 10**4), (7 * 10**8, 10**5)] * repeat):
         ms = (CALL_MS + op_ms + flops / (ROOF.peak_gflops * compute_eff) / 1e6
               + (nbytes / (ROOF.bandwidth_gbs * memory_eff) / 1e6 if memory_eff else 0.0))
-        samples.append(LayerSample(kernel, f"s{index}", 1, 1, flops, nbytes, ms))
+        samples.append(LayerSample(kernel, f"s{index}", 1, 1, flops, nbytes, ms, backend))
     return samples
 
 
@@ -60,10 +69,44 @@ def test_a_class_with_no_benchmark_falls_back_on_elementwise_and_elementwise_is_
         fit_latency_model(synthetic(KernelClass.LINEAR, 0.001, 0.5, 0.7), ROOF, CALL_MS, threads=1)
 
 
+def test_a_conv_class_is_fitted_per_kernel_library_too_where_it_has_enough_benchmarks() -> None:
+    onednn = synthetic(KernelClass.POINTWISE, 0.07, 0.9, 0.3, ConvBackend.ONEDNN, repeat=2)
+    native = synthetic(KernelClass.POINTWISE, 0.02, 0.6, 0.3, ConvBackend.NATIVE, repeat=2)
+    few = synthetic(KernelClass.DEPTHWISE, 0.05, 0.2, 0.2, ConvBackend.NATIVE)[:MIN_BACKEND_SAMPLES - 1]
+    elementwise = synthetic(KernelClass.ELEMENTWISE, 0.001, 0.5, 0.7)
+    model = fit_latency_model(onednn + native + few + synthetic(KernelClass.DEPTHWISE, 0.05, 0.2, 0.2,
+                                                                ConvBackend.ONEDNN, repeat=2) + elementwise,
+                              ROOF, CALL_MS, threads=2)
+    assert model.fit(KernelClass.POINTWISE, ConvBackend.ONEDNN).op_ms == pytest.approx(0.07, rel=1e-6)
+    assert model.fit(KernelClass.POINTWISE, ConvBackend.NATIVE).compute_efficiency == pytest.approx(0.6, rel=1e-6)
+    whole = model.fit(KernelClass.POINTWISE)
+    assert whole.backend is None and whole.samples == 24 and whole.median_error > 0  # two libraries, one line
+    assert model.fit(KernelClass.POINTWISE, ConvBackend.OTHER) is whole  # a library with no fit of its own
+    assert model.fit(KernelClass.DEPTHWISE, ConvBackend.NATIVE) is model.fit(KernelClass.DEPTHWISE)  # too few
+    assert model.fit(KernelClass.DEPTHWISE, ConvBackend.ONEDNN).samples == 12
+    assert model.samples == len(onednn + native + few + elementwise) + 12  # each benchmark once
+    assert model.fit(KernelClass.ELEMENTWISE, ConvBackend.ONEDNN) is model.fit(KernelClass.ELEMENTWISE)
+
+
+def test_a_convolution_s_library_is_torch_s_pick_for_its_shape_and_threads() -> None:
+    def backend(module: nn.Module, shape: tuple[int, ...], threads: int) -> ConvBackend | None:
+        with intra_op_threads(threads):
+            return conv_backend(analyze(module, shape).layers[0])
+
+    # torch sends a 1x1 conv to oneDNN with more than one thread and more than 20,480 input elements
+    assert backend(nn.Conv2d(144, 24, 1), (1, 144, 14, 14), 2) is ConvBackend.ONEDNN
+    assert backend(nn.Conv2d(24, 144, 1), (1, 24, 14, 14), 2) is ConvBackend.NATIVE
+    assert backend(nn.Conv2d(144, 24, 1), (1, 144, 14, 14), 1) is ConvBackend.NATIVE
+    assert backend(nn.Conv2d(32, 32, 3, groups=32), (1, 32, 56, 56), 2) is ConvBackend.ONEDNN
+    assert backend(nn.ConvTranspose2d(16, 8, 2, stride=2), (1, 16, 28, 28), 2) is not None
+    assert backend(nn.Linear(8, 4), (1, 8), 2) is None and backend(nn.ReLU(), (1, 8), 2) is None
+
+
 def fitted() -> LatencyModel:
     fits = tuple(ClassFit(kernel, 0.001 * (index + 1), 0.1 * (index + 1), 0.5, 6, 0.0)
                  for index, kernel in enumerate(KernelClass))
-    return LatencyModel(ROOF, CALL_MS, fits, 2)
+    return LatencyModel(ROOF, CALL_MS, (*fits, ClassFit(KernelClass.POINTWISE, 0.05, 0.9, 0.5, 8, 0.0,
+                                                        ConvBackend.ONEDNN)), 2)
 
 
 def test_a_prediction_is_its_modules_added_each_by_the_formula() -> None:
@@ -74,7 +117,7 @@ def test_a_prediction_is_its_modules_added_each_by_the_formula() -> None:
     assert len(prediction.layers) == len(analysis.layers)
     for layer in prediction.layers:
         record = records[layer.name]
-        fit = model.fit(layer.kernel_class)
+        fit = model.fit(layer.kernel_class, layer.backend)
         ops = sum(op.calls for op in record.ops.values())
         moved = bytes_moved(record, 4)
         expected = (record.calls * CALL_MS + ops * fit.op_ms + record.flops / (100e9 * fit.compute_efficiency) * 1e3
@@ -89,6 +132,13 @@ def test_a_prediction_is_its_modules_added_each_by_the_formula() -> None:
     assert classes["stem.conv"] == KernelClass.STANDARD
     assert classes["fc"] == KernelClass.LINEAR
     assert classes["stem.bn"] == classes["stages.1.1"] == KernelClass.ELEMENTWISE  # a batch norm, a residual add
+    backends = {layer.name: layer.backend for layer in prediction.layers}
+    assert backends["fc"] is backends["stem.bn"] is None
+    assert set(backends.values()) == {None, ConvBackend.ONEDNN, ConvBackend.NATIVE}  # its 1x1 convs go to both
+    # on 2 threads a 1x1 conv with more than 20,480 input elements goes to oneDNN, predicted by that library's fit
+    assert (backends["stages.0.0.project.conv"], backends["stages.5.1.expand.conv"]) == (ConvBackend.ONEDNN,
+                                                                                        ConvBackend.NATIVE)
+    assert model.fit(KernelClass.POINTWISE, ConvBackend.ONEDNN).backend is ConvBackend.ONEDNN
 
 
 def test_kernel_classes_come_from_hyper_parameters_and_operators() -> None:
@@ -137,6 +187,7 @@ def test_the_micro_benchmarks_are_fixed_cover_every_class_and_time_real_layers()
         root = analyze(bench.build(), bench.inputs).layers[0]
         assert (sample.kernel_class, sample.flops, sample.calls) == (bench.kernel_class, root.flops, 1)
         assert sample.bytes_moved == bytes_moved(root, 4) and sample.ops >= 1
+        assert sample.backend == conv_backend(root)  # the library a prediction would take for the same layer
         assert sample.measured_ms > 0
         assert layer_class(root) == bench.kernel_class  # each benchmark is of the class it stands for
 

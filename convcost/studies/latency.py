@@ -219,7 +219,7 @@ def latency_section(study: LatencyStudy) -> Section:
         errors = [m.time.prediction_error for m in study.models if m.time.prediction_error is not None]
         fit = study.latency_model
         intro += (f" The latency model predicts each model from its counts alone (fitted on "
-                  f"{sum(c.samples for c in fit.classes)} single-layer micro-benchmarks, never on these networks): "
+                  f"{fit.samples} single-layer micro-benchmarks, never on these networks): "
                   f"errors {change_span(errors)}.") if errors else ""
         tables.append(Table("Latency model fitted on single-layer micro-benchmarks", _fit_frame(fit)))
     tables.append(Table("Roofline estimates on published devices (estimates from published peaks, not measurements)",
@@ -309,11 +309,12 @@ def _part_frame(study: LatencyStudy) -> pd.DataFrame:
 
 def _fit_frame(fit: LatencyModel) -> pd.DataFrame:
     return pd.DataFrame([{
-        "kernel_class": c.kernel_class.value, "samples": c.samples, "op_us": c.op_ms * 1e3,
+        "kernel_class": c.kernel_class.value, "library": c.backend.value if c.backend else "any",
+        "samples": c.samples, "op_us": c.op_ms * 1e3,
         "compute_efficiency": c.compute_efficiency, "memory_efficiency": c.memory_efficiency,
         "median_error": c.median_error,
-    } for c in fit.classes], columns=["kernel_class", "samples", "op_us", "compute_efficiency", "memory_efficiency",
-                                      "median_error"])
+    } for c in fit.classes], columns=["kernel_class", "library", "samples", "op_us", "compute_efficiency",
+                                      "memory_efficiency", "median_error"])
 
 
 def _estimates_frame(study: LatencyStudy) -> pd.DataFrame:
