@@ -32,7 +32,8 @@ def measured_summary(times: Sequence[MeasuredTime]) -> pd.DataFrame:
 def profile_section(result: Profile, prediction: LatencyPrediction | None = None) -> Section:
     """The section of ``result``; its JSON carries ``latency_ms`` (the hook-free median) at the top level and
     ``latency_ms`` on every layer row; with the latency model's ``prediction`` of the same forward,
-    ``predicted_ms`` and ``prediction_error`` too."""
+    ``predicted_ms`` and ``prediction_error`` too, and on every layer row its ``predicted_ms`` and the kernel
+    ``library`` a convolution runs on (``onednn``, ``native`` or ``other``; None for other layers)."""
     rows = [{
         "name": layer.name, "type": layer.type, "kind": layer.kind, "latency_ms": layer.latency.median_ms,
         "latency_iqr_ms": layer.latency.iqr_ms, "macs": layer.macs, "flops": layer.flops,
@@ -48,6 +49,13 @@ def profile_section(result: Profile, prediction: LatencyPrediction | None = None
             limits.append(bound.limit)
             row.update(bound=bound.limit.value, bound_ms=bound.bound_ms, efficiency=bound.efficiency)
         columns += ["bound", "bound_ms", "efficiency"]
+    if prediction is not None:
+        predicted = {layer.name: layer for layer in prediction.layers}
+        for row in rows:
+            found = predicted.get(str(row["name"]))
+            row.update(predicted_ms=found.predicted_ms if found else None,
+                       library=found.backend.value if found and found.backend else None)
+        columns += ["predicted_ms", "library"]
     frame = pd.DataFrame(rows, columns=columns)
     total_flops = sum(layer.flops for layer in result.layers)
     kinds = result.by_kind()

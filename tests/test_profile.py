@@ -165,6 +165,12 @@ def test_profile_command_reads_the_cached_roofline(capsys, tmp_path, monkeypatch
     assert document["predicted_ms"] == pytest.approx(expected, rel=1e-12)  # the seeded fit, never a new one
     assert document["prediction_error"] == pytest.approx(expected / document["latency_ms"] - 1, rel=1e-12)
     assert all(row["bound"] in ("compute", "memory") for row in document["rows"])
+    layers = {layer.name: layer for layer in seeded.predict(analyze(create_model("mobilenet_v2_035", device="meta"),
+                                                                    (1, 3, 64, 64))).layers}
+    for row in document["rows"]:  # each layer's own prediction, and the library its conv runs on (1 thread: native)
+        assert row["predicted_ms"] == pytest.approx(layers[row["name"]].predicted_ms, rel=1e-12)
+        expected = {"pointwise": "native", "standard": "native", "depthwise": "onednn"}.get(row["kind"])
+        assert row["library"] == expected, row["name"]  # 1x1 on 1 thread: native; grouped: oneDNN; others: none
     assert [table["caption"].split(" (")[0] for table in document["tables"]] == [
         "Time by layer kind against FLOPs", "Roofline estimates on published devices"]
 
