@@ -43,7 +43,8 @@ def conv_backend(record: LayerRecord) -> ConvBackend | None:
               else (check.out_channels, check.in_channels // check.groups))
     try:
         chosen = select(torch.empty(record.input_shapes[0]), torch.empty(*weight, *check.kernel),
-                        None, list(check.stride), [size // 2 for size in check.kernel], list(check.dilation),
+                        None, list(check.stride), _padding(check.padding, check.kernel, check.dilation),
+                        list(check.dilation),
                         transposed, [0] * spatial, check.groups, None)
     except (RuntimeError, TypeError, ValueError):
         return None
@@ -51,3 +52,12 @@ def conv_backend(record: LayerRecord) -> ConvBackend | None:
     if name.startswith("Mkldnn"):
         return ConvBackend.ONEDNN
     return ConvBackend.NATIVE if name.startswith("Slow") else ConvBackend.OTHER
+
+
+def _padding(stated: str, kernel: tuple[int, ...], dilation: tuple[int, ...]) -> list[int]:
+    """Pixels of padding per side: as the layer states them (``"2x2"``), else (``"same"``, padding in its own forward)
+    what keeps the map's size."""
+    sizes = stated.split("x")
+    if len(sizes) == len(kernel) and all(size.isdigit() for size in sizes):
+        return [int(size) for size in sizes]
+    return [spread * (size - 1) // 2 for size, spread in zip(kernel, dilation, strict=True)]

@@ -99,6 +99,8 @@ def test_a_convolution_s_library_is_torch_s_pick_for_its_shape_and_threads() -> 
     assert backend(nn.Conv2d(144, 24, 1), (1, 144, 14, 14), 1) is ConvBackend.NATIVE
     assert backend(nn.Conv2d(32, 32, 3, groups=32), (1, 32, 56, 56), 2) is ConvBackend.ONEDNN
     assert backend(nn.ConvTranspose2d(16, 8, 2, stride=2), (1, 16, 28, 28), 2) is not None
+    for dilated in (nn.Conv2d(64, 32, 3, padding=24, dilation=24), nn.Conv2d(64, 32, 3, padding="same", dilation=18)):
+        assert backend(dilated, (1, 64, 28, 28), 2) is not None  # an atrous conv's padding as the layer has it
     assert backend(nn.Linear(8, 4), (1, 8), 2) is None and backend(nn.ReLU(), (1, 8), 2) is None
 
 
