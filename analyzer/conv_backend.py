@@ -5,8 +5,9 @@ output into its blocked layouts on every call, or natively (``slow_conv2d``: im2
 1x1 conv is the product alone). It picks by shape and thread count: with more than one thread a 1x1 conv goes to
 oneDNN only when its input holds more than 20,480 elements, so a MobileNetV2's 1x1 convs on 14x14 maps split
 between the two by channel count. The fixed cost of a call differs by library: fitted on this machine's
-micro-benchmarks at 2 threads, 71 µs per oneDNN 1x1 conv against 26 µs per native one. The latency model
-(:mod:`convcost.analyzer.latency_model`) fits a class per library where its micro-benchmarks cover both.
+micro-benchmarks at 2 threads, 69-71 µs per oneDNN 1x1 conv against 22-26 µs per native one (two fits). The
+latency model (:mod:`convcost.analyzer.latency_model`) fits a class per library where its micro-benchmarks cover
+both.
 
 The pick is torch's own (``torch._C._select_conv_backend``, asked on an uninitialised contiguous tensor of the
 layer's input shape, nothing run): None where this torch does not say, or for a layer that is not a convolution.
@@ -44,8 +45,7 @@ def conv_backend(record: LayerRecord) -> ConvBackend | None:
     try:
         chosen = select(torch.empty(record.input_shapes[0]), torch.empty(*weight, *check.kernel),
                         None, list(check.stride), _padding(check.padding, check.kernel, check.dilation),
-                        list(check.dilation),
-                        transposed, [0] * spatial, check.groups, None)
+                        list(check.dilation), transposed, [0] * spatial, check.groups, None)
     except (RuntimeError, TypeError, ValueError):
         return None
     name = getattr(chosen, "name", "")
