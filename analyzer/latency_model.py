@@ -14,9 +14,9 @@ its arithmetic. A network's prediction is the sum over its modules, containers' 
 (a residual add, a squeeze-excite's scale) included, so no run of the network is needed.
 
 A convolution class whose micro-benchmarks run on more than one kernel library (oneDNN or torch's native kernels,
-:mod:`convcost.analyzer.conv_backend`: torch picks by shape and thread count) is also fitted per library with
-:data:`MIN_BACKEND_SAMPLES` or more micro-benchmarks, and a layer is predicted by its library's fit where there is
-one, else by its class's: here a 1x1 conv's fixed cost is about 3x as high on oneDNN as natively.
+:mod:`convcost.analyzer.conv_library`: torch picks by shape and thread count) is also fitted per library with
+:data:`MIN_LIBRARY_SAMPLES` or more micro-benchmarks, and a layer is predicted by its library's fit where there is
+one, else by its class's: here a 1x1 conv's fixed cost is 2.6-3.1x as high on oneDNN as natively.
 
 ``call_ms`` is measured on a chain of identity modules; each class's three figures are fitted by
 non-negative least squares over the single-layer micro-benchmarks of :mod:`convcost.analyzer.microbench`
@@ -40,7 +40,7 @@ import torch
 
 from .allocator import allocator_mode
 from .analysis import Analysis
-from .conv_backend import ConvBackend, conv_backend
+from .conv_library import ConvLibrary, conv_library
 from .kernel_class import KernelClass, layer_class
 from .machine_cache import cache_folder, cached, machine_key
 from .microbench import LayerSample, microbenchmark_digest, microbenchmarks, module_call_ms, run_microbenchmarks
@@ -49,7 +49,7 @@ from .records import Execution, LayerRecord
 from .time_records import LatencyPrediction, LayerPrediction, Roofline
 from .traffic import bytes_moved
 
-__all__ = ["FITTED_DTYPE", "MIN_BACKEND_SAMPLES", "ClassFit", "LatencyModel", "LatencyPrediction", "LayerPrediction",
+__all__ = ["FITTED_DTYPE", "MIN_LIBRARY_SAMPLES", "ClassFit", "LatencyModel", "LatencyPrediction", "LayerPrediction",
            "cache_key", "cache_path", "fit_latency_model", "machine_latency_model"]
 
 
@@ -59,7 +59,7 @@ FIT_METHOD = "non-negative least squares, errors relative to the prediction, rew
 #: measured times); on this machine's set they settle (no figure moves by 0.1%) within ten.
 REWEIGHTINGS = 20
 #: The fewest micro-benchmarks of one class on one kernel library that are fitted on their own.
-MIN_BACKEND_SAMPLES = 8
+MIN_LIBRARY_SAMPLES = 8
 #: The dtype the micro-benchmarks run in: a prediction is made for float32 networks only.
 FITTED_DTYPE = torch.float32
 
@@ -73,7 +73,7 @@ class ClassFit:
         compute_efficiency, memory_efficiency: the fraction of the roofline's peak GFLOP/s and of its bandwidth
             this class reaches (None: the fit found no such term).
         samples: micro-benchmarks it was fitted on; median_error: their median absolute relative error.
-        backend: the kernel library of those micro-benchmarks (None: the class's whole set, every library).
+        library: the kernel library of those micro-benchmarks (None: the class's whole set, every library).
     """
 
     kernel_class: KernelClass
@@ -82,7 +82,7 @@ class ClassFit:
     memory_efficiency: float | None
     samples: int
     median_error: float
-    backend: ConvBackend | None = None
+    library: ConvLibrary | None = None
 
     def layer_ms(self, roofline: Roofline, ops: int, flops: int, nbytes: int) -> float:
         """Predicted ms of ``ops`` operator calls doing ``flops`` FLOPs and moving ``nbytes`` bytes (no module call)."""
@@ -111,26 +111,26 @@ class LatencyModel:
     @property
     def samples(self) -> int:
         """Micro-benchmarks the model was fitted on (each once, though a class's fit per library counts it again)."""
-        return sum(fit.samples for fit in self.classes if fit.backend is None)
+        return sum(fit.samples for fit in self.classes if fit.library is None)
 
-    def fit(self, kernel_class: KernelClass, backend: ConvBackend | None = None) -> ClassFit:
-        """``kernel_class``'s figures on ``backend`` where fitted, else the class's (elementwise's for a class that
+    def fit(self, kernel_class: KernelClass, library: ConvLibrary | None = None) -> ClassFit:
+        """``kernel_class``'s figures on ``library`` where fitted, else the class's (elementwise's for a class that
         had no micro-benchmark)."""
-        found = {(fit.kernel_class, fit.backend): fit for fit in self.classes}
-        return (found.get((kernel_class, backend)) or found.get((kernel_class, None))
+        found = {(fit.kernel_class, fit.library): fit for fit in self.classes}
+        return (found.get((kernel_class, library)) or found.get((kernel_class, None))
                 or found[(KernelClass.ELEMENTWISE, None)])
 
     def layer(self, record: LayerRecord, element_bytes: int) -> LayerPrediction:
         """``record``'s predicted time, its elements ``element_bytes`` wide."""
         kernel = layer_class(record)
         with intra_op_threads(self.threads):
-            backend = conv_backend(record)
+            library = conv_library(record)
         moved = bytes_moved(record, element_bytes)
         ops = sum(op.calls for op in record.ops.values())
-        predicted = record.calls * self.call_ms + self.fit(kernel, backend).layer_ms(self.roofline, ops, record.flops,
+        predicted = record.calls * self.call_ms + self.fit(kernel, library).layer_ms(self.roofline, ops, record.flops,
                                                                                      moved)
         return LayerPrediction(record.name, kernel, record.flops, moved,
-                               self.roofline.bound_ms(record.flops, moved), predicted, backend)
+                               self.roofline.bound_ms(record.flops, moved), predicted, library)
 
     def predict(self, analysis: Analysis) -> LatencyPrediction:
         """``analysis``'s network's predicted forward latency: every module's prediction.
@@ -149,13 +149,13 @@ class LatencyModel:
         """A JSON-ready form (:meth:`from_dict` reads it back)."""
         return {"roofline": asdict(self.roofline), "call_ms": self.call_ms, "threads": self.threads,
                 "classes": [{**asdict(fit), "kernel_class": fit.kernel_class.value,
-                             "backend": fit.backend.value if fit.backend else None} for fit in self.classes]}
+                             "library": fit.library.value if fit.library else None} for fit in self.classes]}
 
     @classmethod
     def from_dict(cls, entry: dict[str, Any]) -> LatencyModel:
         """The model :meth:`to_dict` wrote."""
         classes = tuple(ClassFit(**{**fit, "kernel_class": KernelClass(fit["kernel_class"]),
-                                    "backend": ConvBackend(fit["backend"]) if fit.get("backend") else None})
+                                    "library": ConvLibrary(fit["library"]) if fit.get("library") else None})
                         for fit in entry["classes"])
         return cls(Roofline(**entry["roofline"]), float(entry["call_ms"]), classes, int(entry["threads"]))
 
@@ -192,13 +192,13 @@ def fit_latency_model(samples: Sequence[LayerSample], roofline: Roofline, call_m
         found = by_class.get(kernel, [])
         if found:
             fits.append(_fit_class(kernel, found, roofline, call_ms))
-        by_backend: dict[ConvBackend, list[LayerSample]] = {}
+        by_library: dict[ConvLibrary, list[LayerSample]] = {}
         for sample in found:
-            if sample.backend is not None:
-                by_backend.setdefault(sample.backend, []).append(sample)
-        if len(by_backend) > 1:
-            fits += [_fit_class(kernel, on, roofline, call_ms, backend) for backend, on in by_backend.items()
-                     if len(on) >= MIN_BACKEND_SAMPLES]
+            if sample.library is not None:
+                by_library.setdefault(sample.library, []).append(sample)
+        if len(by_library) > 1:
+            fits += [_fit_class(kernel, on, roofline, call_ms, library) for library, on in by_library.items()
+                     if len(on) >= MIN_LIBRARY_SAMPLES]
     return LatencyModel(roofline, call_ms, tuple(fits), threads)
 
 
@@ -231,7 +231,7 @@ def cache_key(roofline: Roofline, threads: int, processor: str) -> str:
 
 
 def _fit_class(kernel: KernelClass, samples: list[LayerSample], roofline: Roofline, call_ms: float,
-               backend: ConvBackend | None = None) -> ClassFit:
+               library: ConvLibrary | None = None) -> ClassFit:
     features = np.array([_features(roofline, s.ops, s.flops, s.bytes_moved) for s in samples])
     calls_ms = call_ms * np.array([s.calls for s in samples])
     measured = np.array([s.measured_ms for s in samples])
@@ -242,7 +242,7 @@ def _fit_class(kernel: KernelClass, samples: list[LayerSample], roofline: Roofli
         scale = np.maximum(features @ coefficients + calls_ms, measured * 1e-3)
     errors = np.abs(features @ coefficients + calls_ms - measured) / measured
     return ClassFit(kernel, float(coefficients[0]), _efficiency(coefficients[1]), _efficiency(coefficients[2]),
-                    len(samples), float(np.median(errors)), backend)
+                    len(samples), float(np.median(errors)), library)
 
 
 def _nonnegative_least_squares(a: np.ndarray, b: np.ndarray) -> np.ndarray:

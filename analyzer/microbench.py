@@ -30,7 +30,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .conv_backend import ConvBackend, conv_backend
+from .conv_library import ConvLibrary, conv_library
 from .kernel_class import KernelClass
 from .measure import analyze
 from .real_run import intra_op_threads
@@ -73,7 +73,7 @@ class LayerSample:
         ops: the root module's own operator calls in one forward; calls: module calls, its children's included.
         flops: FLOPs; bytes_moved: bytes read and written (:func:`~convcost.analyzer.traffic.bytes_moved`).
         measured_ms: median milliseconds per forward.
-        backend: the library a convolution runs on (:mod:`~convcost.analyzer.conv_backend`); None for other layers.
+        library: the library a convolution runs on (:mod:`~convcost.analyzer.conv_library`); None for other layers.
     """
 
     kernel_class: KernelClass
@@ -83,7 +83,7 @@ class LayerSample:
     flops: int
     bytes_moved: int
     measured_ms: float
-    backend: ConvBackend | None = None
+    library: ConvLibrary | None = None
 
 
 class _Add(nn.Module):
@@ -264,7 +264,7 @@ def _counts(bench: MicroBench, module: nn.Module) -> LayerSample:
     (record,) = [layer for layer in analysis.layers if layer.name == ""]
     calls = sum(layer.calls for layer in analysis.layers)  # the root's and any child's
     return LayerSample(bench.kernel_class, bench.label, sum(op.calls for op in record.ops.values()), calls,
-                       record.flops, bytes_moved(record, 4), 0.0, conv_backend(record))
+                       record.flops, bytes_moved(record, 4), 0.0, conv_library(record))
 
 
 def interference() -> Callable[[], Any]:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from .naming import StrEnum
 
 if TYPE_CHECKING:
-    from .conv_backend import ConvBackend
+    from .conv_library import ConvLibrary
     from .kernel_class import KernelClass
     from .latency_model import LatencyModel
 
@@ -274,7 +274,7 @@ class LayerPrediction:
 
     Attributes:
         bound_ms: the least time the roofline allows; predicted_ms: the model's prediction (ms).
-        backend: the kernel library a convolution runs on (:mod:`~convcost.analyzer.conv_backend`; None: not a
+        library: the kernel library a convolution runs on (:mod:`~convcost.analyzer.conv_library`; None: not a
             convolution, or torch does not say), whose fit predicted it where the model has one.
     """
 
@@ -284,7 +284,7 @@ class LayerPrediction:
     bytes_moved: int
     bound_ms: float
     predicted_ms: float
-    backend: ConvBackend | None = None
+    library: ConvLibrary | None = None
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ def main() -> None:
     for fit in model.classes:
         compute = f"{fit.compute_efficiency:.3f}" if fit.compute_efficiency else "-"
         memory = f"{fit.memory_efficiency:.3f}" if fit.memory_efficiency else "-"
-        library = fit.backend.value if fit.backend else "any"
+        library = fit.library.value if fit.library else "all"
         print(f"{fit.kernel_class.value:12s} {library:8s} {fit.samples:4d} {fit.op_ms * 1e3:7.2f} {compute:>11s} "
               f"{memory:>10s} {fit.median_error:10.1%}")
     networks = [(name, create_model(name, device="meta"), model_info(name).resolution)

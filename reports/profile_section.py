@@ -54,7 +54,7 @@ def profile_section(result: Profile, prediction: LatencyPrediction | None = None
         for row in rows:
             found = predicted.get(str(row["name"]))
             row.update(predicted_ms=found.predicted_ms if found else None,
-                       library=found.backend.value if found and found.backend else None)
+                       library=found.library.value if found and found.library else None)
         columns += ["predicted_ms", "library"]
     frame = pd.DataFrame(rows, columns=columns)
     total_flops = sum(layer.flops for layer in result.layers)

@@ -14,10 +14,10 @@ from torch import nn
 
 from convcost import analyze, create_model
 from convcost.analyzer import microbench
-from convcost.analyzer.conv_backend import ConvBackend, conv_backend
+from convcost.analyzer.conv_library import ConvLibrary, conv_library
 from convcost.analyzer.kernel_class import KernelClass, layer_class
 from convcost.analyzer.latency_model import (
-    MIN_BACKEND_SAMPLES,
+    MIN_LIBRARY_SAMPLES,
     ClassFit,
     LatencyModel,
     fit_latency_model,
@@ -28,19 +28,20 @@ from convcost.analyzer.real_run import intra_op_threads
 from convcost.analyzer.roofline import Roofline
 from convcost.analyzer.traffic import bytes_moved
 
+NOT_CONVS = {KernelClass.LINEAR, KernelClass.POOLING, KernelClass.ELEMENTWISE}
 ROOF = Roofline(100.0, 20.0, "cpu", True, "test")  # 100 GFLOP/s, 20 GB/s
 CALL_MS = 0.002
 
 
 def synthetic(kernel: KernelClass, op_ms: float, compute_eff: float, memory_eff: float | None,
-              backend: ConvBackend | None = None, repeat: int = 1) -> list[LayerSample]:
+              library: ConvLibrary | None = None, repeat: int = 1) -> list[LayerSample]:
     """Samples whose times follow the model exactly (``repeat`` times 6 of them)."""
     samples = []
     for index, (flops, nbytes) in enumerate([(10**6, 10**5), (10**8, 10**6), (3 * 10**9, 4 * 10**7),
                                              (5 * 10**7, 3 * 10**7), (10**4, 10**4), (7 * 10**8, 10**5)] * repeat):
         ms = (CALL_MS + op_ms + flops / (ROOF.peak_gflops * compute_eff) / 1e6
               + (nbytes / (ROOF.bandwidth_gbs * memory_eff) / 1e6 if memory_eff else 0.0))
-        samples.append(LayerSample(kernel, f"s{index}", 1, 1, flops, nbytes, ms, backend))
+        samples.append(LayerSample(kernel, f"s{index}", 1, 1, flops, nbytes, ms, library))
     return samples
 
 
@@ -70,45 +71,47 @@ def test_a_class_with_no_benchmark_falls_back_on_elementwise_and_elementwise_is_
 
 
 def test_a_conv_class_is_fitted_per_kernel_library_too_where_it_has_enough_benchmarks() -> None:
-    onednn = synthetic(KernelClass.POINTWISE, 0.07, 0.9, 0.3, ConvBackend.ONEDNN, repeat=2)
-    native = synthetic(KernelClass.POINTWISE, 0.02, 0.6, 0.3, ConvBackend.NATIVE, repeat=2)
-    few = synthetic(KernelClass.DEPTHWISE, 0.05, 0.2, 0.2, ConvBackend.NATIVE)[:MIN_BACKEND_SAMPLES - 1]
+    onednn = synthetic(KernelClass.POINTWISE, 0.07, 0.9, 0.3, ConvLibrary.ONEDNN, repeat=2)
+    native = synthetic(KernelClass.POINTWISE, 0.02, 0.6, 0.3, ConvLibrary.NATIVE, repeat=2)
+    few = synthetic(KernelClass.DEPTHWISE, 0.05, 0.2, 0.2, ConvLibrary.NATIVE)[:MIN_LIBRARY_SAMPLES - 1]
     elementwise = synthetic(KernelClass.ELEMENTWISE, 0.001, 0.5, 0.7)
     model = fit_latency_model(onednn + native + few + synthetic(KernelClass.DEPTHWISE, 0.05, 0.2, 0.2,
-                                                                ConvBackend.ONEDNN, repeat=2) + elementwise,
+                                                                ConvLibrary.ONEDNN, repeat=2) + elementwise,
                               ROOF, CALL_MS, threads=2)
-    assert model.fit(KernelClass.POINTWISE, ConvBackend.ONEDNN).op_ms == pytest.approx(0.07, rel=1e-6)
-    assert model.fit(KernelClass.POINTWISE, ConvBackend.NATIVE).compute_efficiency == pytest.approx(0.6, rel=1e-6)
+    assert model.fit(KernelClass.POINTWISE, ConvLibrary.ONEDNN).op_ms == pytest.approx(0.07, rel=1e-6)
+    assert model.fit(KernelClass.POINTWISE, ConvLibrary.NATIVE).compute_efficiency == pytest.approx(0.6, rel=1e-6)
     whole = model.fit(KernelClass.POINTWISE)
-    assert whole.backend is None and whole.samples == 24 and whole.median_error > 0  # two libraries, one line
-    assert model.fit(KernelClass.POINTWISE, ConvBackend.OTHER) is whole  # a library with no fit of its own
-    assert model.fit(KernelClass.DEPTHWISE, ConvBackend.NATIVE) is model.fit(KernelClass.DEPTHWISE)  # too few
-    assert model.fit(KernelClass.DEPTHWISE, ConvBackend.ONEDNN).samples == 12
+    assert whole.library is None and whole.samples == 24 and whole.median_error > 0  # two libraries, one line
+    assert model.fit(KernelClass.POINTWISE, ConvLibrary.OTHER) is whole  # a library with no fit of its own
+    assert model.fit(KernelClass.DEPTHWISE, ConvLibrary.NATIVE) is model.fit(KernelClass.DEPTHWISE)  # too few
+    assert model.fit(KernelClass.DEPTHWISE, ConvLibrary.ONEDNN).samples == 12
     assert model.samples == len(onednn + native + few + elementwise) + 12  # each benchmark once
-    assert model.fit(KernelClass.ELEMENTWISE, ConvBackend.ONEDNN) is model.fit(KernelClass.ELEMENTWISE)
+    assert model.fit(KernelClass.ELEMENTWISE, ConvLibrary.ONEDNN) is model.fit(KernelClass.ELEMENTWISE)
 
 
 def test_a_convolution_s_library_is_torch_s_pick_for_its_shape_and_threads() -> None:
-    def backend(module: nn.Module, shape: tuple[int, ...], threads: int) -> ConvBackend | None:
+    def library(module: nn.Module, shape: tuple[int, ...], threads: int) -> ConvLibrary | None:
         with intra_op_threads(threads):
-            return conv_backend(analyze(module, shape).layers[0])
+            return conv_library(analyze(module, shape).layers[0])
 
     # torch sends a 1x1 conv to oneDNN with more than one thread and more than 20,480 input elements
-    assert backend(nn.Conv2d(144, 24, 1), (1, 144, 14, 14), 2) is ConvBackend.ONEDNN
-    assert backend(nn.Conv2d(24, 144, 1), (1, 24, 14, 14), 2) is ConvBackend.NATIVE
-    assert backend(nn.Conv2d(144, 24, 1), (1, 144, 14, 14), 1) is ConvBackend.NATIVE
-    assert backend(nn.Conv2d(32, 32, 3, groups=32), (1, 32, 56, 56), 2) is ConvBackend.ONEDNN
-    assert backend(nn.ConvTranspose2d(16, 8, 2, stride=2), (1, 16, 28, 28), 2) is not None
-    for dilated in (nn.Conv2d(64, 32, 3, padding=24, dilation=24), nn.Conv2d(64, 32, 3, padding="same", dilation=18)):
-        assert backend(dilated, (1, 64, 28, 28), 2) is not None  # an atrous conv's padding as the layer has it
-    assert backend(nn.Linear(8, 4), (1, 8), 2) is None and backend(nn.ReLU(), (1, 8), 2) is None
+    assert library(nn.Conv2d(144, 24, 1), (1, 144, 14, 14), 2) is ConvLibrary.ONEDNN
+    assert library(nn.Conv2d(24, 144, 1), (1, 24, 14, 14), 2) is ConvLibrary.NATIVE
+    assert library(nn.Conv2d(144, 24, 1), (1, 144, 14, 14), 1) is ConvLibrary.NATIVE
+    assert library(nn.Conv2d(32, 32, 3, groups=32), (1, 32, 56, 56), 2) is ConvLibrary.ONEDNN
+    assert library(nn.ConvTranspose2d(16, 8, 2, stride=2), (1, 16, 28, 28), 2) is ConvLibrary.NATIVE
+    assert library(nn.ConvTranspose2d(64, 32, 2, stride=2), (1, 64, 28, 28), 2) is ConvLibrary.ONEDNN  # unnamed
+    for padded in (nn.Conv2d(64, 32, 3, padding=24, dilation=24), nn.Conv2d(64, 32, 3, padding="same", dilation=18),
+                   nn.Conv2d(64, 32, 3, padding="valid")):  # an atrous conv's kernel spans more than its map unpadded
+        assert library(padded, (1, 64, 28, 28), 2) is ConvLibrary.ONEDNN
+    assert library(nn.Linear(8, 4), (1, 8), 2) is None and library(nn.ReLU(), (1, 8), 2) is None
 
 
 def fitted() -> LatencyModel:
     fits = tuple(ClassFit(kernel, 0.001 * (index + 1), 0.1 * (index + 1), 0.5, 6, 0.0)
                  for index, kernel in enumerate(KernelClass))
     return LatencyModel(ROOF, CALL_MS, (*fits, ClassFit(KernelClass.POINTWISE, 0.05, 0.9, 0.5, 8, 0.0,
-                                                        ConvBackend.ONEDNN)), 2)
+                                                        ConvLibrary.ONEDNN)), 2)
 
 
 def test_a_prediction_is_its_modules_added_each_by_the_formula() -> None:
@@ -119,7 +122,7 @@ def test_a_prediction_is_its_modules_added_each_by_the_formula() -> None:
     assert len(prediction.layers) == len(analysis.layers)
     for layer in prediction.layers:
         record = records[layer.name]
-        fit = model.fit(layer.kernel_class, layer.backend)
+        fit = model.fit(layer.kernel_class, layer.library)
         ops = sum(op.calls for op in record.ops.values())
         moved = bytes_moved(record, 4)
         expected = (record.calls * CALL_MS + ops * fit.op_ms + record.flops / (100e9 * fit.compute_efficiency) * 1e3
@@ -134,13 +137,13 @@ def test_a_prediction_is_its_modules_added_each_by_the_formula() -> None:
     assert classes["stem.conv"] == KernelClass.STANDARD
     assert classes["fc"] == KernelClass.LINEAR
     assert classes["stem.bn"] == classes["stages.1.1"] == KernelClass.ELEMENTWISE  # a batch norm, a residual add
-    backends = {layer.name: layer.backend for layer in prediction.layers}
-    assert backends["fc"] is backends["stem.bn"] is None
-    assert set(backends.values()) == {None, ConvBackend.ONEDNN, ConvBackend.NATIVE}  # its 1x1 convs go to both
+    libraries = {layer.name: layer.library for layer in prediction.layers}
+    assert libraries["fc"] is libraries["stem.bn"] is None
+    assert set(libraries.values()) == {None, ConvLibrary.ONEDNN, ConvLibrary.NATIVE}  # its 1x1 convs go to both
     # on 2 threads a 1x1 conv with more than 20,480 input elements goes to oneDNN, predicted by that library's fit
-    assert (backends["stages.0.0.project.conv"], backends["stages.5.1.expand.conv"]) == (ConvBackend.ONEDNN,
-                                                                                        ConvBackend.NATIVE)
-    assert model.fit(KernelClass.POINTWISE, ConvBackend.ONEDNN).backend is ConvBackend.ONEDNN
+    assert (libraries["stages.0.0.project.conv"], libraries["stages.5.1.expand.conv"]) == (ConvLibrary.ONEDNN,
+                                                                                        ConvLibrary.NATIVE)
+    assert model.fit(KernelClass.POINTWISE, ConvLibrary.ONEDNN).library is ConvLibrary.ONEDNN
 
 
 def test_kernel_classes_come_from_hyper_parameters_and_operators() -> None:
@@ -189,7 +192,8 @@ def test_the_micro_benchmarks_are_fixed_cover_every_class_and_time_real_layers()
         root = analyze(bench.build(), bench.inputs).layers[0]
         assert (sample.kernel_class, sample.flops, sample.calls) == (bench.kernel_class, root.flops, 1)
         assert sample.bytes_moved == bytes_moved(root, 4) and sample.ops >= 1
-        assert sample.backend == conv_backend(root)  # the library a prediction would take for the same layer
+        assert sample.library == conv_library(root)  # the library a prediction would take for the same layer
+        assert (sample.library is None) == (bench.kernel_class in NOT_CONVS)
         assert sample.measured_ms > 0
         assert layer_class(root) == bench.kernel_class  # each benchmark is of the class it stands for
 

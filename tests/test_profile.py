@@ -169,8 +169,8 @@ def test_profile_command_reads_the_cached_roofline(capsys, tmp_path, monkeypatch
                                                                     (1, 3, 64, 64))).layers}
     for row in document["rows"]:  # each layer's own prediction, and the library its conv runs on (1 thread: native)
         assert row["predicted_ms"] == pytest.approx(layers[row["name"]].predicted_ms, rel=1e-12)
-        expected = {"pointwise": "native", "standard": "native", "depthwise": "onednn"}.get(row["kind"])
-        assert row["library"] == expected, row["name"]  # 1x1 on 1 thread: native; grouped: oneDNN; others: none
+        library = {"pointwise": "native", "standard": "native", "depthwise": "onednn"}.get(row["kind"])
+        assert row["library"] == library, row["name"]  # 1x1 on 1 thread: native; grouped: oneDNN; others: none
     assert [table["caption"].split(" (")[0] for table in document["tables"]] == [
         "Time by layer kind against FLOPs", "Roofline estimates on published devices"]
 

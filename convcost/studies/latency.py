@@ -221,7 +221,8 @@ def latency_section(study: LatencyStudy) -> Section:
         intro += (f" The latency model predicts each model from its counts alone (fitted on "
                   f"{fit.samples} single-layer micro-benchmarks, never on these networks): "
                   f"errors {change_span(errors)}.") if errors else ""
-        tables.append(Table("Latency model fitted on single-layer micro-benchmarks", _fit_frame(fit)))
+        tables.append(Table("Latency model fitted on single-layer micro-benchmarks (library: a conv class's fit on "
+                            "one kernel library alone; blank: on every micro-benchmark of the class)", _fit_frame(fit)))
     tables.append(Table("Roofline estimates on published devices (estimates from published peaks, not measurements)",
                         _estimates_frame(study)))
     charted = [m for m in study.models if m.time.model in CHART_MODELS] or list(study.models[:4])
@@ -309,7 +310,7 @@ def _part_frame(study: LatencyStudy) -> pd.DataFrame:
 
 def _fit_frame(fit: LatencyModel) -> pd.DataFrame:
     return pd.DataFrame([{
-        "kernel_class": c.kernel_class.value, "library": c.backend.value if c.backend else "any",
+        "kernel_class": c.kernel_class.value, "library": c.library.value if c.library else None,
         "samples": c.samples, "op_us": c.op_ms * 1e3,
         "compute_efficiency": c.compute_efficiency, "memory_efficiency": c.memory_efficiency,
         "median_error": c.median_error,
