@@ -29,6 +29,7 @@ count and caches the fit.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -113,24 +114,21 @@ class LatencyModel:
         """Micro-benchmarks the model was fitted on (each once, though a class's fit per library counts it again)."""
         return sum(fit.samples for fit in self.classes if fit.library is None)
 
+    @functools.cached_property
+    def _by_key(self) -> dict[tuple[KernelClass, ConvLibrary | None], ClassFit]:
+        return {(fit.kernel_class, fit.library): fit for fit in self.classes}
+
     def fit(self, kernel_class: KernelClass, library: ConvLibrary | None = None) -> ClassFit:
         """``kernel_class``'s figures on ``library`` where fitted, else the class's (elementwise's for a class that
         had no micro-benchmark)."""
-        found = {(fit.kernel_class, fit.library): fit for fit in self.classes}
+        found = self._by_key
         return (found.get((kernel_class, library)) or found.get((kernel_class, None))
                 or found[(KernelClass.ELEMENTWISE, None)])
 
     def layer(self, record: LayerRecord, element_bytes: int) -> LayerPrediction:
         """``record``'s predicted time, its elements ``element_bytes`` wide."""
-        kernel = layer_class(record)
-        with intra_op_threads(self.threads):
-            library = conv_library(record)
-        moved = bytes_moved(record, element_bytes)
-        ops = sum(op.calls for op in record.ops.values())
-        predicted = record.calls * self.call_ms + self.fit(kernel, library).layer_ms(self.roofline, ops, record.flops,
-                                                                                     moved)
-        return LayerPrediction(record.name, kernel, record.flops, moved,
-                               self.roofline.bound_ms(record.flops, moved), predicted, library)
+        with intra_op_threads(self.threads):  # the library torch picks depends on them
+            return self._layer(record, element_bytes)
 
     def predict(self, analysis: Analysis) -> LatencyPrediction:
         """``analysis``'s network's predicted forward latency: every module's prediction.
@@ -141,9 +139,19 @@ class LatencyModel:
         if analysis.dtype != str(FITTED_DTYPE).removeprefix("torch."):
             raise ValueError(f"the latency model is fitted in float32; cannot predict a {analysis.dtype} network")
         element_bytes = _element_bytes(analysis.dtype)
-        return LatencyPrediction(analysis.model, tuple(self.layer(record, element_bytes)
-                                                       for record in analysis.layers if record.calls),
-                                 prediction_caveats(analysis))
+        with intra_op_threads(self.threads):
+            layers = tuple(self._layer(record, element_bytes) for record in analysis.layers if record.calls)
+        return LatencyPrediction(analysis.model, layers, prediction_caveats(analysis))
+
+    def _layer(self, record: LayerRecord, element_bytes: int) -> LayerPrediction:
+        """:meth:`layer`, with the model's intra-op threads already set."""
+        kernel, library = layer_class(record), conv_library(record)
+        moved = bytes_moved(record, element_bytes)
+        ops = sum(op.calls for op in record.ops.values())
+        predicted = record.calls * self.call_ms + self.fit(kernel, library).layer_ms(self.roofline, ops, record.flops,
+                                                                                     moved)
+        return LayerPrediction(record.name, kernel, record.flops, moved,
+                               self.roofline.bound_ms(record.flops, moved), predicted, library)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form (:meth:`from_dict` reads it back)."""
