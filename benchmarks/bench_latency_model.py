@@ -15,6 +15,7 @@ Target: within ±15% on every model.
 from __future__ import annotations
 
 import argparse
+import logging
 import random
 import time
 
@@ -59,6 +60,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="profiles per network, one per round (default: 3)")
     parser.add_argument("--threads", type=int, default=None, help="intra-op threads (default: torch's)")
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # the micro-benchmarks timed again, if any
     print(f"allocator: {keep_freed_memory()} (the fit and every profile under it, as convcost's commands time)")
     with intra_op_threads(args.threads) as threads:
         started = time.perf_counter()

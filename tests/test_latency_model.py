@@ -212,10 +212,37 @@ def test_a_benchmark_takes_the_fastest_of_its_rounds(monkeypatch: pytest.MonkeyP
     picked = (next(b for b in benches if b.kernel_class is KernelClass.ELEMENTWISE),
               next(b for b in benches if b.kernel_class is KernelClass.LINEAR))
     rounds = iter([1.0, 12.0, 40.0, 11.0, 3.0, 13.0])  # round by round: each benchmark once per round
-    monkeypatch.setattr(microbench, "_median_ms", lambda *args: next(rounds))
+    monkeypatch.setattr(microbench, "_time_after", lambda *args: microbench._Timing(next(rounds), 1.0))
     first, second = run_microbenchmarks(picked, rounds=3)
     assert (first.measured_ms, second.measured_ms) == (1.0, 11.0)
-    assert next(rounds, None) is None  # three rounds of two benchmarks
+    assert next(rounds, None) is None  # three rounds of two benchmarks, every round quiet: no more
+
+
+def test_a_benchmark_that_met_no_quiet_round_is_timed_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The probe (the interference block) ran slow in every round of the second benchmark: it alone is timed
+    again, until a round is quiet or the extra rounds run out."""
+    benches = microbenchmarks()
+    picked = (next(b for b in benches if b.kernel_class is KernelClass.ELEMENTWISE),
+              next(b for b in benches if b.kernel_class is KernelClass.LINEAR),
+              next(b for b in benches if b.kernel_class is KernelClass.POOLING))
+    slow = 1.0 + 2 * microbench.QUIET_SLOWDOWN  # probe ms: well past quiet, which is about QUIET_SLOWDOWN
+    timings = iter([(2.0, 1.0), (5.0, slow), (3.0, 1.0)] * 2  # two rounds over the set
+                   + [(4.0, slow), (6.0, 1.0), (1.0, 1.0)])  # then the second one alone: slow, then quiet
+    monkeypatch.setattr(microbench, "_time_after", lambda *args: microbench._Timing(*next(timings)))
+    first, second, third = run_microbenchmarks(picked, rounds=2, extra_rounds=4)
+    assert (first.measured_ms, second.measured_ms, third.measured_ms) == (2.0, 4.0, 3.0)
+    assert next(timings) == (1.0, 1.0)  # its quiet round settled it: one timing left unused
+    timings = iter([(2.0, 1.0), (5.0, slow), (3.0, 1.0)] * 2 + [(4.0, slow)] * 2)
+    assert run_microbenchmarks(picked, rounds=2, extra_rounds=2)[1].measured_ms == 4.0  # capped at two more
+    assert next(timings, None) is None
+
+
+def test_the_probe_times_the_machine_not_the_benchmark() -> None:
+    """Each call follows the interference block run twice; the probe is the second run's median."""
+    calls: list[str] = []
+    timing = microbench._time_after(lambda: calls.append("work"), lambda: calls.append("block"), runs=3, warmup=1)
+    assert calls == ["block", "block", "work"] * 4
+    assert timing.probe_ms > 0 and timing.median_ms > 0
 
 
 def test_a_prediction_is_for_the_dtype_the_model_was_fitted_in() -> None:
