@@ -4,8 +4,12 @@ Conv and linear layers take their kind from their hyper-parameters
 (:class:`~convcost.analyzer.formulas.layers.ConvKind`; a transposed conv counts as standard); a
 module that multiplies through a functional call (``F.conv2d``, ``matmul``) with no layer of its own
 is a ``linear`` (matrix products) or ``standard`` (convolutions) kernel by its operators; a layer whose FLOPs are
-mostly windowed pooling (max or average over a sliding window, not a global mean) is ``pooling``; every other
-layer, a container's own residual adds and scales included, is ``elementwise``.
+mostly windowed pooling (max or average over a sliding window, not a global mean) is ``pooling``. Every other
+layer takes the class of the operator family it spends most FLOPs in (most calls, where it has no FLOPs):
+``normalization`` (batch, layer and group norm), ``activation`` (ReLU, clamps, sigmoid, SiLU, GELU, ...),
+``reduction`` (a global mean, sum or max, softmax), else ``elementwise`` (a container's residual adds and
+squeeze-excite scales, and a layer with no operator at all). The families differ in what a call costs beyond its
+bytes: here a batch norm's fixed cost is about twice a ReLU's.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from .formulas.ops import OpKey
 from .naming import StrEnum
 from .records import LayerRecord
 
-__all__ = ["KernelClass", "layer_class"]
+__all__ = ["MEMORY_BOUND_CLASSES", "KernelClass", "layer_class"]
 
 
 class KernelClass(StrEnum):
@@ -28,12 +32,24 @@ class KernelClass(StrEnum):
     LINEAR = "linear"
     #: a sliding max or average window (a 3x3/2 max pool moves 1.2-1.4 GB/s here, an activation 7-83 GB/s)
     POOLING = "pooling"
+    NORMALIZATION = "normalization"
+    ACTIVATION = "activation"
+    REDUCTION = "reduction"
     ELEMENTWISE = "elementwise"
+
+
+#: The classes of layers that do a few FLOPs per element they move, each a sweep over a tensor.
+MEMORY_BOUND_CLASSES = frozenset({KernelClass.NORMALIZATION, KernelClass.ACTIVATION, KernelClass.REDUCTION,
+                                  KernelClass.ELEMENTWISE})
 
 
 _BY_KIND = {ConvKind.STANDARD: KernelClass.STANDARD, ConvKind.TRANSPOSED: KernelClass.STANDARD,
             ConvKind.DEPTHWISE: KernelClass.DEPTHWISE, ConvKind.POINTWISE: KernelClass.POINTWISE,
             ConvKind.GROUPED: KernelClass.GROUPED, ConvKind.LINEAR: KernelClass.LINEAR}
+_FAMILY = {OpKey.BATCH_NORM: KernelClass.NORMALIZATION, OpKey.NORM: KernelClass.NORMALIZATION,
+           **dict.fromkeys((OpKey.RELU, OpKey.CLAMP, OpKey.ACTIVATION, OpKey.SIGMOID, OpKey.TANH, OpKey.HARDSIGMOID,
+                            OpKey.SILU, OpKey.HARDSWISH, OpKey.MISH), KernelClass.ACTIVATION),
+           **dict.fromkeys((OpKey.MEAN, OpKey.SUM, OpKey.MAX, OpKey.SOFTMAX), KernelClass.REDUCTION)}
 
 
 def layer_class(record: LayerRecord) -> KernelClass:
@@ -49,4 +65,9 @@ def layer_class(record: LayerRecord) -> KernelClass:
     pooled = record.ops.get(OpKey.POOL)
     if pooled is not None and pooled.flops > flops / 2:
         return KernelClass.POOLING
-    return KernelClass.ELEMENTWISE
+    by_family: dict[KernelClass, tuple[int, int]] = {}
+    for key, op in record.ops.items():
+        family = _FAMILY.get(key, KernelClass.ELEMENTWISE)
+        spent = by_family.get(family, (0, 0))
+        by_family[family] = (spent[0] + op.flops, spent[1] + op.calls)
+    return max(by_family, key=lambda family: by_family[family], default=KernelClass.ELEMENTWISE)

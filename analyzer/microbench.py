@@ -1,10 +1,11 @@
 """Single-layer micro-benchmarks: what the latency model (:mod:`convcost.analyzer.latency_model`) is fitted on.
 
 Each benchmark is one layer of one kernel class (standard, depthwise, pointwise or grouped conv,
-linear, pooling, elementwise) at one shape, drawn from a fixed-seed sampler over the shapes convolutional
-networks use (7 to 300 pixels; 3 to 3,840 channels, multiples of :data:`CHANNEL_MULTIPLE` past a stem's input,
-as networks round theirs; kernels 1 to 7, strides 1 and 2), so every
-machine fits on the same set, chosen without looking at any network (the fit never sees one). Its counts come from
+linear, pooling, normalization, activation, reduction, elementwise) at one shape, drawn from a fixed-seed
+sampler over the shapes convolutional networks use (1 to 300 pixels; 3 to 3,840 channels, multiples of
+:data:`CHANNEL_MULTIPLE` past a stem's input, as networks round theirs; kernels 1 to 7, strides 1 and 2), so
+every machine fits on the same set, chosen without looking at any network (the fit never sees one). Its counts
+come from
 :func:`~convcost.analyzer.analyze` (the same figures a prediction uses); its time is the median of
 repeated calls on real tensors after a warm-up, in eval mode under ``torch.no_grad()``, each call
 after an untimed block of other kernels (:func:`interference`), as a layer runs inside a network.
@@ -46,7 +47,8 @@ Shape = tuple[int, ...]
 #: How a benchmark is timed; change it with the timing, so that fits made the old way are not reused.
 METHOD = ("channels multiples of 8, pooling its own class; fastest of 3 rounds' medians of 9 calls after 2, "
           "each after the interference block; residual add and scale as container ops; the block run twice and "
-          "timed as a probe, a benchmark with no quiet round timed again up to 4 times")
+          "timed as a probe, a benchmark with no quiet round timed again up to 4 times; elementwise layers by family, "
+          "squeeze-excite's activations on a 1x1 map")
 #: A round of a benchmark met a quiet machine when the interference block ran within :data:`QUIET_SLOWDOWN` of
 #: the :data:`QUIET_QUANTILE` of its times over the fit (see :func:`_unsettled`).
 QUIET_SLOWDOWN = 1.15
@@ -193,9 +195,8 @@ def _linears(rng: random.Random) -> Iterator[MicroBench]:
                          _factory(nn.Linear, features, outputs), ((1, features),))
 
 
-_ELEMENTWISE: tuple[tuple[str, Callable[[int], nn.Module]], ...] = (
-    ("relu", lambda _: nn.ReLU()), ("relu6", lambda _: nn.ReLU6()), ("silu", lambda _: nn.SiLU()),
-    ("sigmoid", lambda _: nn.Sigmoid()), ("batchnorm", nn.BatchNorm2d), ("avgpool", lambda _: nn.AdaptiveAvgPool2d(1)),
+_ACTIVATIONS: tuple[tuple[str, Callable[[], nn.Module]], ...] = (
+    ("relu", nn.ReLU), ("relu6", nn.ReLU6), ("silu", nn.SiLU), ("sigmoid", nn.Sigmoid), ("hardswish", nn.Hardswish),
 )
 _POOLING: tuple[tuple[str, Callable[[], nn.Module]], ...] = (
     ("maxpool3x3/2", lambda: nn.MaxPool2d(3, 2, 1)), ("maxpool2x2/2", lambda: nn.MaxPool2d(2)),
@@ -203,33 +204,44 @@ _POOLING: tuple[tuple[str, Callable[[], nn.Module]], ...] = (
 )
 
 
+def _feature_map(rng: random.Random, grow: tuple[int, ...] = (1, 4, 6)) -> Shape:
+    channels = _channels(rng) * rng.choice(grow)
+    res = _resolution(rng, channels, 12_000_000)
+    return (1, channels, res, res)
+
+
+def _label(name: str, shape: Shape) -> str:
+    return f"{name} {shape[1]} @{shape[-1]}"
+
+
 def _elementwise(rng: random.Random) -> Iterator[MicroBench]:
-    for _ in range(40):
-        label, make = rng.choice(_ELEMENTWISE)
-        channels = _channels(rng) * rng.choice((1, 4, 6))
-        res = _resolution(rng, channels, 12_000_000)
-        yield MicroBench(KernelClass.ELEMENTWISE, f"{label} {channels} @{res}", _bound(make, channels),
-                         ((1, channels, res, res),))
+    for _ in range(24):
+        (name, make), shape = rng.choice(_ACTIVATIONS), _feature_map(rng)
+        yield MicroBench(KernelClass.ACTIVATION, _label(name, shape), make, (shape,))
+    for channels in (16, 48, 96, 240, 576, 1152, 2304):  # squeeze-excite's activation and gate on a 1x1 map
+        (name, make), squeezed = rng.choice(_ACTIVATIONS[:3]), max(channels // 24, 4)
+        yield MicroBench(KernelClass.ACTIVATION, _label(name, (1, squeezed, 1, 1)), make, ((1, squeezed, 1, 1),))
+        yield MicroBench(KernelClass.ACTIVATION, _label("sigmoid", (1, channels, 1, 1)), nn.Sigmoid,
+                         ((1, channels, 1, 1),))
     for _ in range(12):
-        channels = _channels(rng) * rng.choice((1, 4, 6))
-        res = _resolution(rng, channels, 12_000_000)
-        yield MicroBench(KernelClass.ELEMENTWISE, f"add {channels} @{res}", _Add,
-                         ((1, channels, res, res), (1, channels, res, res)))
-        yield MicroBench(KernelClass.ELEMENTWISE, f"scale {channels} @{res}", _Scale,
-                         ((1, channels, res, res), (1, channels, 1, 1)))
+        shape = _feature_map(rng)
+        yield MicroBench(KernelClass.NORMALIZATION, _label("batchnorm", shape), _factory(nn.BatchNorm2d, shape[1]),
+                         (shape,))
+    for _ in range(12):  # a classifier's or a squeeze-excite's global mean
+        shape = _feature_map(rng)
+        yield MicroBench(KernelClass.REDUCTION, _label("avgpool", shape), _factory(nn.AdaptiveAvgPool2d, 1),
+                         (shape,))
+    for _ in range(12):
+        shape = _feature_map(rng)
+        yield MicroBench(KernelClass.ELEMENTWISE, _label("add", shape), _Add, (shape, shape))
+        yield MicroBench(KernelClass.ELEMENTWISE, _label("scale", shape), _Scale, (shape, (1, shape[1], 1, 1)))
     for _ in range(12):  # a ResNet's stem max pool, a DenseNet's transition, an Inception branch
-        window, pool = rng.choice(_POOLING)
-        channels = _channels(rng) * rng.choice((1, 4))
-        res = _resolution(rng, channels, 12_000_000)
-        yield MicroBench(KernelClass.POOLING, f"{window} {channels} @{res}", pool, ((1, channels, res, res),))
+        (window, pool), shape = rng.choice(_POOLING), _feature_map(rng, (1, 4))
+        yield MicroBench(KernelClass.POOLING, _label(window, shape), pool, (shape,))
 
 
 def _factory(kind: Callable[..., nn.Module], *args: Any, **kwargs: Any) -> Callable[[], nn.Module]:
     return lambda: kind(*args, **kwargs)
-
-
-def _bound(make: Callable[[int], nn.Module], channels: int) -> Callable[[], nn.Module]:
-    return lambda: make(channels)
 
 
 def microbenchmarks(seed: int = 0) -> tuple[MicroBench, ...]:

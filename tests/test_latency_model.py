@@ -15,7 +15,7 @@ from torch import nn
 from convcost import analyze, create_model
 from convcost.analyzer import microbench
 from convcost.analyzer.conv_library import ConvLibrary, conv_library
-from convcost.analyzer.kernel_class import KernelClass, layer_class
+from convcost.analyzer.kernel_class import MEMORY_BOUND_CLASSES, KernelClass, layer_class
 from convcost.analyzer.latency_model import (
     MIN_LIBRARY_SAMPLES,
     ClassFit,
@@ -28,7 +28,7 @@ from convcost.analyzer.real_run import intra_op_threads
 from convcost.analyzer.roofline import Roofline
 from convcost.analyzer.traffic import bytes_moved
 
-NOT_CONVS = {KernelClass.LINEAR, KernelClass.POOLING, KernelClass.ELEMENTWISE}
+NOT_CONVS = {KernelClass.LINEAR, KernelClass.POOLING, *MEMORY_BOUND_CLASSES}
 ROOF = Roofline(100.0, 20.0, "cpu", True, "test")  # 100 GFLOP/s, 20 GB/s
 CALL_MS = 0.002
 
@@ -136,7 +136,9 @@ def test_a_prediction_is_its_modules_added_each_by_the_formula() -> None:
     assert classes["stages.0.0.project.conv"] == KernelClass.POINTWISE
     assert classes["stem.conv"] == KernelClass.STANDARD
     assert classes["fc"] == KernelClass.LINEAR
-    assert classes["stem.bn"] == classes["stages.1.1"] == KernelClass.ELEMENTWISE  # a batch norm, a residual add
+    assert classes["stem.bn"] == KernelClass.NORMALIZATION
+    assert classes["stem.act"] == KernelClass.ACTIVATION
+    assert classes["stages.1.1"] == KernelClass.ELEMENTWISE  # the block's own residual add
     libraries = {layer.name: layer.library for layer in prediction.layers}
     assert libraries["fc"] is libraries["stem.bn"] is None
     assert set(libraries.values()) == {None, ConvLibrary.ONEDNN, ConvLibrary.NATIVE}  # its 1x1 convs go to both
@@ -155,12 +157,21 @@ def test_kernel_classes_come_from_hyper_parameters_and_operators() -> None:
         def forward(self, x):
             return x @ self.weight
 
+    class HandSiLU(nn.Module):  # a multiply, but most of its FLOPs in the sigmoid
+        def forward(self, x):
+            return x * torch.sigmoid(x)
+
     cases = [(nn.Conv2d(8, 8, 3, groups=4), (1, 8, 9, 9), KernelClass.GROUPED),
              (nn.ConvTranspose2d(8, 4, 2), (1, 8, 9, 9), KernelClass.STANDARD),
-             (Functional(), (1, 8), KernelClass.LINEAR), (nn.Hardswish(), (1, 8), KernelClass.ELEMENTWISE),
+             (Functional(), (1, 8), KernelClass.LINEAR), (nn.Hardswish(), (1, 8), KernelClass.ACTIVATION),
+             (nn.GELU(), (1, 8), KernelClass.ACTIVATION), (HandSiLU(), (1, 8, 3, 3), KernelClass.ACTIVATION),
+             (nn.LayerNorm(9), (1, 8, 9, 9), KernelClass.NORMALIZATION),
+             (nn.GroupNorm(2, 8), (1, 8, 9, 9), KernelClass.NORMALIZATION),
              (nn.MaxPool2d(3, 2, 1), (1, 8, 9, 9), KernelClass.POOLING),
              (nn.AvgPool2d(2), (1, 8, 8, 8), KernelClass.POOLING),
-             (nn.AdaptiveAvgPool2d(1), (1, 8, 9, 9), KernelClass.ELEMENTWISE)]  # a global mean is no window
+             (nn.AdaptiveAvgPool2d(1), (1, 8, 9, 9), KernelClass.REDUCTION),  # a global mean is no window
+             (nn.Softmax(1), (1, 8), KernelClass.REDUCTION),
+             (nn.Identity(), (1, 8), KernelClass.ELEMENTWISE)]  # no operator at all
     for module, shape, expected in cases:
         root = analyze(module, shape).layers[0]
         assert layer_class(root) == expected, type(module).__name__
@@ -189,8 +200,11 @@ def test_the_micro_benchmarks_are_fixed_cover_every_class_and_time_real_layers()
     assert {b.kernel_class for b in benches} == set(KernelClass)
     picked = [next(b for b in benches if b.kernel_class is kernel) for kernel in KernelClass]
     for bench, sample in zip(picked, run_microbenchmarks(tuple(picked), runs=1, warmup=0), strict=True):
-        root = analyze(bench.build(), bench.inputs).layers[0]
-        assert (sample.kernel_class, sample.flops, sample.calls) == (bench.kernel_class, root.flops, 1)
+        analysis = analyze(bench.build(), bench.inputs)
+        root = analysis.layers[0]
+        calls = 2 if bench.label.startswith(("add ", "scale ")) else 1  # the block, and the child holding its branch
+        assert sum(layer.calls for layer in analysis.layers) == calls
+        assert (sample.kernel_class, sample.flops, sample.calls) == (bench.kernel_class, root.flops, calls)
         assert sample.bytes_moved == bytes_moved(root, 4) and sample.ops >= 1
         assert sample.library == conv_library(root)  # the library a prediction would take for the same layer
         assert (sample.library is None) == (bench.kernel_class in NOT_CONVS)

@@ -40,7 +40,7 @@ def test_counts_and_bytes_beside_the_times(measured: Profile) -> None:
     assert [layer.macs for layer in measured.layers] == [analysis.layer(name).macs for name in ["", *"01234"]]
     assert [layer.kind for layer in measured.layers] == ["", "standard", "", "", "", "linear"]
     assert [layer.kernel_class.value for layer in measured.layers] == [
-        "elementwise", "standard", "elementwise", "elementwise", "elementwise", "linear"]
+        "elementwise", "standard", "normalization", "activation", "elementwise", "linear"]
     assert root.bytes_moved == 0  # Sequential runs no operator of its own
     # the conv reads its input (2·3·8·8) and its weight and bias (108 + 4) and writes 2·4·6·6, in float32
     assert conv.bytes_moved == (384 + 112 + 288) * 4

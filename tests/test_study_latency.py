@@ -49,6 +49,7 @@ def test_classes_and_stages_split_the_model_exactly(study: LatencyStudy) -> None
     predicted = sum(c.predicted_ms or 0.0 for c in model.by_class)
     assert predicted == pytest.approx(model.time.prediction.predicted_ms, rel=1e-9)
     assert {c.kernel_class.value for c in model.by_class} == {"standard", "depthwise", "pointwise", "linear",
+                                                             "normalization", "activation", "reduction",
                                                              "elementwise"}
     assert [p.part for p in model.by_part][1:] == ["stem", *(f"stages.{i}" for i in range(7)), "head", "fc"]
 
@@ -67,7 +68,7 @@ def test_the_section_states_its_units_shares_and_summary(study: LatencyStudy) ->
     assert parts["share_of_time"].sum() == pytest.approx(1) and parts["share_of_flops"].sum() == pytest.approx(1)
     whole = fit[fit["library"].isna()]  # each class on its whole set, then on each library with enough of it
     assert list(whole["kernel_class"]) == ["standard", "depthwise", "pointwise", "grouped", "linear", "pooling",
-                                           "elementwise"]
+                                           "normalization", "activation", "reduction", "elementwise"]
     assert set(fit["library"].dropna()) <= {"onednn", "native", "other"}
     assert "blank: on every micro-benchmark of the class" in section.tables[3].caption
     assert f"fitted on {whole['samples'].sum()} single-layer" in section.intro
@@ -119,13 +120,16 @@ def test_the_report_profiles_every_model_alone() -> None:
 
 def test_the_time_share_sentence_says_what_the_table_shows() -> None:
     classes = pd.DataFrame([
-        ("a", "depthwise", 0.30, 0.05), ("a", "elementwise", 0.40, 0.02), ("a", "pointwise", 0.30, 0.93),
+        ("a", "depthwise", 0.30, 0.05), ("a", "normalization", 0.25, 0.01), ("a", "activation", 0.15, 0.01),
+        ("a", "pointwise", 0.30, 0.93),
         ("b", "depthwise", 0.01, 0.05), ("b", "elementwise", 0.40, 0.02), ("b", "pointwise", 0.59, 0.93),
-        ("c", "elementwise", 0.10, 0.02), ("c", "standard", 0.90, 0.98),  # no depthwise conv at all
+        # no depthwise conv at all; its elementwise class alone has no larger share, its memory-bound classes do
+        ("c", "elementwise", 0.01, 0.01), ("c", "normalization", 0.09, 0.01), ("c", "standard", 0.90, 0.98),
+        ("d", "activation", 0.01, 0.05), ("d", "standard", 0.99, 0.95),
     ], columns=["model", "kernel_class", "time_share", "flops_share"])
-    # each kind is counted over the models that have it
+    # each kind is counted over the models that have it, the memory-bound classes together
     assert _memory_bound_sentence(classes).startswith(
         " A larger share of the time than of the FLOPs goes to depthwise convolutions in 1 of the 2 models that "
         "have them and to elementwise layers (batch norm, activations, squeeze-excite's pooling and scale, residual "
-        "adds) in 3 of the 3 models that have them")
+        "adds) in 3 of the 4 models that have them")
     assert _memory_bound_sentence(classes[classes["kernel_class"] == "pointwise"]) == ""

@@ -21,7 +21,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from convcost.analyzer import Analysis
-from convcost.analyzer.kernel_class import KernelClass
+from convcost.analyzer.kernel_class import MEMORY_BOUND_CLASSES, KernelClass
 from convcost.analyzer.latency_model import LatencyModel
 from convcost.analyzer.profiling import MIN_SECONDS
 from convcost.analyzer.roofline import PUBLISHED_DEVICES, Roofline
@@ -272,13 +272,15 @@ def _memory_bound_sentence(classes: pd.DataFrame) -> str:
     """How many of the measured models spend a larger share of their time than of their FLOPs in depthwise
     convolutions and in elementwise layers (read off the table, so the sentence says what this run shows)."""
     counts = []
-    for kind, words in ((KernelClass.DEPTHWISE, "depthwise convolutions"),
-                        (KernelClass.ELEMENTWISE, "elementwise layers (batch norm, activations, squeeze-excite's "
-                                                  "pooling and scale, residual adds)")):
-        rows = classes[(classes["kernel_class"] == kind.value) & (classes["flops_share"] > 0)]
-        if not rows.empty:
-            larger = int((rows["time_share"] > rows["flops_share"]).sum())
-            counts.append(f"{words} in {larger} of the {plural(len(rows), 'model')} that have them")
+    for kinds, words in (({KernelClass.DEPTHWISE}, "depthwise convolutions"),
+                         (MEMORY_BOUND_CLASSES, "elementwise layers (batch norm, activations, squeeze-excite's "
+                                                "pooling and scale, residual adds)")):
+        shares = classes[classes["kernel_class"].isin([kind.value for kind in kinds])].groupby("model")[
+            ["time_share", "flops_share"]].sum()
+        shares = shares[shares["flops_share"] > 0]
+        if not shares.empty:
+            larger = int((shares["time_share"] > shares["flops_share"]).sum())
+            counts.append(f"{words} in {larger} of the {plural(len(shares), 'model')} that have them")
     if not counts:
         return ""
     return (f" A larger share of the time than of the FLOPs goes to {' and to '.join(counts)} (table "
