@@ -70,13 +70,13 @@ def main() -> None:
         model = fit_latency_model(samples, roofline, module_call_ms(), threads)
     print(f"fitted on {len(samples)} micro-benchmarks in {time.perf_counter() - started:.1f} s; {roofline.source}")
     print(f"module call {model.call_ms * 1e3:.2f} us")
-    print(f"{'class':12s} {'library':8s} {'n':>4s} {'op us':>7s} {'compute eff':>11s} {'memory eff':>10s} "
+    print(f"{'class':13s} {'library':8s} {'n':>4s} {'op us':>7s} {'compute eff':>11s} {'memory eff':>10s} "
           f"{'median err':>10s}")
     for fit in model.classes:
         compute = f"{fit.compute_efficiency:.3f}" if fit.compute_efficiency else "-"
         memory = f"{fit.memory_efficiency:.3f}" if fit.memory_efficiency else "-"
         library = fit.library.value if fit.library else "all"
-        print(f"{fit.kernel_class.value:12s} {library:8s} {fit.samples:4d} {fit.op_ms * 1e3:7.2f} {compute:>11s} "
+        print(f"{fit.kernel_class.value:13s} {library:8s} {fit.samples:4d} {fit.op_ms * 1e3:7.2f} {compute:>11s} "
               f"{memory:>10s} {fit.median_error:10.1%}")
     networks = [(name, create_model(name, device="meta"), model_info(name).resolution)
                 for name in args.models.split(",") if name]
