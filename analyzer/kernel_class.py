@@ -5,11 +5,11 @@ Conv and linear layers take their kind from their hyper-parameters
 module that multiplies through a functional call (``F.conv2d``, ``matmul``) with no layer of its own
 is a ``linear`` (matrix products) or ``standard`` (convolutions) kernel by its operators; a layer whose FLOPs are
 mostly windowed pooling (max or average over a sliding window, not a global mean) is ``pooling``. Every other
-layer takes the class of the operator family it spends most FLOPs in (most calls, where it has no FLOPs):
-``normalization`` (batch, layer and group norm), ``activation`` (ReLU, clamps, sigmoid, SiLU, GELU, ...),
-``reduction`` (a global mean, sum or max, softmax), else ``elementwise`` (a container's residual adds and
-squeeze-excite scales, and a layer with no operator at all). The families differ in what a call costs beyond its
-bytes: here a batch norm's fixed cost is about twice a ReLU's.
+layer takes the class of the operator family it spends most FLOPs in (then most calls; a tie goes to the family
+first in this list): ``normalization`` (batch, layer and group norm), ``activation`` (ReLU, clamps, sigmoid, SiLU,
+GELU, ...), ``reduction`` (a global mean, sum or max, softmax), else ``elementwise`` (a container's residual adds
+and squeeze-excite scales, windowed pooling in a minority, and a layer with no operator at all). The families
+differ in what a call costs beyond its bytes: here a batch norm's fixed cost is about twice a ReLU's.
 """
 
 from __future__ import annotations
@@ -32,13 +32,18 @@ class KernelClass(StrEnum):
     LINEAR = "linear"
     #: a sliding max or average window (a 3x3/2 max pool moves 1.2-1.4 GB/s here, an activation 7-83 GB/s)
     POOLING = "pooling"
+    #: batch, layer and group norm (a batch norm's fixed cost is about twice a ReLU's here)
     NORMALIZATION = "normalization"
+    #: ReLU, clamps, sigmoid, SiLU, GELU, hard-swish, ...
     ACTIVATION = "activation"
+    #: a global mean, sum or max, softmax
     REDUCTION = "reduction"
+    #: adds, multiplies, divides and the rest
     ELEMENTWISE = "elementwise"
 
 
-#: The classes of layers that do a few FLOPs per element they move, each a sweep over a tensor.
+#: The classes of the layers between the convs, each a sweep over a tensor doing a few FLOPs per element it moves
+#: (windowed pooling, with a window to read per output, is apart).
 MEMORY_BOUND_CLASSES = frozenset({KernelClass.NORMALIZATION, KernelClass.ACTIVATION, KernelClass.REDUCTION,
                                   KernelClass.ELEMENTWISE})
 
@@ -70,4 +75,6 @@ def layer_class(record: LayerRecord) -> KernelClass:
         family = _FAMILY.get(key, KernelClass.ELEMENTWISE)
         spent = by_family.get(family, (0, 0))
         by_family[family] = (spent[0] + op.flops, spent[1] + op.calls)
-    return max(by_family, key=lambda family: by_family[family], default=KernelClass.ELEMENTWISE)
+    order = list(KernelClass)
+    return max(by_family, key=lambda family: (*by_family[family], -order.index(family)),
+               default=KernelClass.ELEMENTWISE)

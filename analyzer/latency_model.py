@@ -169,8 +169,8 @@ class LatencyModel:
 
 
 def prediction_caveats(analysis: Analysis) -> tuple[str, ...]:
-    """Why a prediction for ``analysis`` is outside what the model is fitted on (single conv, linear and
-    elementwise layers on fixed shapes): a data-dependent forward, operators with no formula."""
+    """Why a prediction for ``analysis`` is outside what the model is fitted on (single layers of each kernel
+    class on fixed shapes): a data-dependent forward, operators with no formula."""
     caveats = []
     if analysis.execution is Execution.REAL:
         caveats.append("the forward is data-dependent (it could only run on real tensors): its data-dependent "

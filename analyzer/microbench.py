@@ -2,13 +2,13 @@
 
 Each benchmark is one layer of one kernel class (standard, depthwise, pointwise or grouped conv,
 linear, pooling, normalization, activation, reduction, elementwise) at one shape, drawn from a fixed-seed
-sampler over the shapes convolutional networks use (1 to 300 pixels; 3 to 3,840 channels, multiples of
-:data:`CHANNEL_MULTIPLE` past a stem's input, as networks round theirs; kernels 1 to 7, strides 1 and 2), so
-every machine fits on the same set, chosen without looking at any network (the fit never sees one). Its counts
-come from
-:func:`~convcost.analyzer.analyze` (the same figures a prediction uses); its time is the median of
-repeated calls on real tensors after a warm-up, in eval mode under ``torch.no_grad()``, each call
-after an untimed block of other kernels (:func:`interference`), as a layer runs inside a network.
+sampler over the shapes convolutional networks use (feature maps of 1 to 300 pixels, stems' inputs up to 600;
+3 to 3,840 channels, multiples of :data:`CHANNEL_MULTIPLE` past a stem's input, as networks round theirs;
+kernels 1 to 7, strides 1 and 2), so every machine fits on the same set, chosen without looking at any network
+(the fit never sees one). Its counts come from :func:`~convcost.analyzer.analyze` (the same figures a prediction
+uses); its time is the median of repeated calls on real tensors after a warm-up, in eval mode under
+``torch.no_grad()``, each call after an untimed block of other kernels (:func:`interference`), as a layer runs
+inside a network.
 The whole set is timed in several rounds, one benchmark after another, and each benchmark's time is
 the fastest of its rounds' medians: on a shared machine a burst of other work lasts seconds to a minute
 and slows every call of the benchmarks it meets, and only slows them, so the fastest round is the one
@@ -39,20 +39,24 @@ from .measure import analyze
 from .real_run import intra_op_threads
 from .traffic import bytes_moved
 
-__all__ = ["CHANNEL_MULTIPLE", "LayerSample", "MicroBench", "interference", "microbenchmark_digest", "microbenchmarks",
-           "module_call_ms", "run_microbenchmarks"]
+__all__ = ["CHANNEL_MULTIPLE", "EXTRA_ROUNDS", "QUIET_QUANTILE", "QUIET_SLOWDOWN", "LayerSample", "MicroBench",
+           "interference", "microbenchmark_digest", "microbenchmarks", "module_call_ms", "run_microbenchmarks"]
 
 Shape = tuple[int, ...]
 
+#: A round of a benchmark met a quiet machine when the interference block ran within :data:`QUIET_SLOWDOWN` times
+#: the :data:`QUIET_QUANTILE` of its times over the fit (see :func:`_unsettled`).
+QUIET_SLOWDOWN = 1.15
+#: The quantile of the fit's probes that stands for the quiet machine.
+QUIET_QUANTILE = 0.25
+#: Passes over the benchmarks that met no quiet round, at most, after the first rounds.
+EXTRA_ROUNDS = 4
 #: How a benchmark is timed; change it with the timing, so that fits made the old way are not reused.
 METHOD = ("channels multiples of 8, pooling its own class; fastest of 3 rounds' medians of 9 calls after 2, "
           "each after the interference block; residual add and scale as container ops; the block run twice and "
-          "timed as a probe, a benchmark with no quiet round timed again up to 4 times; elementwise layers by family, "
-          "squeeze-excite's activations on a 1x1 map")
-#: A round of a benchmark met a quiet machine when the interference block ran within :data:`QUIET_SLOWDOWN` of
-#: the :data:`QUIET_QUANTILE` of its times over the fit (see :func:`_unsettled`).
-QUIET_SLOWDOWN = 1.15
-QUIET_QUANTILE = 0.25
+          f"timed as a probe, a benchmark with no probe within {QUIET_SLOWDOWN}x the {QUIET_QUANTILE} quantile "
+          f"timed again up to {EXTRA_ROUNDS} times; elementwise layers by family, squeeze-excite's activations on a "
+          "1x1 map")
 #: Largest layer benchmarked (MACs): larger ones run at the same efficiency and only take longer.
 MAX_MACS = 1_500_000_000
 #: What networks round their channel counts to (MobileNet's and EfficientNet's ``make_divisible``, ResNets' powers
@@ -60,9 +64,11 @@ MAX_MACS = 1_500_000_000
 #: (a 3x3 depthwise conv here: 0.35 ms at 512 channels on 24x24, 0.56 ms at 500; 0.27 ms at 32 on 150x150, 1.02 ms
 #: at 40).
 CHANNEL_MULTIPLE = 8
-_log = logging.getLogger(__name__)
 #: Feature-map sides drawn from (pixels): those of networks at 224 to 600 px after their strides.
 _SIDES = (7, 10, 12, 14, 15, 19, 24, 28, 30, 38, 48, 56, 60, 75, 96, 112, 120, 150, 192, 240, 300)
+#: The channels of squeeze-excite blocks' inputs; their squeezed and gated 1x1 maps are benchmarked.
+_SQUEEZE_EXCITE = (16, 48, 96, 240, 576, 1152, 2304)
+_log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,7 +152,7 @@ def _convs(rng: random.Random) -> Iterator[MicroBench]:
         made += 1
         yield MicroBench(KernelClass.POINTWISE, f"1x1 {c_in}->{c_out} @{res}",
                          _factory(nn.Conv2d, c_in, c_out, 1, bias=False), ((1, c_in, res, res),))
-    for channels in (16, 48, 96, 240, 576, 1152, 2304):  # squeeze-excite's 1x1 convs on a 1x1 map
+    for channels in _SQUEEZE_EXCITE:  # squeeze-excite's 1x1 convs on a 1x1 map
         squeezed = max(channels // 24, 4)
         yield MicroBench(KernelClass.POINTWISE, f"1x1 {channels}->{squeezed} @1",
                          _factory(nn.Conv2d, channels, squeezed, 1), ((1, channels, 1, 1),))
@@ -195,9 +201,10 @@ def _linears(rng: random.Random) -> Iterator[MicroBench]:
                          _factory(nn.Linear, features, outputs), ((1, features),))
 
 
-_ACTIVATIONS: tuple[tuple[str, Callable[[], nn.Module]], ...] = (
-    ("relu", nn.ReLU), ("relu6", nn.ReLU6), ("silu", nn.SiLU), ("sigmoid", nn.Sigmoid), ("hardswish", nn.Hardswish),
+_SQUEEZED_ACTIVATIONS: tuple[tuple[str, Callable[[], nn.Module]], ...] = (
+    ("relu", nn.ReLU), ("relu6", nn.ReLU6), ("silu", nn.SiLU),
 )
+_ACTIVATIONS = (*_SQUEEZED_ACTIVATIONS, ("sigmoid", nn.Sigmoid), ("hardswish", nn.Hardswish))
 _POOLING: tuple[tuple[str, Callable[[], nn.Module]], ...] = (
     ("maxpool3x3/2", lambda: nn.MaxPool2d(3, 2, 1)), ("maxpool2x2/2", lambda: nn.MaxPool2d(2)),
     ("avgpool2x2/2", lambda: nn.AvgPool2d(2)), ("avgpool3x3/1", lambda: nn.AvgPool2d(3, 1, 1)),
@@ -205,21 +212,23 @@ _POOLING: tuple[tuple[str, Callable[[], nn.Module]], ...] = (
 
 
 def _feature_map(rng: random.Random, grow: tuple[int, ...] = (1, 4, 6)) -> Shape:
+    """A (1, C, H, H) input: C drawn as :func:`_channels` times one of ``grow``, H as :func:`_resolution`."""
     channels = _channels(rng) * rng.choice(grow)
     res = _resolution(rng, channels, 12_000_000)
     return (1, channels, res, res)
 
 
 def _label(name: str, shape: Shape) -> str:
+    """``name``, the channels and the side of ``shape``: ``relu 96 @28``."""
     return f"{name} {shape[1]} @{shape[-1]}"
 
 
-def _elementwise(rng: random.Random) -> Iterator[MicroBench]:
+def _between_convs(rng: random.Random) -> Iterator[MicroBench]:
     for _ in range(24):
         (name, make), shape = rng.choice(_ACTIVATIONS), _feature_map(rng)
         yield MicroBench(KernelClass.ACTIVATION, _label(name, shape), make, (shape,))
-    for channels in (16, 48, 96, 240, 576, 1152, 2304):  # squeeze-excite's activation and gate on a 1x1 map
-        (name, make), squeezed = rng.choice(_ACTIVATIONS[:3]), max(channels // 24, 4)
+    for channels in _SQUEEZE_EXCITE:  # squeeze-excite's activation and gate on a 1x1 map
+        (name, make), squeezed = rng.choice(_SQUEEZED_ACTIVATIONS), channels // 4
         yield MicroBench(KernelClass.ACTIVATION, _label(name, (1, squeezed, 1, 1)), make, ((1, squeezed, 1, 1),))
         yield MicroBench(KernelClass.ACTIVATION, _label("sigmoid", (1, channels, 1, 1)), nn.Sigmoid,
                          ((1, channels, 1, 1),))
@@ -247,7 +256,7 @@ def _factory(kind: Callable[..., nn.Module], *args: Any, **kwargs: Any) -> Calla
 def microbenchmarks(seed: int = 0) -> tuple[MicroBench, ...]:
     """The fixed set of single layers the latency model is fitted on (the same for a given ``seed``)."""
     rng = random.Random(seed)
-    return (*_convs(rng), *_linears(rng), *_elementwise(rng))
+    return (*_convs(rng), *_linears(rng), *_between_convs(rng))
 
 
 def microbenchmark_digest() -> str:
@@ -258,22 +267,27 @@ def microbenchmark_digest() -> str:
 
 
 def run_microbenchmarks(benches: tuple[MicroBench, ...], *, runs: int = 9, warmup: int = 2,  # as METHOD says
-                        rounds: int = 3, extra_rounds: int = 4, threads: int | None = None) -> tuple[LayerSample, ...]:
+                        rounds: int = 3, extra_rounds: int = EXTRA_ROUNDS,
+                        threads: int | None = None) -> tuple[LayerSample, ...]:
     """Time each of ``benches`` on real CPU tensors beside its counts: in each of ``rounds`` passes over the set,
     the median of ``runs`` calls after ``warmup``, each call following the untimed interference of
     :func:`interference`; a benchmark's time is the fastest of its rounds (see the module docstring). A benchmark
     none of whose rounds met a quiet machine (:func:`_unsettled`) is timed again, in up to ``extra_rounds`` more
-    passes over those."""
-    counted: list[LayerSample] = []
+    passes over those.
+
+    Raises:
+        ValueError: ``rounds`` is below 1.
+    """
+    if rounds < 1:
+        raise ValueError(f"rounds must be at least 1, not {rounds}")
     timings: list[list[_Timing]] = [[] for _ in benches]
-    with intra_op_threads(threads), torch.no_grad():
+    with intra_op_threads(threads), torch.no_grad():  # a conv's library depends on the threads
+        counted = [_counts(bench, bench.build().eval()) for bench in benches]
         disturb = interference()
 
         def time_bench(index: int) -> None:
             bench = benches[index]
             module = bench.build().eval()
-            if len(counted) == index:
-                counted.append(_counts(bench, module))
             generator = torch.Generator().manual_seed(0)
             args = [torch.rand(shape, generator=generator) for shape in bench.inputs]
             timings[index].append(_time_after(functools.partial(module, *args), disturb, runs, warmup))
@@ -306,6 +320,8 @@ def _unsettled(timings: list[list[_Timing]]) -> list[int]:
     probe) ran more than :data:`QUIET_SLOWDOWN` times as slow as its :data:`QUIET_QUANTILE` over every round of
     the fit. The block runs just before every timed call, so it meets the same burst of other work as the call."""
     probes = sorted(timing.probe_ms for measured in timings for timing in measured)
+    if not probes:
+        return []
     quiet = QUIET_SLOWDOWN * probes[int(QUIET_QUANTILE * (len(probes) - 1))]
     return [index for index, measured in enumerate(timings) if min(timing.probe_ms for timing in measured) > quiet]
 

@@ -60,7 +60,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="profiles per network, one per round (default: 3)")
     parser.add_argument("--threads", type=int, default=None, help="intra-op threads (default: torch's)")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")  # the micro-benchmarks timed again, if any
+    logging.basicConfig(format="%(message)s")
+    logging.getLogger("convcost").setLevel(logging.INFO)  # the micro-benchmarks timed again, if any
     print(f"allocator: {keep_freed_memory()} (the fit and every profile under it, as convcost's commands time)")
     with intra_op_threads(args.threads) as threads:
         started = time.perf_counter()

@@ -7,6 +7,8 @@ the micro-benchmarks only for their structure.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -15,7 +17,8 @@ from torch import nn
 from convcost import analyze, create_model
 from convcost.analyzer import microbench
 from convcost.analyzer.conv_library import ConvLibrary, conv_library
-from convcost.analyzer.kernel_class import MEMORY_BOUND_CLASSES, KernelClass, layer_class
+from convcost.analyzer.formulas.ops import OpKey
+from convcost.analyzer.kernel_class import _FAMILY, MEMORY_BOUND_CLASSES, KernelClass, layer_class
 from convcost.analyzer.latency_model import (
     MIN_LIBRARY_SAMPLES,
     ClassFit,
@@ -157,14 +160,24 @@ def test_kernel_classes_come_from_hyper_parameters_and_operators() -> None:
         def forward(self, x):
             return x @ self.weight
 
-    class HandSiLU(nn.Module):  # a multiply, but most of its FLOPs in the sigmoid
+    class GatedSum(nn.Module):  # a sigmoid, but most of its FLOPs in the multiply and the add
         def forward(self, x):
-            return x * torch.sigmoid(x)
+            return x * torch.sigmoid(x) + x
+
+    class AddThenReLU(nn.Module):  # as many FLOPs and calls in the add as in the ReLU: the activation first
+        def forward(self, x):
+            return torch.relu(x + x)
+
+    class ReLUThenAdd(nn.Module):  # the same, the other way round: the order the operators run in does not matter
+        def forward(self, x):
+            return torch.relu(x) + x
 
     cases = [(nn.Conv2d(8, 8, 3, groups=4), (1, 8, 9, 9), KernelClass.GROUPED),
              (nn.ConvTranspose2d(8, 4, 2), (1, 8, 9, 9), KernelClass.STANDARD),
              (Functional(), (1, 8), KernelClass.LINEAR), (nn.Hardswish(), (1, 8), KernelClass.ACTIVATION),
-             (nn.GELU(), (1, 8), KernelClass.ACTIVATION), (HandSiLU(), (1, 8, 3, 3), KernelClass.ACTIVATION),
+             (nn.GELU(), (1, 8), KernelClass.ACTIVATION), (GatedSum(), (1, 8, 3, 3), KernelClass.ELEMENTWISE),
+             (AddThenReLU(), (1, 8, 3, 3), KernelClass.ACTIVATION),
+             (ReLUThenAdd(), (1, 8, 3, 3), KernelClass.ACTIVATION),
              (nn.LayerNorm(9), (1, 8, 9, 9), KernelClass.NORMALIZATION),
              (nn.GroupNorm(2, 8), (1, 8, 9, 9), KernelClass.NORMALIZATION),
              (nn.MaxPool2d(3, 2, 1), (1, 8, 9, 9), KernelClass.POOLING),
@@ -199,7 +212,8 @@ def test_the_micro_benchmarks_are_fixed_cover_every_class_and_time_real_layers()
     assert [b.label for b in benches] == [b.label for b in microbenchmarks()]
     assert {b.kernel_class for b in benches} == set(KernelClass)
     picked = [next(b for b in benches if b.kernel_class is kernel) for kernel in KernelClass]
-    for bench, sample in zip(picked, run_microbenchmarks(tuple(picked), runs=1, warmup=0), strict=True):
+    for bench, sample in zip(picked, run_microbenchmarks(tuple(picked), runs=1, warmup=0, extra_rounds=0),
+                             strict=True):
         analysis = analyze(bench.build(), bench.inputs)
         root = analysis.layers[0]
         calls = 2 if bench.label.startswith(("add ", "scale ")) else 1  # the block, and the child holding its branch
@@ -239,24 +253,56 @@ def test_a_benchmark_that_met_no_quiet_round_is_timed_again(monkeypatch: pytest.
     picked = (next(b for b in benches if b.kernel_class is KernelClass.ELEMENTWISE),
               next(b for b in benches if b.kernel_class is KernelClass.LINEAR),
               next(b for b in benches if b.kernel_class is KernelClass.POOLING))
-    slow = 1.0 + 2 * microbench.QUIET_SLOWDOWN  # probe ms: well past quiet, which is about QUIET_SLOWDOWN
+    slow = 2 * microbench.QUIET_SLOWDOWN  # probe ms, against quiet rounds' 1.0
     timings = iter([(2.0, 1.0), (5.0, slow), (3.0, 1.0)] * 2  # two rounds over the set
                    + [(4.0, slow), (6.0, 1.0), (1.0, 1.0)])  # then the second one alone: slow, then quiet
     monkeypatch.setattr(microbench, "_time_after", lambda *args: microbench._Timing(*next(timings)))
     first, second, third = run_microbenchmarks(picked, rounds=2, extra_rounds=4)
     assert (first.measured_ms, second.measured_ms, third.measured_ms) == (2.0, 4.0, 3.0)
     assert next(timings) == (1.0, 1.0)  # its quiet round settled it: one timing left unused
-    timings = iter([(2.0, 1.0), (5.0, slow), (3.0, 1.0)] * 2 + [(4.0, slow)] * 2)
+    timings = iter([(2.0, 1.0), (5.0, slow), (3.0, 1.0)] * 2 + [(4.0, slow)] * 2)  # read by the patch above
     assert run_microbenchmarks(picked, rounds=2, extra_rounds=2)[1].measured_ms == 4.0  # capped at two more
     assert next(timings, None) is None
+    with pytest.raises(ValueError, match="rounds must be at least 1, not 0"):
+        run_microbenchmarks(picked, rounds=0)
 
 
-def test_the_probe_times_the_machine_not_the_benchmark() -> None:
-    """Each call follows the interference block run twice; the probe is the second run's median."""
+def test_a_quiet_round_is_one_whose_probe_is_within_the_slowdown_of_the_fits_lower_quartile() -> None:
+    def timings(*probes_per_bench: tuple[float, ...]) -> list[list[microbench._Timing]]:
+        return [[microbench._Timing(1.0, probe) for probe in probes] for probes in probes_per_bench]
+
+    quiet = microbench.QUIET_SLOWDOWN
+    # the lower quartile of 1, 1, 2, 2, 2 is 1: the three at 2 are unsettled (by the median, none would be)
+    assert microbench._unsettled(timings((1.0,), (1.0,), (2.0,), (2.0,), (2.0,))) == [2, 3, 4]
+    assert microbench._unsettled(timings((1.0,), (1.0,), (quiet,), (quiet * 1.01,), (1.0,))) == [3]  # at most 1.15x
+    assert microbench._unsettled(timings((1.0, 1.0), (3.0, 1.0), (3.0, 3.0), (1.0, 1.0))) == [2]  # one quiet round
+    assert microbench._unsettled([]) == microbench._unsettled([[]]) == []
+
+
+def test_the_probe_times_the_second_run_of_the_block_and_the_call_the_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each call follows the interference block run twice; the probe is the second run, the time the call's."""
+    clock = [0.0]
     calls: list[str] = []
-    timing = microbench._time_after(lambda: calls.append("work"), lambda: calls.append("block"), runs=3, warmup=1)
+
+    def advance(name: str, seconds: float) -> Callable[[], None]:
+        def run() -> None:
+            calls.append(name)
+            clock[0] += seconds
+        return run
+
+    monkeypatch.setattr(microbench, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
+    timing = microbench._time_after(advance("work", 0.005), advance("block", 0.001), runs=3, warmup=1)
     assert calls == ["block", "block", "work"] * 4
-    assert timing.probe_ms > 0 and timing.median_ms > 0
+    assert timing == microbench._Timing(pytest.approx(5.0), pytest.approx(1.0))
+
+
+def test_every_operator_key_is_placed_on_purpose() -> None:
+    """A new operator key joins a family, or is named here as elementwise or as a kernel classed apart."""
+    apart = {OpKey.CONV, OpKey.LINEAR, OpKey.POOL}
+    elementwise = {OpKey.ADD, OpKey.MUL, OpKey.DIV, OpKey.ELEMENTWISE, OpKey.DROPOUT, OpKey.COMPARE}
+    assert set(_FAMILY) | apart | elementwise == set(OpKey)
+    assert not set(_FAMILY) & (apart | elementwise) and set(_FAMILY.values()) == MEMORY_BOUND_CLASSES - {
+        KernelClass.ELEMENTWISE}
 
 
 def test_a_prediction_is_for_the_dtype_the_model_was_fitted_in() -> None:

@@ -130,6 +130,6 @@ def test_the_time_share_sentence_says_what_the_table_shows() -> None:
     # each kind is counted over the models that have it, the memory-bound classes together
     assert _memory_bound_sentence(classes).startswith(
         " A larger share of the time than of the FLOPs goes to depthwise convolutions in 1 of the 2 models that "
-        "have them and to elementwise layers (batch norm, activations, squeeze-excite's pooling and scale, residual "
+        "have them and to memory-bound layers (batch norm, activations, squeeze-excite's pooling and scale, residual "
         "adds) in 3 of the 4 models that have them")
     assert _memory_bound_sentence(classes[classes["kernel_class"] == "pointwise"]) == ""

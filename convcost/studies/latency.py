@@ -270,10 +270,11 @@ CLASS_TABLE = "Time share against FLOPs share by kernel class"
 
 def _memory_bound_sentence(classes: pd.DataFrame) -> str:
     """How many of the measured models spend a larger share of their time than of their FLOPs in depthwise
-    convolutions and in elementwise layers (read off the table, so the sentence says what this run shows)."""
+    convolutions and in the layers between the convs, their memory-bound classes together (read off the table, so
+    the sentence says what this run shows)."""
     counts = []
     for kinds, words in (({KernelClass.DEPTHWISE}, "depthwise convolutions"),
-                         (MEMORY_BOUND_CLASSES, "elementwise layers (batch norm, activations, squeeze-excite's "
+                         (MEMORY_BOUND_CLASSES, "memory-bound layers (batch norm, activations, squeeze-excite's "
                                                 "pooling and scale, residual adds)")):
         shares = classes[classes["kernel_class"].isin([kind.value for kind in kinds])].groupby("model")[
             ["time_share", "flops_share"]].sum()
@@ -337,7 +338,7 @@ def _points_frame(models: Sequence[ModelTime]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["model", "kernel_class", "intensity", "gflops_per_s"])
 
 
-_CLASS_COLORS = {kernel.value: PALETTE[index] for index, kernel in enumerate(KernelClass)}
+_CLASS_COLORS = {kernel.value: PALETTE[index % len(PALETTE)] for index, kernel in enumerate(KernelClass)}
 
 
 def time_share_chart(classes: pd.DataFrame) -> Figure:
