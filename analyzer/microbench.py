@@ -224,6 +224,8 @@ def _label(name: str, shape: Shape) -> str:
 
 
 def _between_convs(rng: random.Random) -> Iterator[MicroBench]:
+    """The layers between the convs: activations (squeeze-excite's on 1x1 maps among them), batch norms, global
+    means, residual adds and squeeze-excite scales, windowed pools."""
     for _ in range(24):
         (name, make), shape = rng.choice(_ACTIVATIONS), _feature_map(rng)
         yield MicroBench(KernelClass.ACTIVATION, _label(name, shape), make, (shape,))
