@@ -284,17 +284,17 @@ def run_microbenchmarks(benches: tuple[MicroBench, ...], *, runs: int = 9, warmu
         raise ValueError(f"rounds must be at least 1, not {rounds}")
     timings: list[list[_Timing]] = [[] for _ in benches]
     with intra_op_threads(threads), torch.no_grad():  # a conv's library depends on the threads
-        counted = [_counts(bench, bench.build().eval()) for bench in benches]
         disturb = interference()
 
-        def time_bench(index: int) -> None:
-            bench = benches[index]
-            module = bench.build().eval()
+        def time_bench(index: int) -> nn.Module:
+            module = benches[index].build().eval()
             generator = torch.Generator().manual_seed(0)
-            args = [torch.rand(shape, generator=generator) for shape in bench.inputs]
+            args = [torch.rand(shape, generator=generator) for shape in benches[index].inputs]
             timings[index].append(_time_after(functools.partial(module, *args), disturb, runs, warmup))
+            return module
 
-        for _ in range(rounds):
+        counted = [_counts(bench, time_bench(index)) for index, bench in enumerate(benches)]  # the first round
+        for _ in range(rounds - 1):
             for index in range(len(benches)):
                 time_bench(index)
         for extra in range(extra_rounds):
@@ -361,13 +361,7 @@ def module_call_ms(depth: int = 32, runs: int = 31) -> float:
 
 
 def _median_ms(work: Callable[[], Any], runs: int, warmup: int) -> float:
-    times = []
-    for index in range(warmup + runs):
-        started = time.perf_counter()
-        work()
-        if index >= warmup:
-            times.append((time.perf_counter() - started) * 1e3)
-    return statistics.median(times)
+    return _time_after(work, lambda: None, runs, warmup).median_ms
 
 
 def _time_after(work: Callable[[], Any], before: Callable[[], Any], runs: int, warmup: int) -> _Timing:
