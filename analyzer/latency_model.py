@@ -45,6 +45,7 @@ from .conv_library import ConvLibrary, conv_library
 from .kernel_class import KernelClass, layer_class
 from .machine_cache import cache_folder, cached, machine_key
 from .microbench import LayerSample, microbenchmark_digest, microbenchmarks, module_call_ms, run_microbenchmarks
+from .quiet import QuietGate
 from .real_run import intra_op_threads
 from .records import Execution, LayerRecord
 from .time_records import LatencyPrediction, LayerPrediction, Roofline
@@ -102,12 +103,20 @@ class LatencyModel:
         call_ms: what one module call costs (ms).
         classes: each kernel class's fit.
         threads: intra-op threads it was fitted with.
+        quiet_probe_ms: the probe's time on the quiet machine the fit met (ms; :mod:`convcost.analyzer.quiet`), None
+            when not measured.
     """
 
     roofline: Roofline
     call_ms: float
     classes: tuple[ClassFit, ...]
     threads: int
+    quiet_probe_ms: float | None = None
+
+    @property
+    def quiet_gate(self) -> QuietGate | None:
+        """The gate a profile uses to time the same quiet machine as the fit (None: the fit kept no probe time)."""
+        return QuietGate(self.quiet_probe_ms) if self.quiet_probe_ms else None
 
     @property
     def samples(self) -> int:
@@ -156,6 +165,7 @@ class LatencyModel:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form (:meth:`from_dict` reads it back)."""
         return {"roofline": asdict(self.roofline), "call_ms": self.call_ms, "threads": self.threads,
+                "quiet_probe_ms": self.quiet_probe_ms,
                 "classes": [{**asdict(fit), "kernel_class": fit.kernel_class.value,
                              "library": fit.library.value if fit.library else None} for fit in self.classes]}
 
@@ -165,7 +175,9 @@ class LatencyModel:
         classes = tuple(ClassFit(**{**fit, "kernel_class": KernelClass(fit["kernel_class"]),
                                     "library": ConvLibrary(fit["library"]) if fit.get("library") else None})
                         for fit in entry["classes"])
-        return cls(Roofline(**entry["roofline"]), float(entry["call_ms"]), classes, int(entry["threads"]))
+        quiet = entry["quiet_probe_ms"]
+        return cls(Roofline(**entry["roofline"]), float(entry["call_ms"]), classes, int(entry["threads"]),
+                   float(quiet) if quiet is not None else None)
 
 
 def prediction_caveats(analysis: Analysis) -> tuple[str, ...]:
@@ -183,9 +195,10 @@ def prediction_caveats(analysis: Analysis) -> tuple[str, ...]:
     return tuple(caveats)
 
 
-def fit_latency_model(samples: Sequence[LayerSample], roofline: Roofline, call_ms: float,
-                      threads: int) -> LatencyModel:
-    """Fit each kernel class of ``samples`` (see the module docstring).
+def fit_latency_model(samples: Sequence[LayerSample], roofline: Roofline, call_ms: float, threads: int,
+                      quiet_probe_ms: float | None = None) -> LatencyModel:
+    """Fit each kernel class of ``samples`` (see the module docstring); ``quiet_probe_ms``: the quiet probe time
+    the micro-benchmarks met (:class:`~convcost.analyzer.microbench.MicroBenchRun`), kept with the fit.
 
     Raises:
         ValueError: no sample of the elementwise class (every other class falls back on it).
@@ -207,7 +220,7 @@ def fit_latency_model(samples: Sequence[LayerSample], roofline: Roofline, call_m
         if len(by_library) > 1:
             fits += [_fit_class(kernel, on, roofline, call_ms, library) for library, on in by_library.items()
                      if len(on) >= MIN_LIBRARY_SAMPLES]
-    return LatencyModel(roofline, call_ms, tuple(fits), threads)
+    return LatencyModel(roofline, call_ms, tuple(fits), threads, quiet_probe_ms)
 
 
 def machine_latency_model(roofline: Roofline, threads: int, processor: str, *, cache: Path | None = None,
@@ -217,8 +230,8 @@ def machine_latency_model(roofline: Roofline, threads: int, processor: str, *, c
     thread count, torch version and micro-benchmark set, else fitted (by ``fit``, default: the micro-benchmarks
     run here) and written to it."""
     def measure() -> LatencyModel:
-        samples = run_microbenchmarks(microbenchmarks(), threads=threads)
-        return fit_latency_model(samples, roofline, module_call_ms(), threads)
+        run = run_microbenchmarks(microbenchmarks(), threads=threads)
+        return fit_latency_model(run.samples, roofline, module_call_ms(), threads, run.quiet_probe_ms)
 
     return cached(cache if cache is not None else cache_path(), cache_key(roofline, threads, processor),
                   fit or measure, LatencyModel.from_dict, LatencyModel.to_dict)

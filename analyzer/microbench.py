@@ -7,14 +7,16 @@ sampler over the shapes convolutional networks use (feature maps of 1 to 300 pix
 kernels 1 to 7, strides 1 and 2), so every machine fits on the same set, chosen without looking at any network
 (the fit never sees one). Its counts come from :func:`~convcost.analyzer.analyze` (the same figures a prediction
 uses); its time is the median of repeated calls on real tensors after a warm-up, in eval mode under
-``torch.no_grad()``, each call after an untimed block of other kernels (:func:`interference`), as a layer runs
-inside a network.
+``torch.no_grad()``, each call after an untimed run of the probe block (:func:`~convcost.analyzer.quiet.probe_block`),
+as a layer runs inside a network.
 The whole set is timed in several rounds, one benchmark after another, and each benchmark's time is
 the fastest of its rounds' medians: on a shared machine a burst of other work lasts seconds to a minute
 and slows every call of the benchmarks it meets, and only slows them, so the fastest round is the one
 nearest the quiet machine a prediction is for (a fit whose rounds' medians were taken in a slow half
-minute predicted 21 of 23 networks 14-45% high). The interference block is timed too, as a probe of the
-machine: a benchmark none of whose rounds met a quiet machine is timed again (:func:`run_microbenchmarks`).
+minute predicted 21 of 23 networks 14-45% high). The probe block is run a second time before each call and
+timed, as a probe of the machine (:mod:`convcost.analyzer.quiet`): a benchmark none of whose rounds met a quiet
+machine is timed again, and the quiet probe time of the whole fit is kept with it (:class:`MicroBenchRun`), for
+profiles to wait for the same quiet machine.
 """
 
 from __future__ import annotations
@@ -36,27 +38,23 @@ from torch import nn
 from .conv_library import ConvLibrary, conv_library
 from .kernel_class import KernelClass
 from .measure import analyze
+from .quiet import QUIET_QUANTILE, QUIET_SLOWDOWN, QuietGate, probe_block, quiet_quantile
 from .real_run import intra_op_threads
 from .traffic import bytes_moved
 
-__all__ = ["CHANNEL_MULTIPLE", "EXTRA_ROUNDS", "QUIET_QUANTILE", "QUIET_SLOWDOWN", "LayerSample", "MicroBench",
-           "interference", "microbenchmark_digest", "microbenchmarks", "module_call_ms", "run_microbenchmarks"]
+__all__ = ["CHANNEL_MULTIPLE", "EXTRA_ROUNDS", "LayerSample", "MicroBench", "MicroBenchRun", "microbenchmark_digest",
+           "microbenchmarks", "module_call_ms", "run_microbenchmarks"]
 
 Shape = tuple[int, ...]
 
-#: A round of a benchmark met a quiet machine when the interference block ran within :data:`QUIET_SLOWDOWN` times
-#: the :data:`QUIET_QUANTILE` of its times over the fit (see :func:`_unsettled`).
-QUIET_SLOWDOWN = 1.15
-#: The quantile of the fit's probes that stands for the quiet machine.
-QUIET_QUANTILE = 0.25
 #: Passes over the benchmarks that met no quiet round, at most, after the first rounds.
 EXTRA_ROUNDS = 4
 #: How a benchmark is timed; change it with the timing, so that fits made the old way are not reused.
 METHOD = ("channels multiples of 8, pooling its own class; fastest of 3 rounds' medians of 9 calls after 2, "
-          "each after the interference block; residual add and scale as container ops; the block run twice and "
+          "each after the probe block; residual add and scale as container ops; the block run twice and "
           f"timed as a probe, a benchmark with no probe within {QUIET_SLOWDOWN}x the {QUIET_QUANTILE} quantile "
           f"timed again up to {EXTRA_ROUNDS} times; elementwise layers by family, squeeze-excite's activations on a "
-          "1x1 map")
+          "1x1 map; the fit's quiet probe time kept")
 #: Largest layer benchmarked (MACs): larger ones run at the same efficiency and only take longer.
 MAX_MACS = 1_500_000_000
 #: What networks round their channel counts to (MobileNet's and EfficientNet's ``make_divisible``, ResNets' powers
@@ -268,23 +266,38 @@ def microbenchmark_digest() -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+@dataclasses.dataclass(frozen=True)
+class MicroBenchRun:
+    """The timed micro-benchmarks and the quiet probe time they met.
+
+    Attributes:
+        samples: each benchmark's counts and fastest round.
+        quiet_probe_ms: the :data:`~convcost.analyzer.quiet.QUIET_QUANTILE` of the probes of every round (ms).
+    """
+
+    samples: tuple[LayerSample, ...]
+    quiet_probe_ms: float
+
+
 def run_microbenchmarks(benches: tuple[MicroBench, ...], *, runs: int = 9, warmup: int = 2,  # as METHOD says
                         rounds: int = 3, extra_rounds: int = EXTRA_ROUNDS,
-                        threads: int | None = None) -> tuple[LayerSample, ...]:
+                        threads: int | None = None) -> MicroBenchRun:
     """Time each of ``benches`` on real CPU tensors beside its counts: in each of ``rounds`` passes over the set,
-    the median of ``runs`` calls after ``warmup``, each call following the untimed interference of
-    :func:`interference`; a benchmark's time is the fastest of its rounds (see the module docstring). A benchmark
-    none of whose rounds met a quiet machine (:func:`_unsettled`) is timed again, in up to ``extra_rounds`` more
-    passes over those.
+    the median of ``runs`` calls after ``warmup``, each call following an untimed run of the probe block
+    (:func:`~convcost.analyzer.quiet.probe_block`); a benchmark's time is the fastest of its rounds (see the module
+    docstring). A benchmark none of whose rounds met a quiet machine (:func:`_unsettled`) is timed again, in up to
+    ``extra_rounds`` more passes over those.
 
     Raises:
-        ValueError: ``rounds`` is below 1.
+        ValueError: ``rounds`` is below 1, or no benchmark is given.
     """
     if rounds < 1:
         raise ValueError(f"rounds must be at least 1, not {rounds}")
+    if not benches:
+        raise ValueError("no micro-benchmark to run")
     timings: list[list[_Timing]] = [[] for _ in benches]
     with intra_op_threads(threads), torch.no_grad():  # a conv's library depends on the threads
-        disturb = interference()
+        disturb = probe_block()
 
         def time_bench(index: int) -> nn.Module:
             module = benches[index].build().eval()
@@ -305,27 +318,30 @@ def run_microbenchmarks(benches: tuple[MicroBench, ...], *, runs: int = 9, warmu
                       len(benches), extra + 1, extra_rounds)
             for index in again:
                 time_bench(index)
-    return tuple(dataclasses.replace(sample, measured_ms=min(timing.median_ms for timing in measured))
-                 for sample, measured in zip(counted, timings, strict=True))
+    samples = tuple(dataclasses.replace(sample, measured_ms=min(timing.median_ms for timing in measured))
+                    for sample, measured in zip(counted, timings, strict=True))
+    return MicroBenchRun(samples, quiet_quantile([timing.probe_ms for measured in timings for timing in measured]))
 
 
 @dataclasses.dataclass(frozen=True)
 class _Timing:
-    """One benchmark's median ms over its calls, and the median ms of the interference block run before each."""
+    """One benchmark's median ms over its calls, and the median ms of the probe run before each."""
 
     median_ms: float
     probe_ms: float
 
 
 def _unsettled(timings: list[list[_Timing]]) -> list[int]:
-    """The benchmarks (indices) none of whose rounds met a quiet machine: in each, the interference block (the
-    probe) ran more than :data:`QUIET_SLOWDOWN` times as slow as its :data:`QUIET_QUANTILE` over every round of
-    the fit. The block runs just before every timed call, so it meets the same burst of other work as the call."""
-    probes = sorted(timing.probe_ms for measured in timings for timing in measured)
+    """The benchmarks (indices) none of whose rounds met a quiet machine: in each, the probe ran more than
+    :data:`~convcost.analyzer.quiet.QUIET_SLOWDOWN` times as slow as its
+    :data:`~convcost.analyzer.quiet.QUIET_QUANTILE` over every round of the fit. The probe runs just before every
+    timed call, so it meets the same burst of other work as the call."""
+    probes = [timing.probe_ms for measured in timings for timing in measured]
     if not probes:
         return []
-    quiet = QUIET_SLOWDOWN * probes[int(QUIET_QUANTILE * (len(probes) - 1))]
-    return [index for index, measured in enumerate(timings) if min(timing.probe_ms for timing in measured) > quiet]
+    gate = QuietGate(quiet_quantile(probes))
+    return [index for index, measured in enumerate(timings)
+            if not gate.admits(min(timing.probe_ms for timing in measured))]
 
 
 def _counts(bench: MicroBench, module: nn.Module) -> LayerSample:
@@ -335,18 +351,6 @@ def _counts(bench: MicroBench, module: nn.Module) -> LayerSample:
     calls = sum(layer.calls for layer in analysis.layers)  # the root's and any child's
     return LayerSample(bench.kernel_class, bench.label, sum(op.calls for op in record.ops.values()), calls,
                        record.flops, bytes_moved(record, 4), 0.0, conv_library(record))
-
-
-def interference() -> Callable[[], Any]:
-    """What runs, untimed, before each timed call: an inverted-residual block (1x1 expand, batch norm, ReLU6, 3x3
-    depthwise, batch norm, SiLU, 1x1 project) on a 32-channel 56x56 map. Inside a network a layer follows other
-    kernels, which take its weights out of the caches and its code out of the instruction cache; a layer called
-    again and again on its own keeps both and runs faster than it ever does in a network."""
-    block = nn.Sequential(nn.Conv2d(32, 128, 1), nn.BatchNorm2d(128), nn.ReLU6(),
-                          nn.Conv2d(128, 128, 3, padding=1, groups=128), nn.BatchNorm2d(128), nn.SiLU(),
-                          nn.Conv2d(128, 32, 1)).eval()
-    x = torch.rand(1, 32, 56, 56, generator=torch.Generator().manual_seed(1))
-    return functools.partial(block, x)
 
 
 def module_call_ms(depth: int = 32, runs: int = 31) -> float:

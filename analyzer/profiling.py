@@ -16,6 +16,13 @@ shapes, in eval mode under ``torch.no_grad()``, on the chosen device:
   caller's interval, so it is taken out of the caller's own time: the modules then add up to
   the hook-free forward.
 
+Given a :class:`~convcost.analyzer.quiet.QuietGate` (the CLI and the report pass the latency model's, so a
+profile times the quiet machine the fit did), each pair of forwards follows a probe of the machine
+(:class:`~convcost.analyzer.quiet.Probe`): a pair whose probe ran slower than the gate allows met other work
+and is set aside, and the timing goes on until ``runs`` pairs met a quiet machine or ``max_seconds`` have
+passed. The figures are over the quiet pairs (over every pair, when fewer than
+:data:`~convcost.analyzer.quiet.MIN_QUIET_RUNS` were quiet), and :attr:`Profile.quiet` says how many were which.
+
 Every figure is a :class:`Spread` (median and quartiles, milliseconds) over the runs (the records
 are :mod:`convcost.analyzer.time_records`'s, re-exported here). On CPU the
 clock is ``time.perf_counter``; on CUDA, events recorded on the stream, read after a synchronise.
@@ -27,9 +34,11 @@ count depends on them.
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -39,20 +48,32 @@ from .analysis import Analysis
 from .engines.dispatch import call_model, meta_inputs
 from .kernel_class import layer_class
 from .measure import _normalise_inputs, analyze
+from .quiet import MIN_QUIET_RUNS, Probe, QuietGate
 from .real_run import intra_op_threads, real_inputs, runnable_copy
 from .records import LayerRecord
 from .roofline import Roofline
-from .time_records import MIN_SECONDS, Device, LayerBound, LayerTime, Machine, Profile, Spread
+from .time_records import (
+    MAX_SECONDS,
+    MIN_SECONDS,
+    Device,
+    LayerBound,
+    LayerTime,
+    Machine,
+    Profile,
+    QuietRuns,
+    Spread,
+)
 from .traffic import bytes_moved
 
-__all__ = ["MIN_SECONDS", "Device", "LayerBound", "LayerTime", "Machine", "Profile", "Spread", "hook_cost_ms",
-           "profile"]
+__all__ = ["MAX_SECONDS", "MIN_SECONDS", "Device", "LayerBound", "LayerTime", "Machine", "Profile", "QuietGate",
+           "QuietRuns", "Spread", "hook_cost_ms", "profile"]
 
 
 def profile(model: nn.Module, input_shape: Any = (1, 3, 224, 224), *, runs: int = 20, warmup: int = 3,
             min_seconds: float = MIN_SECONDS, threads: int | None = None, device: Device | str = Device.CPU,
             dtype: torch.dtype = torch.float32, name: str | None = None, roofline: Roofline | None = None,
-            analysis: Analysis | None = None) -> Profile:
+            analysis: Analysis | None = None, quiet: QuietGate | None = None,
+            max_seconds: float = MAX_SECONDS) -> Profile:
     """Measure ``model``'s forward on real tensors of ``input_shape`` (what :func:`analyze` takes): the whole
     model's latency without hooks and every leaf module's with them (see the module docstring).
 
@@ -65,15 +86,19 @@ def profile(model: nn.Module, input_shape: Any = (1, 3, 224, 224), *, runs: int 
         roofline: the machine's roofline to set each layer's time against
             (:func:`~convcost.analyzer.roofline.machine_roofline`); None: none.
         analysis: the model's counts on this input when already made (default: analysed here).
+        quiet: keep only the runs that met a quiet machine by this gate (see the module docstring; the latency
+            model's :attr:`~convcost.analyzer.latency_model.LatencyModel.quiet_gate`); None: keep every run.
+        max_seconds: with ``quiet``, stop looking for quiet runs once the timing has taken this long (the runs
+            asked for are timed whatever it takes).
 
     Raises:
-        ValueError: ``runs`` below 1, ``warmup`` or ``threads`` below 0/1, an unknown device, or ``cuda`` where
-            no CUDA device is available.
+        ValueError: ``runs`` below 1, ``warmup`` or ``threads`` below 0/1, ``min_seconds`` or ``max_seconds``
+            below 0, an unknown device, or ``cuda`` where no CUDA device is available.
     """
     if runs < 1 or warmup < 0:
         raise ValueError(f"runs must be at least 1 and warmup at least 0; got runs={runs}, warmup={warmup}")
-    if not min_seconds >= 0:
-        raise ValueError(f"min_seconds must be 0 or more; got {min_seconds}")
+    if not (min_seconds >= 0 and max_seconds >= 0):
+        raise ValueError(f"min_seconds and max_seconds must be 0 or more; got {min_seconds} and {max_seconds}")
     if threads is not None and threads < 1:
         raise ValueError(f"threads must be at least 1; got {threads}")
     try:
@@ -93,11 +118,18 @@ def profile(model: nn.Module, input_shape: Any = (1, 3, 224, 224), *, runs: int 
             call_model(runnable, args)
         clock.sync()
         hook_ms = hook_cost_ms(clock)
-        latency, layer_samples, hooked = _timed_runs(runnable, args, runs, clock, hook_ms, min_seconds)
+        timed = _timed_runs(runnable, args, _Plan(runs, min_seconds, max_seconds, quiet), clock, hook_ms,
+                            Probe() if quiet is not None else None)
+    kept, quiet_runs = _kept_runs(timed, runs, quiet)
+    layer_samples: dict[str, list[float]] = {}
+    for index in kept:
+        for name_, ms in timed.layers[index].items():
+            layer_samples.setdefault(name_, []).append(ms)
     layers = tuple(_layer_time(name_, samples, records[name_], dtype) for name_, samples in layer_samples.items()
                    if name_ in records)
-    return Profile(analysis.model, analysis.input_shapes, analysis.dtype, warmup, Spread.of(latency),
-                   Spread.of(hooked), layers, Machine.here(place, used), roofline, hook_ms)
+    return Profile(analysis.model, analysis.input_shapes, analysis.dtype, warmup,
+                   Spread.of([timed.free[index] for index in kept]), Spread.of([timed.hooked[index] for index in kept]),
+                   layers, Machine.here(place, used), roofline, hook_ms, quiet_runs)
 
 
 class _Clock:
@@ -140,16 +172,41 @@ def _clock(device: Device) -> _Clock:
     return _CudaClock() if device is Device.CUDA else _Clock()
 
 
-def _timed_runs(model: nn.Module, args: Any, runs: int, clock: _Clock, hook_ms: float = 0.0,
-                min_seconds: float = 0.0) -> tuple[list[float], dict[str, list[float]], list[float]]:
-    """``runs`` pairs of forwards (more, until the pairs' forwards have taken ``min_seconds``), one with no hook
-    and one with every module timed, alternating so that a drift
-    of the machine's speed touches both alike: the hook-free ms per run, module name → its *own* ms per run (its
-    calls' time less the time of the calls made inside them, so the modules' times add up to the whole
-    forward's), and the hooked forward's ms per run. The hooks are removed after each hooked forward, whatever
-    happens."""
+@dataclass(frozen=True)
+class _Plan:
+    """How long to time: at least ``runs`` pairs and ``min_seconds`` of timed forwards; with a ``gate``, until
+    ``runs`` pairs met a quiet machine or ``max_seconds`` have passed."""
+
+    runs: int
+    min_seconds: float = 0.0
+    max_seconds: float = math.inf
+    gate: QuietGate | None = None
+
+
+@dataclass
+class _Runs:
+    """Per pair of forwards: the hook-free ms, the hooked ms, module name → its own ms, and the probe's ms before
+    the pair (none without a probe)."""
+
+    free: list[float] = field(default_factory=list)
+    hooked: list[float] = field(default_factory=list)
+    layers: list[dict[str, float]] = field(default_factory=list)
+    probes: list[float] = field(default_factory=list)
+
+    def quiet(self, gate: QuietGate | None) -> list[int]:
+        """The pairs ``gate`` admits (every pair without one)."""
+        if gate is None:
+            return list(range(len(self.free)))
+        return [index for index, probe in enumerate(self.probes) if gate.admits(probe)]
+
+
+def _timed_runs(model: nn.Module, args: Any, plan: _Plan, clock: _Clock, hook_ms: float = 0.0,
+                probe: Callable[[], float] | None = None, now: Callable[[], float] = time.perf_counter) -> _Runs:
+    """Pairs of forwards as ``plan`` says, one with no hook and one with every module timed, alternating so that
+    a drift of the machine's speed touches both alike, each pair after ``probe`` when given: each module's *own*
+    ms per run is its calls' time less the time of the calls made inside them, so the modules' times add up to
+    the whole forward's. The hooks are removed after each hooked forward, whatever happens."""
     names = {id(module): name for name, module in model.named_modules()}
-    samples: dict[str, list[float]] = {}
     marks: list[tuple[bool, str, Any]] = []  # (entering, module, mark), in order
 
     def before(module: nn.Module, _args: Any) -> None:
@@ -158,21 +215,42 @@ def _timed_runs(model: nn.Module, args: Any, runs: int, clock: _Clock, hook_ms: 
     def after(module: nn.Module, _args: Any, _output: Any) -> None:
         marks.append((False, names[id(module)], clock.mark()))
 
-    free: list[float] = []
-    whole: list[float] = []
-    while len(free) < runs or sum(free) + sum(whole) < min_seconds * 1e3:
-        free.append(clock.time(lambda: call_model(model, args)))
+    runs = _Runs()
+    started = now()
+    while not _enough(runs, plan, now() - started):
+        if probe is not None:
+            runs.probes.append(probe())
+        runs.free.append(clock.time(lambda: call_model(model, args)))
         handles = [handle for _, module in model.named_modules()
                    for handle in (module.register_forward_pre_hook(before), module.register_forward_hook(after))]
         try:
             marks.clear()
-            whole.append(clock.time(lambda: call_model(model, args)))
+            runs.hooked.append(clock.time(lambda: call_model(model, args)))
         finally:
             for handle in handles:
                 handle.remove()
-        for name, ms in _own_times(marks, clock, hook_ms).items():
-            samples.setdefault(name, []).append(ms)
-    return free, samples, whole
+        runs.layers.append(_own_times(marks, clock, hook_ms))
+    return runs
+
+
+def _enough(runs: _Runs, plan: _Plan, elapsed_s: float) -> bool:
+    """Whether ``runs``, timed over ``elapsed_s`` seconds, are all ``plan`` asks for."""
+    if len(runs.free) < plan.runs or sum(runs.free) + sum(runs.hooked) < plan.min_seconds * 1e3:
+        return False
+    return plan.gate is None or len(runs.quiet(plan.gate)) >= plan.runs or elapsed_s >= plan.max_seconds
+
+
+def _kept_runs(runs: _Runs, asked: int, gate: QuietGate | None) -> tuple[list[int], QuietRuns | None]:
+    """The pairs the figures are over, and which met a quiet machine by ``gate`` (None without a gate): the quiet
+    ones when there are at least :data:`~convcost.analyzer.quiet.MIN_QUIET_RUNS` of them (or ``asked``, if fewer),
+    else every pair."""
+    every = list(range(len(runs.free)))
+    if gate is None:
+        return every, None
+    quiet = runs.quiet(gate)
+    over_quiet = len(quiet) >= min(asked, MIN_QUIET_RUNS)
+    return (quiet if over_quiet else every), QuietRuns(gate.reference_ms, gate.limit_ms, Spread.of(runs.probes),
+                                                       len(quiet), len(every) - len(quiet), over_quiet)
 
 
 def _own_times(marks: list[tuple[bool, str, Any]], clock: _Clock, hook_ms: float = 0.0) -> dict[str, float]:

@@ -24,8 +24,24 @@ if TYPE_CHECKING:
     from .kernel_class import KernelClass
     from .latency_model import LatencyModel
 
-__all__ = ["MIN_SECONDS", "PUBLISHED_DEVICES", "Bound", "Device", "LatencyPrediction", "LayerBound", "LayerPrediction",
-           "LayerTime", "Machine", "MeasuredTime", "Profile", "PublishedDevice", "Roofline", "Spread"]
+__all__ = [
+    "MAX_SECONDS",
+    "MIN_SECONDS",
+    "PUBLISHED_DEVICES",
+    "Bound",
+    "Device",
+    "LatencyPrediction",
+    "LayerBound",
+    "LayerPrediction",
+    "LayerTime",
+    "Machine",
+    "MeasuredTime",
+    "Profile",
+    "PublishedDevice",
+    "QuietRuns",
+    "Roofline",
+    "Spread",
+]
 
 
 class Bound(StrEnum):
@@ -38,6 +54,8 @@ class Bound(StrEnum):
 #: Least time (seconds) the timed forwards of a profile take by default: a burst of other work on a shared
 #: machine lasts up to about a second, and a fast model's runs should not all fall inside one.
 MIN_SECONDS = 2.0
+#: Longest time (seconds) a profile with a quiet gate keeps timing by default, past its runs, to find quiet ones.
+MAX_SECONDS = 10.0
 
 @dataclass(frozen=True)
 class Roofline:
@@ -204,6 +222,27 @@ class Machine:
 
 
 @dataclass(frozen=True)
+class QuietRuns:
+    """Which of a profile's runs met a quiet machine (:mod:`convcost.analyzer.quiet`).
+
+    Attributes:
+        reference_ms: the probe's time on this machine when quiet (ms), from the latency model's fit.
+        limit_ms: the slowest probe of a quiet run (ms).
+        probe: the probe's time before each run (ms), over every run.
+        quiet_runs: runs whose probe was within the limit; busy_runs: the others.
+        over_quiet_runs: whether the profile's figures are over the quiet runs only (False: too few of them, so
+            over every run, slowed by other work).
+    """
+
+    reference_ms: float
+    limit_ms: float
+    probe: Spread
+    quiet_runs: int
+    busy_runs: int
+    over_quiet_runs: bool
+
+
+@dataclass(frozen=True)
 class Profile:
     """A model's measured time (see the module docstring).
 
@@ -217,6 +256,7 @@ class Profile:
         roofline: the machine's measured roofline (:mod:`convcost.analyzer.roofline`), None when not asked for.
         hook_ms: what the timing hooks add to each module call (:func:`hook_cost_ms`, measured before the runs);
             it is taken out of each caller's own time, so the modules add up to the hook-free forward.
+        quiet: which runs met a quiet machine, when the profile was given a quiet gate (None: every run kept).
     """
 
     model: str
@@ -229,6 +269,7 @@ class Profile:
     machine: Machine
     roofline: Roofline | None = None
     hook_ms: float = 0.0
+    quiet: QuietRuns | None = None
 
     @property
     def overhead_ms(self) -> float:

@@ -7,9 +7,12 @@ native resolution and for ``--held-out`` networks built from random stage tables
 the fit) the predicted latency beside the measured hook-free median of ``profile``, and the error.
 Each network is profiled once per round, the rounds going over the whole list, and its measured
 latency is the median of its rounds' medians (its IQR: of the round that gave it): a burst of
-other work on a shared machine meets each network once. (The micro-benchmarks keep their fastest
-round, the quiet machine a prediction is for; the check keeps the median, what a user measures.)
-Target: within ±15% on every model.
+other work on a shared machine meets each network once. Each profile waits, as ``convcost profile``
+does, for the quiet machine the fit met (the fit's quiet probe time, ``convcost.analyzer.quiet``) for
+up to ``--max-time`` seconds, and keeps the runs that met it; the table says how many of each
+round's runs did. (The micro-benchmarks keep their fastest round, the quiet machine a prediction is
+for; the check keeps the median of the quiet runs, what a user measures.) Target: within ±15% on
+every model.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from convcost.analyzer.microbench import microbenchmarks, module_call_ms, run_mi
 from convcost.analyzer.profiling import profile
 from convcost.analyzer.real_run import intra_op_threads
 from convcost.analyzer.roofline import measure_roofline
-from convcost.analyzer.time_records import Spread
+from convcost.analyzer.time_records import MAX_SECONDS, Profile
 from convcost.architectures.specs import BlockStage, NetOptions
 from convcost.architectures.staged_net import NetSpec, StagedConvNet
 
@@ -59,6 +62,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10, help="timed runs per profile (default: 10)")
     parser.add_argument("--rounds", type=int, default=3, help="profiles per network, one per round (default: 3)")
     parser.add_argument("--threads", type=int, default=None, help="intra-op threads (default: torch's)")
+    parser.add_argument("--max-time", type=float, default=MAX_SECONDS,
+                        help=f"seconds a profile waits for quiet runs (default: {MAX_SECONDS:g})")
     args = parser.parse_args()
     logging.basicConfig(format="%(message)s")
     logging.getLogger("convcost").setLevel(logging.INFO)  # the micro-benchmarks timed again, if any
@@ -67,10 +72,10 @@ def main() -> None:
         started = time.perf_counter()
         roofline = measure_roofline("cpu")
         benches = microbenchmarks()
-        samples = run_microbenchmarks(benches)
-        model = fit_latency_model(samples, roofline, module_call_ms(), threads)
-    print(f"fitted on {len(samples)} micro-benchmarks in {time.perf_counter() - started:.1f} s; {roofline.source}")
-    print(f"module call {model.call_ms * 1e3:.2f} us")
+        run = run_microbenchmarks(benches)
+        model = fit_latency_model(run.samples, roofline, module_call_ms(), threads, run.quiet_probe_ms)
+    print(f"fitted on {len(run.samples)} micro-benchmarks in {time.perf_counter() - started:.1f} s; {roofline.source}")
+    print(f"module call {model.call_ms * 1e3:.2f} us; quiet probe {run.quiet_probe_ms:.3f} ms")
     print(f"{'class':13s} {'library':8s} {'n':>4s} {'op us':>7s} {'compute eff':>11s} {'memory eff':>10s} "
           f"{'median err':>10s}")
     for fit in model.classes:
@@ -82,22 +87,32 @@ def main() -> None:
     networks = [(name, create_model(name, device="meta"), model_info(name).resolution)
                 for name in args.models.split(",") if name]
     networks += [random_network(seed) for seed in range(1, args.held_out + 1)]
-    rounds: dict[str, list[Spread]] = {name: [] for name, _, _ in networks}
+    rounds: dict[str, list[Profile]] = {name: [] for name, _, _ in networks}
     for _ in range(args.rounds):
         for name, network, side in networks:
-            rounds[name].append(profile(network, (1, 3, side, side), runs=args.runs, threads=args.threads).latency)
+            rounds[name].append(profile(network, (1, 3, side, side), runs=args.runs, threads=args.threads,
+                                        quiet=model.quiet_gate, max_seconds=args.max_time))
     print(f"\n{'model':20s} {'px':>4s} {'predicted ms':>12s} {'measured ms':>11s} {'IQR ms':>7s} {'error':>7s}  "
-          "rounds ms")
+          "rounds ms (quiet runs of all)")
     worst = 0.0
     for name, network, side in networks:
         predicted = model.predict(analyze(network, (1, 3, side, side), name=name)).predicted_ms
-        measured = sorted(rounds[name], key=lambda spread: spread.median_ms)[len(rounds[name]) // 2]
+        measured = sorted((each.latency for each in rounds[name]), key=lambda spread: spread.median_ms)[
+            len(rounds[name]) // 2]
         error = predicted / measured.median_ms - 1
         worst = max(worst, abs(error))
-        each = ", ".join(f"{spread.median_ms:.2f}" for spread in rounds[name])
+        each = ", ".join(f"{one.latency.median_ms:.2f} ({_quiet_runs(one)})" for one in rounds[name])
         print(f"{name:20s} {side:4d} {predicted:12.2f} {measured.median_ms:11.2f} {measured.iqr_ms:7.2f} "
               f"{error:+7.1%}  {each}")
     print(f"\nworst error {worst:.1%}")
+
+
+def _quiet_runs(measured: Profile) -> str:
+    """``quiet/all`` runs of a profile, ``*`` when too few were quiet and its figures are over every run."""
+    quiet = measured.quiet
+    if quiet is None:
+        return "all"
+    return f"{quiet.quiet_runs}/{quiet.quiet_runs + quiet.busy_runs}{'' if quiet.over_quiet_runs else '*'}"
 
 
 if __name__ == "__main__":

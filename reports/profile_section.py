@@ -14,9 +14,20 @@ from .columns import LATENCY_SUMMARY_COLUMNS, Column
 from .sections import Section, Table
 
 if TYPE_CHECKING:
-    from convcost.analyzer.time_records import LatencyPrediction, MeasuredTime, Profile
+    from convcost.analyzer.time_records import LatencyPrediction, MeasuredTime, Profile, QuietRuns
 
 __all__ = ["measured_summary", "profile_section"]
+
+
+def _quiet_sentence(quiet: QuietRuns) -> str:
+    """What the quiet gate kept: how many runs met a quiet machine, and what the figures are over."""
+    runs = quiet.quiet_runs + quiet.busy_runs
+    met = (f"A probe of the machine ran before each run: {quiet.quiet_runs} of {runs} runs met a quiet machine "
+           f"(probe within {quiet.limit_ms:.2f} ms, {quiet.limit_ms / quiet.reference_ms:.2f}x its quiet "
+           f"{quiet.reference_ms:.2f} ms; median probe {quiet.probe.median_ms:.2f} ms)")
+    if quiet.over_quiet_runs:
+        return f"{met}; the figures are over those, the {quiet.busy_runs} slowed by other work set aside."
+    return f"{met}; too few to go by, so the figures are over every run and slowed by other work: the machine was busy."
 
 
 def measured_summary(times: Sequence[MeasuredTime]) -> pd.DataFrame:
@@ -84,6 +95,12 @@ def profile_section(result: Profile, prediction: LatencyPrediction | None = None
         "machine": {"processor": machine.processor, "cores": machine.cores, "threads": machine.threads,
                     "device": machine.device.value, "torch": machine.torch},
     }
+    quiet = result.quiet
+    if quiet is not None:
+        values["quiet"] = {"reference_probe_ms": quiet.reference_ms, "limit_probe_ms": quiet.limit_ms,
+                           "median_probe_ms": quiet.probe.median_ms, "quiet_runs": quiet.quiet_runs,
+                           "busy_runs": quiet.busy_runs, "over_quiet_runs": quiet.over_quiet_runs}
+        intro += " " + _quiet_sentence(quiet)
     tables = [Table("Time by layer kind against FLOPs", by_kind)]
     if prediction is not None and latency.median_ms > 0:
         error = prediction.predicted_ms / latency.median_ms - 1

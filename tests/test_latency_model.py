@@ -114,7 +114,16 @@ def fitted() -> LatencyModel:
     fits = tuple(ClassFit(kernel, 0.001 * (index + 1), 0.1 * (index + 1), 0.5, 6, 0.0)
                  for index, kernel in enumerate(KernelClass))
     return LatencyModel(ROOF, CALL_MS, (*fits, ClassFit(KernelClass.POINTWISE, 0.05, 0.9, 0.5, 8, 0.0,
-                                                        ConvLibrary.ONEDNN)), 2)
+                                                        ConvLibrary.ONEDNN)), 2, quiet_probe_ms=1.25)
+
+
+def test_the_fit_keeps_the_quiet_probe_time_as_the_gate_profiles_use() -> None:
+    model = fitted()
+    assert model.quiet_gate is not None and model.quiet_gate.reference_ms == 1.25
+    assert LatencyModel.from_dict(json.loads(json.dumps(model.to_dict()))) == model
+    assert LatencyModel(ROOF, CALL_MS, model.classes, 2).quiet_gate is None  # no probe kept: no gate
+    assert fit_latency_model(synthetic(KernelClass.ELEMENTWISE, 0.001, 0.5, 0.7), ROOF, CALL_MS, 1,
+                             quiet_probe_ms=0.5).quiet_probe_ms == 0.5
 
 
 def test_a_prediction_is_its_modules_added_each_by_the_formula() -> None:
@@ -212,7 +221,7 @@ def test_the_micro_benchmarks_are_fixed_cover_every_class_and_time_real_layers()
     assert [b.label for b in benches] == [b.label for b in microbenchmarks()]
     assert {b.kernel_class for b in benches} == set(KernelClass)
     picked = [next(b for b in benches if b.kernel_class is kernel) for kernel in KernelClass]
-    for bench, sample in zip(picked, run_microbenchmarks(tuple(picked), runs=1, warmup=0, extra_rounds=0),
+    for bench, sample in zip(picked, run_microbenchmarks(tuple(picked), runs=1, warmup=0, extra_rounds=0).samples,
                              strict=True):
         analysis = analyze(bench.build(), bench.inputs)
         root = analysis.layers[0]
@@ -241,13 +250,13 @@ def test_a_benchmark_takes_the_fastest_of_its_rounds(monkeypatch: pytest.MonkeyP
               next(b for b in benches if b.kernel_class is KernelClass.LINEAR))
     rounds = iter([1.0, 12.0, 40.0, 11.0, 3.0, 13.0])  # round by round: each benchmark once per round
     monkeypatch.setattr(microbench, "_time_after", lambda *args: microbench._Timing(next(rounds), 1.0))
-    first, second = run_microbenchmarks(picked, rounds=3)
+    first, second = run_microbenchmarks(picked, rounds=3).samples
     assert (first.measured_ms, second.measured_ms) == (1.0, 11.0)
     assert next(rounds, None) is None  # three rounds of two benchmarks, every round quiet: no more
 
 
 def test_a_benchmark_that_met_no_quiet_round_is_timed_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The probe (the interference block) ran slow in every round of the second benchmark: it alone is timed
+    """The probe ran slow in every round of the second benchmark: it alone is timed
     again, until a round is quiet or the extra rounds run out."""
     benches = microbenchmarks()
     picked = (next(b for b in benches if b.kernel_class is KernelClass.ELEMENTWISE),
@@ -257,14 +266,18 @@ def test_a_benchmark_that_met_no_quiet_round_is_timed_again(monkeypatch: pytest.
     timings = iter([(2.0, 1.0), (5.0, slow), (3.0, 1.0)] * 2  # two rounds over the set
                    + [(4.0, slow), (6.0, 1.0), (1.0, 1.0)])  # then the second one alone: slow, then quiet
     monkeypatch.setattr(microbench, "_time_after", lambda *args: microbench._Timing(*next(timings)))
-    first, second, third = run_microbenchmarks(picked, rounds=2, extra_rounds=4)
+    run = run_microbenchmarks(picked, rounds=2, extra_rounds=4)
+    first, second, third = run.samples
     assert (first.measured_ms, second.measured_ms, third.measured_ms) == (2.0, 4.0, 3.0)
+    assert run.quiet_probe_ms == 1.0  # the lower quartile of the eight probes: five at 1.0, three slow
     assert next(timings) == (1.0, 1.0)  # its quiet round settled it: one timing left unused
     timings = iter([(2.0, 1.0), (5.0, slow), (3.0, 1.0)] * 2 + [(4.0, slow)] * 2)  # read by the patch above
-    assert run_microbenchmarks(picked, rounds=2, extra_rounds=2)[1].measured_ms == 4.0  # capped at two more
+    assert run_microbenchmarks(picked, rounds=2, extra_rounds=2).samples[1].measured_ms == 4.0  # capped at two more
     assert next(timings, None) is None
     with pytest.raises(ValueError, match="rounds must be at least 1, not 0"):
         run_microbenchmarks(picked, rounds=0)
+    with pytest.raises(ValueError, match="no micro-benchmark to run"):
+        run_microbenchmarks(())
 
 
 def test_a_quiet_round_is_one_whose_probe_is_within_the_slowdown_of_the_fits_lower_quartile() -> None:
@@ -280,7 +293,7 @@ def test_a_quiet_round_is_one_whose_probe_is_within_the_slowdown_of_the_fits_low
 
 
 def test_the_probe_times_the_second_run_of_the_block_and_the_call_the_call(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each call follows the interference block run twice; the probe is the second run, the time the call's."""
+    """Each call follows the probe block run twice; the probe is the second run, the time the call's."""
     clock = [0.0]
     calls: list[str] = []
 

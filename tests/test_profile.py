@@ -83,8 +83,10 @@ def test_runs_go_on_until_the_timed_forwards_take_min_seconds() -> None:
 def test_bad_arguments_say_what_is_valid() -> None:
     with pytest.raises(ValueError, match="runs must be at least 1 and warmup at least 0"):
         profile(tiny(), (1, 3, 8, 8), runs=0)
-    with pytest.raises(ValueError, match="min_seconds must be 0 or more; got -1"):
+    with pytest.raises(ValueError, match=r"min_seconds and max_seconds must be 0 or more; got -1 and 10\.0"):
         profile(tiny(), (1, 3, 8, 8), min_seconds=-1)
+    with pytest.raises(ValueError, match=r"min_seconds and max_seconds must be 0 or more; got 2\.0 and -1"):
+        profile(tiny(), (1, 3, 8, 8), max_seconds=-1)
     with pytest.raises(ValueError, match="threads must be at least 1"):
         profile(tiny(), (1, 3, 8, 8), threads=0)
     with pytest.raises(ValueError, match="device must be one of cpu, cuda; got 'tpu'"):
@@ -150,7 +152,7 @@ def test_profile_command_reads_the_cached_roofline(capsys, tmp_path, monkeypatch
     roof = Roofline(100.0, 10.0, "cpu", True, "seeded")
     fits = tuple(ClassFit(kernel, 0.001 * (index + 1), 0.1 * (index + 1), 0.5, 6, 0.0)
                  for index, kernel in enumerate(KernelClass))
-    seeded = LatencyModel(roof, 0.002, fits, 1)
+    seeded = LatencyModel(roof, 0.002, fits, 1, quiet_probe_ms=1e6)  # a probe always within: every run quiet
     from convcost.analyzer.allocator import keep_freed_memory
 
     keep_freed_memory()  # as the command does first: a fit's key names the allocator mode it was timed under
@@ -173,6 +175,14 @@ def test_profile_command_reads_the_cached_roofline(capsys, tmp_path, monkeypatch
         assert row["library"] == library, row["name"]  # 1x1 on 1 thread: native; grouped: oneDNN; others: none
     assert [table["caption"].split(" (")[0] for table in document["tables"]] == [
         "Time by layer kind against FLOPs", "Roofline estimates on published devices"]
+    quiet = document["quiet"]  # the fit's quiet probe time gates the runs
+    assert (quiet["reference_probe_ms"], quiet["quiet_runs"], quiet["busy_runs"], quiet["over_quiet_runs"]) == (
+        1e6, 1, 0, True)
+    code, out, err = run_cli(capsys, "profile", "mobilenet_v2_035", "--resolution", "64", "--runs", "1",
+                             "--min-time", "0", "--warmup", "0", "--threads", "1", "--format", "json",
+                             "--no-wait-for-quiet", "--max-time", "0")
+    assert code == 0, err
+    assert "quiet" not in json.loads(out) and json.loads(out)["predicted_ms"] == pytest.approx(expected, rel=1e-12)
 
 
 def test_profile_command_bad_input(capsys) -> None:
@@ -180,6 +190,7 @@ def test_profile_command_bad_input(capsys) -> None:
 
     for argv, message in ((["--runs", "0"], "argument --runs"), (["--warmup", "x"], "argument --warmup"),
                           (["--min-time", "-1"], "argument --min-time: '-1' is not a number of seconds"),
+                          (["--max-time", "x"], "argument --max-time: 'x' is not a number of seconds"),
                           (["--device", "tpu"], "argument --device")):
         code, out, err = run_cli(capsys, "profile", "mobilenet_v2", *argv)
         assert (code, out) == (2, "") and message in err and "Traceback" not in err

@@ -62,16 +62,19 @@ class ProfileJob:
 
     def run(self) -> Profile:
         """Profile the model (without a roofline: a study sets one beside it), with freed memory kept for reuse as
-        the latency model's fit had it (:func:`~convcost.analyzer.allocator.keep_freed_memory`)."""
+        the latency model's fit had it (:func:`~convcost.analyzer.allocator.keep_freed_memory`), keeping the runs
+        that met the quiet machine the fit met (:attr:`~convcost.analyzer.latency_model.LatencyModel.quiet_gate`)."""
         from convcost.analyzer.allocator import keep_freed_memory
         from convcost.analyzer.profiling import profile
+        from convcost.analyzer.timed import machine_models
         from convcost.architectures import create_model, model_info
 
         keep_freed_memory()
-
+        _, latency_model = machine_models()
         side = model_info(self.model).resolution
         return profile(create_model(self.model, device="meta", **dict(self.overrides)), (1, 3, side, side),
-                       runs=self.runs, warmup=self.warmup, name=self.model)
+                       runs=self.runs, warmup=self.warmup, name=self.model,
+                       quiet=latency_model.quiet_gate if latency_model is not None else None)
 
 
 @dataclass(frozen=True)
