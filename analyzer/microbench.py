@@ -15,8 +15,8 @@ and slows every call of the benchmarks it meets, and only slows them, so the fas
 nearest the quiet machine a prediction is for (a fit whose rounds' medians were taken in a slow half
 minute predicted 21 of 23 networks 14-45% high). The probe block is run a second time before each call and
 timed, as a probe of the machine (:mod:`convcost.analyzer.quiet`): a benchmark none of whose rounds met a quiet
-machine is timed again, and the quiet probe time of the whole fit is kept with it (:class:`MicroBenchRun`), for
-profiles to wait for the same quiet machine.
+machine is timed again, and the median probe of the rounds kept is kept with the fit (:class:`MicroBenchRun`), for
+profiles to wait for the machine the fit's times met.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ METHOD = ("channels multiples of 8, pooling its own class; fastest of 3 rounds' 
           "each after the probe block; residual add and scale as container ops; the block run twice and "
           f"timed as a probe, a benchmark with no probe within {QUIET_SLOWDOWN}x the {QUIET_QUANTILE} quantile "
           f"timed again up to {EXTRA_ROUNDS} times; elementwise layers by family, squeeze-excite's activations on a "
-          "1x1 map; the fit's quiet probe time kept")
+          "1x1 map; the kept rounds' median probe kept")
 #: Largest layer benchmarked (MACs): larger ones run at the same efficiency and only take longer.
 MAX_MACS = 1_500_000_000
 #: What networks round their channel counts to (MobileNet's and EfficientNet's ``make_divisible``, ResNets' powers
@@ -272,7 +272,7 @@ class MicroBenchRun:
 
     Attributes:
         samples: each benchmark's counts and fastest round.
-        quiet_probe_ms: the :data:`~convcost.analyzer.quiet.QUIET_QUANTILE` of the probes of every round (ms).
+        quiet_probe_ms: the median probe of the rounds the samples were taken from (ms): the machine they met.
     """
 
     samples: tuple[LayerSample, ...]
@@ -318,9 +318,10 @@ def run_microbenchmarks(benches: tuple[MicroBench, ...], *, runs: int = 9, warmu
                       len(benches), extra + 1, extra_rounds)
             for index in again:
                 time_bench(index)
-    samples = tuple(dataclasses.replace(sample, measured_ms=min(timing.median_ms for timing in measured))
-                    for sample, measured in zip(counted, timings, strict=True))
-    return MicroBenchRun(samples, quiet_quantile([timing.probe_ms for measured in timings for timing in measured]))
+    kept = [min(measured, key=lambda timing: timing.median_ms) for measured in timings]
+    samples = tuple(dataclasses.replace(sample, measured_ms=timing.median_ms)
+                    for sample, timing in zip(counted, kept, strict=True))
+    return MicroBenchRun(samples, statistics.median(timing.probe_ms for timing in kept))
 
 
 @dataclasses.dataclass(frozen=True)

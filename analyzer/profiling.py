@@ -17,10 +17,10 @@ shapes, in eval mode under ``torch.no_grad()``, on the chosen device:
   the hook-free forward.
 
 Given a :class:`~convcost.analyzer.quiet.QuietGate` (the CLI and the report pass the latency model's, so a
-profile times the quiet machine the fit did), each pair of forwards follows a probe of the machine
-(:class:`~convcost.analyzer.quiet.Probe`): a pair whose probe ran slower than the gate allows met other work
-and is set aside, and the timing goes on until ``runs`` pairs met a quiet machine or ``max_seconds`` have
-passed. The figures are over the quiet pairs (over every pair, when fewer than
+profile times the machine the fit's times met), a probe of the machine (:class:`~convcost.analyzer.quiet.Probe`)
+runs before each pair of forwards and after the last: a pair either of whose probes ran slower than the gate
+allows met other work and is set aside, and the timing goes on until ``runs`` pairs met a quiet machine or
+``max_seconds`` have passed. The figures are over the quiet pairs (over every pair, when fewer than
 :data:`~convcost.analyzer.quiet.MIN_QUIET_RUNS` were quiet), and :attr:`Profile.quiet` says how many were which.
 
 Every figure is a :class:`Spread` (median and quartiles, milliseconds) over the runs (the records
@@ -185,8 +185,8 @@ class _Plan:
 
 @dataclass
 class _Runs:
-    """Per pair of forwards: the hook-free ms, the hooked ms, module name → its own ms, and the probe's ms before
-    the pair (none without a probe)."""
+    """Per pair of forwards: the hook-free ms, the hooked ms, module name → its own ms, and the probe's ms around
+    the pair, the slower of the probes just before and just after it (none without a probe)."""
 
     free: list[float] = field(default_factory=list)
     hooked: list[float] = field(default_factory=list)
@@ -203,9 +203,10 @@ class _Runs:
 def _timed_runs(model: nn.Module, args: Any, plan: _Plan, clock: _Clock, hook_ms: float = 0.0,
                 probe: Callable[[], float] | None = None, now: Callable[[], float] = time.perf_counter) -> _Runs:
     """Pairs of forwards as ``plan`` says, one with no hook and one with every module timed, alternating so that
-    a drift of the machine's speed touches both alike, each pair after ``probe`` when given: each module's *own*
-    ms per run is its calls' time less the time of the calls made inside them, so the modules' times add up to
-    the whole forward's. The hooks are removed after each hooked forward, whatever happens."""
+    a drift of the machine's speed touches both alike, with ``probe`` run before the first pair and after each
+    (when given): a burst of other work that begins or ends inside a pair shows in one of its probes. Each module's
+    *own* ms per run is its calls' time less the time of the calls made inside them, so the modules' times add up
+    to the whole forward's. The hooks are removed after each hooked forward, whatever happens."""
     names = {id(module): name for name, module in model.named_modules()}
     marks: list[tuple[bool, str, Any]] = []  # (entering, module, mark), in order
 
@@ -217,9 +218,8 @@ def _timed_runs(model: nn.Module, args: Any, plan: _Plan, clock: _Clock, hook_ms
 
     runs = _Runs()
     started = now()
+    probed = probe() if probe is not None else 0.0  # the probe before the next pair
     while not _enough(runs, plan, now() - started):
-        if probe is not None:
-            runs.probes.append(probe())
         runs.free.append(clock.time(lambda: call_model(model, args)))
         handles = [handle for _, module in model.named_modules()
                    for handle in (module.register_forward_pre_hook(before), module.register_forward_hook(after))]
@@ -230,6 +230,10 @@ def _timed_runs(model: nn.Module, args: Any, plan: _Plan, clock: _Clock, hook_ms
             for handle in handles:
                 handle.remove()
         runs.layers.append(_own_times(marks, clock, hook_ms))
+        if probe is not None:
+            next_probe = probe()
+            runs.probes.append(max(probed, next_probe))
+            probed = next_probe
     return runs
 
 

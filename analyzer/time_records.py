@@ -241,6 +241,11 @@ class QuietRuns:
     busy_runs: int
     over_quiet_runs: bool
 
+    @property
+    def tally(self) -> str:
+        """``quiet/all`` runs, with ``*`` when the figures are over every run: ``7/9``, ``1/9*``."""
+        return f"{self.quiet_runs}/{self.quiet_runs + self.busy_runs}{'' if self.over_quiet_runs else '*'}"
+
 
 @dataclass(frozen=True)
 class Profile:

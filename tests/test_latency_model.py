@@ -269,7 +269,7 @@ def test_a_benchmark_that_met_no_quiet_round_is_timed_again(monkeypatch: pytest.
     run = run_microbenchmarks(picked, rounds=2, extra_rounds=4)
     first, second, third = run.samples
     assert (first.measured_ms, second.measured_ms, third.measured_ms) == (2.0, 4.0, 3.0)
-    assert run.quiet_probe_ms == 1.0  # the lower quartile of the eight probes: five at 1.0, three slow
+    assert run.quiet_probe_ms == 1.0  # the median probe of the rounds kept: 1.0, slow (the 4.0 ms round) and 1.0
     assert next(timings) == (1.0, 1.0)  # its quiet round settled it: one timing left unused
     timings = iter([(2.0, 1.0), (5.0, slow), (3.0, 1.0)] * 2 + [(4.0, slow)] * 2)  # read by the patch above
     assert run_microbenchmarks(picked, rounds=2, extra_rounds=2).samples[1].measured_ms == 4.0  # capped at two more

@@ -60,19 +60,21 @@ def test_the_probe_clears_the_caches_then_times_the_block_and_takes_the_median()
 
 
 def test_a_profile_keeps_the_runs_whose_probe_met_a_quiet_machine() -> None:
-    """Probes of 5, 1, 5, 1, 1 ms against a gate of 1 ms: the timing goes on until three runs were quiet, and the
-    figures are over those three."""
+    """Probes of 1, 1, 5, 1, 1, 5, 1 ms against a gate of 1 ms, one before each pair and one after the last: a pair
+    is quiet when the probes on both sides of it are; the timing goes on until three pairs were, and the figures
+    are over those three."""
     model = tiny().eval()
     args = (torch.rand(1, 3, 8, 8),)
-    probes = iter([5.0, 1.0, 5.0, 1.0, 1.0, 1.0])
+    probes = iter([1.0, 1.0, 5.0, 1.0, 1.0, 5.0, 1.0, 1.0, 9.0])
     gate = QuietGate(1.0)
     with torch.no_grad():
         runs = profiling._timed_runs(model, args, profiling._Plan(3, gate=gate), profiling._Clock(),
                                      probe=lambda: next(probes))
-    assert runs.probes == [5.0, 1.0, 5.0, 1.0, 1.0] and len(runs.free) == len(runs.hooked) == len(runs.layers) == 5
+    assert runs.probes == [1.0, 5.0, 5.0, 1.0, 5.0, 5.0, 1.0]  # the slower probe around each pair
+    assert len(runs.free) == len(runs.hooked) == len(runs.layers) == 7 and next(probes) == 9.0
     kept, quiet = profiling._kept_runs(runs, 3, gate)
-    assert kept == [1, 3, 4]
-    assert quiet == QuietRuns(1.0, QUIET_SLOWDOWN, Spread.of([5.0, 1.0, 5.0, 1.0, 1.0]), 3, 2, True)
+    assert kept == [0, 3, 6]
+    assert quiet == QuietRuns(1.0, QUIET_SLOWDOWN, Spread.of(runs.probes), 3, 4, True) and quiet.tally == "3/7"
 
 
 def test_a_profile_stops_waiting_after_max_seconds_and_then_says_the_machine_was_busy() -> None:
@@ -86,7 +88,7 @@ def test_a_profile_stops_waiting_after_max_seconds_and_then_says_the_machine_was
     assert len(runs.free) == 4  # each check reads 1 s more: pairs after the checks at 1-4 s; at 5 s, past 4.5
     kept, quiet = profiling._kept_runs(runs, 2, gate)
     assert kept == [0, 1, 2, 3] and quiet is not None
-    assert (quiet.quiet_runs, quiet.busy_runs, quiet.over_quiet_runs) == (0, 4, False)
+    assert (quiet.quiet_runs, quiet.busy_runs, quiet.over_quiet_runs, quiet.tally) == (0, 4, False, "0/4*")
     with torch.no_grad():  # the runs asked for are timed even when max_seconds has already passed
         runs = profiling._timed_runs(model, args, profiling._Plan(3, max_seconds=0.0, gate=gate), profiling._Clock(),
                                      probe=lambda: 3.0)
