@@ -176,6 +176,8 @@ class LatencyModel:
                                     "library": ConvLibrary(fit["library"]) if fit.get("library") else None})
                         for fit in entry["classes"])
         quiet = entry["quiet_probe_ms"]
+        if quiet is not None and not float(quiet) > 0:
+            raise ValueError(f"a quiet probe time above 0 ms, not {quiet}")
         return cls(Roofline(**entry["roofline"]), float(entry["call_ms"]), classes, int(entry["threads"]),
                    float(quiet) if quiet is not None else None)
 

@@ -297,13 +297,13 @@ def run_microbenchmarks(benches: tuple[MicroBench, ...], *, runs: int = 9, warmu
         raise ValueError("no micro-benchmark to run")
     timings: list[list[_Timing]] = [[] for _ in benches]
     with intra_op_threads(threads), torch.no_grad():  # a conv's library depends on the threads
-        disturb = probe_block()
+        block = probe_block()
 
         def time_bench(index: int) -> nn.Module:
             module = benches[index].build().eval()
             generator = torch.Generator().manual_seed(0)
             args = [torch.rand(shape, generator=generator) for shape in benches[index].inputs]
-            timings[index].append(_time_after(functools.partial(module, *args), disturb, runs, warmup))
+            timings[index].append(_time_after(functools.partial(module, *args), block, runs, warmup))
             return module
 
         counted = [_counts(bench, time_bench(index)) for index, bench in enumerate(benches)]  # the first round

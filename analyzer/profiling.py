@@ -16,12 +16,14 @@ shapes, in eval mode under ``torch.no_grad()``, on the chosen device:
   caller's interval, so it is taken out of the caller's own time: the modules then add up to
   the hook-free forward.
 
-Given a :class:`~convcost.analyzer.quiet.QuietGate` (the CLI and the report pass the latency model's, so a
-profile times the machine the fit's times met), a probe of the machine (:class:`~convcost.analyzer.quiet.Probe`)
-runs before each pair of forwards and after the last: a pair either of whose probes ran slower than the gate
-allows met other work and is set aside, and the timing goes on until ``runs`` pairs met a quiet machine or
-``max_seconds`` have passed. The figures are over the quiet pairs (over every pair, when fewer than
-:data:`~convcost.analyzer.quiet.MIN_QUIET_RUNS` were quiet), and :attr:`Profile.quiet` says how many were which.
+Given a :class:`~convcost.analyzer.quiet.QuietGate` (``quiet_gate``; the CLI, ``measure_time`` and the
+report pass the latency model's, so a profile times the machine the fit's times met), a probe of the machine
+(:class:`~convcost.analyzer.quiet.Probe`) runs before each pair of forwards and after the last: a pair either
+of whose probes ran slower than the gate allows met other work and is set aside, and the timing goes on until
+``runs`` pairs met a quiet machine or ``max_seconds`` have passed. The figures are over the quiet pairs (over
+every pair, when fewer than :data:`~convcost.analyzer.quiet.MIN_QUIET_RUNS` were quiet), and
+:attr:`Profile.quiet` says how many were which. The hook-free forward then follows the probe block rather
+than the last hooked forward: its first layers find the probe's data in the caches, not the model's.
 
 Every figure is a :class:`Spread` (median and quartiles, milliseconds) over the runs (the records
 are :mod:`convcost.analyzer.time_records`'s, re-exported here). On CPU the
@@ -72,7 +74,7 @@ __all__ = ["MAX_SECONDS", "MIN_SECONDS", "Device", "LayerBound", "LayerTime", "M
 def profile(model: nn.Module, input_shape: Any = (1, 3, 224, 224), *, runs: int = 20, warmup: int = 3,
             min_seconds: float = MIN_SECONDS, threads: int | None = None, device: Device | str = Device.CPU,
             dtype: torch.dtype = torch.float32, name: str | None = None, roofline: Roofline | None = None,
-            analysis: Analysis | None = None, quiet: QuietGate | None = None,
+            analysis: Analysis | None = None, quiet_gate: QuietGate | None = None,
             max_seconds: float = MAX_SECONDS) -> Profile:
     """Measure ``model``'s forward on real tensors of ``input_shape`` (what :func:`analyze` takes): the whole
     model's latency without hooks and every leaf module's with them (see the module docstring).
@@ -86,19 +88,20 @@ def profile(model: nn.Module, input_shape: Any = (1, 3, 224, 224), *, runs: int 
         roofline: the machine's roofline to set each layer's time against
             (:func:`~convcost.analyzer.roofline.machine_roofline`); None: none.
         analysis: the model's counts on this input when already made (default: analysed here).
-        quiet: keep only the runs that met a quiet machine by this gate (see the module docstring; the latency
-            model's :attr:`~convcost.analyzer.latency_model.LatencyModel.quiet_gate`); None: keep every run.
-        max_seconds: with ``quiet``, stop looking for quiet runs once the timing has taken this long (the runs
-            asked for are timed whatever it takes).
+        quiet_gate: keep only the runs that met a quiet machine by this gate (see the module docstring; the
+            latency model's :attr:`~convcost.analyzer.latency_model.LatencyModel.quiet_gate`); None: keep every run.
+        max_seconds: with ``quiet_gate``, stop looking for quiet runs once the timing has taken this long in all
+            (the runs asked for are timed whatever it takes).
 
     Raises:
-        ValueError: ``runs`` below 1, ``warmup`` or ``threads`` below 0/1, ``min_seconds`` or ``max_seconds``
-            below 0, an unknown device, or ``cuda`` where no CUDA device is available.
+        ValueError: ``runs`` below 1, ``warmup`` or ``threads`` below 0/1, ``min_seconds`` below 0 or
+            ``max_seconds`` below 0 or infinite, an unknown device, or ``cuda`` where no CUDA device is available.
     """
     if runs < 1 or warmup < 0:
         raise ValueError(f"runs must be at least 1 and warmup at least 0; got runs={runs}, warmup={warmup}")
-    if not (min_seconds >= 0 and max_seconds >= 0):
-        raise ValueError(f"min_seconds and max_seconds must be 0 or more; got {min_seconds} and {max_seconds}")
+    if not (min_seconds >= 0 and 0 <= max_seconds < math.inf):
+        raise ValueError(f"min_seconds must be 0 or more and max_seconds a finite 0 or more; got {min_seconds} and "
+                         f"{max_seconds}")
     if threads is not None and threads < 1:
         raise ValueError(f"threads must be at least 1; got {threads}")
     try:
@@ -118,9 +121,9 @@ def profile(model: nn.Module, input_shape: Any = (1, 3, 224, 224), *, runs: int 
             call_model(runnable, args)
         clock.sync()
         hook_ms = hook_cost_ms(clock)
-        timed = _timed_runs(runnable, args, _Plan(runs, min_seconds, max_seconds, quiet), clock, hook_ms,
-                            Probe() if quiet is not None else None)
-    kept, quiet_runs = _kept_runs(timed, runs, quiet)
+        timed = _timed_runs(runnable, args, _Plan(runs, min_seconds, max_seconds, quiet_gate), clock, hook_ms,
+                            Probe() if quiet_gate is not None else None)
+    kept, quiet_record = _kept_runs(timed, runs, quiet_gate)
     layer_samples: dict[str, list[float]] = {}
     for index in kept:
         for name_, ms in timed.layers[index].items():
@@ -129,7 +132,7 @@ def profile(model: nn.Module, input_shape: Any = (1, 3, 224, 224), *, runs: int 
                    if name_ in records)
     return Profile(analysis.model, analysis.input_shapes, analysis.dtype, warmup,
                    Spread.of([timed.free[index] for index in kept]), Spread.of([timed.hooked[index] for index in kept]),
-                   layers, Machine.here(place, used), roofline, hook_ms, quiet_runs)
+                   layers, Machine.here(place, used), roofline, hook_ms, quiet_record)
 
 
 class _Clock:
@@ -179,7 +182,7 @@ class _Plan:
 
     runs: int
     min_seconds: float = 0.0
-    max_seconds: float = math.inf
+    max_seconds: float = MAX_SECONDS
     gate: QuietGate | None = None
 
 
@@ -193,7 +196,7 @@ class _Runs:
     layers: list[dict[str, float]] = field(default_factory=list)
     probes: list[float] = field(default_factory=list)
 
-    def quiet(self, gate: QuietGate | None) -> list[int]:
+    def quiet_indices(self, gate: QuietGate | None) -> list[int]:
         """The pairs ``gate`` admits (every pair without one)."""
         if gate is None:
             return list(range(len(self.free)))
@@ -206,7 +209,13 @@ def _timed_runs(model: nn.Module, args: Any, plan: _Plan, clock: _Clock, hook_ms
     a drift of the machine's speed touches both alike, with ``probe`` run before the first pair and after each
     (when given): a burst of other work that begins or ends inside a pair shows in one of its probes. Each module's
     *own* ms per run is its calls' time less the time of the calls made inside them, so the modules' times add up
-    to the whole forward's. The hooks are removed after each hooked forward, whatever happens."""
+    to the whole forward's. The hooks are removed after each hooked forward, whatever happens.
+
+    Raises:
+        ValueError: ``plan`` has a gate and no ``probe`` is given (no pair could ever be quiet).
+    """
+    if plan.gate is not None and probe is None:
+        raise ValueError("a quiet gate needs a probe to judge the pairs by")
     names = {id(module): name for name, module in model.named_modules()}
     marks: list[tuple[bool, str, Any]] = []  # (entering, module, mark), in order
 
@@ -241,7 +250,7 @@ def _enough(runs: _Runs, plan: _Plan, elapsed_s: float) -> bool:
     """Whether ``runs``, timed over ``elapsed_s`` seconds, are all ``plan`` asks for."""
     if len(runs.free) < plan.runs or sum(runs.free) + sum(runs.hooked) < plan.min_seconds * 1e3:
         return False
-    return plan.gate is None or len(runs.quiet(plan.gate)) >= plan.runs or elapsed_s >= plan.max_seconds
+    return plan.gate is None or len(runs.quiet_indices(plan.gate)) >= plan.runs or elapsed_s >= plan.max_seconds
 
 
 def _kept_runs(runs: _Runs, asked: int, gate: QuietGate | None) -> tuple[list[int], QuietRuns | None]:
@@ -251,7 +260,7 @@ def _kept_runs(runs: _Runs, asked: int, gate: QuietGate | None) -> tuple[list[in
     every = list(range(len(runs.free)))
     if gate is None:
         return every, None
-    quiet = runs.quiet(gate)
+    quiet = runs.quiet_indices(gate)
     over_quiet = len(quiet) >= min(asked, MIN_QUIET_RUNS)
     return (quiet if over_quiet else every), QuietRuns(gate.reference_ms, gate.limit_ms, Spread.of(runs.probes),
                                                        len(quiet), len(every) - len(quiet), over_quiet)

@@ -8,12 +8,14 @@ untimed (to clear what ran before from the caches) and then timed (:class:`Probe
 with the spell's, in step with the work timed beside it (the log slowdowns of micro-benchmarks and
 of the probe before them correlated at 0.82 over a fit's 672 rounds).
 
-The latency model's fit (:mod:`convcost.analyzer.microbench`) probes before every call it times and
-keeps the :data:`QUIET_QUANTILE` of its probes, over minutes of fitting, as this machine's quiet
-probe time (``LatencyModel.quiet_probe_ms``). A :class:`QuietGate` on that time admits a run whose
-probe ran within :data:`QUIET_SLOWDOWN` times it: :func:`~convcost.analyzer.profiling.profile` keeps
-only such runs (waiting for them for a bounded time), so a profile, like the fit, is of the quiet
-machine, and two profiles agree as the machine's quiet times do.
+The latency model's fit (:mod:`convcost.analyzer.microbench`) probes before every call it times,
+times again a benchmark none of whose rounds had a probe within :data:`QUIET_SLOWDOWN` times the
+:data:`QUIET_QUANTILE` of the fit's probes, keeps each benchmark's fastest round, and keeps the
+median probe of those rounds as the probe time of the machine its times met
+(``LatencyModel.quiet_probe_ms``). A :class:`QuietGate` on that time admits a run whose probes ran
+within :data:`QUIET_SLOWDOWN` times it: :func:`~convcost.analyzer.profiling.profile` keeps only such
+runs (waiting for them for a bounded time), so a profile is of the machine the fit met, and two
+profiles agree as that machine's times do.
 """
 
 from __future__ import annotations
@@ -31,22 +33,27 @@ from torch import nn
 __all__ = ["MIN_QUIET_RUNS", "PROBE_REPEATS", "QUIET_QUANTILE", "QUIET_SLOWDOWN", "Probe", "QuietGate",
            "probe_block", "quiet_quantile"]
 
-#: A run met a quiet machine when its probe ran within this many times the quiet probe time.
+#: A run met a quiet machine when its probes ran within this many times the quiet probe time.
 QUIET_SLOWDOWN = 1.15
-#: The quantile of a fit's probes that stands for the quiet machine.
+#: The quantile of a fit's probes that stands for the quiet machine when the fit picks benchmarks to time again.
 QUIET_QUANTILE = 0.25
-#: Timed runs of the probe block before each run of a profile; the probe is their median.
+#: Timed runs of the probe block in one probe (a profile probes before each pair of forwards and after the last);
+#: the probe is their median.
 PROBE_REPEATS = 3
-#: The fewest quiet runs a profile's figures are taken over; with fewer it uses every run, and says so.
+#: The fewest quiet runs a profile's figures are taken over (or the runs asked for, if fewer); with fewer it uses
+#: every run, and says so.
 MIN_QUIET_RUNS = 3
 
 
 def probe_block() -> Callable[[], Any]:
     """The probe, a call that runs a fixed block: an inverted-residual block (1x1 expand, batch norm, ReLU6, 3x3
-    depthwise, batch norm, SiLU, 1x1 project) on a 32-channel 56x56 map, on the CPU in float32."""
-    block = nn.Sequential(nn.Conv2d(32, 128, 1), nn.BatchNorm2d(128), nn.ReLU6(),
-                          nn.Conv2d(128, 128, 3, padding=1, groups=128), nn.BatchNorm2d(128), nn.SiLU(),
-                          nn.Conv2d(128, 32, 1)).eval()
+    depthwise, batch norm, SiLU, 1x1 project) on a 32-channel 56x56 map, on the CPU in float32, with the same
+    weights every time (built under a fixed seed; the caller's random state is left as it was)."""
+    with torch.random.fork_rng(devices=[]):  # saves and restores the CPU generator alone, the one reseeded here
+        torch.default_generator.manual_seed(1)
+        block = nn.Sequential(nn.Conv2d(32, 128, 1), nn.BatchNorm2d(128), nn.ReLU6(),
+                              nn.Conv2d(128, 128, 3, padding=1, groups=128), nn.BatchNorm2d(128), nn.SiLU(),
+                              nn.Conv2d(128, 32, 1)).eval()
     x = torch.rand(1, 32, 56, 56, generator=torch.Generator().manual_seed(1))
     return functools.partial(block, x)
 

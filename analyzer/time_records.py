@@ -54,7 +54,7 @@ class Bound(StrEnum):
 #: Least time (seconds) the timed forwards of a profile take by default: a burst of other work on a shared
 #: machine lasts up to about a second, and a fast model's runs should not all fall inside one.
 MIN_SECONDS = 2.0
-#: Longest time (seconds) a profile with a quiet gate keeps timing by default, past its runs, to find quiet ones.
+#: Longest time (seconds) a profile with a quiet gate times by default, in all, to find its runs quiet ones.
 MAX_SECONDS = 10.0
 
 @dataclass(frozen=True)
@@ -228,7 +228,8 @@ class QuietRuns:
     Attributes:
         reference_ms: the probe's time on this machine when quiet (ms), from the latency model's fit.
         limit_ms: the slowest probe of a quiet run (ms).
-        probe: the probe's time before each run (ms), over every run.
+        probe: the probe's time around each run (ms; the slower of the probes just before and just after it),
+            over every run.
         quiet_runs: runs whose probe was within the limit; busy_runs: the others.
         over_quiet_runs: whether the profile's figures are over the quiet runs only (False: too few of them, so
             over every run, slowed by other work).

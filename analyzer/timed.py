@@ -48,6 +48,7 @@ def measure_time(model: nn.Module, input_shape: Any, *, runs: int = 20, warmup: 
     roofline, latency_model = machine_models(threads, predict=predict and dtype == FITTED_DTYPE)
     measured = profile(model, input_shape, runs=runs, warmup=warmup, min_seconds=min_seconds, threads=threads,
                        dtype=dtype, name=name, roofline=roofline, analysis=analysis,
-                       quiet=latency_model.quiet_gate if latency_model is not None else None, max_seconds=max_seconds)
+                       quiet_gate=latency_model.quiet_gate if latency_model is not None else None,
+                       max_seconds=max_seconds)
     prediction = latency_model.predict(analysis) if latency_model is not None else None
     return MeasuredTime(measured, prediction, latency_model)

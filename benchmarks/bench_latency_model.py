@@ -34,6 +34,7 @@ from convcost.analyzer.roofline import measure_roofline
 from convcost.analyzer.time_records import MAX_SECONDS, Profile
 from convcost.architectures.specs import BlockStage, NetOptions
 from convcost.architectures.staged_net import NetSpec, StagedConvNet
+from convcost.cli.arguments import seconds
 
 
 def random_network(seed: int) -> tuple[str, nn.Module, int]:
@@ -62,7 +63,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10, help="timed runs per profile (default: 10)")
     parser.add_argument("--rounds", type=int, default=3, help="profiles per network, one per round (default: 3)")
     parser.add_argument("--threads", type=int, default=None, help="intra-op threads (default: torch's)")
-    parser.add_argument("--max-time", type=float, default=MAX_SECONDS,
+    parser.add_argument("--max-time", type=seconds, default=MAX_SECONDS,
                         help=f"seconds a profile waits for quiet runs (default: {MAX_SECONDS:g})")
     args = parser.parse_args()
     logging.basicConfig(format="%(message)s")
@@ -91,7 +92,7 @@ def main() -> None:
     for _ in range(args.rounds):
         for name, network, side in networks:
             rounds[name].append(profile(network, (1, 3, side, side), runs=args.runs, threads=args.threads,
-                                        quiet=model.quiet_gate, max_seconds=args.max_time))
+                                        quiet_gate=model.quiet_gate, max_seconds=args.max_time))
     print(f"\n{'model':20s} {'px':>4s} {'predicted ms':>12s} {'measured ms':>11s} {'IQR ms':>7s} {'error':>7s}  "
           "rounds ms (quiet runs of all)")
     worst = 0.0

@@ -18,6 +18,7 @@ from convcost import create_model, list_models, model_info
 from convcost.analyzer.allocator import keep_freed_memory
 from convcost.analyzer.profiling import MAX_SECONDS, Profile, profile
 from convcost.analyzer.timed import machine_models
+from convcost.cli.arguments import seconds
 
 
 def main() -> None:
@@ -25,20 +26,20 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(list_models()), help="comma-separated registry names")
     parser.add_argument("--runs", type=int, default=10, help="timed runs of each kind per profile (default: 10)")
     parser.add_argument("--threads", type=int, default=None, help="intra-op threads (default: torch's)")
-    parser.add_argument("--max-time", type=float, default=MAX_SECONDS,
+    parser.add_argument("--max-time", type=seconds, default=MAX_SECONDS,
                         help=f"seconds a profile waits for quiet runs (default: {MAX_SECONDS:g})")
     parser.add_argument("--no-wait-for-quiet", dest="wait", action="store_false", help="keep every run")
     args = parser.parse_args()
     keep_freed_memory()  # as convcost profile times
-    _, latency_model = machine_models(args.threads)
-    gate = latency_model.quiet_gate if latency_model is not None and args.wait else None
+    latency_model = machine_models(args.threads)[1] if args.wait else None
+    gate = latency_model.quiet_gate if latency_model is not None else None
     print(f"quiet gate: {f'probe within {gate.limit_ms:.3f} ms' if gate else 'none, every run kept'}")
     print(f"{'model':20s} {'px':>4s} {'hook-free ms':>12s} {'again ms':>9s} {'repeat':>7s} {'modules ms':>11s} "
           f"{'consistent':>10s} {'IQR ms':>7s} {'hook us':>8s} {'quiet':>13s}")
     for name in args.models.split(","):
         side = model_info(name).resolution
         model = create_model(name, device="meta")
-        first, again = (profile(model, (1, 3, side, side), runs=args.runs, threads=args.threads, quiet=gate,
+        first, again = (profile(model, (1, 3, side, side), runs=args.runs, threads=args.threads, quiet_gate=gate,
                                 max_seconds=args.max_time) for _ in range(2))
         free, other = first.latency.median_ms, again.latency.median_ms
         print(f"{name:20s} {side:4d} {free:12.2f} {other:9.2f} {other / free:7.3f} {first.layer_sum_ms:11.2f} "

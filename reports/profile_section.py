@@ -22,11 +22,12 @@ __all__ = ["measured_summary", "profile_section"]
 def _quiet_sentence(quiet: QuietRuns) -> str:
     """What the quiet gate kept: how many runs met a quiet machine, and what the figures are over."""
     runs = quiet.quiet_runs + quiet.busy_runs
-    met = (f"A probe of the machine ran before each run: {quiet.quiet_runs} of {runs} runs met a quiet machine "
-           f"(probe within {quiet.limit_ms:.2f} ms, {quiet.limit_ms / quiet.reference_ms:.2f}x its quiet "
-           f"{quiet.reference_ms:.2f} ms; median probe {quiet.probe.median_ms:.2f} ms)")
+    met = (f"A probe of the machine ran before each run and after the last: {quiet.quiet_runs} of {runs} runs met a "
+           f"quiet machine (probe within {quiet.limit_ms:.2f} ms, {quiet.limit_ms / quiet.reference_ms:.2f}x its quiet "
+           f"{quiet.reference_ms:.2f} ms; median probe around a run {quiet.probe.median_ms:.2f} ms)")
     if quiet.over_quiet_runs:
-        return f"{met}; the figures are over those, the {quiet.busy_runs} slowed by other work set aside."
+        aside = f"the {quiet.busy_runs} slowed by other work set aside" if quiet.busy_runs else "none set aside"
+        return f"{met}; the figures are over those, {aside}."
     return f"{met}; too few to go by, so the figures are over every run and slowed by other work: the machine was busy."
 
 

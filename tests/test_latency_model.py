@@ -122,6 +122,9 @@ def test_the_fit_keeps_the_quiet_probe_time_as_the_gate_profiles_use() -> None:
     assert model.quiet_gate is not None and model.quiet_gate.reference_ms == 1.25
     assert LatencyModel.from_dict(json.loads(json.dumps(model.to_dict()))) == model
     assert LatencyModel(ROOF, CALL_MS, model.classes, 2).quiet_gate is None  # no probe kept: no gate
+    for bad in (0.0, -1.0):  # a cached entry of this shape is fitted again (the cache catches the ValueError)
+        with pytest.raises(ValueError, match=f"a quiet probe time above 0 ms, not {bad}"):
+            LatencyModel.from_dict({**model.to_dict(), "quiet_probe_ms": bad})
     assert fit_latency_model(synthetic(KernelClass.ELEMENTWISE, 0.001, 0.5, 0.7), ROOF, CALL_MS, 1,
                              quiet_probe_ms=0.5).quiet_probe_ms == 0.5
 
@@ -248,10 +251,14 @@ def test_a_benchmark_takes_the_fastest_of_its_rounds(monkeypatch: pytest.MonkeyP
     benches = microbenchmarks()
     picked = (next(b for b in benches if b.kernel_class is KernelClass.ELEMENTWISE),
               next(b for b in benches if b.kernel_class is KernelClass.LINEAR))
-    rounds = iter([1.0, 12.0, 40.0, 11.0, 3.0, 13.0])  # round by round: each benchmark once per round
-    monkeypatch.setattr(microbench, "_time_after", lambda *args: microbench._Timing(next(rounds), 1.0))
-    first, second = run_microbenchmarks(picked, rounds=3).samples
+    # round by round, each benchmark once per round: (ms, probe ms)
+    rounds = iter([(1.0, 1.4), (12.0, 1.0), (40.0, 1.0), (11.0, 1.6), (3.0, 1.0), (13.0, 1.0)])
+    monkeypatch.setattr(microbench, "_time_after", lambda *args: microbench._Timing(*next(rounds)))
+    run = run_microbenchmarks(picked, rounds=3)
+    first, second = run.samples
     assert (first.measured_ms, second.measured_ms) == (1.0, 11.0)
+    # the machine its times met: the median probe of the rounds kept (1.4 and 1.6), not of every round (1.0)
+    assert run.quiet_probe_ms == pytest.approx(1.5)
     assert next(rounds, None) is None  # three rounds of two benchmarks, every round quiet: no more
 
 
@@ -269,7 +276,6 @@ def test_a_benchmark_that_met_no_quiet_round_is_timed_again(monkeypatch: pytest.
     run = run_microbenchmarks(picked, rounds=2, extra_rounds=4)
     first, second, third = run.samples
     assert (first.measured_ms, second.measured_ms, third.measured_ms) == (2.0, 4.0, 3.0)
-    assert run.quiet_probe_ms == 1.0  # the median probe of the rounds kept: 1.0, slow (the 4.0 ms round) and 1.0
     assert next(timings) == (1.0, 1.0)  # its quiet round settled it: one timing left unused
     timings = iter([(2.0, 1.0), (5.0, slow), (3.0, 1.0)] * 2 + [(4.0, slow)] * 2)  # read by the patch above
     assert run_microbenchmarks(picked, rounds=2, extra_rounds=2).samples[1].measured_ms == 4.0  # capped at two more

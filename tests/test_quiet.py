@@ -55,12 +55,14 @@ def test_the_probe_clears_the_caches_then_times_the_block_and_takes_the_median()
     assert len(runs) == 1 + PROBE_REPEATS == 4
     with pytest.raises(ValueError, match="at least once; got repeats=0"):
         Probe(block, repeats=0)
+    state = torch.get_rng_state()
     with torch.no_grad():
-        assert Probe()() > 0  # the real block runs
+        assert Probe()() > 0  # the real block runs, built with its own seed
+    assert torch.equal(torch.get_rng_state(), state)
 
 
 def test_a_profile_keeps_the_runs_whose_probe_met_a_quiet_machine() -> None:
-    """Probes of 1, 1, 5, 1, 1, 5, 1 ms against a gate of 1 ms, one before each pair and one after the last: a pair
+    """Probes of 1, 1, 5, 1, 1, 5, 1, 1 ms against a gate of 1 ms, one before each pair and one after each: a pair
     is quiet when the probes on both sides of it are; the timing goes on until three pairs were, and the figures
     are over those three."""
     model = tiny().eval()
@@ -114,26 +116,38 @@ def test_the_figures_are_over_the_quiet_runs_when_there_are_enough() -> None:
 def test_profile_with_a_gate_reports_its_runs_and_leaves_the_model_alone() -> None:
     model = tiny()
     before = copy.deepcopy(model.state_dict())
-    always = profile(model, (1, 3, 8, 8), runs=3, warmup=0, min_seconds=0, quiet=QuietGate(1e6))
+    always = profile(model, (1, 3, 8, 8), runs=3, warmup=0, min_seconds=0, quiet_gate=QuietGate(1e6))
     assert always.quiet is not None and always.quiet.reference_ms == 1e6
     assert (always.quiet.quiet_runs, always.quiet.busy_runs, always.quiet.over_quiet_runs) == (3, 0, True)
     assert always.latency.runs == always.hooked.runs == always.quiet.probe.runs == 3
-    never = profile(model, (1, 3, 8, 8), runs=2, warmup=0, min_seconds=0, quiet=QuietGate(1e-9), max_seconds=0)
+    never = profile(model, (1, 3, 8, 8), runs=2, warmup=0, min_seconds=0, quiet_gate=QuietGate(1e-9), max_seconds=0)
     assert never.quiet is not None and (never.quiet.quiet_runs, never.quiet.busy_runs) == (0, 2)
     assert not never.quiet.over_quiet_runs and never.latency.runs == 2  # every run, and it says so
     assert profile(model, (1, 3, 8, 8), runs=1, warmup=0, min_seconds=0).quiet is None
     assert all(torch.equal(before[key], value) for key, value in model.state_dict().items())
-    assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
+    longer = profile(model, (1, 3, 8, 8), runs=1, warmup=0, min_seconds=0.05, quiet_gate=QuietGate(1e6))
+    assert longer.quiet is not None and longer.latency.runs == longer.quiet.quiet_runs > 1  # min_seconds still holds
+
+
+def test_a_gate_needs_a_probe_and_a_finite_wait() -> None:
+    with pytest.raises(ValueError, match="a quiet gate needs a probe"):
+        profiling._timed_runs(tiny(), (torch.rand(1, 3, 8, 8),), profiling._Plan(1, gate=QuietGate(1.0)),
+                              profiling._Clock())
+    with pytest.raises(ValueError, match=r"max_seconds a finite 0 or more; got 2\.0 and inf"):
+        profile(tiny(), (1, 3, 8, 8), max_seconds=math.inf, quiet_gate=QuietGate(1.0))
 
 
 def test_the_section_says_what_the_gate_kept() -> None:
     model = tiny()
-    kept = profile_section(profile(model, (1, 3, 8, 8), runs=3, warmup=0, min_seconds=0, quiet=QuietGate(1e6)))
-    assert kept.values["quiet"] == {"reference_probe_ms": 1e6, "limit_probe_ms": 1e6 * QUIET_SLOWDOWN,
-                                    "median_probe_ms": kept.values["quiet"]["median_probe_ms"], "quiet_runs": 3,
-                                    "busy_runs": 0, "over_quiet_runs": True}
-    assert "3 of 3 runs met a quiet machine" in kept.intro and "the 0 slowed by other work set aside" in kept.intro
-    busy = profile_section(profile(model, (1, 3, 8, 8), runs=2, warmup=0, min_seconds=0, quiet=QuietGate(1e-9),
+    kept = profile_section(profile(model, (1, 3, 8, 8), runs=3, warmup=0, min_seconds=0, quiet_gate=QuietGate(1e6)))
+    quiet = kept.values["quiet"]
+    assert quiet["median_probe_ms"] > 0
+    assert {**quiet, "median_probe_ms": 0} == {"reference_probe_ms": 1e6, "limit_probe_ms": 1e6 * QUIET_SLOWDOWN,
+                                               "median_probe_ms": 0, "quiet_runs": 3, "busy_runs": 0,
+                                               "over_quiet_runs": True}
+    assert "3 of 3 runs met a quiet machine" in kept.intro
+    assert "the figures are over those, none set aside" in kept.intro
+    busy = profile_section(profile(model, (1, 3, 8, 8), runs=2, warmup=0, min_seconds=0, quiet_gate=QuietGate(1e-9),
                                    max_seconds=0))
     assert "0 of 2 runs met a quiet machine" in busy.intro and "the machine was busy" in busy.intro
     assert "quiet" not in profile_section(profile(model, (1, 3, 8, 8), runs=1, warmup=0, min_seconds=0)).values

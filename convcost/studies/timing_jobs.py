@@ -62,8 +62,9 @@ class ProfileJob:
 
     def run(self) -> Profile:
         """Profile the model (without a roofline: a study sets one beside it), with freed memory kept for reuse as
-        the latency model's fit had it (:func:`~convcost.analyzer.allocator.keep_freed_memory`), keeping the runs
-        that met the quiet machine the fit met (:attr:`~convcost.analyzer.latency_model.LatencyModel.quiet_gate`)."""
+        the latency model's fit had it (:func:`~convcost.analyzer.allocator.keep_freed_memory`), its figures over
+        the runs that met the machine the fit met (:attr:`~convcost.analyzer.latency_model.LatencyModel.quiet_gate`)
+        among those it times anyway: a report profiles dozens of models and does not wait for quiet ones."""
         from convcost.analyzer.allocator import keep_freed_memory
         from convcost.analyzer.profiling import profile
         from convcost.analyzer.timed import machine_models
@@ -74,7 +75,7 @@ class ProfileJob:
         side = model_info(self.model).resolution
         return profile(create_model(self.model, device="meta", **dict(self.overrides)), (1, 3, side, side),
                        runs=self.runs, warmup=self.warmup, name=self.model,
-                       quiet=latency_model.quiet_gate if latency_model is not None else None)
+                       quiet_gate=latency_model.quiet_gate if latency_model is not None else None, max_seconds=0.0)
 
 
 @dataclass(frozen=True)

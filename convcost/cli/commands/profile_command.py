@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     result = profile(model.module, example_inputs(inputs), runs=args.runs, warmup=args.warmup,
                      min_seconds=args.min_time, threads=args.threads, device=args.device, dtype=dtype,
                      name=model.name, roofline=roofline, analysis=analysis,
-                     quiet=latency_model.quiet_gate if latency_model is not None and args.wait_for_quiet else None,
+                     quiet_gate=latency_model.quiet_gate if latency_model is not None and args.wait_for_quiet else None,
                      max_seconds=args.max_time)
     prediction = latency_model.predict(analysis) if latency_model is not None else None
     section = profile_section(result, prediction)
@@ -66,13 +66,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              f"outlast a burst of other work on a shared machine; 0: exactly --runs "
                              f"(default: {MIN_SECONDS:g})")
     parser.add_argument("--max-time", type=seconds, default=MAX_SECONDS, metavar="SECONDS",
-                        help="with the latency model at hand, keep timing past --runs for up to this long until "
-                             f"--runs forwards met a quiet machine (default: {MAX_SECONDS:g})")
+                        help="with the latency model at hand, keep timing until --runs forwards met a quiet machine "
+                             "or the timing has taken this long in all; --runs forwards are timed whatever it takes "
+                             f"(default: {MAX_SECONDS:g})")
     parser.add_argument("--wait-for-quiet", action=argparse.BooleanOptionalAction, default=True,
                         help="keep only the forwards that met the quiet machine the latency model was fitted on: a "
                              "probe of the machine runs before each, and those it finds slowed by other work are "
                              "set aside; --no-wait-for-quiet keeps every forward (default: wait; without the "
-                             "latency model, as with --no-roofline, every forward is kept)")
+                             "latency model, as with --no-roofline, --device cuda or a dtype other than float32, every "
+                             "forward is kept)")
     parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
                         help="intra-op CPU threads while measuring (default: torch's)")
     parser.add_argument("--device", choices=DEVICES, default=Device.CPU.value,
