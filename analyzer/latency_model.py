@@ -52,7 +52,7 @@ from .time_records import LatencyPrediction, LayerPrediction, Roofline
 from .traffic import bytes_moved
 
 __all__ = ["FITTED_DTYPE", "MIN_LIBRARY_SAMPLES", "ClassFit", "LatencyModel", "LatencyPrediction", "LayerPrediction",
-           "cache_key", "cache_path", "fit_latency_model", "machine_latency_model"]
+           "cache_key", "cache_path", "fit_latency_model", "machine_latency_model", "quiet_gate"]
 
 
 #: How a class is fitted; change it with the fit, so that fits cached the old way are not reused.
@@ -180,6 +180,11 @@ class LatencyModel:
             raise ValueError(f"a quiet probe time above 0 ms, not {quiet}")
         return cls(Roofline(**entry["roofline"]), float(entry["call_ms"]), classes, int(entry["threads"]),
                    float(quiet) if quiet is not None else None)
+
+
+def quiet_gate(model: LatencyModel | None) -> QuietGate | None:
+    """``model``'s quiet gate (:attr:`LatencyModel.quiet_gate`); None without a model."""
+    return model.quiet_gate if model is not None else None
 
 
 def prediction_caveats(analysis: Analysis) -> tuple[str, ...]:

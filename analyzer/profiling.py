@@ -196,10 +196,8 @@ class _Runs:
     layers: list[dict[str, float]] = field(default_factory=list)
     probes: list[float] = field(default_factory=list)
 
-    def quiet_indices(self, gate: QuietGate | None) -> list[int]:
-        """The pairs ``gate`` admits (every pair without one)."""
-        if gate is None:
-            return list(range(len(self.free)))
+    def quiet_indices(self, gate: QuietGate) -> list[int]:
+        """The pairs ``gate`` admits."""
         return [index for index, probe in enumerate(self.probes) if gate.admits(probe)]
 
 

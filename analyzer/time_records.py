@@ -278,6 +278,11 @@ class Profile:
     quiet: QuietRuns | None = None
 
     @property
+    def quiet_tally(self) -> str:
+        """``quiet/all`` runs (:attr:`QuietRuns.tally`), or ``all`` when every run was kept (no quiet gate)."""
+        return self.quiet.tally if self.quiet is not None else "all"
+
+    @property
     def overhead_ms(self) -> float:
         """What measuring per layer adds to a forward: the hooked median minus the hook-free one (ms)."""
         return self.hooked.median_ms - self.latency.median_ms

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from .analysis import Analysis
-from .latency_model import FITTED_DTYPE, LatencyModel, machine_latency_model
+from .latency_model import FITTED_DTYPE, LatencyModel, machine_latency_model, quiet_gate
 from .measure import analyze
 from .profiling import MAX_SECONDS, MIN_SECONDS, profile
 from .real_run import intra_op_threads
@@ -48,7 +48,7 @@ def measure_time(model: nn.Module, input_shape: Any, *, runs: int = 20, warmup: 
     roofline, latency_model = machine_models(threads, predict=predict and dtype == FITTED_DTYPE)
     measured = profile(model, input_shape, runs=runs, warmup=warmup, min_seconds=min_seconds, threads=threads,
                        dtype=dtype, name=name, roofline=roofline, analysis=analysis,
-                       quiet_gate=latency_model.quiet_gate if latency_model is not None else None,
+                       quiet_gate=quiet_gate(latency_model),
                        max_seconds=max_seconds)
     prediction = latency_model.predict(analysis) if latency_model is not None else None
     return MeasuredTime(measured, prediction, latency_model)

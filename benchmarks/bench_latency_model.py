@@ -102,16 +102,12 @@ def main() -> None:
             len(rounds[name]) // 2]
         error = predicted / measured.median_ms - 1
         worst = max(worst, abs(error))
-        each = ", ".join(f"{one.latency.median_ms:.2f} ({_tally(one)})" for one in rounds[name])
+        each = ", ".join(f"{one.latency.median_ms:.2f} ({one.quiet_tally})" for one in rounds[name])
         print(f"{name:20s} {side:4d} {predicted:12.2f} {measured.median_ms:11.2f} {measured.iqr_ms:7.2f} "
               f"{error:+7.1%}  {each}")
     print(f"\nworst error {worst:.1%}")
 
 
-
-
-def _tally(measured: Profile) -> str:
-    return measured.quiet.tally if measured.quiet is not None else "all"
 
 
 if __name__ == "__main__":

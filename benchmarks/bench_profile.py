@@ -16,7 +16,8 @@ import argparse
 
 from convcost import create_model, list_models, model_info
 from convcost.analyzer.allocator import keep_freed_memory
-from convcost.analyzer.profiling import MAX_SECONDS, Profile, profile
+from convcost.analyzer.latency_model import quiet_gate
+from convcost.analyzer.profiling import MAX_SECONDS, profile
 from convcost.analyzer.timed import machine_models
 from convcost.cli.arguments import seconds
 
@@ -32,7 +33,7 @@ def main() -> None:
     args = parser.parse_args()
     keep_freed_memory()  # as convcost profile times
     latency_model = machine_models(args.threads)[1] if args.wait else None
-    gate = latency_model.quiet_gate if latency_model is not None else None
+    gate = quiet_gate(latency_model)
     print(f"quiet gate: {f'probe within {gate.limit_ms:.3f} ms' if gate else 'none, every run kept'}")
     print(f"{'model':20s} {'px':>4s} {'hook-free ms':>12s} {'again ms':>9s} {'repeat':>7s} {'modules ms':>11s} "
           f"{'consistent':>10s} {'IQR ms':>7s} {'hook us':>8s} {'quiet':>13s}")
@@ -44,11 +45,7 @@ def main() -> None:
         free, other = first.latency.median_ms, again.latency.median_ms
         print(f"{name:20s} {side:4d} {free:12.2f} {other:9.2f} {other / free:7.3f} {first.layer_sum_ms:11.2f} "
               f"{first.layer_sum_ms / free:10.3f} {first.latency.iqr_ms:7.2f} {first.hook_ms * 1e3:8.1f} "
-              f"{_tally(first) + ', ' + _tally(again):>13s}")
-
-
-def _tally(measured: Profile) -> str:
-    return measured.quiet.tally if measured.quiet is not None else "all"
+              f"{first.quiet_tally + ', ' + again.quiet_tally:>13s}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Probes and clocks are faked where a figure is asserted; no measured time is.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import math
 
@@ -14,7 +15,8 @@ import torch
 from torch import nn
 
 from convcost.analyzer import profiling
-from convcost.analyzer.profiling import QuietRuns, Spread, profile
+from convcost.analyzer.latency_model import LatencyModel, quiet_gate
+from convcost.analyzer.profiling import QuietRuns, Roofline, Spread, profile
 from convcost.analyzer.quiet import MIN_QUIET_RUNS, PROBE_REPEATS, QUIET_SLOWDOWN, Probe, QuietGate, quiet_quantile
 from convcost.reports.profile_section import profile_section
 
@@ -123,10 +125,19 @@ def test_profile_with_a_gate_reports_its_runs_and_leaves_the_model_alone() -> No
     never = profile(model, (1, 3, 8, 8), runs=2, warmup=0, min_seconds=0, quiet_gate=QuietGate(1e-9), max_seconds=0)
     assert never.quiet is not None and (never.quiet.quiet_runs, never.quiet.busy_runs) == (0, 2)
     assert not never.quiet.over_quiet_runs and never.latency.runs == 2  # every run, and it says so
-    assert profile(model, (1, 3, 8, 8), runs=1, warmup=0, min_seconds=0).quiet is None
+    assert (always.quiet_tally, never.quiet_tally) == ("3/3", "0/2*")
+    ungated = profile(model, (1, 3, 8, 8), runs=1, warmup=0, min_seconds=0)
+    assert ungated.quiet is None and ungated.quiet_tally == "all"
     assert all(torch.equal(before[key], value) for key, value in model.state_dict().items())
     longer = profile(model, (1, 3, 8, 8), runs=1, warmup=0, min_seconds=0.05, quiet_gate=QuietGate(1e6))
     assert longer.quiet is not None and longer.latency.runs == longer.quiet.quiet_runs > 1  # min_seconds still holds
+
+
+def test_a_latency_model_gives_the_gate_of_its_quiet_probe_time() -> None:
+    roof = Roofline(100.0, 10.0, "cpu", True, "a test")
+    fitted = LatencyModel(roof, 0.001, (), 1, quiet_probe_ms=2.0)
+    assert quiet_gate(fitted) == QuietGate(2.0) and quiet_gate(fitted).limit_ms == pytest.approx(2.3)
+    assert quiet_gate(dataclasses.replace(fitted, quiet_probe_ms=None)) is None and quiet_gate(None) is None
 
 
 def test_a_gate_needs_a_probe_and_a_finite_wait() -> None:

@@ -66,6 +66,7 @@ class ProfileJob:
         the runs that met the machine the fit met (:attr:`~convcost.analyzer.latency_model.LatencyModel.quiet_gate`)
         among those it times anyway: a report profiles dozens of models and does not wait for quiet ones."""
         from convcost.analyzer.allocator import keep_freed_memory
+        from convcost.analyzer.latency_model import quiet_gate
         from convcost.analyzer.profiling import profile
         from convcost.analyzer.timed import machine_models
         from convcost.architectures import create_model, model_info
@@ -75,7 +76,7 @@ class ProfileJob:
         side = model_info(self.model).resolution
         return profile(create_model(self.model, device="meta", **dict(self.overrides)), (1, 3, side, side),
                        runs=self.runs, warmup=self.warmup, name=self.model,
-                       quiet_gate=latency_model.quiet_gate if latency_model is not None else None, max_seconds=0.0)
+                       quiet_gate=quiet_gate(latency_model), max_seconds=0.0)
 
 
 @dataclass(frozen=True)

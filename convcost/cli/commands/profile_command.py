@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
 
     from convcost.analyzer import analyze
     from convcost.analyzer.allocator import keep_freed_memory
-    from convcost.analyzer.latency_model import FITTED_DTYPE
+    from convcost.analyzer.latency_model import FITTED_DTYPE, quiet_gate
     from convcost.analyzer.profiling import Machine, profile
     from convcost.analyzer.real_run import intra_op_threads
     from convcost.analyzer.roofline import machine_roofline
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     result = profile(model.module, example_inputs(inputs), runs=args.runs, warmup=args.warmup,
                      min_seconds=args.min_time, threads=args.threads, device=args.device, dtype=dtype,
                      name=model.name, roofline=roofline, analysis=analysis,
-                     quiet_gate=latency_model.quiet_gate if latency_model is not None and args.wait_for_quiet else None,
+                     quiet_gate=quiet_gate(latency_model) if args.wait_for_quiet else None,
                      max_seconds=args.max_time)
     prediction = latency_model.predict(analysis) if latency_model is not None else None
     section = profile_section(result, prediction)
