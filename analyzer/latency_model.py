@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -45,7 +46,8 @@ from .conv_library import ConvLibrary, conv_library
 from .kernel_class import KernelClass, layer_class
 from .machine_cache import cache_folder, cached, machine_key
 from .microbench import LayerSample, microbenchmark_digest, microbenchmarks, module_call_ms, run_microbenchmarks
-from .quiet import QuietGate
+from .quiet import Probe, QuietGate
+from .quiet_floor import is_stale, quietest_probe_ms, record_probe_ms
 from .real_run import intra_op_threads
 from .records import Execution, LayerRecord
 from .time_records import LatencyPrediction, LayerPrediction, Roofline
@@ -62,6 +64,7 @@ FIT_METHOD = "non-negative least squares, errors relative to the prediction, rew
 REWEIGHTINGS = 20
 #: The fewest micro-benchmarks of one class on one kernel library that are fitted on their own.
 MIN_LIBRARY_SAMPLES = 8
+_log = logging.getLogger(__name__)
 #: The dtype the micro-benchmarks run in: a prediction is made for float32 networks only.
 FITTED_DTYPE = torch.float32
 
@@ -231,17 +234,43 @@ def fit_latency_model(samples: Sequence[LayerSample], roofline: Roofline, call_m
 
 
 def machine_latency_model(roofline: Roofline, threads: int, processor: str, *, cache: Path | None = None,
-                          fit: Callable[[], LatencyModel] | None = None) -> LatencyModel:
+                          fit: Callable[[], LatencyModel] | None = None, probe: Callable[[], float] | None = None,
+                          floor_cache: Path | None = None) -> LatencyModel:
     """This machine's latency model with ``threads`` intra-op threads: from the cache
     (``latency_model.json`` in :func:`~convcost.analyzer.machine_cache.cache_folder`) when it holds this machine,
     thread count, torch version and micro-benchmark set, else fitted (by ``fit``, default: the micro-benchmarks
-    run here) and written to it."""
+    run here) and written to it.
+
+    A cached fit made in a slow spell (its probe time more than
+    :data:`~convcost.analyzer.quiet_floor.STALE_SLOWDOWN` times the quietest recorded here,
+    :mod:`convcost.analyzer.quiet_floor`) is fitted again if ``probe`` (default: a
+    :class:`~convcost.analyzer.quiet.Probe` of the machine now) finds the machine quiet, and kept, with a warning
+    logged, if not. Every fit's probe time is recorded in the floor (``floor_cache``, default
+    :func:`~convcost.analyzer.quiet_floor.cache_path`)."""
     def measure() -> LatencyModel:
         run = run_microbenchmarks(microbenchmarks(), threads=threads)
         return fit_latency_model(run.samples, roofline, module_call_ms(), threads, run.quiet_probe_ms)
 
-    return cached(cache if cache is not None else cache_path(), cache_key(roofline, threads, processor),
-                  fit or measure, LatencyModel.from_dict, LatencyModel.to_dict)
+    def keep(found: LatencyModel) -> bool:
+        quietest = quietest_probe_ms(processor, threads, cache=floor_cache)
+        if not is_stale(found.quiet_probe_ms, quietest):
+            return True
+        with torch.no_grad(), intra_op_threads(threads):
+            now_ms = (probe or Probe())()
+        quietest = record_probe_ms(processor, threads, now_ms, cache=floor_cache)
+        quiet_now = QuietGate(quietest).admits(now_ms)
+        (_log.info if quiet_now else _log.warning)(
+            "the cached latency model was fitted while the probe took %.3f ms, %.2fx this machine's quietest "
+            "(%.3f ms): %s", found.quiet_probe_ms, (found.quiet_probe_ms or 0.0) / quietest, quietest,
+            "the machine is quiet now, so it is fitted again" if quiet_now else
+            f"kept, as the machine is busy now (the probe took {now_ms:.3f} ms); its predictions may run high")
+        return not quiet_now
+
+    model = cached(cache if cache is not None else cache_path(), cache_key(roofline, threads, processor),
+                   fit or measure, LatencyModel.from_dict, LatencyModel.to_dict, keep)
+    if model.quiet_probe_ms is not None:
+        record_probe_ms(processor, threads, model.quiet_probe_ms, cache=floor_cache)
+    return model
 
 
 def cache_path() -> Path:

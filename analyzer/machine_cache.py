@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import torch
 
-__all__ = ["cache_folder", "cached", "machine_key"]
+__all__ = ["cache_folder", "cached", "machine_key", "read_entry", "write_entry"]
 
 T = TypeVar("T")
 
@@ -31,17 +31,33 @@ def machine_key(processor: str, threads: int, device: str, *extra: str) -> str:
 
 
 def cached(path: Path, key: str, make: Callable[[], T], load: Callable[[dict[str, Any]], T],
-           dump: Callable[[T], dict[str, Any]]) -> T:
-    """The entry ``key`` of the JSON file ``path`` read by ``load``; when absent or unreadable, ``make()``,
-    written there by ``dump``."""
-    entries = _read(path)
-    if key in entries:
+           dump: Callable[[T], dict[str, Any]], keep: Callable[[T], bool] = lambda _: True) -> T:
+    """The entry ``key`` of the JSON file ``path`` read by ``load``, if ``keep`` says so of it; when absent,
+    unreadable or not kept, ``make()``, written there by ``dump``."""
+    entry = read_entry(path, key)
+    if entry is not None:
         try:
-            return load(entries[key])
+            found = load(entry)
         except (TypeError, KeyError, ValueError):
             pass  # an entry of another shape: made again below
-    found = make()
-    entries[key] = dump(found)
+        else:
+            if keep(found):
+                return found
+    made = make()
+    write_entry(path, key, dump(made))
+    return made
+
+
+def read_entry(path: Path, key: str) -> Any:
+    """The entry ``key`` of the JSON file ``path`` as stored (None when the file or the entry is missing)."""
+    return _read(path).get(key)
+
+
+def write_entry(path: Path, key: str, value: Any) -> None:
+    """Set the entry ``key`` of the JSON file ``path`` to ``value``, keeping its other entries (a file that cannot
+    be written is left as it is)."""
+    entries = _read(path)
+    entries[key] = value
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.{os.getpid()}")
@@ -49,7 +65,6 @@ def cached(path: Path, key: str, make: Callable[[], T], load: Callable[[dict[str
         os.replace(partial, path)  # a reader sees the old file or the new one, never half of one
     except OSError:
         pass
-    return found
 
 
 def _read(path: Path) -> dict[str, Any]:

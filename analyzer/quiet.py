@@ -30,7 +30,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["MIN_QUIET_RUNS", "PROBE_REPEATS", "QUIET_QUANTILE", "QUIET_SLOWDOWN", "Probe", "QuietGate",
+__all__ = ["MIN_QUIET_RUNS", "PROBE", "PROBE_REPEATS", "QUIET_QUANTILE", "QUIET_SLOWDOWN", "Probe", "QuietGate",
            "probe_block", "quiet_quantile"]
 
 #: A run met a quiet machine when its probes ran within this many times the quiet probe time.
@@ -40,6 +40,10 @@ QUIET_QUANTILE = 0.25
 #: Timed runs of the probe block in one probe (a profile probes before each pair of forwards and after the last);
 #: the probe is their median.
 PROBE_REPEATS = 3
+#: What the probe times; change it with :func:`probe_block` or :class:`Probe`, so that probe times of another probe
+#: are not compared with this one's.
+PROBE = (f"inverted residual 32-128-32 channels on 56x56, float32, CPU; median of {PROBE_REPEATS} timed runs after "
+         "one untimed")
 #: The fewest quiet runs a profile's figures are taken over (or the runs asked for, if fewer); with fewer it uses
 #: every run, and says so.
 MIN_QUIET_RUNS = 3

@@ -6,6 +6,7 @@ the micro-benchmarks only for their structure.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from types import SimpleNamespace
@@ -210,13 +211,15 @@ def test_the_fit_is_cached_per_machine_and_read_back_whole(tmp_path) -> None:
         calls.append(1)
         return fitted()
 
-    first = machine_latency_model(ROOF, 2, "Some CPU", cache=path, fit=fake)
-    again = machine_latency_model(ROOF, 2, "Some CPU", cache=path, fit=fake)
-    machine_latency_model(ROOF, 1, "Some CPU", cache=path, fit=fake)  # another thread count: fitted again
+    load = functools.partial(machine_latency_model, floor_cache=tmp_path / "floor.json")
+
+    first = load(ROOF, 2, "Some CPU", cache=path, fit=fake)
+    again = load(ROOF, 2, "Some CPU", cache=path, fit=fake)
+    load(ROOF, 1, "Some CPU", cache=path, fit=fake)  # another thread count: fitted again
     assert len(calls) == 2 and again == first == fitted()
     assert len(json.loads(path.read_text())) == 2
     path.write_text("{not json")
-    assert machine_latency_model(ROOF, 2, "Some CPU", cache=path, fit=fake) == first and len(calls) == 3
+    assert load(ROOF, 2, "Some CPU", cache=path, fit=fake) == first and len(calls) == 3
 
 
 def test_the_micro_benchmarks_are_fixed_cover_every_class_and_time_real_layers() -> None:

@@ -1,0 +1,91 @@
+"""The machine's quietest probe time (``convcost.analyzer.quiet_floor``) and the refit of a fit made in a slow spell.
+
+Probe times are faked wherever a figure is asserted; no measured time is.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from torch import nn
+
+from convcost.analyzer.latency_model import LatencyModel, machine_latency_model
+from convcost.analyzer.machine_cache import write_entry
+from convcost.analyzer.profiling import Device, Machine, Roofline, profile
+from convcost.analyzer.quiet import QuietGate
+from convcost.analyzer.quiet_floor import STALE_SLOWDOWN, _key, is_stale, quietest_probe_ms, record_probe_ms
+
+ROOF = Roofline(100.0, 20.0, "cpu", True, "test")
+
+
+def model_probed_at(probe_ms: float) -> LatencyModel:
+    return LatencyModel(ROOF, 0.002, (), 2, quiet_probe_ms=probe_ms)
+
+
+def test_the_floor_keeps_the_fastest_probe_per_machine_and_thread_count(tmp_path: Path) -> None:
+    floor = tmp_path / "floor.json"
+    assert quietest_probe_ms("Some CPU", 2, cache=floor) is None
+    assert [record_probe_ms("Some CPU", 2, ms, cache=floor) for ms in (2.0, 3.0, 1.5, 1.75)] == [2.0, 2.0, 1.5, 1.5]
+    assert quietest_probe_ms("Some CPU", 2, cache=floor) == 1.5
+    assert quietest_probe_ms("Some CPU", 1, cache=floor) is None  # another thread count
+    assert quietest_probe_ms("Other CPU", 2, cache=floor) is None
+    for bad in (-1.0, 0, "1.5", True, None, [1.5]):  # an entry that is no probe time is none
+        write_entry(floor, _key("Some CPU", 2), bad)
+        assert quietest_probe_ms("Some CPU", 2, cache=floor) is None
+    assert record_probe_ms("Some CPU", 2, 2.5, cache=floor) == 2.5
+    for bad_ms in (0.0, -1.0, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="a probe time is a positive, finite number of ms"):
+            record_probe_ms("Some CPU", 2, bad_ms, cache=floor)
+
+
+def test_a_fit_is_stale_above_the_slowdown_of_the_floor() -> None:
+    assert STALE_SLOWDOWN == 1.3
+    assert not is_stale(1.3, 1.0) and is_stale(1.3001, 1.0)
+    assert not is_stale(None, 1.0) and not is_stale(5.0, None)
+
+
+def test_a_stale_fit_is_fitted_again_on_a_quiet_machine_and_kept_on_a_busy_one(tmp_path: Path, caplog) -> None:
+    cache, floor = tmp_path / "latency_model.json", tmp_path / "floor.json"
+    fits = iter([model_probed_at(2.0), model_probed_at(1.05)])
+    made: list[LatencyModel] = []
+
+    def fit() -> LatencyModel:
+        made.append(next(fits))
+        return made[-1]
+
+    def never() -> float:
+        raise AssertionError("a fit that is not stale needs no probe")
+
+    def load(probe: Callable[[], float] = never) -> LatencyModel:
+        return machine_latency_model(ROOF, 2, "Some CPU", cache=cache, fit=fit, probe=probe, floor_cache=floor)
+
+    assert load() == model_probed_at(2.0) and quietest_probe_ms("Some CPU", 2, cache=floor) == 2.0  # recorded
+    assert load() == model_probed_at(2.0) and len(made) == 1  # its own floor: not stale
+    record_probe_ms("Some CPU", 2, 1.0, cache=floor)  # a profile met a quieter machine
+    with caplog.at_level(logging.WARNING, logger="convcost.analyzer.latency_model"):
+        assert load(lambda: 1.5) == model_probed_at(2.0) and len(made) == 1  # busy now (1.5 > 1.15): kept
+    assert "kept, as the machine is busy now (the probe took 1.500 ms)" in caplog.text and "2.00x" in caplog.text
+    assert quietest_probe_ms("Some CPU", 2, cache=floor) == 1.0
+    assert load(lambda: 1.15) == model_probed_at(1.05) and len(made) == 2  # quiet now: fitted again
+    assert load() == model_probed_at(1.05) and len(made) == 2  # cached, and not stale
+    assert quietest_probe_ms("Some CPU", 2, cache=floor) == 1.0
+    record_probe_ms("Some CPU", 2, 0.5, cache=floor)
+    with pytest.raises(StopIteration):  # stale against a still quieter floor, and quiet: it would fit again
+        load(lambda: 0.55)
+
+
+def test_a_gated_profile_records_its_fastest_probe_and_an_ungated_one_none(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("CONVCOST_CACHE_DIR", str(tmp_path))
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
+    profile(model, (1, 3, 8, 8), runs=2, warmup=0, min_seconds=0, threads=1)
+    processor = Machine.here(Device.CPU, 1).processor
+    assert quietest_probe_ms(processor, 1) is None
+    probes = itertools.cycle([3.0, 2.0, 4.0])
+    monkeypatch.setattr("convcost.analyzer.profiling.Probe", lambda: lambda: next(probes))
+    result = profile(model, (1, 3, 8, 8), runs=2, warmup=0, min_seconds=0, threads=1, quiet_gate=QuietGate(1e6))
+    assert result.quiet is not None and result.quiet.probe.runs == 2
+    assert quietest_probe_ms(processor, 1) == 3.0  # pairs probed (3, 2) and (2, 4): each the slower of its two
