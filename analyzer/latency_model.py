@@ -21,10 +21,10 @@ one, else by its class's: here a 1x1 conv's fixed cost is 2.6-3.1x as high on on
 ``call_ms`` is measured on a chain of identity modules; each class's three figures are fitted by
 non-negative least squares over the single-layer micro-benchmarks of :mod:`convcost.analyzer.microbench`
 (a term the fit cannot use is dropped: its efficiency is then ``None``), each error taken relative to the
-prediction, reweighted until the fit settles. Relative to the measured time instead, a layer that runs slower
-than its like counts for less, and the fit comes out low: a network sums hundreds of layers and needs their
-expected time, not the time most of them beat. :func:`machine_latency_model` fits once per machine and thread
-count and caches the fit.
+measured time. (Taken relative to the prediction and reweighted until the fit settles, as it was while each call
+was timed after a block of other kernels, the fit comes out 6-15% higher on whole networks with the chains the
+micro-benchmarks are timed in now, and predicted them 2-33% high; README.) :func:`machine_latency_model` fits once
+per machine and thread count and caches the fit.
 """
 
 from __future__ import annotations
@@ -58,10 +58,7 @@ __all__ = ["FITTED_DTYPE", "MIN_LIBRARY_SAMPLES", "ClassFit", "LatencyModel", "L
 
 
 #: How a class is fitted; change it with the fit, so that fits cached the old way are not reused.
-FIT_METHOD = "non-negative least squares, errors relative to the prediction, reweighted; convs also per library"
-#: Reweighted fits of a class, each taking errors relative to the last one's predictions (the first: to the
-#: measured times); on this machine's set they settle (no figure moves by 0.1%) within ten.
-REWEIGHTINGS = 20
+FIT_METHOD = "non-negative least squares, errors relative to the measured time; convs also per library"
 #: The fewest micro-benchmarks of one class on one kernel library that are fitted on their own.
 MIN_LIBRARY_SAMPLES = 8
 _log = logging.getLogger(__name__)
@@ -293,10 +290,7 @@ def _fit_class(kernel: KernelClass, samples: list[LayerSample], roofline: Roofli
     calls_ms = call_ms * np.array([s.calls for s in samples])
     measured = np.array([s.measured_ms for s in samples])
     target = np.maximum(measured - calls_ms, 0.0)
-    scale = measured
-    for _ in range(REWEIGHTINGS):
-        coefficients = _nonnegative_least_squares(features / scale[:, None], target / scale)
-        scale = np.maximum(features @ coefficients + calls_ms, measured * 1e-3)
+    coefficients = _nonnegative_least_squares(features / measured[:, None], target / measured)
     errors = np.abs(features @ coefficients + calls_ms - measured) / measured
     return ClassFit(kernel, float(coefficients[0]), _efficiency(coefficients[1]), _efficiency(coefficients[2]),
                     len(samples), float(np.median(errors)), library)

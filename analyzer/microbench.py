@@ -7,16 +7,23 @@ sampler over the shapes convolutional networks use (feature maps of 1 to 300 pix
 kernels 1 to 7, strides 1 and 2), so every machine fits on the same set, chosen without looking at any network
 (the fit never sees one). Its counts come from :func:`~convcost.analyzer.analyze` (the same figures a prediction
 uses); its time is the median of repeated calls on real tensors after a warm-up, in eval mode under
-``torch.no_grad()``, each call after an untimed run of the probe block (:func:`~convcost.analyzer.quiet.probe_block`),
-as a layer runs inside a network.
-The whole set is timed in several rounds, one benchmark after another, and each benchmark's time is
-the fastest of its rounds' medians: on a shared machine a burst of other work lasts seconds to a minute
-and slows every call of the benchmarks it meets, and only slows them, so the fastest round is the one
-nearest the quiet machine a prediction is for (a fit whose rounds' medians were taken in a slow half
-minute predicted 21 of 23 networks 14-45% high). The probe block is run a second time before each call and
-timed, as a probe of the machine (:mod:`convcost.analyzer.quiet`): a benchmark none of whose rounds met a quiet
-machine is timed again, and the median probe of the rounds kept is kept with the fit (:class:`MicroBenchRun`), for
-profiles to wait for the machine the fit's times met.
+``torch.no_grad()``.
+
+A layer's time depends on what ran just before it, most of all a small layer's: a 96-channel 14x14 ReLU6 took
+9.6 us called back to back and 58.5 us each call after an inverted-residual block of other kernels. Inside a
+network each layer follows another of about its size. So the benchmarks are timed in chains (:func:`_chains`):
+ordered by input size, 16 to a chain, each chain run again and again with every call timed, so that each call
+follows another benchmark's of its scale, often of another class. A network's leaf layers timed this way added up
+to 0.92-1.12x its hook-free forward, where back to back they added up to 0.67-0.92x and after the block to
+1.0-1.6x (README).
+
+The whole set is timed in several rounds and each benchmark's time is the fastest of its rounds' medians: on a
+shared machine a burst of other work lasts seconds to a minute and slows every call of the benchmarks it meets,
+and only slows them, so the fastest round is the one nearest the quiet machine a prediction is for (a fit whose
+rounds' medians were taken in a slow half minute predicted 21 of 23 networks 14-45% high). The machine is probed
+(:mod:`convcost.analyzer.quiet`) before and after each chain's passes: the chains of a benchmark none of whose
+rounds met a quiet machine are timed again, and the median probe of the rounds kept is kept with the fit
+(:class:`MicroBenchRun`), for profiles to wait for the machine the fit's times met.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ import math
 import random
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
@@ -38,23 +45,26 @@ from torch import nn
 from .conv_library import ConvLibrary, conv_library
 from .kernel_class import KernelClass
 from .measure import analyze
-from .quiet import QUIET_QUANTILE, QUIET_SLOWDOWN, QuietGate, probe_block, quiet_quantile
+from .quiet import QUIET_QUANTILE, QUIET_SLOWDOWN, Probe, QuietGate, quiet_quantile
 from .real_run import intra_op_threads
 from .traffic import bytes_moved
 
-__all__ = ["CHANNEL_MULTIPLE", "EXTRA_ROUNDS", "LayerSample", "MicroBench", "MicroBenchRun", "microbenchmark_digest",
-           "microbenchmarks", "module_call_ms", "run_microbenchmarks"]
+__all__ = ["CHAIN_LENGTH", "CHANNEL_MULTIPLE", "EXTRA_ROUNDS", "LayerSample", "MicroBench", "MicroBenchRun",
+           "microbenchmark_digest", "microbenchmarks", "module_call_ms", "run_microbenchmarks"]
 
 Shape = tuple[int, ...]
 
 #: Passes over the benchmarks that met no quiet round, at most, after the first rounds.
 EXTRA_ROUNDS = 4
+#: Benchmarks in one chain (:func:`_chains`): each call follows those of the others, as layers follow each other in a
+#: network.
+CHAIN_LENGTH = 16
 #: How a benchmark is timed; change it with the timing, so that fits made the old way are not reused.
 METHOD = ("channels multiples of 8, pooling its own class; fastest of 3 rounds' medians of 9 calls after 2, "
-          "each after the probe block; residual add and scale as container ops; the block run twice and "
-          f"timed as a probe, a benchmark with no probe within {QUIET_SLOWDOWN}x the {QUIET_QUANTILE} quantile "
-          f"timed again up to {EXTRA_ROUNDS} times; elementwise layers by family, squeeze-excite's activations on a "
-          "1x1 map; the kept rounds' median probe kept")
+          f"in shuffled chains of {CHAIN_LENGTH}, each call timed; residual add and scale as container ops; a probe "
+          f"before and after each chain's passes, a benchmark with no probe within {QUIET_SLOWDOWN}x the "
+          f"{QUIET_QUANTILE} quantile timed again with its chain up to {EXTRA_ROUNDS} times; elementwise layers by "
+          "family, squeeze-excite's activations on a 1x1 map; the kept rounds' median probe kept")
 #: Largest layer benchmarked (MACs): larger ones run at the same efficiency and only take longer.
 MAX_MACS = 1_500_000_000
 #: What networks round their channel counts to (MobileNet's and EfficientNet's ``make_divisible``, ResNets' powers
@@ -280,53 +290,88 @@ class MicroBenchRun:
 
 
 def run_microbenchmarks(benches: tuple[MicroBench, ...], *, runs: int = 9, warmup: int = 2,  # as METHOD says
-                        rounds: int = 3, extra_rounds: int = EXTRA_ROUNDS,
-                        threads: int | None = None) -> MicroBenchRun:
-    """Time each of ``benches`` on real CPU tensors beside its counts: in each of ``rounds`` passes over the set,
-    the median of ``runs`` calls after ``warmup``, each call following an untimed run of the probe block
-    (:func:`~convcost.analyzer.quiet.probe_block`); a benchmark's time is the fastest of its rounds (see the module
-    docstring). A benchmark none of whose rounds met a quiet machine (:func:`_unsettled`) is timed again, in up to
-    ``extra_rounds`` more passes over those.
+                        rounds: int = 3, extra_rounds: int = EXTRA_ROUNDS, threads: int | None = None,
+                        chain_length: int = CHAIN_LENGTH) -> MicroBenchRun:
+    """Time each of ``benches`` on real CPU tensors beside its counts, in chains of ``chain_length``
+    (:func:`_chains`): in each of
+    ``rounds`` passes over the set, each chain runs ``warmup`` and then ``runs`` times, its benchmarks one after
+    another and each call timed, between two probes of the machine (:class:`~convcost.analyzer.quiet.Probe`; the
+    round's probe is the slower); a benchmark's round is the median of its calls, and its time the fastest of its
+    rounds (see the module docstring). The chains holding a benchmark none of whose rounds met a quiet machine
+    (:func:`_unsettled`) are timed again, in up to ``extra_rounds`` more passes over those.
 
     Raises:
-        ValueError: ``rounds`` is below 1, or no benchmark is given.
+        ValueError: ``rounds`` or ``chain_length`` is below 1, or no benchmark is given.
     """
-    if rounds < 1:
-        raise ValueError(f"rounds must be at least 1, not {rounds}")
+    if rounds < 1 or chain_length < 1:
+        raise ValueError(f"rounds and chain_length must be at least 1, not {rounds} and {chain_length}")
     if not benches:
         raise ValueError("no micro-benchmark to run")
     timings: list[list[_Timing]] = [[] for _ in benches]
+    counted: dict[int, LayerSample] = {}
+    chains = _chains(benches, chain_length)
     with intra_op_threads(threads), torch.no_grad():  # a conv's library depends on the threads
-        block = probe_block()
+        probe = Probe()
 
-        def time_bench(index: int) -> nn.Module:
-            module = benches[index].build().eval()
-            generator = torch.Generator().manual_seed(0)
-            args = [torch.rand(shape, generator=generator) for shape in benches[index].inputs]
-            timings[index].append(_time_after(functools.partial(module, *args), block, runs, warmup))
-            return module
+        def time_chain(chain: tuple[int, ...]) -> None:
+            calls = []
+            for index in chain:
+                module = benches[index].build().eval()
+                generator = torch.Generator().manual_seed(0)
+                args = [torch.rand(shape, generator=generator) for shape in benches[index].inputs]
+                if index not in counted:
+                    counted[index] = _counts(benches[index], module)
+                calls.append(functools.partial(module, *args))
+            before = probe()
+            medians = _time_chain(calls, runs, warmup)
+            probe_ms = max(before, probe())
+            for index, median_ms in zip(chain, medians, strict=True):
+                timings[index].append(_Timing(median_ms, probe_ms))
 
-        counted = [_counts(bench, time_bench(index)) for index, bench in enumerate(benches)]  # the first round
-        for _ in range(rounds - 1):
-            for index in range(len(benches)):
-                time_bench(index)
+        for _ in range(rounds):
+            for chain in chains:
+                time_chain(chain)
         for extra in range(extra_rounds):
-            again = _unsettled(timings)
+            again = set(_unsettled(timings))
             if not again:
                 break
-            _log.info("micro-benchmarks: %d of %d met no quiet machine; timing them again (%d of %d)", len(again),
-                      len(benches), extra + 1, extra_rounds)
-            for index in again:
-                time_bench(index)
+            _log.info("micro-benchmarks: %d of %d met no quiet machine; timing their chains again (%d of %d)",
+                      len(again), len(benches), extra + 1, extra_rounds)
+            for chain in chains:
+                if again.intersection(chain):
+                    time_chain(chain)
     kept = [min(measured, key=lambda timing: timing.median_ms) for measured in timings]
-    samples = tuple(dataclasses.replace(sample, measured_ms=timing.median_ms)
-                    for sample, timing in zip(counted, kept, strict=True))
+    samples = tuple(dataclasses.replace(counted[index], measured_ms=timing.median_ms)
+                    for index, timing in enumerate(kept))
     return MicroBenchRun(samples, statistics.median(timing.probe_ms for timing in kept))
+
+
+def _chains(benches: Sequence[MicroBench], length: int = CHAIN_LENGTH, seed: int = 0) -> tuple[tuple[int, ...], ...]:
+    """``benches`` (indices) in chains of ``length`` or fewer: ordered by the size of their first input (ties in an
+    order shuffled under ``seed``), so that a chain holds benchmarks of several classes at one scale, as a
+    network's layers follow others of their size."""
+    order = list(range(len(benches)))
+    random.Random(seed).shuffle(order)
+    order.sort(key=lambda index: math.prod(benches[index].inputs[0]))
+    return tuple(tuple(order[start:start + length]) for start in range(0, len(order), length))
+
+
+def _time_chain(calls: Sequence[Callable[[], Any]], runs: int, warmup: int) -> list[float]:
+    """Run ``calls`` one after another, ``warmup`` and then ``runs`` times, timing each call; each call's median
+    over the timed passes (ms)."""
+    times: list[list[float]] = [[] for _ in calls]
+    for index in range(warmup + runs):
+        for call, measured in zip(calls, times, strict=True):
+            started = time.perf_counter()
+            call()
+            if index >= warmup:
+                measured.append((time.perf_counter() - started) * 1e3)
+    return [statistics.median(measured) for measured in times]
 
 
 @dataclasses.dataclass(frozen=True)
 class _Timing:
-    """One benchmark's median ms over its calls, and the median ms of the probe run before each."""
+    """One round of a benchmark: the median ms of its calls, and the probe ms around its chain's passes."""
 
     median_ms: float
     probe_ms: float
@@ -335,8 +380,8 @@ class _Timing:
 def _unsettled(timings: list[list[_Timing]]) -> list[int]:
     """The benchmarks (indices) none of whose rounds met a quiet machine: in each, the probe ran more than
     :data:`~convcost.analyzer.quiet.QUIET_SLOWDOWN` times as slow as its
-    :data:`~convcost.analyzer.quiet.QUIET_QUANTILE` over every round of the fit. The probe runs just before every
-    timed call, so it meets the same burst of other work as the call."""
+    :data:`~convcost.analyzer.quiet.QUIET_QUANTILE` over every round of the fit. The probes run just before and
+    after the chain's passes, so a burst of other work that meets the calls meets one of them."""
     probes = [timing.probe_ms for measured in timings for timing in measured]
     if not probes:
         return []
@@ -366,21 +411,6 @@ def module_call_ms(depth: int = 32, runs: int = 31) -> float:
 
 
 def _median_ms(work: Callable[[], Any], runs: int, warmup: int) -> float:
-    return _time_after(work, lambda: None, runs, warmup).median_ms
-
-
-def _time_after(work: Callable[[], Any], before: Callable[[], Any], runs: int, warmup: int) -> _Timing:
-    """``work``'s median ms over ``runs`` calls after ``warmup``, each call after ``before``, run twice: the
-    median ms of the second run is the probe (the first clears what ``work`` left in the caches, so the probe
-    times the machine, not the benchmark)."""
-    times, probes = [], []
-    for index in range(warmup + runs):
-        before()
-        started = time.perf_counter()
-        before()
-        between = time.perf_counter()
-        work()
-        if index >= warmup:
-            probes.append((between - started) * 1e3)
-            times.append((time.perf_counter() - between) * 1e3)
-    return _Timing(statistics.median(times), statistics.median(probes))
+    """``work``'s median ms over ``runs`` calls after ``warmup``, called back to back."""
+    (median_ms,) = _time_chain([work], runs, warmup)
+    return median_ms

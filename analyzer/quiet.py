@@ -6,10 +6,11 @@ took 23 ms in one minute and 40 ms in the next. A time measured in such a spell 
 the model. The probe is the block of :func:`probe_block` (an inverted-residual block), run once
 untimed (to clear what ran before from the caches) and then timed (:class:`Probe`); its time rises
 with the spell's, in step with the work timed beside it (the log slowdowns of micro-benchmarks and
-of the probe before them correlated at 0.82 over a fit's 672 rounds).
+of the probe before each of their calls correlated at 0.82 over the 672 rounds of a fit that probed
+before every call).
 
-The latency model's fit (:mod:`convcost.analyzer.microbench`) probes before every call it times,
-times again a benchmark none of whose rounds had a probe within :data:`QUIET_SLOWDOWN` times the
+The latency model's fit (:mod:`convcost.analyzer.microbench`) probes before and after each chain of
+benchmarks it times, times again a benchmark none of whose rounds had a probe within :data:`QUIET_SLOWDOWN` times the
 :data:`QUIET_QUANTILE` of the fit's probes, keeps each benchmark's fastest round, and keeps the
 median probe of those rounds as the probe time of the machine its times met
 (``LatencyModel.quiet_probe_ms``). A :class:`QuietGate` on that time admits a run whose probes ran

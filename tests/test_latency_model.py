@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections.abc import Callable
 from types import SimpleNamespace
 
@@ -47,6 +48,16 @@ def synthetic(kernel: KernelClass, op_ms: float, compute_eff: float, memory_eff:
               + (nbytes / (ROOF.bandwidth_gbs * memory_eff) / 1e6 if memory_eff else 0.0))
         samples.append(LayerSample(kernel, f"s{index}", 1, 1, flops, nbytes, ms, library))
     return samples
+
+
+def test_the_fit_takes_each_error_relative_to_the_measured_time() -> None:
+    """Two layers of nothing but a fixed cost, measured at 1 and 2 ms: the least squares of errors relative to the
+    measured times puts it at (1/1 + 1/2) / (1/1 + 1/4) = 1.2 ms (relative to the prediction it would be 1.5)."""
+    samples = [LayerSample(KernelClass.ELEMENTWISE, f"s{ms}", 1, 0, 0, 0, ms) for ms in (1.0, 2.0)]
+    fit = fit_latency_model(samples, ROOF, CALL_MS, threads=1).fit(KernelClass.ELEMENTWISE)
+    assert fit.op_ms == pytest.approx(1.2, rel=1e-12)
+    assert (fit.compute_efficiency, fit.memory_efficiency) == (None, None)
+    assert fit.median_error == pytest.approx(0.3, rel=1e-12)  # errors 0.2 and 0.4
 
 
 def test_the_fit_recovers_the_figures_the_times_were_made_from() -> None:
@@ -249,44 +260,85 @@ def test_every_micro_benchmark_is_of_its_class_with_channels_as_networks_round_t
             assert module.in_channels % CHANNEL_MULTIPLE == module.out_channels % CHANNEL_MULTIPLE == 0, bench.label
 
 
+def fake_chains(monkeypatch: pytest.MonkeyPatch, rounds_of: dict[type, list[tuple[float, float]]]) -> None:
+    """Time each chain from ``rounds_of``: a benchmark's module type → its rounds' (ms, probe ms), in turn. A chain's
+    probe before its passes is 1.0 ms and the one after is the slowest of its benchmarks' probes."""
+    after = [1.0]
+
+    def time_chain(calls: list[functools.partial], runs: int, warmup: int) -> list[float]:
+        measured = []
+        for call in calls:
+            ms, probe_ms = rounds_of[type(call.func)].pop(0)
+            after[0] = max(after[0], probe_ms)
+            measured.append(ms)
+        return measured
+
+    def probe() -> float:
+        value, after[0] = after[0], 1.0
+        return value
+
+    monkeypatch.setattr(microbench, "_time_chain", time_chain)
+    monkeypatch.setattr(microbench, "Probe", lambda: probe)
+
+
+def first_of(*kinds: KernelClass) -> tuple[microbench.MicroBench, ...]:
+    benches = microbenchmarks()
+    return tuple(next(b for b in benches if b.kernel_class is kind) for kind in kinds)
+
+
 def test_a_benchmark_takes_the_fastest_of_its_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
     """A burst of other work that slows all rounds of a benchmark but one does not move its time."""
-    benches = microbenchmarks()
-    picked = (next(b for b in benches if b.kernel_class is KernelClass.ELEMENTWISE),
-              next(b for b in benches if b.kernel_class is KernelClass.LINEAR))
-    # round by round, each benchmark once per round: (ms, probe ms)
-    rounds = iter([(1.0, 1.4), (12.0, 1.0), (40.0, 1.0), (11.0, 1.6), (3.0, 1.0), (13.0, 1.0)])
-    monkeypatch.setattr(microbench, "_time_after", lambda *args: microbench._Timing(*next(rounds)))
+    add, linear = picked = first_of(KernelClass.ELEMENTWISE, KernelClass.LINEAR)
+    rounds_of = {type(add.build()): [(1.0, 1.4), (40.0, 1.0), (3.0, 1.0)],  # one chain: round probes 1.4, 1.6, 1
+                 type(linear.build()): [(12.0, 1.0), (11.0, 1.6), (13.0, 1.0)]}
+    fake_chains(monkeypatch, rounds_of)
     run = run_microbenchmarks(picked, rounds=3)
     first, second = run.samples
     assert (first.measured_ms, second.measured_ms) == (1.0, 11.0)
     # the machine its times met: the median probe of the rounds kept (1.4 and 1.6), not of every round (1.0)
     assert run.quiet_probe_ms == pytest.approx(1.5)
-    assert next(rounds, None) is None  # three rounds of two benchmarks, every round quiet: no more
+    assert all(not left for left in rounds_of.values())  # three rounds of one chain, every round quiet: no more
 
 
 def test_a_benchmark_that_met_no_quiet_round_is_timed_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The probe ran slow in every round of the second benchmark: it alone is timed
-    again, until a round is quiet or the extra rounds run out."""
-    benches = microbenchmarks()
-    picked = (next(b for b in benches if b.kernel_class is KernelClass.ELEMENTWISE),
-              next(b for b in benches if b.kernel_class is KernelClass.LINEAR),
-              next(b for b in benches if b.kernel_class is KernelClass.POOLING))
+    """The probe ran slow in every round of the second benchmark: its chain alone is timed again, until a round
+    is quiet or the extra rounds run out."""
+    picked = first_of(KernelClass.ELEMENTWISE, KernelClass.LINEAR, KernelClass.POOLING)
+    add, linear, pool = (type(bench.build()) for bench in picked)
     slow = 2 * microbench.QUIET_SLOWDOWN  # probe ms, against quiet rounds' 1.0
-    timings = iter([(2.0, 1.0), (5.0, slow), (3.0, 1.0)] * 2  # two rounds over the set
-                   + [(4.0, slow), (6.0, 1.0), (1.0, 1.0)])  # then the second one alone: slow, then quiet
-    monkeypatch.setattr(microbench, "_time_after", lambda *args: microbench._Timing(*next(timings)))
-    run = run_microbenchmarks(picked, rounds=2, extra_rounds=4)
+    rounds_of = {add: [(2.0, 1.0)] * 2, pool: [(3.0, 1.0)] * 2,  # two rounds over the set, then the linear alone:
+                 linear: [(5.0, slow), (5.0, slow), (4.0, slow), (6.0, 1.0), (1.0, 1.0)]}  # slow, then quiet
+    fake_chains(monkeypatch, rounds_of)
+    run = run_microbenchmarks(picked, rounds=2, extra_rounds=4, chain_length=1)
     first, second, third = run.samples
     assert (first.measured_ms, second.measured_ms, third.measured_ms) == (2.0, 4.0, 3.0)
-    assert next(timings) == (1.0, 1.0)  # its quiet round settled it: one timing left unused
-    timings = iter([(2.0, 1.0), (5.0, slow), (3.0, 1.0)] * 2 + [(4.0, slow)] * 2)  # read by the patch above
-    assert run_microbenchmarks(picked, rounds=2, extra_rounds=2).samples[1].measured_ms == 4.0  # capped at two more
-    assert next(timings, None) is None
-    with pytest.raises(ValueError, match="rounds must be at least 1, not 0"):
-        run_microbenchmarks(picked, rounds=0)
+    assert rounds_of == {add: [], pool: [], linear: [(1.0, 1.0)]}  # its quiet round settled it: one left unused
+    rounds_of.update({add: [(2.0, 1.0)] * 2, pool: [(3.0, 1.0)] * 2, linear: [(5.0, slow)] * 2 + [(4.0, slow)] * 2})
+    assert run_microbenchmarks(picked, rounds=2, extra_rounds=2, chain_length=1).samples[1].measured_ms == 4.0
+    assert not rounds_of[linear]  # capped at two more
+    (partner,) = set(next(chain for chain in microbench._chains(picked, 2) if 1 in chain)) - {1}
+    (alone,) = {0, 2} - {partner}
+    kinds = (add, linear, pool)
+    rounds_of.update({kinds[partner]: [(7.0, 1.0)] * 3, kinds[alone]: [(8.0, 1.0)] * 2,
+                      linear: [(5.0, slow)] * 2 + [(9.0, 1.0)]})
+    run = run_microbenchmarks(picked, rounds=2, extra_rounds=4, chain_length=2)
+    assert [sample.measured_ms for sample in run.samples][1] == 5.0
+    assert not any(rounds_of.values())  # the linear's chain timed again, its partner with it; the other chain not
+    for bad in ({"rounds": 0}, {"chain_length": 0}):
+        with pytest.raises(ValueError, match="rounds and chain_length must be at least 1"):
+            run_microbenchmarks(picked, **bad)
     with pytest.raises(ValueError, match="no micro-benchmark to run"):
         run_microbenchmarks(())
+
+
+def test_chains_hold_every_benchmark_once_neighbours_of_one_scale() -> None:
+    benches = microbenchmarks()
+    chains = microbench._chains(benches, 16)
+    assert sorted(index for chain in chains for index in chain) == list(range(len(benches)))
+    assert all(1 <= len(chain) <= 16 for chain in chains) and len(chains) == -(-len(benches) // 16)
+    sizes = [math.prod(benches[index].inputs[0]) for chain in chains for index in chain]
+    assert sizes == sorted(sizes) and chains == microbench._chains(benches, 16)
+    assert any(len({benches[index].kernel_class for index in chain}) > 2 for chain in chains)
 
 
 def test_a_quiet_round_is_one_whose_probe_is_within_the_slowdown_of_the_fits_lower_quartile() -> None:
@@ -301,8 +353,7 @@ def test_a_quiet_round_is_one_whose_probe_is_within_the_slowdown_of_the_fits_low
     assert microbench._unsettled([]) == microbench._unsettled([[]]) == []
 
 
-def test_the_probe_times_the_second_run_of_the_block_and_the_call_the_call(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each call follows the probe block run twice; the probe is the second run, the time the call's."""
+def test_a_chain_runs_its_calls_in_turn_and_times_each(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = [0.0]
     calls: list[str] = []
 
@@ -313,9 +364,9 @@ def test_the_probe_times_the_second_run_of_the_block_and_the_call_the_call(monke
         return run
 
     monkeypatch.setattr(microbench, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
-    timing = microbench._time_after(advance("work", 0.005), advance("block", 0.001), runs=3, warmup=1)
-    assert calls == ["block", "block", "work"] * 4
-    assert timing == microbench._Timing(pytest.approx(5.0), pytest.approx(1.0))
+    medians = microbench._time_chain([advance("a", 0.005), advance("b", 0.002)], runs=3, warmup=1)
+    assert calls == ["a", "b"] * 4
+    assert medians == [pytest.approx(5.0), pytest.approx(2.0)]
 
 
 def test_every_operator_key_is_placed_on_purpose() -> None:
