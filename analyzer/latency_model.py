@@ -33,7 +33,7 @@ import functools
 import itertools
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ from .kernel_class import KernelClass, layer_class
 from .machine_cache import cache_folder, cached, machine_key
 from .microbench import LayerSample, microbenchmark_digest, microbenchmarks, module_call_ms, run_microbenchmarks
 from .quiet import Probe, QuietGate
-from .quiet_floor import is_stale, quietest_probe_ms, record_probe_ms
+from .quiet_floor import is_probe_time, is_stale, quietest_probe_ms, record_probe_ms
 from .real_run import intra_op_threads
 from .records import Execution, LayerRecord
 from .time_records import LatencyPrediction, LayerPrediction, Roofline
@@ -105,6 +105,8 @@ class LatencyModel:
         threads: intra-op threads it was fitted with.
         quiet_probe_ms: the probe's time on the quiet machine the fit met (ms; :mod:`convcost.analyzer.quiet`), None
             when not measured.
+        replaced_at_quietest_ms: when this fit replaced a stale one, the machine's quietest probe time then (ms;
+            :mod:`convcost.analyzer.quiet_floor`); None for a first fit.
     """
 
     roofline: Roofline
@@ -112,6 +114,7 @@ class LatencyModel:
     classes: tuple[ClassFit, ...]
     threads: int
     quiet_probe_ms: float | None = None
+    replaced_at_quietest_ms: float | None = None
 
     @property
     def quiet_gate(self) -> QuietGate | None:
@@ -165,7 +168,7 @@ class LatencyModel:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form (:meth:`from_dict` reads it back)."""
         return {"roofline": asdict(self.roofline), "call_ms": self.call_ms, "threads": self.threads,
-                "quiet_probe_ms": self.quiet_probe_ms,
+                "quiet_probe_ms": self.quiet_probe_ms, "replaced_at_quietest_ms": self.replaced_at_quietest_ms,
                 "classes": [{**asdict(fit), "kernel_class": fit.kernel_class.value,
                              "library": fit.library.value if fit.library else None} for fit in self.classes]}
 
@@ -175,11 +178,13 @@ class LatencyModel:
         classes = tuple(ClassFit(**{**fit, "kernel_class": KernelClass(fit["kernel_class"]),
                                     "library": ConvLibrary(fit["library"]) if fit.get("library") else None})
                         for fit in entry["classes"])
-        quiet = entry["quiet_probe_ms"]
-        if quiet is not None and not float(quiet) > 0:
-            raise ValueError(f"a quiet probe time above 0 ms, not {quiet}")
+        quiet, replaced_at = entry["quiet_probe_ms"], entry.get("replaced_at_quietest_ms")
+        for probe_ms in (quiet, replaced_at):
+            if probe_ms is not None and not float(probe_ms) > 0:
+                raise ValueError(f"a probe time above 0 ms, not {probe_ms}")
         return cls(Roofline(**entry["roofline"]), float(entry["call_ms"]), classes, int(entry["threads"]),
-                   float(quiet) if quiet is not None else None)
+                   float(quiet) if quiet is not None else None,
+                   float(replaced_at) if replaced_at is not None else None)
 
 
 def quiet_gate(model: LatencyModel | None) -> QuietGate | None:
@@ -232,26 +237,31 @@ def fit_latency_model(samples: Sequence[LayerSample], roofline: Roofline, call_m
 
 def machine_latency_model(roofline: Roofline, threads: int, processor: str, *, cache: Path | None = None,
                           fit: Callable[[], LatencyModel] | None = None, probe: Callable[[], float] | None = None,
-                          floor_cache: Path | None = None) -> LatencyModel:
+                          floor_cache: Path | None = None, refit_stale: bool = True) -> LatencyModel:
     """This machine's latency model with ``threads`` intra-op threads: from the cache
     (``latency_model.json`` in :func:`~convcost.analyzer.machine_cache.cache_folder`) when it holds this machine,
     thread count, torch version and micro-benchmark set, else fitted (by ``fit``, default: the micro-benchmarks
     run here) and written to it.
 
-    A cached fit made in a slow spell (its probe time more than
-    :data:`~convcost.analyzer.quiet_floor.STALE_SLOWDOWN` times the quietest recorded here,
-    :mod:`convcost.analyzer.quiet_floor`) is fitted again if ``probe`` (default: a
-    :class:`~convcost.analyzer.quiet.Probe` of the machine now) finds the machine quiet, and kept, with a warning
-    logged, if not. Every fit's probe time is recorded in the floor (``floor_cache``, default
-    :func:`~convcost.analyzer.quiet_floor.cache_path`)."""
+    With ``refit_stale``, a cached fit made in a slow spell (:func:`~convcost.analyzer.quiet_floor.is_stale` against
+    the quietest probe time recorded here, :mod:`convcost.analyzer.quiet_floor`) is fitted again if ``probe``
+    (default: a :class:`~convcost.analyzer.quiet.Probe` of the machine now) finds the machine quiet, and kept, with a
+    warning logged, if not. A fit that replaced a stale one is not replaced again until the quietest has fallen by
+    :data:`~convcost.analyzer.quiet_floor.STALE_SLOWDOWN` since, so a machine whose fits all come out slow is not
+    fitted again on every read. A fit made here in a slow spell is kept, with a warning logged. Every fit's probe time
+    is recorded in the floor (``floor_cache``, default :func:`~convcost.analyzer.quiet_floor.cache_path`)."""
     def measure() -> LatencyModel:
         run = run_microbenchmarks(microbenchmarks(), threads=threads)
         return fit_latency_model(run.samples, roofline, module_call_ms(), threads, run.quiet_probe_ms)
 
+    replacing: list[float] = []  # the quietest probe time, when a stale fit is being replaced
+
     def keep(found: LatencyModel) -> bool:
         quietest = quietest_probe_ms(processor, threads, cache=floor_cache)
-        if not is_stale(found.quiet_probe_ms, quietest):
+        if not refit_stale or quietest is None or not is_stale(found.quiet_probe_ms, quietest):
             return True
+        if found.replaced_at_quietest_ms is not None and not is_stale(found.replaced_at_quietest_ms, quietest):
+            return True  # already fitted again against about this quietest
         with torch.no_grad(), intra_op_threads(threads):
             now_ms = (probe or Probe())()
         quietest = record_probe_ms(processor, threads, now_ms, cache=floor_cache)
@@ -261,11 +271,26 @@ def machine_latency_model(roofline: Roofline, threads: int, processor: str, *, c
             "(%.3f ms): %s", found.quiet_probe_ms, (found.quiet_probe_ms or 0.0) / quietest, quietest,
             "the machine is quiet now, so it is fitted again" if quiet_now else
             f"kept, as the machine is busy now (the probe took {now_ms:.3f} ms); its predictions may run high")
+        if quiet_now:
+            replacing.append(quietest)
         return not quiet_now
 
+    fitted: list[LatencyModel] = []
+
+    def fit_here() -> LatencyModel:
+        made = (fit or measure)()
+        fitted.append(replace(made, replaced_at_quietest_ms=replacing[-1]) if replacing else made)
+        return fitted[-1]
+
     model = cached(cache if cache is not None else cache_path(), cache_key(roofline, threads, processor),
-                   fit or measure, LatencyModel.from_dict, LatencyModel.to_dict, keep)
-    if model.quiet_probe_ms is not None:
+                   fit_here, LatencyModel.from_dict, LatencyModel.to_dict, keep)
+    quietest = quietest_probe_ms(processor, threads, cache=floor_cache)
+    if fitted and quietest is not None and is_stale(model.quiet_probe_ms, quietest):
+        _log.warning("the latency model was fitted while the probe took %.3f ms, %.2fx this machine's quietest "
+                     "(%.3f ms): its predictions may run high%s", model.quiet_probe_ms,
+                     (model.quiet_probe_ms or 0.0) / quietest, quietest,
+                     "" if replacing else "; it is fitted again when the machine is found quiet")
+    if is_probe_time(model.quiet_probe_ms):
         record_probe_ms(processor, threads, model.quiet_probe_ms, cache=floor_cache)
     return model
 

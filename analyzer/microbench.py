@@ -13,9 +13,9 @@ A layer's time depends on what ran just before it, most of all a small layer's: 
 9.6 us called back to back and 58.5 us each call after an inverted-residual block of other kernels. Inside a
 network each layer follows another of about its size. So the benchmarks are timed in chains (:func:`_chains`):
 ordered by input size, 16 to a chain, each chain run again and again with every call timed, so that each call
-follows another benchmark's of its scale, often of another class. A network's leaf layers timed this way added up
-to 0.92-1.12x its hook-free forward, where back to back they added up to 0.67-0.92x and after the block to
-1.0-1.6x (README).
+follows another benchmark's of its scale, often of another class. A network's leaf layers timed in a chain of their
+own (in the network's order or shuffled) added up to 0.92-1.12x its hook-free forward, where back to back they added
+up to 0.67-0.92x and each after the block 1.0-1.6x (README).
 
 The whole set is timed in several rounds and each benchmark's time is the fastest of its rounds' medians: on a
 shared machine a burst of other work lasts seconds to a minute and slows every call of the benchmarks it meets,
@@ -61,10 +61,10 @@ EXTRA_ROUNDS = 4
 CHAIN_LENGTH = 16
 #: How a benchmark is timed; change it with the timing, so that fits made the old way are not reused.
 METHOD = ("channels multiples of 8, pooling its own class; fastest of 3 rounds' medians of 9 calls after 2, "
-          f"in shuffled chains of {CHAIN_LENGTH}, each call timed; residual add and scale as container ops; a probe "
-          f"before and after each chain's passes, a benchmark with no probe within {QUIET_SLOWDOWN}x the "
-          f"{QUIET_QUANTILE} quantile timed again with its chain up to {EXTRA_ROUNDS} times; elementwise layers by "
-          "family, squeeze-excite's activations on a 1x1 map; the kept rounds' median probe kept")
+          f"in chains of {CHAIN_LENGTH} ordered by input size, each call timed; residual add and scale as container "
+          f"ops; a probe before and after each chain's passes, a benchmark with no probe within {QUIET_SLOWDOWN}x "
+          f"the {QUIET_QUANTILE} quantile timed again with its chain up to {EXTRA_ROUNDS} times; elementwise layers "
+          "by family, squeeze-excite's activations on a 1x1 map; the kept rounds' median probe kept")
 #: Largest layer benchmarked (MACs): larger ones run at the same efficiency and only take longer.
 MAX_MACS = 1_500_000_000
 #: What networks round their channel counts to (MobileNet's and EfficientNet's ``make_divisible``, ResNets' powers
@@ -293,18 +293,19 @@ def run_microbenchmarks(benches: tuple[MicroBench, ...], *, runs: int = 9, warmu
                         rounds: int = 3, extra_rounds: int = EXTRA_ROUNDS, threads: int | None = None,
                         chain_length: int = CHAIN_LENGTH) -> MicroBenchRun:
     """Time each of ``benches`` on real CPU tensors beside its counts, in chains of ``chain_length``
-    (:func:`_chains`): in each of
-    ``rounds`` passes over the set, each chain runs ``warmup`` and then ``runs`` times, its benchmarks one after
-    another and each call timed, between two probes of the machine (:class:`~convcost.analyzer.quiet.Probe`; the
-    round's probe is the slower); a benchmark's round is the median of its calls, and its time the fastest of its
-    rounds (see the module docstring). The chains holding a benchmark none of whose rounds met a quiet machine
-    (:func:`_unsettled`) are timed again, in up to ``extra_rounds`` more passes over those.
+    (:func:`_chains`): in each of ``rounds`` passes over the set, each chain runs ``warmup`` and then ``runs``
+    times, its benchmarks one after another and each call timed, between two probes of the machine
+    (:class:`~convcost.analyzer.quiet.Probe`; the round's probe is the slower); a benchmark's round is the median of
+    its calls, and its time the fastest of its rounds (see the module docstring). The chains holding a benchmark
+    none of whose rounds met a quiet machine (:func:`_unsettled`) are timed again, in up to ``extra_rounds`` more
+    passes over those.
 
     Raises:
-        ValueError: ``rounds`` or ``chain_length`` is below 1, or no benchmark is given.
+        ValueError: ``rounds``, ``chain_length`` or ``runs`` is below 1, ``warmup`` below 0, or no benchmark is given.
     """
-    if rounds < 1 or chain_length < 1:
-        raise ValueError(f"rounds and chain_length must be at least 1, not {rounds} and {chain_length}")
+    if min(rounds, chain_length, runs) < 1 or warmup < 0:
+        raise ValueError(f"rounds, chain_length and runs must be at least 1 and warmup at least 0; got "
+                         f"rounds={rounds}, chain_length={chain_length}, runs={runs}, warmup={warmup}")
     if not benches:
         raise ValueError("no micro-benchmark to run")
     timings: list[list[_Timing]] = [[] for _ in benches]
@@ -313,7 +314,7 @@ def run_microbenchmarks(benches: tuple[MicroBench, ...], *, runs: int = 9, warmu
     with intra_op_threads(threads), torch.no_grad():  # a conv's library depends on the threads
         probe = Probe()
 
-        def time_chain(chain: tuple[int, ...]) -> None:
+        def time_round(chain: tuple[int, ...]) -> None:
             calls = []
             for index in chain:
                 module = benches[index].build().eval()
@@ -330,7 +331,7 @@ def run_microbenchmarks(benches: tuple[MicroBench, ...], *, runs: int = 9, warmu
 
         for _ in range(rounds):
             for chain in chains:
-                time_chain(chain)
+                time_round(chain)
         for extra in range(extra_rounds):
             again = set(_unsettled(timings))
             if not again:
@@ -339,7 +340,7 @@ def run_microbenchmarks(benches: tuple[MicroBench, ...], *, runs: int = 9, warmu
                       len(again), len(benches), extra + 1, extra_rounds)
             for chain in chains:
                 if again.intersection(chain):
-                    time_chain(chain)
+                    time_round(chain)
     kept = [min(measured, key=lambda timing: timing.median_ms) for measured in timings]
     samples = tuple(dataclasses.replace(counted[index], measured_ms=timing.median_ms)
                     for index, timing in enumerate(kept))
@@ -381,7 +382,8 @@ def _unsettled(timings: list[list[_Timing]]) -> list[int]:
     """The benchmarks (indices) none of whose rounds met a quiet machine: in each, the probe ran more than
     :data:`~convcost.analyzer.quiet.QUIET_SLOWDOWN` times as slow as its
     :data:`~convcost.analyzer.quiet.QUIET_QUANTILE` over every round of the fit. The probes run just before and
-    after the chain's passes, so a burst of other work that meets the calls meets one of them."""
+    after the chain's passes (a fraction of a second to a few seconds), so a burst of other work that outlasts
+    those passes meets one of them; a shorter one between them goes unseen."""
     probes = [timing.probe_ms for measured in timings for timing in measured]
     if not probes:
         return []

@@ -22,7 +22,7 @@ report pass the latency model's, so a profile times the machine the fit's times 
 of whose probes ran slower than the gate allows met other work and is set aside, and the timing goes on until
 ``runs`` pairs met a quiet machine or ``max_seconds`` have passed. The figures are over the quiet pairs (over
 every pair, when fewer than :data:`~convcost.analyzer.quiet.MIN_QUIET_RUNS` were quiet), and
-:attr:`Profile.quiet` says how many were which. The fastest probe is recorded as the machine's quietest when it
+:attr:`Profile.quiet` says how many were which. The median probe is recorded as the machine's quietest when it
 is (:mod:`convcost.analyzer.quiet_floor`). The hook-free forward then follows the probe block rather
 than the last hooked forward: its first layers find the probe's data in the caches, not the model's.
 
@@ -52,7 +52,7 @@ from .engines.dispatch import call_model, meta_inputs
 from .kernel_class import layer_class
 from .measure import _normalise_inputs, analyze
 from .quiet import MIN_QUIET_RUNS, Probe, QuietGate
-from .quiet_floor import record_probe_ms
+from .quiet_floor import is_probe_time, record_probe_ms
 from .real_run import intra_op_threads, real_inputs, runnable_copy
 from .records import LayerRecord
 from .roofline import Roofline
@@ -125,8 +125,8 @@ def profile(model: nn.Module, input_shape: Any = (1, 3, 224, 224), *, runs: int 
         hook_ms = hook_cost_ms(clock)
         timed = _timed_runs(runnable, args, _Plan(runs, min_seconds, max_seconds, quiet_gate), clock, hook_ms,
                             Probe() if quiet_gate is not None else None)
-        if timed.probes:  # the probe ran on the CPU whatever the device
-            record_probe_ms(Machine.here(Device.CPU, used).processor, used, min(timed.probes))
+        if timed.probes and is_probe_time(statistics.median(timed.probes)):  # the probe runs on the CPU
+            record_probe_ms(Machine.here(Device.CPU, used).processor, used, statistics.median(timed.probes))
     kept, quiet_record = _kept_runs(timed, runs, quiet_gate)
     layer_samples: dict[str, list[float]] = {}
     for index in kept:

@@ -10,9 +10,9 @@ of the probe before each of their calls correlated at 0.82 over the 672 rounds o
 before every call).
 
 The latency model's fit (:mod:`convcost.analyzer.microbench`) probes before and after each chain of
-benchmarks it times, times again a benchmark none of whose rounds had a probe within :data:`QUIET_SLOWDOWN` times the
-:data:`QUIET_QUANTILE` of the fit's probes, keeps each benchmark's fastest round, and keeps the
-median probe of those rounds as the probe time of the machine its times met
+benchmarks it times, times again the chain of a benchmark none of whose rounds had a probe within
+:data:`QUIET_SLOWDOWN` times the :data:`QUIET_QUANTILE` of the fit's probes, keeps each benchmark's fastest
+round, and keeps the median probe of those rounds as the probe time of the machine its times met
 (``LatencyModel.quiet_probe_ms``). A :class:`QuietGate` on that time admits a run whose probes ran
 within :data:`QUIET_SLOWDOWN` times it: :func:`~convcost.analyzer.profiling.profile` keeps only such
 runs (waiting for them for a bounded time), so a profile is of the machine the fit met, and two

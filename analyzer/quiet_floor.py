@@ -4,8 +4,10 @@ A latency model's fit keeps the probe time of the machine its times met (``Laten
 :mod:`convcost.analyzer.quiet`), and profiles wait for that machine. A fit made wholly in a slow spell keeps a slow
 probe time: its predictions run high, and the profiles gated on it let slow runs through (a fit cached at a probe
 time of 2.302 ms let pairs through at up to 2.647 ms, where quiet minutes of the same night probed at 1.2-1.45 ms).
-So every fit and every gated profile records the fastest probe it met (:func:`record_probe_ms`), the floor; a fit
-whose probe time is more than :data:`STALE_SLOWDOWN` times the floor is stale (:func:`is_stale`), and
+So every fit and every gated profile records its probe time (:func:`record_probe_ms`): a fit its quiet probe time,
+the median over the rounds it kept, and a profile the median over its pairs, each pair's probe the slower of the
+two around it; the least recorded is the machine's quietest. A fit whose probe time is more than
+:data:`STALE_SLOWDOWN` times the quietest is stale (:func:`is_stale`), and
 :func:`~convcost.analyzer.latency_model.machine_latency_model` fits again when it finds a stale fit on a quiet
 machine.
 """
@@ -14,16 +16,16 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TypeGuard
 
 from .allocator import allocator_mode
 from .machine_cache import cache_folder, machine_key, read_entry, write_entry
 from .quiet import PROBE
 
-__all__ = ["STALE_SLOWDOWN", "cache_path", "is_stale", "quietest_probe_ms", "record_probe_ms"]
+__all__ = ["STALE_SLOWDOWN", "cache_path", "is_probe_time", "is_stale", "quietest_probe_ms", "record_probe_ms"]
 
 #: A fit whose probe time is more than this many times the machine's quietest was made in a slow spell. Above
-#: :data:`~convcost.analyzer.quiet.QUIET_SLOWDOWN`: a fit's probe time is a median over minutes, the floor the
-#: fastest single probe.
+#: :data:`~convcost.analyzer.quiet.QUIET_SLOWDOWN`: the quietest is the least of many medians.
 STALE_SLOWDOWN = 1.3
 
 
@@ -36,9 +38,7 @@ def quietest_probe_ms(processor: str, threads: int, *, cache: Path | None = None
     """The fastest probe time recorded on this machine with ``threads`` intra-op threads (ms; None: none yet, or an
     entry that is not a positive number)."""
     found = read_entry(cache if cache is not None else cache_path(), _key(processor, threads))
-    if isinstance(found, bool) or not isinstance(found, int | float) or not 0 < found < math.inf:
-        return None
-    return float(found)
+    return float(found) if is_probe_time(found) else None
 
 
 def record_probe_ms(processor: str, threads: int, probe_ms: float, *, cache: Path | None = None) -> float:
@@ -48,7 +48,7 @@ def record_probe_ms(processor: str, threads: int, probe_ms: float, *, cache: Pat
     Raises:
         ValueError: ``probe_ms`` is not a positive, finite number of milliseconds.
     """
-    if not 0 < probe_ms < math.inf:
+    if not is_probe_time(probe_ms):
         raise ValueError(f"a probe time is a positive, finite number of ms; got {probe_ms}")
     path = cache if cache is not None else cache_path()
     quietest = quietest_probe_ms(processor, threads, cache=path)
@@ -56,6 +56,11 @@ def record_probe_ms(processor: str, threads: int, probe_ms: float, *, cache: Pat
         write_entry(path, _key(processor, threads), probe_ms)
         return probe_ms
     return quietest
+
+
+def is_probe_time(value: object) -> TypeGuard[float]:
+    """Whether ``value`` is a probe time: a positive, finite number of milliseconds."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < math.inf
 
 
 def is_stale(fit_probe_ms: float | None, quietest_ms: float | None) -> bool:

@@ -25,13 +25,16 @@ from .time_records import Device, Machine, MeasuredTime
 __all__ = ["MeasuredTime", "machine_models", "measure_time"]
 
 
-def machine_models(threads: int | None = None, *, predict: bool = True) -> tuple[Roofline, LatencyModel | None]:
+def machine_models(threads: int | None = None, *, predict: bool = True,
+                   refit_stale: bool = True) -> tuple[Roofline, LatencyModel | None]:
     """This machine's CPU roofline and latency model with ``threads`` intra-op threads (default: torch's),
-    from the cache or measured."""
+    from the cache or measured; with ``refit_stale``, a cached fit made in a slow spell is fitted again on a quiet
+    machine (:func:`~convcost.analyzer.latency_model.machine_latency_model`)."""
     with intra_op_threads(threads) as used:
         processor = Machine.here(Device.CPU, used).processor
         roofline = machine_roofline(Device.CPU.value, used, processor)
-        return roofline, machine_latency_model(roofline, used, processor) if predict else None
+        return roofline, (machine_latency_model(roofline, used, processor, refit_stale=refit_stale) if predict
+                          else None)
 
 
 def measure_time(model: nn.Module, input_shape: Any, *, runs: int = 20, warmup: int = 3,

@@ -135,7 +135,7 @@ def test_the_fit_keeps_the_quiet_probe_time_as_the_gate_profiles_use() -> None:
     assert LatencyModel.from_dict(json.loads(json.dumps(model.to_dict()))) == model
     assert LatencyModel(ROOF, CALL_MS, model.classes, 2).quiet_gate is None  # no probe kept: no gate
     for bad in (0.0, -1.0):  # a cached entry of this shape is fitted again (the cache catches the ValueError)
-        with pytest.raises(ValueError, match=f"a quiet probe time above 0 ms, not {bad}"):
+        with pytest.raises(ValueError, match=f"a probe time above 0 ms, not {bad}"):
             LatencyModel.from_dict({**model.to_dict(), "quiet_probe_ms": bad})
     assert fit_latency_model(synthetic(KernelClass.ELEMENTWISE, 0.001, 0.5, 0.7), ROOF, CALL_MS, 1,
                              quiet_probe_ms=0.5).quiet_probe_ms == 0.5
@@ -324,8 +324,8 @@ def test_a_benchmark_that_met_no_quiet_round_is_timed_again(monkeypatch: pytest.
     run = run_microbenchmarks(picked, rounds=2, extra_rounds=4, chain_length=2)
     assert [sample.measured_ms for sample in run.samples][1] == 5.0
     assert not any(rounds_of.values())  # the linear's chain timed again, its partner with it; the other chain not
-    for bad in ({"rounds": 0}, {"chain_length": 0}):
-        with pytest.raises(ValueError, match="rounds and chain_length must be at least 1"):
+    for bad in ({"rounds": 0}, {"chain_length": 0}, {"runs": 0}, {"warmup": -1}):
+        with pytest.raises(ValueError, match="rounds, chain_length and runs must be at least 1 and warmup at least 0"):
             run_microbenchmarks(picked, **bad)
     with pytest.raises(ValueError, match="no micro-benchmark to run"):
         run_microbenchmarks(())

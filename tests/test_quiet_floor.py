@@ -5,6 +5,7 @@ Probe times are faked wherever a figure is asserted; no measured time is.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 from collections.abc import Callable
@@ -50,7 +51,7 @@ def test_a_fit_is_stale_above_the_slowdown_of_the_floor() -> None:
 
 def test_a_stale_fit_is_fitted_again_on_a_quiet_machine_and_kept_on_a_busy_one(tmp_path: Path, caplog) -> None:
     cache, floor = tmp_path / "latency_model.json", tmp_path / "floor.json"
-    fits = iter([model_probed_at(2.0), model_probed_at(1.05)])
+    fits = iter([model_probed_at(2.0), model_probed_at(1.05), model_probed_at(0.9)])
     made: list[LatencyModel] = []
 
     def fit() -> LatencyModel:
@@ -58,27 +59,44 @@ def test_a_stale_fit_is_fitted_again_on_a_quiet_machine_and_kept_on_a_busy_one(t
         return made[-1]
 
     def never() -> float:
-        raise AssertionError("a fit that is not stale needs no probe")
+        raise AssertionError("a fit that is kept without a question needs no probe")
 
-    def load(probe: Callable[[], float] = never) -> LatencyModel:
-        return machine_latency_model(ROOF, 2, "Some CPU", cache=cache, fit=fit, probe=probe, floor_cache=floor)
+    def load(probe: Callable[[], float] = never, refit_stale: bool = True) -> LatencyModel:
+        return machine_latency_model(ROOF, 2, "Some CPU", cache=cache, fit=fit, probe=probe, floor_cache=floor,
+                                     refit_stale=refit_stale)
 
     assert load() == model_probed_at(2.0) and quietest_probe_ms("Some CPU", 2, cache=floor) == 2.0  # recorded
-    assert load() == model_probed_at(2.0) and len(made) == 1  # its own floor: not stale
+    assert load() == model_probed_at(2.0) and len(made) == 1  # its own probe time: not stale
     record_probe_ms("Some CPU", 2, 1.0, cache=floor)  # a profile met a quieter machine
+    assert load(refit_stale=False) == model_probed_at(2.0)  # stale, but not to be fitted again here: no probe
     with caplog.at_level(logging.WARNING, logger="convcost.analyzer.latency_model"):
         assert load(lambda: 1.5) == model_probed_at(2.0) and len(made) == 1  # busy now (1.5 > 1.15): kept
     assert "kept, as the machine is busy now (the probe took 1.500 ms)" in caplog.text and "2.00x" in caplog.text
     assert quietest_probe_ms("Some CPU", 2, cache=floor) == 1.0
-    assert load(lambda: 1.15) == model_probed_at(1.05) and len(made) == 2  # quiet now: fitted again
-    assert load() == model_probed_at(1.05) and len(made) == 2  # cached, and not stale
-    assert quietest_probe_ms("Some CPU", 2, cache=floor) == 1.0
-    record_probe_ms("Some CPU", 2, 0.5, cache=floor)
-    with pytest.raises(StopIteration):  # stale against a still quieter floor, and quiet: it would fit again
-        load(lambda: 0.55)
+    replaced = dataclasses.replace(model_probed_at(1.05), replaced_at_quietest_ms=1.0)
+    assert load(lambda: 1.15) == replaced and len(made) == 2  # quiet now: fitted again, and says against what
+    assert load() == replaced and len(made) == 2  # cached, and not stale
+    record_probe_ms("Some CPU", 2, 0.5, cache=floor)  # quieter still: stale again, and the quietest fell 2x since
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="convcost.analyzer.latency_model"):
+        again = load(lambda: 0.55)
+    assert again == dataclasses.replace(model_probed_at(0.9), replaced_at_quietest_ms=0.5) and len(made) == 3
+    assert "fitted while the probe took 0.900 ms, 1.80x this machine's quietest (0.500 ms)" in caplog.text
+    assert load() == again and len(made) == 3  # still stale, but fitted against this quietest: not again, no probe
 
 
-def test_a_gated_profile_records_its_fastest_probe_and_an_ungated_one_none(tmp_path: Path, monkeypatch) -> None:
+def test_a_fit_is_read_back_with_what_it_replaced(tmp_path: Path) -> None:
+    model = dataclasses.replace(model_probed_at(1.5), replaced_at_quietest_ms=1.0)
+    assert LatencyModel.from_dict(model.to_dict()) == model
+    for bad in (0.0, -1.0):
+        with pytest.raises(ValueError, match="a probe time above 0 ms"):
+            LatencyModel.from_dict({**model.to_dict(), "replaced_at_quietest_ms": bad})
+    entry = model.to_dict()
+    del entry["replaced_at_quietest_ms"]  # a fit cached before the field: a first fit
+    assert LatencyModel.from_dict(entry).replaced_at_quietest_ms is None
+
+
+def test_a_gated_profile_records_its_median_probe_and_an_ungated_one_none(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("CONVCOST_CACHE_DIR", str(tmp_path))
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
     profile(model, (1, 3, 8, 8), runs=2, warmup=0, min_seconds=0, threads=1)
@@ -88,4 +106,4 @@ def test_a_gated_profile_records_its_fastest_probe_and_an_ungated_one_none(tmp_p
     monkeypatch.setattr("convcost.analyzer.profiling.Probe", lambda: lambda: next(probes))
     result = profile(model, (1, 3, 8, 8), runs=2, warmup=0, min_seconds=0, threads=1, quiet_gate=QuietGate(1e6))
     assert result.quiet is not None and result.quiet.probe.runs == 2
-    assert quietest_probe_ms(processor, 1) == 3.0  # pairs probed (3, 2) and (2, 4): each the slower of its two
+    assert quietest_probe_ms(processor, 1) == 3.5  # pairs probed (3, 2) and (2, 4): the median of the slower

@@ -72,7 +72,7 @@ class ProfileJob:
         from convcost.architectures import create_model, model_info
 
         keep_freed_memory()
-        _, latency_model = machine_models()
+        _, latency_model = machine_models(refit_stale=False)  # the report's machine job settled it
         side = model_info(self.model).resolution
         return profile(create_model(self.model, device="meta", **dict(self.overrides)), (1, 3, side, side),
                        runs=self.runs, warmup=self.warmup, name=self.model,
