@@ -258,7 +258,7 @@ def machine_latency_model(roofline: Roofline, threads: int, processor: str, *, c
 
     def keep(found: LatencyModel) -> bool:
         quietest = quietest_probe_ms(processor, threads, cache=floor_cache)
-        if not refit_stale or quietest is None or not is_stale(found.quiet_probe_ms, quietest):
+        if not refit_stale or not is_stale(found.quiet_probe_ms, quietest):
             return True
         if found.replaced_at_quietest_ms is not None and not is_stale(found.replaced_at_quietest_ms, quietest):
             return True  # already fitted again against about this quietest

@@ -125,8 +125,9 @@ def profile(model: nn.Module, input_shape: Any = (1, 3, 224, 224), *, runs: int 
         hook_ms = hook_cost_ms(clock)
         timed = _timed_runs(runnable, args, _Plan(runs, min_seconds, max_seconds, quiet_gate), clock, hook_ms,
                             Probe() if quiet_gate is not None else None)
-        if timed.probes and is_probe_time(statistics.median(timed.probes)):  # the probe runs on the CPU
-            record_probe_ms(Machine.here(Device.CPU, used).processor, used, statistics.median(timed.probes))
+        median_probe_ms = statistics.median(timed.probes) if timed.probes else None
+        if is_probe_time(median_probe_ms):  # the probe runs on the CPU, whatever the device
+            record_probe_ms(Machine.here(Device.CPU, used).processor, used, median_probe_ms)
     kept, quiet_record = _kept_runs(timed, runs, quiet_gate)
     layer_samples: dict[str, list[float]] = {}
     for index in kept:

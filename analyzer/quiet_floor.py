@@ -1,4 +1,4 @@
-"""The quietest this machine has been: the fastest probe time seen here, cached per machine and thread count.
+"""The quietest this machine has been: the least probe time recorded here, cached per machine and thread count.
 
 A latency model's fit keeps the probe time of the machine its times met (``LatencyModel.quiet_probe_ms``,
 :mod:`convcost.analyzer.quiet`), and profiles wait for that machine. A fit made wholly in a slow spell keeps a slow
@@ -35,7 +35,7 @@ def cache_path() -> Path:
 
 
 def quietest_probe_ms(processor: str, threads: int, *, cache: Path | None = None) -> float | None:
-    """The fastest probe time recorded on this machine with ``threads`` intra-op threads (ms; None: none yet, or an
+    """The least probe time recorded on this machine with ``threads`` intra-op threads (ms; None: none yet, or an
     entry that is not a positive number)."""
     found = read_entry(cache if cache is not None else cache_path(), _key(processor, threads))
     return float(found) if is_probe_time(found) else None
