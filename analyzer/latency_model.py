@@ -251,7 +251,8 @@ def machine_latency_model(roofline: Roofline, threads: int, processor: str, *, c
     fitted again on every read. A fit made here in a slow spell is kept, with a warning logged. Every fit's probe time
     is recorded in the floor (``floor_cache``, default :func:`~convcost.analyzer.quiet_floor.cache_path`)."""
     def measure() -> LatencyModel:
-        run = run_microbenchmarks(microbenchmarks(), threads=threads)
+        run = run_microbenchmarks(microbenchmarks(), threads=threads,
+                                  quietest_ms=quietest_probe_ms(processor, threads, cache=floor_cache))
         return fit_latency_model(run.samples, roofline, module_call_ms(), threads, run.quiet_probe_ms)
 
     replacing: list[float] = []  # the quietest probe time, when a stale fit is being replaced

@@ -15,7 +15,10 @@ network each layer follows another of about its size. So the benchmarks are time
 ordered by input size, 16 to a chain, each chain run again and again with every call timed, so that each call
 follows another benchmark's of its scale, often of another class. A network's leaf layers timed in a chain of their
 own (in the network's order or shuffled) added up to 0.92-1.12x its hook-free forward, where back to back they added
-up to 0.67-0.92x and each after the block 1.0-1.6x (README).
+up to 0.67-0.92x and each after the block 1.0-1.6x (README). And in a network a layer's input was just written by
+the layer before it, so it is still in cache: a 144-channel 56x56 batch norm took 84 us on an input just written and
+167 us on one swept out by 64 MB of other traffic. So before each call its first input (a residual add's branch)
+is written in place, untimed (times 1.0: its values stay).
 
 The whole set is timed in several rounds and each benchmark's time is the fastest of its rounds' medians: on a
 shared machine a burst of other work lasts seconds to a minute and slows every call of the benchmarks it meets,
@@ -23,7 +26,11 @@ and only slows them, so the fastest round is the one nearest the quiet machine a
 rounds' medians were taken in a slow half minute predicted 21 of 23 networks 14-45% high). The machine is probed
 (:mod:`convcost.analyzer.quiet`) before and after each chain's passes: the chains of a benchmark none of whose
 rounds met a quiet machine are timed again, and the median probe of the rounds kept is kept with the fit
-(:class:`MicroBenchRun`), for profiles to wait for the machine the fit's times met.
+(:class:`MicroBenchRun`), for profiles to wait for the machine the fit's times met. Quiet is judged against the
+fit's own rounds and, where one is recorded, the machine's quietest probe time
+(:mod:`convcost.analyzer.quiet_floor`): a fit whose every round met one slow minute is otherwise settled by its own
+slow rounds (two fits a minute apart, with probes of 1.79 and 2.10 ms, predicted the same 23 networks -4% to +16%
+and +18% to +45% off).
 """
 
 from __future__ import annotations
@@ -54,8 +61,8 @@ __all__ = ["CHAIN_LENGTH", "CHANNEL_MULTIPLE", "EXTRA_ROUNDS", "LayerSample", "M
 
 Shape = tuple[int, ...]
 
-#: Passes over the benchmarks that met no quiet round, at most, after the first rounds.
-EXTRA_ROUNDS = 4
+#: Passes over the benchmarks that met no quiet round, at most, after the first rounds (about 10 s each here).
+EXTRA_ROUNDS = 10
 #: Benchmarks in one chain (:func:`_chains`): each call follows those of the others, as layers follow each other in a
 #: network.
 CHAIN_LENGTH = 16
@@ -64,7 +71,8 @@ METHOD = ("channels multiples of 8, pooling its own class; fastest of 3 rounds' 
           f"in chains of {CHAIN_LENGTH} ordered by input size, each call timed; residual add and scale as container "
           f"ops; a probe before and after each chain's passes, a benchmark with no probe within {QUIET_SLOWDOWN}x "
           f"the {QUIET_QUANTILE} quantile timed again with its chain up to {EXTRA_ROUNDS} times; elementwise layers "
-          "by family, squeeze-excite's activations on a 1x1 map; the kept rounds' median probe kept")
+          "by family, squeeze-excite's activations on a 1x1 map; the kept rounds' median probe kept; each call's "
+          "first input written in place just before it; quiet also against the machine's quietest probe")
 #: Largest layer benchmarked (MACs): larger ones run at the same efficiency and only take longer.
 MAX_MACS = 1_500_000_000
 #: What networks round their channel counts to (MobileNet's and EfficientNet's ``make_divisible``, ResNets' powers
@@ -291,14 +299,15 @@ class MicroBenchRun:
 
 def run_microbenchmarks(benches: tuple[MicroBench, ...], *, runs: int = 9, warmup: int = 2,  # as METHOD says
                         rounds: int = 3, extra_rounds: int = EXTRA_ROUNDS, threads: int | None = None,
-                        chain_length: int = CHAIN_LENGTH) -> MicroBenchRun:
+                        chain_length: int = CHAIN_LENGTH, quietest_ms: float | None = None) -> MicroBenchRun:
     """Time each of ``benches`` on real CPU tensors beside its counts, in chains of ``chain_length``
     (:func:`_chains`): in each of ``rounds`` passes over the set, each chain runs ``warmup`` and then ``runs``
     times, its benchmarks one after another and each call timed, between two probes of the machine
     (:class:`~convcost.analyzer.quiet.Probe`; the round's probe is the slower); a benchmark's round is the median of
     its calls, and its time the fastest of its rounds (see the module docstring). The chains holding a benchmark
-    none of whose rounds met a quiet machine (:func:`_unsettled`) are timed again, in up to ``extra_rounds`` more
-    passes over those.
+    none of whose rounds met a quiet machine (:func:`_unsettled`, against ``quietest_ms`` too: the machine's
+    quietest probe time, where known) are timed again, in up to ``extra_rounds`` more passes over those. Before each
+    call its first input is written in place, untimed, as the layer before it in a network would have written it.
 
     Raises:
         ValueError: ``rounds``, ``chain_length`` or ``runs`` is below 1, ``warmup`` below 0, or no benchmark is given.
@@ -315,7 +324,7 @@ def run_microbenchmarks(benches: tuple[MicroBench, ...], *, runs: int = 9, warmu
         probe = Probe()
 
         def time_round(chain: tuple[int, ...]) -> None:
-            calls = []
+            calls, producers = [], []
             for index in chain:
                 module = benches[index].build().eval()
                 generator = torch.Generator().manual_seed(0)
@@ -323,8 +332,9 @@ def run_microbenchmarks(benches: tuple[MicroBench, ...], *, runs: int = 9, warmu
                 if index not in counted:
                     counted[index] = _counts(benches[index], module)
                 calls.append(functools.partial(module, *args))
+                producers.append(functools.partial(args[0].mul_, 1.0))
             before = probe()
-            medians = _time_chain(calls, runs, warmup)
+            medians = _time_chain(calls, runs, warmup, producers)
             probe_ms = max(before, probe())
             for index, median_ms in zip(chain, medians, strict=True):
                 timings[index].append(_Timing(median_ms, probe_ms))
@@ -333,7 +343,7 @@ def run_microbenchmarks(benches: tuple[MicroBench, ...], *, runs: int = 9, warmu
             for chain in chains:
                 time_round(chain)
         for extra in range(extra_rounds):
-            again = set(_unsettled(timings))
+            again = set(_unsettled(timings, quietest_ms))
             if not again:
                 break
             _log.info("micro-benchmarks: %d of %d met no quiet machine; timing their chains again (%d of %d)",
@@ -357,17 +367,24 @@ def _chains(benches: Sequence[MicroBench], length: int = CHAIN_LENGTH, seed: int
     return tuple(tuple(order[start:start + length]) for start in range(0, len(order), length))
 
 
-def _time_chain(calls: Sequence[Callable[[], Any]], runs: int, warmup: int) -> list[float]:
-    """Run ``calls`` one after another, ``warmup`` and then ``runs`` times, timing each call; each call's median
-    over the timed passes (ms)."""
+def _time_chain(calls: Sequence[Callable[[], Any]], runs: int, warmup: int,
+                producers: Sequence[Callable[[], Any]] | None = None) -> list[float]:
+    """Run ``calls`` one after another, ``warmup`` and then ``runs`` times, timing each call, each after its
+    ``producers`` entry (untimed) where given; each call's median over the timed passes (ms)."""
     times: list[list[float]] = [[] for _ in calls]
+    before = producers if producers is not None else [_nothing] * len(calls)
     for index in range(warmup + runs):
-        for call, measured in zip(calls, times, strict=True):
+        for call, measured, produce in zip(calls, times, before, strict=True):
+            produce()
             started = time.perf_counter()
             call()
             if index >= warmup:
                 measured.append((time.perf_counter() - started) * 1e3)
     return [statistics.median(measured) for measured in times]
+
+
+def _nothing() -> None:
+    pass
 
 
 @dataclasses.dataclass(frozen=True)
@@ -378,16 +395,18 @@ class _Timing:
     probe_ms: float
 
 
-def _unsettled(timings: list[list[_Timing]]) -> list[int]:
+def _unsettled(timings: list[list[_Timing]], quietest_ms: float | None = None) -> list[int]:
     """The benchmarks (indices) none of whose rounds met a quiet machine: in each, the probe ran more than
     :data:`~convcost.analyzer.quiet.QUIET_SLOWDOWN` times as slow as its
-    :data:`~convcost.analyzer.quiet.QUIET_QUANTILE` over every round of the fit. The probes run just before and
-    after the chain's passes (a fraction of a second to a few seconds), so a burst of other work that outlasts
-    those passes meets one of them; a shorter one between them goes unseen."""
+    :data:`~convcost.analyzer.quiet.QUIET_QUANTILE` over every round of the fit, or as ``quietest_ms`` (ms; the
+    machine's quietest probe time, :mod:`convcost.analyzer.quiet_floor`) where that is lower. The probes run just
+    before and after the chain's passes (a fraction of a second to a few seconds), so a burst of other work that
+    outlasts those passes meets one of them; a shorter one between them goes unseen."""
     probes = [timing.probe_ms for measured in timings for timing in measured]
     if not probes:
         return []
-    gate = QuietGate(quiet_quantile(probes))
+    quantile = quiet_quantile(probes)
+    gate = QuietGate(min(quantile, quietest_ms) if quietest_ms is not None else quantile)
     return [index for index, measured in enumerate(timings)
             if not gate.admits(min(timing.probe_ms for timing in measured))]
 

@@ -29,9 +29,10 @@ from convcost.analyzer.allocator import keep_freed_memory
 from convcost.analyzer.latency_model import fit_latency_model
 from convcost.analyzer.microbench import microbenchmarks, module_call_ms, run_microbenchmarks
 from convcost.analyzer.profiling import profile
+from convcost.analyzer.quiet_floor import quietest_probe_ms, record_probe_ms
 from convcost.analyzer.real_run import intra_op_threads
 from convcost.analyzer.roofline import measure_roofline
-from convcost.analyzer.time_records import MAX_SECONDS, Profile
+from convcost.analyzer.time_records import MAX_SECONDS, Device, Machine, Profile
 from convcost.architectures.specs import BlockStage, NetOptions
 from convcost.architectures.staged_net import NetSpec, StagedConvNet
 from convcost.cli.arguments import seconds
@@ -73,10 +74,13 @@ def main() -> None:
         started = time.perf_counter()
         roofline = measure_roofline("cpu")
         benches = microbenchmarks()
-        run = run_microbenchmarks(benches)
+        processor = Machine.here(Device.CPU, threads).processor
+        run = run_microbenchmarks(benches, quietest_ms=quietest_probe_ms(processor, threads))
+        record_probe_ms(processor, threads, run.quiet_probe_ms)
         model = fit_latency_model(run.samples, roofline, module_call_ms(), threads, run.quiet_probe_ms)
     print(f"fitted on {len(run.samples)} micro-benchmarks in {time.perf_counter() - started:.1f} s; {roofline.source}")
-    print(f"module call {model.call_ms * 1e3:.2f} us; quiet probe {run.quiet_probe_ms:.3f} ms")
+    print(f"module call {model.call_ms * 1e3:.2f} us; quiet probe {run.quiet_probe_ms:.3f} ms; machine quietest "
+          f"{quietest_probe_ms(processor, threads):.3f} ms")
     print(f"{'class':13s} {'library':8s} {'n':>4s} {'op us':>7s} {'compute eff':>11s} {'memory eff':>10s} "
           f"{'median err':>10s}")
     for fit in model.classes:

@@ -265,9 +265,11 @@ def fake_chains(monkeypatch: pytest.MonkeyPatch, rounds_of: dict[type, list[tupl
     probe before its passes is 1.0 ms and the one after is the slowest of its benchmarks' probes."""
     after = [1.0]
 
-    def time_chain(calls: list[functools.partial], runs: int, warmup: int) -> list[float]:
+    def time_chain(calls: list[functools.partial], runs: int, warmup: int,
+                   producers: list[functools.partial]) -> list[float]:
         measured = []
-        for call in calls:
+        for call, produce in zip(calls, producers, strict=True):
+            assert produce.func.__self__ is call.args[0]  # each call's first input written just before it
             ms, probe_ms = rounds_of[type(call.func)].pop(0)
             after[0] = max(after[0], probe_ms)
             measured.append(ms)
@@ -351,6 +353,11 @@ def test_a_quiet_round_is_one_whose_probe_is_within_the_slowdown_of_the_fits_low
     assert microbench._unsettled(timings((1.0,), (1.0,), (quiet,), (quiet * 1.01,), (1.0,))) == [3]  # at most 1.15x
     assert microbench._unsettled(timings((1.0, 1.0), (3.0, 1.0), (3.0, 3.0), (1.0, 1.0))) == [2]  # one quiet round
     assert microbench._unsettled([]) == microbench._unsettled([[]]) == []
+    # a fit made wholly in a slow spell: quiet against its own quartile, not against the machine's quietest
+    slow = timings((2.0,), (2.0, 2.1), (2.1,))
+    assert microbench._unsettled(slow) == [] and microbench._unsettled(slow, quietest_ms=1.5) == [0, 1, 2]
+    assert microbench._unsettled(slow, quietest_ms=1.8) == [2]  # 2.0 is within 1.15x of 1.8, 2.1 is not
+    assert microbench._unsettled(timings((1.0,), (1.1,)), quietest_ms=3.0) == []  # the fit's own quartile is lower
 
 
 def test_a_chain_runs_its_calls_in_turn_and_times_each(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -367,6 +374,32 @@ def test_a_chain_runs_its_calls_in_turn_and_times_each(monkeypatch: pytest.Monke
     medians = microbench._time_chain([advance("a", 0.005), advance("b", 0.002)], runs=3, warmup=1)
     assert calls == ["a", "b"] * 4
     assert medians == [pytest.approx(5.0), pytest.approx(2.0)]
+    calls.clear()
+    medians = microbench._time_chain([advance("a", 0.005), advance("b", 0.002)], runs=3, warmup=1,
+                                     producers=[advance("make a's input", 0.1), advance("make b's input", 0.1)])
+    assert calls == ["make a's input", "a", "make b's input", "b"] * 4
+    assert medians == [pytest.approx(5.0), pytest.approx(2.0)]  # the producers run untimed
+
+
+def test_a_benchmark_s_first_input_is_written_just_before_its_call_and_keeps_its_values() -> None:
+    """In a network a layer's input was just written by the layer before it; a benchmark's is written in place
+    (times 1.0, so its values stay) before each call."""
+    seen: list[tuple[torch.Tensor, torch.Tensor]] = []
+    (bench,) = first_of(KernelClass.NORMALIZATION)
+
+    def time_chain(calls: list[functools.partial], runs: int, warmup: int,
+                   producers: list[functools.partial]) -> list[float]:
+        (call,), (produce,) = calls, producers
+        before = call.args[0].clone()
+        produce()
+        seen.append((before, call.args[0]))
+        return [1.0]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(microbench, "_time_chain", time_chain)
+        run_microbenchmarks((bench,), rounds=1, extra_rounds=0)
+    ((before, after),) = seen
+    assert torch.equal(before, after)
 
 
 def test_every_operator_key_is_placed_on_purpose() -> None:

@@ -14,8 +14,11 @@ from pathlib import Path
 import pytest
 from torch import nn
 
+from convcost.analyzer import latency_model
+from convcost.analyzer.kernel_class import KernelClass
 from convcost.analyzer.latency_model import LatencyModel, machine_latency_model
 from convcost.analyzer.machine_cache import write_entry
+from convcost.analyzer.microbench import LayerSample, MicroBenchRun
 from convcost.analyzer.profiling import Device, Machine, Roofline, profile
 from convcost.analyzer.quiet import QuietGate
 from convcost.analyzer.quiet_floor import STALE_SLOWDOWN, _key, is_stale, quietest_probe_ms, record_probe_ms
@@ -107,3 +110,23 @@ def test_a_gated_profile_records_its_median_probe_and_an_ungated_one_none(tmp_pa
     result = profile(model, (1, 3, 8, 8), runs=2, warmup=0, min_seconds=0, threads=1, quiet_gate=QuietGate(1e6))
     assert result.quiet is not None and result.quiet.probe.runs == 2
     assert quietest_probe_ms(processor, 1) == 3.5  # pairs probed (3, 2) and (2, 4): the median of the slower
+
+
+def test_a_fit_made_here_takes_as_quiet_only_rounds_near_the_machine_s_quietest(tmp_path: Path, monkeypatch) -> None:
+    """The micro-benchmarks are told the quietest probe time recorded here, so that a fit made wholly in a slow
+    spell times its benchmarks again rather than settle for its own slow rounds."""
+    floor = tmp_path / "floor.json"
+    told: list[float | None] = []
+    samples = tuple(LayerSample(KernelClass.ELEMENTWISE, f"add {n}", 1, 1, 0, 1000 * n, 0.01 * n) for n in (1, 2, 4))
+
+    def run_microbenchmarks(benches: tuple, *, threads: int, quietest_ms: float | None) -> MicroBenchRun:
+        told.append(quietest_ms)
+        return MicroBenchRun(samples, 1.2)
+
+    monkeypatch.setattr(latency_model, "run_microbenchmarks", run_microbenchmarks)
+    monkeypatch.setattr(latency_model, "module_call_ms", lambda: 0.002)
+    model = machine_latency_model(ROOF, 2, "Some CPU", cache=tmp_path / "first.json", floor_cache=floor)
+    record_probe_ms("Some CPU", 2, 0.8, cache=floor)
+    machine_latency_model(ROOF, 2, "Some CPU", cache=tmp_path / "second.json", floor_cache=floor)
+    assert told == [None, 0.8]  # none recorded before the first fit
+    assert model.quiet_probe_ms == 1.2 and model.fit(KernelClass.ELEMENTWISE).samples == 3
