@@ -2,13 +2,15 @@
 
 Run by hand (not a test): ``python benchmarks/bench_latency_model.py [--models a,b] [--held-out N] [--runs N]``.
 Measures the roofline and fits the latency model on this machine's single-layer micro-benchmarks
-(fresh, not from the cache), prints each kernel class's fit, then for every built-in model at
-native resolution and for ``--held-out`` networks built from random stage tables (never used in
-the fit) the predicted latency beside the measured hook-free median of ``profile``, and the error.
+(fresh, not from the cache; with ``--cached-fit``, the fit convcost's commands use), prints each
+kernel class's fit, then for every built-in model at native resolution and for ``--held-out``
+networks built from random stage tables (never used in the fit) the predicted latency beside the
+measured hook-free median of ``profile``, and the error.
 Each network is profiled once per round, the rounds going over the whole list, and its measured
-latency is the median of its rounds' medians (its IQR: of the round that gave it): a burst of
-other work on a shared machine meets each network once. Each profile waits, as ``convcost profile``
-does, for the quiet machine the fit met (the fit's quiet probe time, ``convcost.analyzer.quiet``) for
+latency is the median of its rounds' medians (the upper of two; its IQR: of the round that gave it)
+over the rounds whose figures are over quiet runs (all its rounds if none is): a burst of other work
+on a shared machine meets each network once. Each profile waits, as ``convcost profile`` does, for
+the quiet machine the fit met (the fit's quiet probe time, ``convcost.analyzer.quiet``) for
 up to ``--max-time`` seconds, and keeps the runs that met it; the table says how many of each
 round's runs did. (The micro-benchmarks keep their fastest round, the quiet machine a prediction is
 for; the check keeps the median of the quiet runs, what a user measures.) Target: within ±15% on
@@ -33,6 +35,7 @@ from convcost.analyzer.quiet_floor import quietest_probe_ms, record_probe_ms
 from convcost.analyzer.real_run import intra_op_threads
 from convcost.analyzer.roofline import measure_roofline
 from convcost.analyzer.time_records import MAX_SECONDS, Device, Machine, Profile
+from convcost.analyzer.timed import machine_models
 from convcost.architectures.specs import BlockStage, NetOptions
 from convcost.architectures.staged_net import NetSpec, StagedConvNet
 from convcost.cli.arguments import seconds
@@ -64,6 +67,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10, help="timed runs per profile (default: 10)")
     parser.add_argument("--rounds", type=int, default=3, help="profiles per network, one per round (default: 3)")
     parser.add_argument("--threads", type=int, default=None, help="intra-op threads (default: torch's)")
+    parser.add_argument("--cached-fit", action="store_true",
+                        help="check the fit convcost's commands use (cached, fitted again when stale), not a fresh one")
     parser.add_argument("--max-time", type=seconds, default=MAX_SECONDS,
                         help=f"seconds a profile waits for quiet runs (default: {MAX_SECONDS:g})")
     args = parser.parse_args()
@@ -72,15 +77,20 @@ def main() -> None:
     print(f"allocator: {keep_freed_memory()} (the fit and every profile under it, as convcost's commands time)")
     with intra_op_threads(args.threads) as threads:
         started = time.perf_counter()
-        roofline = measure_roofline("cpu")
-        benches = microbenchmarks()
         processor = Machine.here(Device.CPU, threads).processor
-        run = run_microbenchmarks(benches, quietest_ms=quietest_probe_ms(processor, threads))
-        record_probe_ms(processor, threads, run.quiet_probe_ms)
-        model = fit_latency_model(run.samples, roofline, module_call_ms(), threads, run.quiet_probe_ms)
-    print(f"fitted on {len(run.samples)} micro-benchmarks in {time.perf_counter() - started:.1f} s; {roofline.source}")
-    print(f"module call {model.call_ms * 1e3:.2f} us; quiet probe {run.quiet_probe_ms:.3f} ms; machine quietest "
-          f"{quietest_probe_ms(processor, threads):.3f} ms")
+        if args.cached_fit:
+            _, cached = machine_models(threads)
+            assert cached is not None  # asked for
+            model = cached
+        else:
+            roofline = measure_roofline("cpu")
+            run = run_microbenchmarks(microbenchmarks(), quietest_ms=quietest_probe_ms(processor, threads))
+            record_probe_ms(processor, threads, run.quiet_probe_ms)
+            model = fit_latency_model(run.samples, roofline, module_call_ms(), threads, run.quiet_probe_ms)
+    print(f"{'cached fit read' if args.cached_fit else 'fitted'} on {model.samples} micro-benchmarks in "
+          f"{time.perf_counter() - started:.1f} s; {model.roofline.source}")
+    print(f"module call {model.call_ms * 1e3:.2f} us; quiet probe {model.quiet_probe_ms or 0:.3f} ms; machine "
+          f"quietest {quietest_probe_ms(processor, threads) or 0:.3f} ms")
     print(f"{'class':13s} {'library':8s} {'n':>4s} {'op us':>7s} {'compute eff':>11s} {'memory eff':>10s} "
           f"{'median err':>10s}")
     for fit in model.classes:
@@ -102,8 +112,8 @@ def main() -> None:
     worst = 0.0
     for name, network, side in networks:
         predicted = model.predict(analyze(network, (1, 3, side, side), name=name)).predicted_ms
-        measured = sorted((each.latency for each in rounds[name]), key=lambda spread: spread.median_ms)[
-            len(rounds[name]) // 2]
+        quiet = [each for each in rounds[name] if each.quiet is None or each.quiet.over_quiet_runs] or rounds[name]
+        measured = sorted((each.latency for each in quiet), key=lambda spread: spread.median_ms)[len(quiet) // 2]
         error = predicted / measured.median_ms - 1
         worst = max(worst, abs(error))
         each = ", ".join(f"{one.latency.median_ms:.2f} ({one.quiet_tally})" for one in rounds[name])
